@@ -1,0 +1,666 @@
+//! `CcfClient`: typed access to one CCF service's node and governance endpoints.
+//!
+//! Every call names the node it goes to ([`NodeAddr`]): node-local facts (`/node/version`,
+//! `/node/state`, readiness) must come from that node; writes may go to any node (CCF forwards
+//! to the primary, or redirects and the client follows with the same TLS trust). Transient
+//! failures are retried with jittered exponential back-off (backon), bounded and cancellable.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::error::{ClientError, ErrorKind, Retry, parse_error_body, parse_retry_after};
+use super::tls::{PinnedCertVerifier, ServiceCert, describe_cert_error, ensure_crypto_provider};
+use super::types::*;
+use crate::wait::Cancel;
+
+/// The governance API version noderoll speaks.
+pub const GOV_API_VERSION: &str = "2024-07-01";
+
+/// The address of one node's RPC interface, `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeAddr {
+    host: String,
+    port: u16,
+}
+
+impl NodeAddr {
+    /// From parts.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        NodeAddr { host: host.into(), port }
+    }
+
+    /// Host part (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn base(&self) -> String {
+        if self.host.contains(':') {
+            format!("https://[{}]:{}", self.host, self.port)
+        } else {
+            format!("https://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for NodeAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl FromStr for NodeAddr {
+    type Err = String;
+
+    /// Accepts `host:port`, `[v6]:port` or `https://host:port[/]`; refuses plain `http://`
+    /// because CCF only serves HTTPS.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let rest = if let Some(r) = s.strip_prefix("https://") {
+            r
+        } else if s.starts_with("http://") {
+            return Err(format!("{s:?} uses http://: CCF nodes only serve HTTPS, use https://"));
+        } else if s.contains("://") {
+            return Err(format!("{s:?}: only https:// addresses are supported"));
+        } else {
+            s
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.contains('/') {
+            return Err(format!("{s:?}: give the node address only (host:port), without a path"));
+        }
+        let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+            let (h, p) = r.split_once("]:").ok_or_else(|| format!("{s:?} is not [ipv6]:port"))?;
+            (h, p)
+        } else {
+            rest.rsplit_once(':').ok_or_else(|| format!("{s:?} has no port (expected host:port)"))?
+        };
+        if host.is_empty() {
+            return Err(format!("{s:?} has an empty host"));
+        }
+        let port: u16 = port.parse().map_err(|_| format!("{s:?} has an invalid port {port:?}"))?;
+        if port == 0 {
+            return Err(format!("{s:?}: port 0 is not a node address"));
+        }
+        Ok(NodeAddr { host: host.to_string(), port })
+    }
+}
+
+/// How persistent the client is with transient failures.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in total (1 = no retry).
+    pub max_attempts: usize,
+    /// First back-off delay.
+    pub min_delay: Duration,
+    /// Largest back-off delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 6, min_delay: Duration::from_millis(100), max_delay: Duration::from_secs(2) }
+    }
+}
+
+/// Client tuning.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Whole-request timeout (also bounds a slow-drip body).
+    pub request_timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest accepted response body (the default constitution is ~100 KB).
+    pub max_body_bytes: usize,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            max_body_bytes: 4 * 1024 * 1024,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Trust {
+    Service(PathBuf),
+    Pinned(String),
+}
+
+struct Inner {
+    http: reqwest::Client,
+    trust: Trust,
+    opts: ClientOptions,
+    cancel: Cancel,
+    requests: AtomicU64,
+}
+
+/// A successful raw response.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status code (2xx).
+    pub status: u16,
+    /// Body bytes (size-limited).
+    pub body: Vec<u8>,
+    /// `x-ms-ccf-transaction-id`, if present and well-formed.
+    pub txid: Option<TxId>,
+}
+
+/// Filters for `GET /node/network/nodes`.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFilter {
+    /// Match `published_address` host of any interface.
+    pub host: Option<String>,
+    /// Match `published_address` port.
+    pub port: Option<u16>,
+    /// Only nodes in this status.
+    pub status: Option<NodeStatus>,
+}
+
+/// A client bound to one trust anchor. Cheap to clone.
+#[derive(Clone)]
+pub struct CcfClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for CcfClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CcfClient").field("trust", &self.inner.trust).finish()
+    }
+}
+
+impl CcfClient {
+    /// A client that trusts exactly `service_cert` (for every node whose interface presents a
+    /// service-endorsed certificate).
+    pub fn new(service_cert: &ServiceCert, opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+        Self::build(service_cert.client_config(), Trust::Service(service_cert.path().to_path_buf()), opts, cancel)
+    }
+
+    /// A client that accepts only the node certificate whose DER has this SHA-256 (a joining
+    /// node that still presents its self-signed certificate).
+    pub fn pinned(cert_sha256: [u8; 32], opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+        let config = PinnedCertVerifier::new(cert_sha256).client_config();
+        Self::build(config, Trust::Pinned(hex::encode(cert_sha256)), opts, cancel)
+    }
+
+    fn build(config: rustls::ClientConfig, trust: Trust, opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+        ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .https_only(true)
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("noderoll/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError {
+                method: "-".into(),
+                url: "-".into(),
+                kind: ErrorKind::Tls(format!("cannot build the HTTPS client: {e}")),
+            })?;
+        Ok(CcfClient { inner: Arc::new(Inner { http, trust, opts, cancel, requests: AtomicU64::new(0) }) })
+    }
+
+    /// Requests sent so far (including retries), for load accounting.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// The cancellation token requests obey.
+    pub fn cancel_token(&self) -> &Cancel {
+        &self.inner.cancel
+    }
+
+    fn url(node: &NodeAddr, path_and_query: &str) -> String {
+        format!("{}{}", node.base(), path_and_query)
+    }
+
+    /// One attempt, no retry.
+    async fn execute_once(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<(&'static str, &[u8])>,
+    ) -> Result<RawResponse, ClientError> {
+        let err = |kind| ClientError { method: method.to_string(), url: url.to_string(), kind };
+        let mut req = self.inner.http.request(method.clone(), url);
+        if let Some((content_type, bytes)) = body {
+            req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.to_vec());
+        }
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        let mut resp = req.send().await.map_err(|e| err(self.map_transport(e)))?;
+        let status = resp.status().as_u16();
+        let txid = resp
+            .headers()
+            .get("x-ms-ccf-transaction-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<TxId>().ok());
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let limit = self.inner.opts.max_body_bytes;
+        if resp.content_length().is_some_and(|l| l as usize > limit) {
+            return Err(err(ErrorKind::BodyTooLarge { limit }));
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| err(self.map_transport(e)))? {
+            if buf.len() + chunk.len() > limit {
+                return Err(err(ErrorKind::BodyTooLarge { limit }));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if !(200..300).contains(&status) {
+            let (code, message) = parse_error_body(&buf);
+            return Err(err(ErrorKind::Http { status, code, message, retry_after }));
+        }
+        Ok(RawResponse { status, body: buf, txid })
+    }
+
+    fn map_transport(&self, e: reqwest::Error) -> ErrorKind {
+        if e.is_redirect() {
+            return ErrorKind::TooManyRedirects;
+        }
+        if let Some(tls) = find_rustls_error(&e) {
+            return match (tls, &self.inner.trust) {
+                (rustls::Error::InvalidCertificate(ce), Trust::Service(path)) => match ce {
+                    rustls::CertificateError::BadSignature
+                    | rustls::CertificateError::UnknownIssuer
+                    | rustls::CertificateError::BadEncoding => {
+                        ErrorKind::ServiceCertMismatch { service_cert: path.clone(), detail: describe_cert_error(ce) }
+                    }
+                    other => ErrorKind::Tls(describe_cert_error(other)),
+                },
+                (rustls::Error::InvalidCertificate(ce), Trust::Pinned(fp)) => {
+                    ErrorKind::PinnedCertMismatch { expected_sha256: fp.clone(), detail: format!("{ce:?}") }
+                }
+                (other, _) => ErrorKind::Tls(other.to_string()),
+            };
+        }
+        if e.is_timeout() {
+            return ErrorKind::Timeout;
+        }
+        ErrorKind::Connect(root_cause(&e))
+    }
+
+    /// Send with retries of transient failures.
+    pub async fn request(
+        &self,
+        method: Method,
+        node: &NodeAddr,
+        path_and_query: &str,
+        body: Option<(&'static str, &[u8])>,
+    ) -> Result<RawResponse, ClientError> {
+        let url = Self::url(node, path_and_query);
+        let policy = &self.inner.opts.retry;
+        let mut delays = backon::ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.max_attempts.saturating_sub(1))
+            .with_jitter()
+            .build();
+        loop {
+            if self.inner.cancel.is_cancelled() {
+                return Err(ClientError { method: method.to_string(), url, kind: ErrorKind::Cancelled });
+            }
+            let err = match self.execute_once(&method, &url, body).await {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            let Retry::Transient(after) = err.retry() else { return Err(err) };
+            let Some(delay) = delays.next() else { return Err(err) };
+            let delay = after.map_or(delay, |a| a.max(delay));
+            tracing::debug!(%err, ?delay, "transient failure, retrying");
+            if !self.inner.cancel.sleep(delay).await {
+                return Err(err);
+            }
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<T, ClientError> {
+        let r = self.request(Method::GET, node, path, None).await?;
+        decode(&Self::url(node, path), "GET", &r.body)
+    }
+
+    /// Like `get_json` but 404 becomes `None`.
+    async fn get_json_opt<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<Option<T>, ClientError> {
+        match self.get_json(node, path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ----- node endpoints -------------------------------------------------------------
+
+    /// `GET /node/network`: status, current view and primary as this node sees them.
+    pub async fn network(&self, node: &NodeAddr) -> Result<NetworkInfo, ClientError> {
+        self.get_json(node, "/node/network").await
+    }
+
+    /// `GET /node/network/nodes` with optional filters.
+    pub async fn nodes(&self, node: &NodeAddr, filter: &NodeFilter) -> Result<Vec<NodeInfo>, ClientError> {
+        let mut q = Vec::new();
+        if let Some(h) = &filter.host {
+            q.push(format!("host={}", urlencode(h)));
+        }
+        if let Some(p) = filter.port {
+            q.push(format!("port={p}"));
+        }
+        if let Some(s) = filter.status {
+            q.push(format!("status={s}"));
+        }
+        let path = if q.is_empty() { "/node/network/nodes".to_string() } else { format!("/node/network/nodes?{}", q.join("&")) };
+        Ok(self.get_json::<NodeList>(node, &path).await?.nodes)
+    }
+
+    /// `GET /node/network/nodes/{id}`; `None` if the service does not know the node.
+    pub async fn node(&self, node: &NodeAddr, id: &str) -> Result<Option<NodeInfo>, ClientError> {
+        self.get_json_opt(node, &format!("/node/network/nodes/{id}")).await
+    }
+
+    /// `GET /node/network/nodes/self`.
+    pub async fn node_self(&self, node: &NodeAddr) -> Result<NodeInfo, ClientError> {
+        self.get_json(node, "/node/network/nodes/self").await
+    }
+
+    /// `GET /node/network/nodes/primary` (a JSON body, or a 308 to the primary's own entry on
+    /// older builds; the redirect is followed with the same TLS trust).
+    pub async fn primary(&self, node: &NodeAddr) -> Result<NodeInfo, ClientError> {
+        self.get_json(node, "/node/network/nodes/primary").await
+    }
+
+    /// `GET /node/network/removable_nodes`: retired nodes whose retirement is committed.
+    pub async fn removable_nodes(&self, node: &NodeAddr) -> Result<Vec<NodeInfo>, ClientError> {
+        Ok(self.get_json::<NodeList>(node, "/node/network/removable_nodes").await?.nodes)
+    }
+
+    /// `DELETE /node/network/nodes/{id}`; returns the transaction to wait for.
+    pub async fn delete_node(&self, node: &NodeAddr, id: &str) -> Result<Option<TxId>, ClientError> {
+        let path = format!("/node/network/nodes/{id}");
+        let r = self.request(Method::DELETE, node, &path, None).await?;
+        Ok(r.txid)
+    }
+
+    /// `GET /node/version` of this very node.
+    pub async fn version(&self, node: &NodeAddr) -> Result<VersionInfo, ClientError> {
+        self.get_json(node, "/node/version").await
+    }
+
+    /// `GET /node/state` of this very node.
+    pub async fn state(&self, node: &NodeAddr) -> Result<NodeStateInfo, ClientError> {
+        self.get_json(node, "/node/state").await
+    }
+
+    async fn ready(&self, node: &NodeAddr, path: &str) -> Result<bool, ClientError> {
+        // A 503 here is an answer ("not ready"), not a failure to retry.
+        let url = Self::url(node, path);
+        match self.execute_once(&Method::GET, &url, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(503) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /node/ready/app`: 204 when the node serves application requests.
+    pub async fn ready_app(&self, node: &NodeAddr) -> Result<bool, ClientError> {
+        self.ready(node, "/node/ready/app").await
+    }
+
+    /// `GET /node/ready/gov`: 204 when the node serves governance.
+    pub async fn ready_gov(&self, node: &NodeAddr) -> Result<bool, ClientError> {
+        self.ready(node, "/node/ready/gov").await
+    }
+
+    /// `GET /node/commit`.
+    pub async fn commit(&self, node: &NodeAddr) -> Result<CommitInfo, ClientError> {
+        self.get_json(node, "/node/commit").await
+    }
+
+    /// `GET /node/tx?transaction_id=V.S`.
+    pub async fn tx_status(&self, node: &NodeAddr, txid: TxId) -> Result<TxStatus, ClientError> {
+        Ok(self.get_json::<TxStatusInfo>(node, &format!("/node/tx?transaction_id={txid}")).await?.status)
+    }
+
+    /// `GET /node/consensus`.
+    pub async fn consensus(&self, node: &NodeAddr) -> Result<ConsensusInfo, ClientError> {
+        self.get_json(node, "/node/consensus").await
+    }
+
+    /// `GET /node/quotes/self`.
+    pub async fn quote_self(&self, node: &NodeAddr) -> Result<Quote, ClientError> {
+        self.get_json(node, "/node/quotes/self").await
+    }
+
+    // ----- governance reads -----------------------------------------------------------
+
+    fn gov(path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}api-version={GOV_API_VERSION}")
+    }
+
+    async fn gov_list<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<Vec<T>, ClientError> {
+        let mut out = Vec::new();
+        let mut next = Some(Self::gov(path));
+        // CCF does not page today; follow same-origin `nextLink`s defensively, boundedly.
+        for _ in 0..100 {
+            let Some(p) = next.take() else { break };
+            let page: ValueList<T> = self.get_json(node, &p).await?;
+            out.extend(page.value);
+            next = page.next_link.and_then(|l| same_origin_path(node, &l));
+        }
+        Ok(out)
+    }
+
+    /// `GET /gov/members/proposals`.
+    pub async fn proposals(&self, node: &NodeAddr) -> Result<Vec<Proposal>, ClientError> {
+        self.gov_list(node, "/gov/members/proposals").await
+    }
+
+    /// `GET /gov/members/proposals/{id}`; `None` on 404 (unknown, or purged after completing).
+    pub async fn proposal(&self, node: &NodeAddr, id: &str) -> Result<Option<Proposal>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/members/proposals/{id}"))).await
+    }
+
+    /// `GET /gov/members/proposals/{id}/actions`.
+    pub async fn proposal_actions(&self, node: &NodeAddr, id: &str) -> Result<Option<ProposalBody>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/members/proposals/{id}/actions"))).await
+    }
+
+    /// `GET /gov/service/members`.
+    pub async fn members(&self, node: &NodeAddr) -> Result<Vec<Member>, ClientError> {
+        self.gov_list(node, "/gov/service/members").await
+    }
+
+    /// `GET /gov/service/members/{id}`.
+    pub async fn member(&self, node: &NodeAddr, id: &str) -> Result<Option<Member>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/service/members/{id}"))).await
+    }
+
+    /// `GET /gov/service/nodes` (with `retiredCommitted` and `quoteInfo`).
+    pub async fn gov_nodes(&self, node: &NodeAddr) -> Result<Vec<GovNode>, ClientError> {
+        self.gov_list(node, "/gov/service/nodes").await
+    }
+
+    /// `GET /gov/service/nodes/{id}`.
+    pub async fn gov_node(&self, node: &NodeAddr, id: &str) -> Result<Option<GovNode>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/service/nodes/{id}"))).await
+    }
+
+    /// `GET /gov/service/join-policy`: registered code versions.
+    pub async fn join_policy(&self, node: &NodeAddr) -> Result<JoinPolicy, ClientError> {
+        self.get_json(node, &Self::gov("/gov/service/join-policy")).await
+    }
+
+    /// `GET /gov/service/info`.
+    pub async fn service_info(&self, node: &NodeAddr) -> Result<ServiceInfo, ClientError> {
+        self.get_json(node, &Self::gov("/gov/service/info")).await
+    }
+
+    /// `GET /gov/service/constitution` (JavaScript source).
+    pub async fn constitution(&self, node: &NodeAddr) -> Result<String, ClientError> {
+        let path = Self::gov("/gov/service/constitution");
+        let r = self.request(Method::GET, node, &path, None).await?;
+        String::from_utf8(r.body).map_err(|_| ClientError {
+            method: "GET".into(),
+            url: Self::url(node, &path),
+            kind: ErrorKind::Decode("constitution is not UTF-8".into()),
+        })
+    }
+
+    /// `GET /gov/service/transactions/{id}`.
+    pub async fn gov_tx_status(&self, node: &NodeAddr, txid: TxId) -> Result<TxStatus, ClientError> {
+        Ok(self.get_json::<GovTxStatus>(node, &Self::gov(&format!("/gov/service/transactions/{txid}"))).await?.status)
+    }
+
+    // ----- governance writes (bodies are COSE Sign1, signed by the caller) --------------
+
+    async fn post_cose(&self, node: &NodeAddr, path: &str, cose: &[u8]) -> Result<RawResponse, ClientError> {
+        self.request(Method::POST, node, &Self::gov(path), Some(("application/cose", cose))).await
+    }
+
+    /// `POST /gov/members/proposals:create`.
+    pub async fn create_proposal(&self, node: &NodeAddr, cose: &[u8]) -> Result<(Proposal, Option<TxId>), ClientError> {
+        let path = "/gov/members/proposals:create";
+        let r = self.post_cose(node, path, cose).await?;
+        Ok((decode(&Self::url(node, path), "POST", &r.body)?, r.txid))
+    }
+
+    /// `POST /gov/members/proposals/{id}/ballots/{member}:submit`.
+    pub async fn submit_ballot(
+        &self,
+        node: &NodeAddr,
+        proposal_id: &str,
+        member_id: &str,
+        cose: &[u8],
+    ) -> Result<(Proposal, Option<TxId>), ClientError> {
+        let path = format!("/gov/members/proposals/{proposal_id}/ballots/{member_id}:submit");
+        let r = self.post_cose(node, &path, cose).await?;
+        Ok((decode(&Self::url(node, &path), "POST", &r.body)?, r.txid))
+    }
+
+    /// `POST /gov/members/proposals/{id}:withdraw`; `None` when the proposal is unknown (204).
+    pub async fn withdraw_proposal(&self, node: &NodeAddr, proposal_id: &str, cose: &[u8]) -> Result<Option<Proposal>, ClientError> {
+        let path = format!("/gov/members/proposals/{proposal_id}:withdraw");
+        let r = self.post_cose(node, &path, cose).await?;
+        if r.status == 204 || r.body.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(decode(&Self::url(node, &path), "POST", &r.body)?))
+    }
+}
+
+fn decode<T: DeserializeOwned>(url: &str, method: &str, body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+            format!("JSON does not match what this endpoint returns: {e}")
+        } else {
+            let (_, excerpt) = parse_error_body(body);
+            format!("not JSON ({e}); body starts with {excerpt:?}")
+        };
+        ClientError { method: method.into(), url: url.into(), kind: ErrorKind::Decode(what) }
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn same_origin_path(node: &NodeAddr, link: &str) -> Option<String> {
+    if link.starts_with('/') {
+        return Some(link.to_string());
+    }
+    let u = url::Url::parse(link).ok()?;
+    let same = u.scheme() == "https"
+        && u.host_str().map(|h| h.trim_matches(['[', ']'])) == Some(node.host())
+        && u.port_or_known_default() == Some(node.port());
+    same.then(|| match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    })
+}
+
+/// Find a rustls error inside a reqwest error. `io::Error::source()` skips the error it wraps,
+/// so the walk also looks through `io::Error::get_ref()`.
+fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(t) = find_rustls_error(inner)
+        {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        last = err.to_string();
+        cur = err.source();
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_addresses() {
+        assert_eq!("10.0.0.4:8000".parse::<NodeAddr>().unwrap(), NodeAddr::new("10.0.0.4", 8000));
+        assert_eq!("https://n1.example:443/".parse::<NodeAddr>().unwrap(), NodeAddr::new("n1.example", 443));
+        let v6 = "[::1]:8080".parse::<NodeAddr>().unwrap();
+        assert_eq!(v6.host(), "::1");
+        assert_eq!(v6.to_string(), "[::1]:8080");
+        assert_eq!(v6.base(), "https://[::1]:8080");
+        let e = "http://10.0.0.4:8000".parse::<NodeAddr>().unwrap_err();
+        assert!(e.contains("https://"), "{e}");
+        assert!("10.0.0.4".parse::<NodeAddr>().is_err());
+        assert!("10.0.0.4:0".parse::<NodeAddr>().is_err());
+        assert!("10.0.0.4:99999".parse::<NodeAddr>().is_err());
+        assert!("https://h:1/app".parse::<NodeAddr>().is_err());
+    }
+
+    #[test]
+    fn next_links_only_followed_on_the_same_node() {
+        let n = NodeAddr::new("127.0.0.1", 8000);
+        assert_eq!(same_origin_path(&n, "/gov/x?a=1").as_deref(), Some("/gov/x?a=1"));
+        assert_eq!(
+            same_origin_path(&n, "https://127.0.0.1:8000/gov/x?api-version=2024-07-01").as_deref(),
+            Some("/gov/x?api-version=2024-07-01")
+        );
+        assert_eq!(same_origin_path(&n, "https://microsoft.com/avwpnzmy"), None);
+    }
+}

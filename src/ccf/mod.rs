@@ -1,0 +1,11 @@
+//! The CCF client: node and governance endpoints, TLS trust, errors and retries.
+
+pub mod client;
+pub mod error;
+pub mod governance;
+pub mod tls;
+pub mod types;
+
+pub use client::{CcfClient, ClientOptions, GOV_API_VERSION, NodeAddr, NodeFilter, RetryPolicy};
+pub use error::{ClientError, ErrorKind, Retry};
+pub use tls::{ServiceCert, TrustError};

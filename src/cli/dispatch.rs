@@ -1,0 +1,79 @@
+//! `main_impl`: parse, set up logging and the runtime, run the command, map the result to an
+//! exit code, and print any error once.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use super::args::{Cli, Command};
+use crate::errors::{AppError, render};
+use crate::exit_codes;
+use crate::wait::Cancel;
+
+/// The whole program; `main` only calls this.
+pub fn main_impl() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit_codes::USAGE } else { exit_codes::SUCCESS });
+        }
+    };
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit_codes::INTERNAL);
+        }
+    };
+    let (cancel_handle, cancel) = Cancel::new();
+    let result = runtime.block_on(async {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel_handle.cancel();
+            }
+        });
+        run(cli, cancel).await
+    });
+    // Do not wait for stray in-flight requests on the way out.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit_codes::SUCCESS),
+        Err(e) => {
+            eprintln!("{}", render(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
+    match cli.command {
+        Command::Status(args) => crate::commands::status::run(&args, cli.output, cancel).await,
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "noderoll=debug,warn",
+        (false, _) => "noderoll=trace,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env(crate::env_vars::LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Write to stdout, mapping failures (including a closed pipe) to [`AppError::Output`].
+pub fn print_stdout(text: &str) -> Result<(), AppError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(AppError::Output)
+}

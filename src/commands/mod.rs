@@ -1,0 +1,3 @@
+//! One function per subcommand, wiring settings → client → work → output.
+
+pub mod status;

@@ -1,0 +1,81 @@
+//! The one error type commands return, its exit code, and how it is rendered: once, at the
+//! top, as `error: ...` followed by its causes.
+
+use crate::ccf::governance::GovError;
+use crate::ccf::{ClientError, TrustError};
+use crate::exit_codes;
+use crate::settings::SettingsError;
+use crate::signing::IdentityError;
+use crate::wait::WaitError;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Plan file or flags.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Service certificate file.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    /// Member certificate, key or signer.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// No node of the service could be used.
+    #[error("no node of the service answered (tried {tried})")]
+    NoNodeAnswered {
+        /// The addresses tried.
+        tried: String,
+        /// The last failure.
+        #[source]
+        last: ClientError,
+    },
+    /// A request failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A governance operation failed.
+    #[error(transparent)]
+    Gov(#[from] GovError),
+    /// Writing output failed.
+    #[error("cannot write output")]
+    Output(#[source] std::io::Error),
+}
+
+impl AppError {
+    /// The documented exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Settings(_) | AppError::Trust(_) | AppError::Identity(_) => exit_codes::USAGE,
+            AppError::NoNodeAnswered { .. } | AppError::Client(_) => exit_codes::SERVICE_UNAVAILABLE,
+            AppError::Gov(g) => match g {
+                GovError::Client(_) => exit_codes::SERVICE_UNAVAILABLE,
+                GovError::Sign(_) => exit_codes::USAGE,
+                GovError::NoActiveMember { .. } => exit_codes::PREFLIGHT_FAILED,
+                GovError::Wait(WaitError::Cancelled { .. }) => exit_codes::RESUMABLE,
+                _ => exit_codes::STEP_FAILED,
+            },
+            AppError::Output(_) => exit_codes::INTERNAL,
+        }
+    }
+
+    /// True when stdout went away (`noderoll ... | head`): not an error worth reporting.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// `error: <top>` plus one `  caused by: <cause>` line per distinct cause.
+pub fn render(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = format!("error: {err}");
+    let mut last = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let text = e.to_string();
+        // Transparent wrappers repeat their inner text; say each thing once.
+        if !last.contains(&text) {
+            out.push_str(&format!("\n  caused by: {text}"));
+        }
+        last = text;
+        cur = e.source();
+    }
+    out
+}

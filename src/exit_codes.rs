@@ -1,0 +1,45 @@
+//! Process exit codes: a public contract for scripts and CI. A published value never changes.
+//!
+//! The same table is printed by `noderoll --help` and documented in the README.
+
+/// Everything asked for was done (or there was nothing to do).
+pub const SUCCESS: u8 = 0;
+/// An unexpected internal failure (a bug): please report it.
+pub const INTERNAL: u8 = 1;
+/// Changes are pending (`plan --detailed-exitcode`, `channel check`).
+pub const CHANGES_PENDING: u8 = 2;
+/// A step failed or a wait timed out; the service was left at a known, safe step.
+pub const STEP_FAILED: u8 = 3;
+/// Interrupted (Ctrl-C / SIGTERM) at a safe point; re-running the same command resumes.
+pub const RESUMABLE: u8 = 4;
+/// A precondition check failed before anything changed.
+pub const PREFLIGHT_FAILED: u8 = 5;
+/// Another run holds the lock on this service's journal.
+pub const LOCKED: u8 = 6;
+/// Bad input: command line, plan file, key, certificate (nothing was sent to the service).
+pub const USAGE: u8 = 64;
+/// The service could not be used: unreachable, TLS/certificate mismatch, or answers that are
+/// not CCF's.
+pub const SERVICE_UNAVAILABLE: u8 = 69;
+
+/// `(code, meaning)` for help text and docs, in ascending order.
+pub const TABLE: &[(u8, &str)] = &[
+    (SUCCESS, "success, or nothing to do"),
+    (INTERNAL, "unexpected internal error (a bug)"),
+    (CHANGES_PENDING, "changes pending (with --detailed-exitcode)"),
+    (STEP_FAILED, "a step failed or timed out; the service is at a known safe step"),
+    (RESUMABLE, "interrupted at a safe point; re-run to resume"),
+    (PREFLIGHT_FAILED, "a precondition failed; nothing was changed"),
+    (LOCKED, "another run holds this service's lock"),
+    (USAGE, "bad input: arguments, plan file, keys or certificates"),
+    (SERVICE_UNAVAILABLE, "service unreachable, certificate mismatch, or not answering like CCF"),
+];
+
+/// The exit-code table as text for `--help`.
+pub fn help_text() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in TABLE {
+        out.push_str(&format!("  {code:>3}  {meaning}\n"));
+    }
+    out
+}

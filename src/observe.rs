@@ -1,0 +1,205 @@
+//! Observing a service: one consistent read of nodes, statuses, primary, view, per-node
+//! versions, retirement, join policy, members and open proposals. Read-only: nothing here
+//! sends a write.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::ccf::types::{
+    GovNode, JoinPolicy, Member, MemberStatus, NetworkInfo, NodeInfo, NodeStatus, Proposal, ProposalState, ServiceStatus,
+};
+use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr};
+use crate::errors::AppError;
+
+/// What one node reported about itself, or why it could not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeVersion {
+    /// `/node/version` of that node.
+    Reported(String),
+    /// The node presents its self-signed certificate (Pending, or not caught up).
+    NotEndorsed,
+    /// No usable answer.
+    Unreachable(String),
+    /// Not asked (no address, or a retired node).
+    NotAsked,
+}
+
+/// One node as observed.
+#[derive(Debug, Clone)]
+pub struct ObservedNode {
+    /// Node table entry.
+    pub info: NodeInfo,
+    /// Where to reach it.
+    pub address: Option<NodeAddr>,
+    /// Governance view (retirement, attestation), if listed there.
+    pub gov: Option<GovNode>,
+    /// Whether `removable_nodes` lists it.
+    pub removable: bool,
+    /// Its own `/node/version`.
+    pub version: NodeVersion,
+}
+
+/// An open proposal with its actions.
+#[derive(Debug, Clone)]
+pub struct OpenProposal {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Action names, in order.
+    pub actions: Vec<String>,
+}
+
+/// One observation of the whole service.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The node that answered the service-level questions.
+    pub answered_by: NodeAddr,
+    /// `/node/network` from that node.
+    pub network: NetworkInfo,
+    /// All nodes.
+    pub nodes: Vec<ObservedNode>,
+    /// Registered code versions.
+    pub join_policy: JoinPolicy,
+    /// Members.
+    pub members: Vec<Member>,
+    /// Open proposals.
+    pub open_proposals: Vec<OpenProposal>,
+}
+
+/// Fault tolerance of a CFT service with `trusted` voting nodes.
+pub fn fault_tolerance(trusted: usize) -> usize {
+    trusted.saturating_sub(1) / 2
+}
+
+impl Observation {
+    /// Trusted (voting) nodes.
+    pub fn trusted(&self) -> usize {
+        self.nodes.iter().filter(|n| n.info.status == NodeStatus::Trusted).count()
+    }
+
+    /// Current fault tolerance f.
+    pub fn fault_tolerance(&self) -> usize {
+        fault_tolerance(self.trusted())
+    }
+
+    /// Active members.
+    pub fn active_members(&self) -> usize {
+        self.members.iter().filter(|m| m.status == MemberStatus::Active).count()
+    }
+
+    /// Whether the service is open for business.
+    pub fn is_open(&self) -> bool {
+        self.network.service_status == ServiceStatus::Open
+    }
+}
+
+/// Find a node that answers `/node/network`, trying `nodes` in order. A certificate mismatch
+/// stops at once (it will not be different on the next node).
+pub async fn find_answering_node(client: &CcfClient, nodes: &[NodeAddr]) -> Result<(NodeAddr, NetworkInfo), AppError> {
+    let mut last = None;
+    for n in nodes {
+        match client.network(n).await {
+            Ok(info) => return Ok((n.clone(), info)),
+            Err(e) if matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }) => return Err(e.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    let tried = nodes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    Err(AppError::NoNodeAnswered { tried, last: last.expect("at least one node is configured") })
+}
+
+/// The address to reach a node at: its published RPC address, with a wildcard bind host
+/// replaced by the host we already reach the service at.
+pub fn node_address(info: &NodeInfo, fallback_host: &str) -> Option<NodeAddr> {
+    let addr: NodeAddr = info.rpc_address()?.parse().ok()?;
+    if matches!(addr.host(), "0.0.0.0" | "::" | "") {
+        return Some(NodeAddr::new(fallback_host, addr.port()));
+    }
+    Some(addr)
+}
+
+/// Observe the service. `probe_client` is used for the per-node version probes (give it a
+/// short timeout and no retries so one dead node does not stall the whole read).
+pub async fn observe(client: &CcfClient, probe_client: &CcfClient, nodes: &[NodeAddr]) -> Result<Observation, AppError> {
+    let (at, network) = find_answering_node(client, nodes).await?;
+    let no_filter = Default::default();
+    let (node_list, gov_nodes, removable, join_policy, members, proposals) = tokio::try_join!(
+        client.nodes(&at, &no_filter),
+        client.gov_nodes(&at),
+        client.removable_nodes(&at),
+        client.join_policy(&at),
+        client.members(&at),
+        client.proposals(&at),
+    )?;
+    let mut open_proposals = Vec::new();
+    for p in proposals.into_iter().filter(|p| p.proposal_state == ProposalState::Open) {
+        let actions = client
+            .proposal_actions(&at, &p.proposal_id)
+            .await?
+            .map(|b| b.actions.into_iter().map(|a| a.name).collect())
+            .unwrap_or_default();
+        open_proposals.push(OpenProposal { proposal: p, actions });
+    }
+    let mut gov_by_id: BTreeMap<String, GovNode> = gov_nodes.into_iter().map(|g| (g.node_id.clone(), g)).collect();
+    let removable: Vec<String> = removable.into_iter().map(|n| n.node_id).collect();
+
+    let mut probes = tokio::task::JoinSet::new();
+    let mut observed = Vec::new();
+    for (i, info) in node_list.into_iter().enumerate() {
+        let address = node_address(&info, at.host());
+        if let (Some(addr), true) = (address.clone(), info.status != NodeStatus::Retired) {
+            let c = probe_client.clone();
+            probes.spawn(async move { (i, version_of(&c, &addr).await) });
+        }
+        observed.push(ObservedNode {
+            gov: gov_by_id.remove(&info.node_id),
+            removable: removable.contains(&info.node_id),
+            address,
+            info,
+            version: NodeVersion::NotAsked,
+        });
+    }
+    while let Some(r) = probes.join_next().await {
+        if let Ok((i, v)) = r {
+            observed[i].version = v;
+        }
+    }
+    Ok(Observation { answered_by: at, network, nodes: observed, join_policy, members, open_proposals })
+}
+
+async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {
+    match client.version(addr).await {
+        Ok(v) => NodeVersion::Reported(v.ccf_version),
+        Err(ClientError { kind: ErrorKind::Tls(d), .. }) if d.contains("self-signed") => NodeVersion::NotEndorsed,
+        Err(e) => NodeVersion::Unreachable(short_reason(&e)),
+    }
+}
+
+fn short_reason(e: &ClientError) -> String {
+    match &e.kind {
+        ErrorKind::Connect(d) => d.clone(),
+        ErrorKind::Timeout => "timeout".into(),
+        ErrorKind::Http { status, code, .. } => format!("HTTP {status}{}", code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Client options for per-node probes: one attempt, short timeouts.
+pub fn probe_options() -> crate::ccf::ClientOptions {
+    crate::ccf::ClientOptions {
+        request_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        retry: crate::ccf::RetryPolicy { max_attempts: 1, ..Default::default() },
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_tolerance_is_floor_n_minus_one_over_two() {
+        let f: Vec<_> = (0..8).map(fault_tolerance).collect();
+        assert_eq!(f, vec![0, 0, 0, 1, 1, 2, 2, 3]);
+    }
+}

@@ -1,0 +1,238 @@
+//! `noderoll status` output: a comfy-table for people, one JSON document for machines. The
+//! JSON types here are the public contract (documented in the README), separate from the
+//! client's internal types.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use super::SCHEMA_VERSION;
+use crate::ccf::governance::short;
+use crate::ccf::types::{JoinPolicy, NodeStatus};
+use crate::observe::{NodeVersion, Observation};
+
+/// The JSON document.
+#[derive(Debug, Serialize)]
+pub struct StatusDocument {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Node that answered service-level reads.
+    pub answered_by: String,
+    /// `Open`, `Opening`, ...
+    pub service_status: String,
+    /// Current view.
+    pub current_view: u64,
+    /// Primary node id (null during an election).
+    pub primary_id: Option<String>,
+    /// Trusted (voting) nodes.
+    pub trusted_nodes: usize,
+    /// Fault tolerance f = floor((trusted - 1) / 2).
+    pub fault_tolerance: usize,
+    /// Nodes.
+    pub nodes: Vec<StatusNode>,
+    /// Registered code versions.
+    pub join_policy: JoinPolicy,
+    /// Active members / all members.
+    pub active_members: usize,
+    /// All members.
+    pub members: usize,
+    /// Open proposals.
+    pub open_proposals: Vec<StatusProposal>,
+}
+
+/// A node in the JSON document.
+#[derive(Debug, Serialize)]
+pub struct StatusNode {
+    /// Full node id.
+    pub node_id: String,
+    /// `Pending`, `Trusted`, `Retired`.
+    pub status: String,
+    /// Is the primary.
+    pub primary: bool,
+    /// RPC address.
+    pub rpc_address: Option<String>,
+    /// `ccf_version` from the node's own `/node/version`; null if it could not be asked.
+    pub ccf_version: Option<String>,
+    /// `reachable`, `not_endorsed`, `unreachable`, `not_asked`.
+    pub reachability: &'static str,
+    /// Why it is unreachable, if so.
+    pub unreachable_reason: Option<String>,
+    /// `retiredCommitted` from governance.
+    pub retired_committed: bool,
+    /// Listed by `/node/network/removable_nodes`.
+    pub removable: bool,
+    /// Host data from the node's attestation, if known.
+    pub host_data: Option<String>,
+    /// Measurement from the node's attestation, if known.
+    pub measurement: Option<String>,
+}
+
+/// An open proposal in the JSON document.
+#[derive(Debug, Serialize)]
+pub struct StatusProposal {
+    /// Proposal id.
+    pub proposal_id: String,
+    /// Proposer member id.
+    pub proposer_id: String,
+    /// Ballots so far.
+    pub ballot_count: u64,
+    /// Action names.
+    pub actions: Vec<String>,
+}
+
+/// Build the JSON document.
+pub fn document(o: &Observation) -> StatusDocument {
+    StatusDocument {
+        schema_version: SCHEMA_VERSION,
+        answered_by: o.answered_by.to_string(),
+        service_status: o.network.service_status.to_string(),
+        current_view: o.network.current_view,
+        primary_id: o.network.primary_id.clone(),
+        trusted_nodes: o.trusted(),
+        fault_tolerance: o.fault_tolerance(),
+        nodes: o
+            .nodes
+            .iter()
+            .map(|n| {
+                let (ccf_version, reachability, reason) = match &n.version {
+                    NodeVersion::Reported(v) => (Some(v.clone()), "reachable", None),
+                    NodeVersion::NotEndorsed => (None, "not_endorsed", None),
+                    NodeVersion::Unreachable(r) => (None, "unreachable", Some(r.clone())),
+                    NodeVersion::NotAsked => (None, "not_asked", None),
+                };
+                let details = n.gov.as_ref().and_then(|g| g.quote_info.as_ref()).and_then(|q| q.details.as_ref());
+                StatusNode {
+                    node_id: n.info.node_id.clone(),
+                    status: n.info.status.to_string(),
+                    primary: o.network.primary_id.as_deref() == Some(n.info.node_id.as_str()),
+                    rpc_address: n.address.as_ref().map(ToString::to_string),
+                    ccf_version,
+                    reachability,
+                    unreachable_reason: reason,
+                    retired_committed: n.gov.as_ref().is_some_and(|g| g.retired_committed),
+                    removable: n.removable,
+                    host_data: details.and_then(|d| d.host_data.clone()),
+                    measurement: details.and_then(|d| d.measurement.clone()),
+                }
+            })
+            .collect(),
+        join_policy: o.join_policy.clone(),
+        active_members: o.active_members(),
+        members: o.members.len(),
+        open_proposals: o
+            .open_proposals
+            .iter()
+            .map(|p| StatusProposal {
+                proposal_id: p.proposal.proposal_id.clone(),
+                proposer_id: p.proposal.proposer_id.clone(),
+                ballot_count: p.proposal.ballot_count,
+                actions: p.actions.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "-" }
+}
+
+/// Render the human view.
+pub fn render_human(o: &Observation) -> String {
+    let doc = document(o);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Service {}  view {}  primary {}  (read from {})\n",
+        doc.service_status,
+        doc.current_view,
+        doc.primary_id.as_deref().map(short).unwrap_or("none (election in progress)"),
+        doc.answered_by
+    ));
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec!["node", "status", "primary", "rpc address", "ccf_version", "retired committed", "removable"]);
+    for n in &doc.nodes {
+        let version = match (&n.ccf_version, n.reachability) {
+            (Some(v), _) => v.clone(),
+            (None, "not_endorsed") => "(self-signed cert: not joined yet)".into(),
+            (None, "unreachable") => format!("unreachable: {}", n.unreachable_reason.as_deref().unwrap_or("?")),
+            _ => "-".into(),
+        };
+        t.add_row(vec![
+            short(&n.node_id).to_string(),
+            n.status.clone(),
+            yes_no(n.primary).to_string(),
+            n.rpc_address.clone().unwrap_or_else(|| "-".into()),
+            version,
+            yes_no(n.retired_committed).to_string(),
+            yes_no(n.removable).to_string(),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+    let pending = o.nodes.iter().filter(|n| n.info.status == NodeStatus::Pending).count();
+    out.push_str(&format!(
+        "Fault tolerance: f = {} ({} trusted node{}, a majority is {}){}\n",
+        doc.fault_tolerance,
+        doc.trusted_nodes,
+        if doc.trusted_nodes == 1 { "" } else { "s" },
+        doc.trusted_nodes / 2 + 1,
+        if pending > 0 { format!("; {pending} pending") } else { String::new() }
+    ));
+    out.push_str(&format!("Members: {} active of {}\n", doc.active_members, doc.members));
+    out.push_str("Join policy (registered code versions):\n");
+    let jp = &doc.join_policy;
+    let mut any = false;
+    if let Some(v) = &jp.virtual_
+        && (!v.host_data.is_empty() || !v.measurements.is_empty())
+    {
+        any = true;
+        for h in &v.host_data {
+            out.push_str(&format!("  virtual host data    {h}\n"));
+        }
+        for m in &v.measurements {
+            out.push_str(&format!("  virtual measurement  {m}\n"));
+        }
+    }
+    if let Some(s) = &jp.snp
+        && (!s.host_data.is_empty() || !s.measurements.is_empty() || !s.uvm_endorsements.is_empty())
+    {
+        any = true;
+        for h in s.host_data.keys() {
+            out.push_str(&format!("  snp host data        {h}\n"));
+        }
+        for m in &s.measurements {
+            out.push_str(&format!("  snp measurement      {m}\n"));
+        }
+        for (did, feeds) in &s.uvm_endorsements {
+            for (feed, v) in feeds {
+                out.push_str(&format!("  snp uvm endorsement  {did} {feed} {v}\n"));
+            }
+        }
+    }
+    if let Some(s) = &jp.sgx {
+        for m in &s.measurements {
+            any = true;
+            out.push_str(&format!("  sgx measurement      {m}\n"));
+        }
+    }
+    if !any {
+        out.push_str("  (empty)\n");
+    }
+    if doc.open_proposals.is_empty() {
+        out.push_str("Open proposals: none\n");
+    } else {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_header(vec!["proposal", "proposer", "ballots", "actions"]);
+        for p in &doc.open_proposals {
+            t.add_row(vec![
+                short(&p.proposal_id).to_string(),
+                short(&p.proposer_id).to_string(),
+                p.ballot_count.to_string(),
+                p.actions.join(", "),
+            ]);
+        }
+        out.push_str(&format!("Open proposals: {}\n{t}\n", doc.open_proposals.len()));
+    }
+    out
+}
