@@ -521,14 +521,15 @@ impl CcfClient {
         self.get_json(node, &Self::gov("/gov/service/info")).await
     }
 
-    /// `GET /gov/service/constitution` (JavaScript source).
+    /// `GET /gov/service/constitution` (JavaScript source). CCF serves raw `text/javascript`;
+    /// the 2024-07-01 schema also allows `{"constitution": "..."}` as JSON: both are accepted.
     pub async fn constitution(&self, node: &NodeAddr) -> Result<String, ClientError> {
         let path = Self::gov("/gov/service/constitution");
         let r = self.request(Method::GET, node, &path, None).await?;
-        String::from_utf8(r.body).map_err(|_| ClientError {
+        constitution_from_body(&r.body).ok_or_else(|| ClientError {
             method: "GET".into(),
             url: Self::url(node, &path),
-            kind: ErrorKind::Decode("constitution is not UTF-8".into()),
+            kind: ErrorKind::Decode("constitution is neither JavaScript text nor {\"constitution\": ...}".into()),
         })
     }
 
@@ -584,6 +585,19 @@ fn decode<T: DeserializeOwned>(url: &str, method: &str, body: &[u8]) -> Result<T
         };
         ClientError { method: method.into(), url: url.into(), kind: ErrorKind::Decode(what) }
     })
+}
+
+/// The constitution from a response body: raw UTF-8 JavaScript, or a JSON object with a
+/// `constitution` string.
+pub fn constitution_from_body(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        constitution: String,
+    }
+    if let Ok(w) = serde_json::from_slice::<Wrapped>(body) {
+        return Some(w.constitution);
+    }
+    String::from_utf8(body.to_vec()).ok()
 }
 
 fn urlencode(s: &str) -> String {

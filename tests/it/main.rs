@@ -1,1 +1,10 @@
+//! The single integration-test binary.
 
+mod common;
+
+mod cli_status;
+mod client;
+mod contract;
+mod governance;
+mod interop;
+mod signing;

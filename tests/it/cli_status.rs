@@ -1,0 +1,242 @@
+//! `noderoll status`, run as a process against a fake five-node service: three trusted nodes
+//! on their own HTTPS ports (one on a newer build), a joining node that still presents its
+//! self-signed certificate, a retired removable node, and one trusted node that is down.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+struct FakeService {
+    _servers: Vec<TestServer>,
+    dir: tempfile::TempDir,
+    entry: String,
+    ids: Vec<String>,
+}
+
+fn id(i: usize) -> String {
+    format!("{i:x}").repeat(64)
+}
+
+fn node(i: usize, status: &str, addr: &str, primary: bool) -> Value {
+    json!({
+        "node_id": id(i), "status": status, "primary": primary,
+        "rpc_interfaces": {"primary_rpc_interface": {"bind_address": addr, "published_address": addr}},
+        "node_data": null, "last_written": 10 + i
+    })
+}
+
+async fn fake_service() -> FakeService {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ServiceIdentity::new();
+    std::fs::write(dir.path().join("service_cert.pem"), &service.cert_pem).unwrap();
+    let addrs: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut servers = Vec::new();
+    for i in 0..4 {
+        let version = if i == 2 { "ccf-7.0.2" } else { "ccf-7.0.1" };
+        let mut router = Router::new().route(
+            "/node/version",
+            get(move || async move { axum::Json(json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false})) }),
+        );
+        if i == 0 {
+            let a = addrs.clone();
+            let service_pem = service.cert_pem.clone();
+            router = router
+                .route(
+                    "/node/network",
+                    get(move || {
+                        let pem = service_pem.clone();
+                        async move {
+                            axum::Json(json!({"service_status": "Open", "service_certificate": pem, "current_view": 4,
+                                "primary_id": id(1), "recovery_count": 0, "service_data": {}, "current_service_create_txid": "2.1"}))
+                        }
+                    }),
+                )
+                .route(
+                    "/node/network/nodes",
+                    get(move || {
+                        let a = a.lock().unwrap().clone();
+                        async move {
+                            axum::Json(json!({"nodes": [
+                                node(0, "Trusted", &a[0], false),
+                                node(1, "Trusted", &a[1], true),
+                                node(2, "Trusted", &a[2], false),
+                                node(3, "Pending", &a[3], false),
+                                node(4, "Retired", "127.0.0.1:9", false),
+                                node(5, "Trusted", &a[4], false),
+                            ]}))
+                        }
+                    }),
+                )
+                .route(
+                    "/node/network/removable_nodes",
+                    get(|| async { axum::Json(json!({"nodes": [node(4, "Retired", "127.0.0.1:9", false)]})) }),
+                )
+                .route(
+                    "/gov/service/nodes",
+                    get(|| async {
+                        axum::Json(json!({"value": [
+                            {"nodeId": id(2), "status": "Trusted", "retiredCommitted": false,
+                             "quoteInfo": {"format": "Insecure_Virtual", "rawQuote": "",
+                                           "details": {"measurement": "Insecure hard-coded virtual measurement v1", "hostData": "ab".repeat(32)}}},
+                            {"nodeId": id(4), "status": "Retired", "retiredCommitted": true}
+                        ]}))
+                    }),
+                )
+                .route(
+                    "/gov/service/join-policy",
+                    get(|| async {
+                        axum::Json(json!({"virtual": {"measurements": ["Insecure hard-coded virtual measurement v1"],
+                                                      "hostData": ["ab".repeat(32), "cd".repeat(32)]}}))
+                    }),
+                )
+                .route(
+                    "/gov/service/members",
+                    get(|| async { axum::Json(json!({"value": [{"memberId": "m".repeat(64), "status": "Active", "certificate": ""}]})) }),
+                )
+                .route(
+                    "/gov/members/proposals",
+                    get(|| async {
+                        axum::Json(json!({"value": [
+                            {"proposalId": "9".repeat(64), "proposerId": "m".repeat(64), "proposalState": "Open", "ballotCount": 0},
+                            {"proposalId": "8".repeat(64), "proposerId": "m".repeat(64), "proposalState": "Accepted", "ballotCount": 1}
+                        ]}))
+                    }),
+                )
+                .route(
+                    "/gov/members/proposals/{id}/actions",
+                    get(|| async { axum::Json(json!({"actions": [{"name": "remove_node", "args": {"node_id": id(5)}}]})) }),
+                );
+        }
+        let tls = if i == 3 { self_signed_node_cert() } else { service.node_cert() };
+        servers.push(TestServer::start(router, &tls).await);
+    }
+    {
+        let mut a = addrs.lock().unwrap();
+        a.extend(servers.iter().map(|s| s.addr.to_string()));
+        a.push(format!("127.0.0.1:{}", closed_port()));
+    }
+    let entry = servers[0].addr.to_string();
+    FakeService { _servers: servers, dir, entry, ids: (0..6).map(id).collect() }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn noderoll(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .args(&args)
+            .env_remove("NODEROLL_PLAN")
+            .env_remove("NODEROLL_SERVICE_URL")
+            .env_remove("NODEROLL_SERVICE_CERT")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn cert(dir: &Path) -> String {
+    dir.join("service_cert.pem").display().to_string()
+}
+
+#[tokio::test]
+async fn status_json_describes_every_node() {
+    let f = fake_service().await;
+    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", &cert(f.dir.path()), "--output", "json"])).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["service_status"], "Open");
+    assert_eq!(doc["current_view"], 4);
+    assert_eq!(doc["primary_id"], f.ids[1].as_str());
+    assert_eq!(doc["trusted_nodes"], 4);
+    assert_eq!(doc["fault_tolerance"], 1);
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 6);
+    let by_id = |i: usize| nodes.iter().find(|n| n["node_id"] == f.ids[i].as_str()).unwrap();
+    assert_eq!(by_id(0)["ccf_version"], "ccf-7.0.1");
+    assert_eq!(by_id(1)["primary"], true);
+    assert_eq!(by_id(2)["ccf_version"], "ccf-7.0.2", "each node's own /node/version is asked");
+    assert_eq!(by_id(2)["host_data"], "ab".repeat(32));
+    assert_eq!(by_id(3)["reachability"], "not_endorsed");
+    assert_eq!(by_id(4)["removable"], true);
+    assert_eq!(by_id(4)["retired_committed"], true);
+    assert_eq!(by_id(5)["reachability"], "unreachable", "a dead node is shown, not an abort");
+    assert_eq!(doc["join_policy"]["virtual"]["hostData"].as_array().unwrap().len(), 2);
+    let open = doc["open_proposals"].as_array().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["actions"], json!(["remove_node"]));
+}
+
+#[tokio::test]
+async fn status_table_for_people_from_a_plan_file() {
+    let f = fake_service().await;
+    let plan = f.dir.path().join("plan.toml");
+    std::fs::write(&plan, format!("[service]\nurl = \"https://{}\"\nservice_cert = \"service_cert.pem\"\n", f.entry)).unwrap();
+    let r = noderoll(args(&["status", "--plan", plan.to_str().unwrap()])).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for needle in ["Service Open  view 4", "ccf-7.0.2", "not joined yet", "unreachable", "Fault tolerance: f = 1", "remove_node"] {
+        assert!(r.stdout.contains(needle), "missing {needle:?} in:\n{}", r.stdout);
+    }
+}
+
+#[tokio::test]
+async fn status_errors_name_the_problem_and_use_documented_exit_codes() {
+    let f = fake_service().await;
+    let wrong = f.dir.path().join("other_service_cert.pem");
+    std::fs::write(&wrong, ServiceIdentity::new().cert_pem).unwrap();
+    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", wrong.to_str().unwrap()])).await;
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
+    assert!(r.stderr.contains("service certificate mismatch") && r.stderr.contains("other_service_cert.pem"), "{}", r.stderr);
+
+    let missing = PathBuf::from("/nonexistent/service_cert.pem");
+    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", missing.to_str().unwrap()])).await;
+    assert_eq!(r.code, 64);
+    assert!(r.stderr.contains("/nonexistent/service_cert.pem"), "{}", r.stderr);
+
+    let r = noderoll(args(&["status"])).await;
+    assert_eq!(r.code, 64);
+    assert!(r.stderr.contains("--plan"), "{}", r.stderr);
+
+    let r = noderoll(args(&["status", "--service-url", "http://127.0.0.1:1", "--service-cert", &cert(f.dir.path())])).await;
+    assert_eq!(r.code, 64);
+    assert!(r.stderr.contains("https://"), "{}", r.stderr);
+
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let r = noderoll(args(&["status", "--service-url", &dead, "--service-cert", &cert(f.dir.path())])).await;
+    assert_eq!(r.code, 69);
+    assert!(r.stderr.contains("no node of the service answered") && r.stderr.contains(&dead), "{}", r.stderr);
+
+    let plan = f.dir.path().join("bad.toml");
+    std::fs::write(&plan, "[service\nurl=").unwrap();
+    let r = noderoll(args(&["status", "--plan", plan.to_str().unwrap()])).await;
+    assert_eq!(r.code, 64);
+    assert!(r.stderr.contains("bad.toml"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"));
+}
+
+#[tokio::test]
+async fn help_lists_exit_codes() {
+    let r = noderoll(args(&["--help"])).await;
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Exit codes:") && r.stdout.contains("69"), "{}", r.stdout);
+}

@@ -1,0 +1,187 @@
+//! Test harness: certificates made at test time (rcgen), member key files in the formats CCF
+//! tools write, and an in-process HTTPS server on 127.0.0.1:0 that stops when dropped.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use noderoll::ccf::NodeAddr;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rustls_pki_types::pem::PemObject;
+
+pub fn init() {
+    noderoll::ccf::tls::ensure_crypto_provider();
+}
+
+/// A service identity (CA "CCF Service") that can endorse node certificates.
+pub struct ServiceIdentity {
+    pub cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl ServiceIdentity {
+    pub fn new() -> Self {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "CCF Service");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        ServiceIdentity { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
+    }
+
+    /// A node certificate endorsed by this service (SANs localhost and 127.0.0.1).
+    pub fn node_cert(&self) -> CertAndKey {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        params.distinguished_name.push(DnType::CommonName, "CCF Node");
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+}
+
+/// A self-signed, CA-flagged node certificate: what a joining CCF node presents.
+pub fn self_signed_node_cert() -> CertAndKey {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    params.distinguished_name.push(DnType::CommonName, "CCF Node");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+}
+
+pub struct CertAndKey {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl CertAndKey {
+    pub fn der_sha256(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
+        sha2::Sha256::digest(der.as_ref()).into()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Curve {
+    P256,
+    P384,
+}
+
+/// A member identity as files: self-signed certificate, key as SEC1 with an `EC PARAMETERS`
+/// block (CCF's keygenerator.sh) and as PKCS#8.
+pub struct MemberFiles {
+    pub cert: PathBuf,
+    pub key_sec1: PathBuf,
+    pub key_pkcs8: PathBuf,
+}
+
+pub fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
+    let alg = match curve {
+        Curve::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        Curve::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+    };
+    let key = KeyPair::generate_for(alg).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    let pkcs8 = key.serialize_pem();
+    let sec1 = match curve {
+        Curve::P384 => {
+            use p384::pkcs8::DecodePrivateKey;
+            let sk = p384::SecretKey::from_pkcs8_pem(&pkcs8).unwrap();
+            format!(
+                "-----BEGIN EC PARAMETERS-----\nBgUrgQQAIg==\n-----END EC PARAMETERS-----\n{}",
+                sk.to_sec1_pem(p384::pkcs8::LineEnding::LF).unwrap().as_str()
+            )
+        }
+        Curve::P256 => {
+            use p256::pkcs8::DecodePrivateKey;
+            let sk = p256::SecretKey::from_pkcs8_pem(&pkcs8).unwrap();
+            format!(
+                "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+                sk.to_sec1_pem(p256::pkcs8::LineEnding::LF).unwrap().as_str()
+            )
+        }
+    };
+    let files = MemberFiles {
+        cert: dir.join(format!("{name}_cert.pem")),
+        key_sec1: dir.join(format!("{name}_privk.pem")),
+        key_pkcs8: dir.join(format!("{name}_privk_pkcs8.pem")),
+    };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    write_private(&files.key_sec1, &sec1);
+    write_private(&files.key_pkcs8, &pkcs8);
+    files
+}
+
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// An HTTPS server for one test; shut down on drop.
+pub struct TestServer {
+    pub addr: NodeAddr,
+    handle: Handle<SocketAddr>,
+}
+
+impl TestServer {
+    pub async fn start(router: Router, tls: &CertAndKey) -> TestServer {
+        init();
+        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let handle = Handle::new();
+        let server = axum_server::bind_rustls("127.0.0.1:0".parse::<SocketAddr>().unwrap(), RustlsConfig::from_config(Arc::new(config)))
+            .handle(handle.clone());
+        tokio::spawn(server.serve(router.into_make_service()));
+        let bound = handle.listening().await.expect("test server failed to bind");
+        TestServer { addr: NodeAddr::new("127.0.0.1", bound.port()), handle }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// A 127.0.0.1 port with nothing listening (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/ccf-reference` next to the repository (CI clones with shared/ beside it).
+pub fn ccf_reference() -> PathBuf {
+    let candidates = [repo_root().join("../shared/ccf-reference"), repo_root().join("shared/ccf-reference")];
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| panic!("CCF reference data not found at ../shared/ccf-reference"))
+}
