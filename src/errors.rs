@@ -27,17 +27,23 @@ pub enum AppError {
         tried: String,
         /// The last failure.
         #[source]
-        last: ClientError,
+        last: Box<ClientError>,
     },
     /// A request failed.
     #[error(transparent)]
     Client(#[from] ClientError),
     /// A governance operation failed.
     #[error(transparent)]
-    Gov(#[from] GovError),
+    Gov(Box<GovError>),
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+}
+
+impl From<GovError> for AppError {
+    fn from(e: GovError) -> Self {
+        AppError::Gov(Box::new(e))
+    }
 }
 
 impl AppError {
@@ -45,8 +51,10 @@ impl AppError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AppError::Settings(_) | AppError::Trust(_) | AppError::Identity(_) => exit_codes::USAGE,
-            AppError::NoNodeAnswered { .. } | AppError::Client(_) => exit_codes::SERVICE_UNAVAILABLE,
-            AppError::Gov(g) => match g {
+            AppError::NoNodeAnswered { .. } | AppError::Client(_) => {
+                exit_codes::SERVICE_UNAVAILABLE
+            }
+            AppError::Gov(g) => match g.as_ref() {
                 GovError::Client(_) => exit_codes::SERVICE_UNAVAILABLE,
                 GovError::Sign(_) => exit_codes::USAGE,
                 GovError::NoActiveMember { .. } => exit_codes::PREFLIGHT_FAILED,

@@ -26,13 +26,28 @@ pub const SERVICE_UNAVAILABLE: u8 = 69;
 pub const TABLE: &[(u8, &str)] = &[
     (SUCCESS, "success, or nothing to do"),
     (INTERNAL, "unexpected internal error (a bug)"),
-    (CHANGES_PENDING, "changes pending (with --detailed-exitcode)"),
-    (STEP_FAILED, "a step failed or timed out; the service is at a known safe step"),
+    (
+        CHANGES_PENDING,
+        "changes pending (with --detailed-exitcode)",
+    ),
+    (
+        STEP_FAILED,
+        "a step failed or timed out; the service is at a known safe step",
+    ),
     (RESUMABLE, "interrupted at a safe point; re-run to resume"),
-    (PREFLIGHT_FAILED, "a precondition failed; nothing was changed"),
+    (
+        PREFLIGHT_FAILED,
+        "a precondition failed; nothing was changed",
+    ),
     (LOCKED, "another run holds this service's lock"),
-    (USAGE, "bad input: arguments, plan file, keys or certificates"),
-    (SERVICE_UNAVAILABLE, "service unreachable, certificate mismatch, or not answering like CCF"),
+    (
+        USAGE,
+        "bad input: arguments, plan file, keys or certificates",
+    ),
+    (
+        SERVICE_UNAVAILABLE,
+        "service unreachable, certificate mismatch, or not answering like CCF",
+    ),
 ];
 
 /// The exit-code table as text for `--help`.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::ccf::types::{
-    GovNode, JoinPolicy, Member, MemberStatus, NetworkInfo, NodeInfo, NodeStatus, Proposal, ProposalState, ServiceStatus,
+    GovNode, JoinPolicy, Member, MemberStatus, NetworkInfo, NodeInfo, NodeStatus, Proposal,
+    ProposalState, ServiceStatus,
 };
 use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr};
 use crate::errors::AppError;
@@ -73,7 +74,10 @@ pub fn fault_tolerance(trusted: usize) -> usize {
 impl Observation {
     /// Trusted (voting) nodes.
     pub fn trusted(&self) -> usize {
-        self.nodes.iter().filter(|n| n.info.status == NodeStatus::Trusted).count()
+        self.nodes
+            .iter()
+            .filter(|n| n.info.status == NodeStatus::Trusted)
+            .count()
     }
 
     /// Current fault tolerance f.
@@ -83,7 +87,10 @@ impl Observation {
 
     /// Active members.
     pub fn active_members(&self) -> usize {
-        self.members.iter().filter(|m| m.status == MemberStatus::Active).count()
+        self.members
+            .iter()
+            .filter(|m| m.status == MemberStatus::Active)
+            .count()
     }
 
     /// Whether the service is open for business.
@@ -94,17 +101,29 @@ impl Observation {
 
 /// Find a node that answers `/node/network`, trying `nodes` in order. A certificate mismatch
 /// stops at once (it will not be different on the next node).
-pub async fn find_answering_node(client: &CcfClient, nodes: &[NodeAddr]) -> Result<(NodeAddr, NetworkInfo), AppError> {
+pub async fn find_answering_node(
+    client: &CcfClient,
+    nodes: &[NodeAddr],
+) -> Result<(NodeAddr, NetworkInfo), AppError> {
     let mut last = None;
     for n in nodes {
         match client.network(n).await {
             Ok(info) => return Ok((n.clone(), info)),
-            Err(e) if matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }) => return Err(e.into()),
+            Err(e) if matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
+                return Err(e.into());
+            }
             Err(e) => last = Some(e),
         }
     }
-    let tried = nodes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    Err(AppError::NoNodeAnswered { tried, last: last.expect("at least one node is configured") })
+    let tried = nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(AppError::NoNodeAnswered {
+        tried,
+        last: Box::new(last.expect("at least one node is configured")),
+    })
 }
 
 /// The address to reach a node at: its published RPC address, with a wildcard bind host
@@ -119,7 +138,11 @@ pub fn node_address(info: &NodeInfo, fallback_host: &str) -> Option<NodeAddr> {
 
 /// Observe the service. `probe_client` is used for the per-node version probes (give it a
 /// short timeout and no retries so one dead node does not stall the whole read).
-pub async fn observe(client: &CcfClient, probe_client: &CcfClient, nodes: &[NodeAddr]) -> Result<Observation, AppError> {
+pub async fn observe(
+    client: &CcfClient,
+    probe_client: &CcfClient,
+    nodes: &[NodeAddr],
+) -> Result<Observation, AppError> {
     let (at, network) = find_answering_node(client, nodes).await?;
     let no_filter = Default::default();
     let (node_list, gov_nodes, removable, join_policy, members, proposals) = tokio::try_join!(
@@ -131,15 +154,24 @@ pub async fn observe(client: &CcfClient, probe_client: &CcfClient, nodes: &[Node
         client.proposals(&at),
     )?;
     let mut open_proposals = Vec::new();
-    for p in proposals.into_iter().filter(|p| p.proposal_state == ProposalState::Open) {
+    for p in proposals
+        .into_iter()
+        .filter(|p| p.proposal_state == ProposalState::Open)
+    {
         let actions = client
             .proposal_actions(&at, &p.proposal_id)
             .await?
             .map(|b| b.actions.into_iter().map(|a| a.name).collect())
             .unwrap_or_default();
-        open_proposals.push(OpenProposal { proposal: p, actions });
+        open_proposals.push(OpenProposal {
+            proposal: p,
+            actions,
+        });
     }
-    let mut gov_by_id: BTreeMap<String, GovNode> = gov_nodes.into_iter().map(|g| (g.node_id.clone(), g)).collect();
+    let mut gov_by_id: BTreeMap<String, GovNode> = gov_nodes
+        .into_iter()
+        .map(|g| (g.node_id.clone(), g))
+        .collect();
     let removable: Vec<String> = removable.into_iter().map(|n| n.node_id).collect();
 
     let mut probes = tokio::task::JoinSet::new();
@@ -163,13 +195,23 @@ pub async fn observe(client: &CcfClient, probe_client: &CcfClient, nodes: &[Node
             observed[i].version = v;
         }
     }
-    Ok(Observation { answered_by: at, network, nodes: observed, join_policy, members, open_proposals })
+    Ok(Observation {
+        answered_by: at,
+        network,
+        nodes: observed,
+        join_policy,
+        members,
+        open_proposals,
+    })
 }
 
 async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {
     match client.version(addr).await {
         Ok(v) => NodeVersion::Reported(v.ccf_version),
-        Err(ClientError { kind: ErrorKind::Tls(d), .. }) if d.contains("self-signed") => NodeVersion::NotEndorsed,
+        Err(ClientError {
+            kind: ErrorKind::Tls(d),
+            ..
+        }) if d.contains("self-signed") => NodeVersion::NotEndorsed,
         Err(e) => NodeVersion::Unreachable(short_reason(&e)),
     }
 }
@@ -178,7 +220,10 @@ fn short_reason(e: &ClientError) -> String {
     match &e.kind {
         ErrorKind::Connect(d) => d.clone(),
         ErrorKind::Timeout => "timeout".into(),
-        ErrorKind::Http { status, code, .. } => format!("HTTP {status}{}", code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()),
+        ErrorKind::Http { status, code, .. } => format!(
+            "HTTP {status}{}",
+            code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -188,7 +233,10 @@ pub fn probe_options() -> crate::ccf::ClientOptions {
     crate::ccf::ClientOptions {
         request_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
-        retry: crate::ccf::RetryPolicy { max_attempts: 1, ..Default::default() },
+        retry: crate::ccf::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

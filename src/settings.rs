@@ -45,7 +45,9 @@ pub enum SettingsError {
 }
 
 /// Top-level tables a plan file may have.
-pub const PLAN_TABLES: &[&str] = &["service", "members", "target", "nodes", "safety", "hooks", "notify", "watch"];
+pub const PLAN_TABLES: &[&str] = &[
+    "service", "members", "target", "nodes", "safety", "hooks", "notify", "watch",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,42 +104,65 @@ pub struct PlanFile {
 impl PlanFile {
     /// Read and validate `path`.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     /// Parse `text` as the plan file at `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, SettingsError> {
-        let invalid = |detail: String| SettingsError::Invalid { path: path.into(), detail };
-        let raw: toml::Table = toml::from_str(text).map_err(|e| invalid(one_line(&e.to_string())))?;
+        let invalid = |detail: String| SettingsError::Invalid {
+            path: path.into(),
+            detail,
+        };
+        let raw: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(one_line(&e.to_string())))?;
         for key in raw.keys() {
             if !PLAN_TABLES.contains(&key.as_str()) {
-                return Err(invalid(format!("unknown table `{key}`; known: {}", PLAN_TABLES.join(", "))));
+                return Err(invalid(format!(
+                    "unknown table `{key}`; known: {}",
+                    PLAN_TABLES.join(", ")
+                )));
             }
         }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        let service_value = raw.get("service").cloned().ok_or_else(|| invalid("missing [service] table".into()))?;
-        let service: ServiceTable =
-            service_value.try_into().map_err(|e: toml::de::Error| invalid(format!("[service]: {}", one_line(&e.to_string()))))?;
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let service_value = raw
+            .get("service")
+            .cloned()
+            .ok_or_else(|| invalid("missing [service] table".into()))?;
+        let service: ServiceTable = service_value.try_into().map_err(|e: toml::de::Error| {
+            invalid(format!("[service]: {}", one_line(&e.to_string())))
+        })?;
         let urls = match service.url {
             OneOrMany::One(u) => vec![u],
             OneOrMany::Many(v) => v,
         };
         if urls.is_empty() {
-            return Err(invalid("[service] url: give at least one node address".into()));
+            return Err(invalid(
+                "[service] url: give at least one node address".into(),
+            ));
         }
         let nodes = urls
             .iter()
-            .map(|u| u.parse::<NodeAddr>().map_err(|d| invalid(format!("[service] url: {d}"))))
+            .map(|u| {
+                u.parse::<NodeAddr>()
+                    .map_err(|d| invalid(format!("[service] url: {d}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let members = match raw.get("members") {
             None => Vec::new(),
             Some(v) => {
-                let entries: Vec<MemberEntry> = v
-                    .clone()
-                    .try_into()
-                    .map_err(|e: toml::de::Error| invalid(format!("[[members]]: {}", one_line(&e.to_string()))))?;
+                let entries: Vec<MemberEntry> =
+                    v.clone().try_into().map_err(|e: toml::de::Error| {
+                        invalid(format!("[[members]]: {}", one_line(&e.to_string())))
+                    })?;
                 entries
                     .into_iter()
                     .enumerate()
@@ -158,7 +183,10 @@ impl PlanFile {
         };
         Ok(PlanFile {
             path: path.into(),
-            service: ServiceSettings { nodes, service_cert: dir.join(service.service_cert) },
+            service: ServiceSettings {
+                nodes,
+                service_cert: dir.join(service.service_cert),
+            },
             dir,
             members,
             raw,
@@ -167,7 +195,11 @@ impl PlanFile {
 }
 
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Resolve the service from flags first, then the plan file.
@@ -180,7 +212,13 @@ pub fn resolve_service(
         urls.iter()
             .flat_map(|u| u.split(','))
             .filter(|u| !u.trim().is_empty())
-            .map(|u| u.parse::<NodeAddr>().map_err(|detail| SettingsError::BadAddress { origin: "--service-url".into(), detail }))
+            .map(|u| {
+                u.parse::<NodeAddr>()
+                    .map_err(|detail| SettingsError::BadAddress {
+                        origin: "--service-url".into(),
+                        detail,
+                    })
+            })
             .collect::<Result<Vec<_>, _>>()?
     } else if let Some(p) = plan {
         p.service.nodes.clone()
@@ -198,7 +236,10 @@ pub fn resolve_service(
             ));
         }
     };
-    Ok(ServiceSettings { nodes, service_cert })
+    Ok(ServiceSettings {
+        nodes,
+        service_cert,
+    })
 }
 
 #[cfg(test)]
@@ -219,23 +260,43 @@ mod tests {
 
     #[test]
     fn several_urls_and_errors() {
-        let p = PlanFile::parse("[service]\nurl = [\"a:1\", \"b:2\"]\nservice_cert = \"s\"\n", Path::new("p.toml")).unwrap();
+        let p = PlanFile::parse(
+            "[service]\nurl = [\"a:1\", \"b:2\"]\nservice_cert = \"s\"\n",
+            Path::new("p.toml"),
+        )
+        .unwrap();
         assert_eq!(p.service.nodes.len(), 2);
-        let e = PlanFile::parse("[service]\nurl = \"http://a:1\"\nservice_cert = \"s\"\n", Path::new("p.toml")).unwrap_err();
+        let e = PlanFile::parse(
+            "[service]\nurl = \"http://a:1\"\nservice_cert = \"s\"\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
         let e = PlanFile::parse("[servce]\n", Path::new("p.toml")).unwrap_err();
         assert!(e.to_string().contains("known: service"), "{e}");
-        let e = PlanFile::parse("[service]\nurl = \"a:1\"\nservice_cert = \"s\"\nextra = 1\n", Path::new("p.toml")).unwrap_err();
+        let e = PlanFile::parse(
+            "[service]\nurl = \"a:1\"\nservice_cert = \"s\"\nextra = 1\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("extra"), "{e}");
         let e = PlanFile::parse("not toml at all", Path::new("p.toml")).unwrap_err();
         assert!(e.to_string().contains("p.toml"), "{e}");
-        let e = PlanFile::parse("[service]\nurl = 5\nservice_cert = \"s\"\n", Path::new("p.toml")).unwrap_err();
+        let e = PlanFile::parse(
+            "[service]\nurl = 5\nservice_cert = \"s\"\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("[service]"), "{e}");
     }
 
     #[test]
     fn flags_win_over_the_plan() {
-        let p = PlanFile::parse("[service]\nurl = \"a:1\"\nservice_cert = \"s\"\n", Path::new("d/p.toml")).unwrap();
+        let p = PlanFile::parse(
+            "[service]\nurl = \"a:1\"\nservice_cert = \"s\"\n",
+            Path::new("d/p.toml"),
+        )
+        .unwrap();
         let s = resolve_service(&["x:9,y:8".into()], None, Some(&p)).unwrap();
         assert_eq!(s.nodes, vec![NodeAddr::new("x", 9), NodeAddr::new("y", 8)]);
         assert_eq!(s.service_cert, Path::new("d/s"));

@@ -73,7 +73,11 @@ pub struct Poller {
 impl Poller {
     /// Starts at `min`, multiplies by 1.5 per unchanged observation, caps at `max`.
     pub fn new(min: Duration, max: Duration) -> Self {
-        Poller { min, max: max.max(min), current: min }
+        Poller {
+            min,
+            max: max.max(min),
+            current: min,
+        }
     }
 
     /// The default for waits on CCF state: 50 ms right after an action, at most 1 s between
@@ -176,7 +180,11 @@ where
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(WaitError::TimedOut { what, after: now - start, last_seen });
+            return Err(WaitError::TimedOut {
+                what,
+                after: now - start,
+                last_seen,
+            });
         }
         let delay = poller.next_delay().min(deadline - now);
         if !cancel.sleep(delay).await {
@@ -196,13 +204,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn times_out_with_last_observation() {
         let mut n = 0;
-        let r: Result<(), WaitError<Boom>> =
-            wait_until("node X to appear", Duration::from_secs(5), &Cancel::never(), Poller::service_default(), || {
+        let r: Result<(), WaitError<Boom>> = wait_until(
+            "node X to appear",
+            Duration::from_secs(5),
+            &Cancel::never(),
+            Poller::service_default(),
+            || {
                 n += 1;
                 let seen = format!("poll {n}");
                 async move { Ok(Probe::NotYet(seen)) }
-            })
-            .await;
+            },
+        )
+        .await;
         let e = r.unwrap_err();
         let text = e.to_string();
         assert!(text.contains("node X to appear"), "{text}");

@@ -34,7 +34,10 @@ pub struct NodeAddr {
 impl NodeAddr {
     /// From parts.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
-        NodeAddr { host: host.into(), port }
+        NodeAddr {
+            host: host.into(),
+            port,
+        }
     }
 
     /// Host part (IPv6 without brackets).
@@ -76,7 +79,9 @@ impl FromStr for NodeAddr {
         let rest = if let Some(r) = s.strip_prefix("https://") {
             r
         } else if s.starts_with("http://") {
-            return Err(format!("{s:?} uses http://: CCF nodes only serve HTTPS, use https://"));
+            return Err(format!(
+                "{s:?} uses http://: CCF nodes only serve HTTPS, use https://"
+            ));
         } else if s.contains("://") {
             return Err(format!("{s:?}: only https:// addresses are supported"));
         } else {
@@ -84,22 +89,32 @@ impl FromStr for NodeAddr {
         };
         let rest = rest.trim_end_matches('/');
         if rest.contains('/') {
-            return Err(format!("{s:?}: give the node address only (host:port), without a path"));
+            return Err(format!(
+                "{s:?}: give the node address only (host:port), without a path"
+            ));
         }
         let (host, port) = if let Some(r) = rest.strip_prefix('[') {
-            let (h, p) = r.split_once("]:").ok_or_else(|| format!("{s:?} is not [ipv6]:port"))?;
+            let (h, p) = r
+                .split_once("]:")
+                .ok_or_else(|| format!("{s:?} is not [ipv6]:port"))?;
             (h, p)
         } else {
-            rest.rsplit_once(':').ok_or_else(|| format!("{s:?} has no port (expected host:port)"))?
+            rest.rsplit_once(':')
+                .ok_or_else(|| format!("{s:?} has no port (expected host:port)"))?
         };
         if host.is_empty() {
             return Err(format!("{s:?} has an empty host"));
         }
-        let port: u16 = port.parse().map_err(|_| format!("{s:?} has an invalid port {port:?}"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{s:?} has an invalid port {port:?}"))?;
         if port == 0 {
             return Err(format!("{s:?}: port 0 is not a node address"));
         }
-        Ok(NodeAddr { host: host.to_string(), port })
+        Ok(NodeAddr {
+            host: host.to_string(),
+            port,
+        })
     }
 }
 
@@ -116,7 +131,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 6, min_delay: Duration::from_millis(100), max_delay: Duration::from_secs(2) }
+        RetryPolicy {
+            max_attempts: 6,
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
     }
 }
 
@@ -188,25 +207,50 @@ pub struct CcfClient {
 
 impl fmt::Debug for CcfClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CcfClient").field("trust", &self.inner.trust).finish()
+        f.debug_struct("CcfClient")
+            .field("trust", &self.inner.trust)
+            .finish()
     }
 }
 
 impl CcfClient {
     /// A client that trusts exactly `service_cert` (for every node whose interface presents a
     /// service-endorsed certificate).
-    pub fn new(service_cert: &ServiceCert, opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
-        Self::build(service_cert.client_config(), Trust::Service(service_cert.path().to_path_buf()), opts, cancel)
+    pub fn new(
+        service_cert: &ServiceCert,
+        opts: ClientOptions,
+        cancel: Cancel,
+    ) -> Result<Self, ClientError> {
+        Self::build(
+            service_cert.client_config(),
+            Trust::Service(service_cert.path().to_path_buf()),
+            opts,
+            cancel,
+        )
     }
 
     /// A client that accepts only the node certificate whose DER has this SHA-256 (a joining
     /// node that still presents its self-signed certificate).
-    pub fn pinned(cert_sha256: [u8; 32], opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+    pub fn pinned(
+        cert_sha256: [u8; 32],
+        opts: ClientOptions,
+        cancel: Cancel,
+    ) -> Result<Self, ClientError> {
         let config = PinnedCertVerifier::new(cert_sha256).client_config();
-        Self::build(config, Trust::Pinned(hex::encode(cert_sha256)), opts, cancel)
+        Self::build(
+            config,
+            Trust::Pinned(hex::encode(cert_sha256)),
+            opts,
+            cancel,
+        )
     }
 
-    fn build(config: rustls::ClientConfig, trust: Trust, opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+    fn build(
+        config: rustls::ClientConfig,
+        trust: Trust,
+        opts: ClientOptions,
+        cancel: Cancel,
+    ) -> Result<Self, ClientError> {
         ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
@@ -221,7 +265,15 @@ impl CcfClient {
                 url: "-".into(),
                 kind: ErrorKind::Tls(format!("cannot build the HTTPS client: {e}")),
             })?;
-        Ok(CcfClient { inner: Arc::new(Inner { http, trust, opts, cancel, requests: AtomicU64::new(0) }) })
+        Ok(CcfClient {
+            inner: Arc::new(Inner {
+                http,
+                trust,
+                opts,
+                cancel,
+                requests: AtomicU64::new(0),
+            }),
+        })
     }
 
     /// Requests sent so far (including retries), for load accounting.
@@ -245,10 +297,16 @@ impl CcfClient {
         url: &str,
         body: Option<(&'static str, &[u8])>,
     ) -> Result<RawResponse, ClientError> {
-        let err = |kind| ClientError { method: method.to_string(), url: url.to_string(), kind };
+        let err = |kind| ClientError {
+            method: method.to_string(),
+            url: url.to_string(),
+            kind,
+        };
         let mut req = self.inner.http.request(method.clone(), url);
         if let Some((content_type, bytes)) = body {
-            req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.to_vec());
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes.to_vec());
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let mut resp = req.send().await.map_err(|e| err(self.map_transport(e)))?;
@@ -276,9 +334,18 @@ impl CcfClient {
         }
         if !(200..300).contains(&status) {
             let (code, message) = parse_error_body(&buf);
-            return Err(err(ErrorKind::Http { status, code, message, retry_after }));
+            return Err(err(ErrorKind::Http {
+                status,
+                code,
+                message,
+                retry_after,
+            }));
         }
-        Ok(RawResponse { status, body: buf, txid })
+        Ok(RawResponse {
+            status,
+            body: buf,
+            txid,
+        })
     }
 
     fn map_transport(&self, e: reqwest::Error) -> ErrorKind {
@@ -290,13 +357,17 @@ impl CcfClient {
                 (rustls::Error::InvalidCertificate(ce), Trust::Service(path)) => match ce {
                     rustls::CertificateError::BadSignature
                     | rustls::CertificateError::UnknownIssuer
-                    | rustls::CertificateError::BadEncoding => {
-                        ErrorKind::ServiceCertMismatch { service_cert: path.clone(), detail: describe_cert_error(ce) }
-                    }
+                    | rustls::CertificateError::BadEncoding => ErrorKind::ServiceCertMismatch {
+                        service_cert: path.clone(),
+                        detail: describe_cert_error(ce),
+                    },
                     other => ErrorKind::Tls(describe_cert_error(other)),
                 },
                 (rustls::Error::InvalidCertificate(ce), Trust::Pinned(fp)) => {
-                    ErrorKind::PinnedCertMismatch { expected_sha256: fp.clone(), detail: format!("{ce:?}") }
+                    ErrorKind::PinnedCertMismatch {
+                        expected_sha256: fp.clone(),
+                        detail: format!("{ce:?}"),
+                    }
                 }
                 (other, _) => ErrorKind::Tls(other.to_string()),
             };
@@ -325,14 +396,22 @@ impl CcfClient {
             .build();
         loop {
             if self.inner.cancel.is_cancelled() {
-                return Err(ClientError { method: method.to_string(), url, kind: ErrorKind::Cancelled });
+                return Err(ClientError {
+                    method: method.to_string(),
+                    url,
+                    kind: ErrorKind::Cancelled,
+                });
             }
             let err = match self.execute_once(&method, &url, body).await {
                 Ok(r) => return Ok(r),
                 Err(e) => e,
             };
-            let Retry::Transient(after) = err.retry() else { return Err(err) };
-            let Some(delay) = delays.next() else { return Err(err) };
+            let Retry::Transient(after) = err.retry() else {
+                return Err(err);
+            };
+            let Some(delay) = delays.next() else {
+                return Err(err);
+            };
             let delay = after.map_or(delay, |a| a.max(delay));
             tracing::debug!(%err, ?delay, "transient failure, retrying");
             if !self.inner.cancel.sleep(delay).await {
@@ -341,13 +420,21 @@ impl CcfClient {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<T, ClientError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        node: &NodeAddr,
+        path: &str,
+    ) -> Result<T, ClientError> {
         let r = self.request(Method::GET, node, path, None).await?;
         decode(&Self::url(node, path), "GET", &r.body)
     }
 
     /// Like `get_json` but 404 becomes `None`.
-    async fn get_json_opt<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<Option<T>, ClientError> {
+    async fn get_json_opt<T: DeserializeOwned>(
+        &self,
+        node: &NodeAddr,
+        path: &str,
+    ) -> Result<Option<T>, ClientError> {
         match self.get_json(node, path).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -363,7 +450,11 @@ impl CcfClient {
     }
 
     /// `GET /node/network/nodes` with optional filters.
-    pub async fn nodes(&self, node: &NodeAddr, filter: &NodeFilter) -> Result<Vec<NodeInfo>, ClientError> {
+    pub async fn nodes(
+        &self,
+        node: &NodeAddr,
+        filter: &NodeFilter,
+    ) -> Result<Vec<NodeInfo>, ClientError> {
         let mut q = Vec::new();
         if let Some(h) = &filter.host {
             q.push(format!("host={}", urlencode(h)));
@@ -374,13 +465,18 @@ impl CcfClient {
         if let Some(s) = filter.status {
             q.push(format!("status={s}"));
         }
-        let path = if q.is_empty() { "/node/network/nodes".to_string() } else { format!("/node/network/nodes?{}", q.join("&")) };
+        let path = if q.is_empty() {
+            "/node/network/nodes".to_string()
+        } else {
+            format!("/node/network/nodes?{}", q.join("&"))
+        };
         Ok(self.get_json::<NodeList>(node, &path).await?.nodes)
     }
 
     /// `GET /node/network/nodes/{id}`; `None` if the service does not know the node.
     pub async fn node(&self, node: &NodeAddr, id: &str) -> Result<Option<NodeInfo>, ClientError> {
-        self.get_json_opt(node, &format!("/node/network/nodes/{id}")).await
+        self.get_json_opt(node, &format!("/node/network/nodes/{id}"))
+            .await
     }
 
     /// `GET /node/network/nodes/self`.
@@ -396,11 +492,18 @@ impl CcfClient {
 
     /// `GET /node/network/removable_nodes`: retired nodes whose retirement is committed.
     pub async fn removable_nodes(&self, node: &NodeAddr) -> Result<Vec<NodeInfo>, ClientError> {
-        Ok(self.get_json::<NodeList>(node, "/node/network/removable_nodes").await?.nodes)
+        Ok(self
+            .get_json::<NodeList>(node, "/node/network/removable_nodes")
+            .await?
+            .nodes)
     }
 
     /// `DELETE /node/network/nodes/{id}`; returns the transaction to wait for.
-    pub async fn delete_node(&self, node: &NodeAddr, id: &str) -> Result<Option<TxId>, ClientError> {
+    pub async fn delete_node(
+        &self,
+        node: &NodeAddr,
+        id: &str,
+    ) -> Result<Option<TxId>, ClientError> {
         let path = format!("/node/network/nodes/{id}");
         let r = self.request(Method::DELETE, node, &path, None).await?;
         Ok(r.txid)
@@ -443,7 +546,10 @@ impl CcfClient {
 
     /// `GET /node/tx?transaction_id=V.S`.
     pub async fn tx_status(&self, node: &NodeAddr, txid: TxId) -> Result<TxStatus, ClientError> {
-        Ok(self.get_json::<TxStatusInfo>(node, &format!("/node/tx?transaction_id={txid}")).await?.status)
+        Ok(self
+            .get_json::<TxStatusInfo>(node, &format!("/node/tx?transaction_id={txid}"))
+            .await?
+            .status)
     }
 
     /// `GET /node/consensus`.
@@ -463,7 +569,11 @@ impl CcfClient {
         format!("{path}{sep}api-version={GOV_API_VERSION}")
     }
 
-    async fn gov_list<T: DeserializeOwned>(&self, node: &NodeAddr, path: &str) -> Result<Vec<T>, ClientError> {
+    async fn gov_list<T: DeserializeOwned>(
+        &self,
+        node: &NodeAddr,
+        path: &str,
+    ) -> Result<Vec<T>, ClientError> {
         let mut out = Vec::new();
         let mut next = Some(Self::gov(path));
         // CCF does not page today; follow same-origin `nextLink`s defensively, boundedly.
@@ -482,13 +592,26 @@ impl CcfClient {
     }
 
     /// `GET /gov/members/proposals/{id}`; `None` on 404 (unknown, or purged after completing).
-    pub async fn proposal(&self, node: &NodeAddr, id: &str) -> Result<Option<Proposal>, ClientError> {
-        self.get_json_opt(node, &Self::gov(&format!("/gov/members/proposals/{id}"))).await
+    pub async fn proposal(
+        &self,
+        node: &NodeAddr,
+        id: &str,
+    ) -> Result<Option<Proposal>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/members/proposals/{id}")))
+            .await
     }
 
     /// `GET /gov/members/proposals/{id}/actions`.
-    pub async fn proposal_actions(&self, node: &NodeAddr, id: &str) -> Result<Option<ProposalBody>, ClientError> {
-        self.get_json_opt(node, &Self::gov(&format!("/gov/members/proposals/{id}/actions"))).await
+    pub async fn proposal_actions(
+        &self,
+        node: &NodeAddr,
+        id: &str,
+    ) -> Result<Option<ProposalBody>, ClientError> {
+        self.get_json_opt(
+            node,
+            &Self::gov(&format!("/gov/members/proposals/{id}/actions")),
+        )
+        .await
     }
 
     /// `GET /gov/service/members`.
@@ -498,7 +621,8 @@ impl CcfClient {
 
     /// `GET /gov/service/members/{id}`.
     pub async fn member(&self, node: &NodeAddr, id: &str) -> Result<Option<Member>, ClientError> {
-        self.get_json_opt(node, &Self::gov(&format!("/gov/service/members/{id}"))).await
+        self.get_json_opt(node, &Self::gov(&format!("/gov/service/members/{id}")))
+            .await
     }
 
     /// `GET /gov/service/nodes` (with `retiredCommitted` and `quoteInfo`).
@@ -507,13 +631,19 @@ impl CcfClient {
     }
 
     /// `GET /gov/service/nodes/{id}`.
-    pub async fn gov_node(&self, node: &NodeAddr, id: &str) -> Result<Option<GovNode>, ClientError> {
-        self.get_json_opt(node, &Self::gov(&format!("/gov/service/nodes/{id}"))).await
+    pub async fn gov_node(
+        &self,
+        node: &NodeAddr,
+        id: &str,
+    ) -> Result<Option<GovNode>, ClientError> {
+        self.get_json_opt(node, &Self::gov(&format!("/gov/service/nodes/{id}")))
+            .await
     }
 
     /// `GET /gov/service/join-policy`: registered code versions.
     pub async fn join_policy(&self, node: &NodeAddr) -> Result<JoinPolicy, ClientError> {
-        self.get_json(node, &Self::gov("/gov/service/join-policy")).await
+        self.get_json(node, &Self::gov("/gov/service/join-policy"))
+            .await
     }
 
     /// `GET /gov/service/info`.
@@ -529,23 +659,50 @@ impl CcfClient {
         constitution_from_body(&r.body).ok_or_else(|| ClientError {
             method: "GET".into(),
             url: Self::url(node, &path),
-            kind: ErrorKind::Decode("constitution is neither JavaScript text nor {\"constitution\": ...}".into()),
+            kind: ErrorKind::Decode(
+                "constitution is neither JavaScript text nor {\"constitution\": ...}".into(),
+            ),
         })
     }
 
     /// `GET /gov/service/transactions/{id}`.
-    pub async fn gov_tx_status(&self, node: &NodeAddr, txid: TxId) -> Result<TxStatus, ClientError> {
-        Ok(self.get_json::<GovTxStatus>(node, &Self::gov(&format!("/gov/service/transactions/{txid}"))).await?.status)
+    pub async fn gov_tx_status(
+        &self,
+        node: &NodeAddr,
+        txid: TxId,
+    ) -> Result<TxStatus, ClientError> {
+        Ok(self
+            .get_json::<GovTxStatus>(
+                node,
+                &Self::gov(&format!("/gov/service/transactions/{txid}")),
+            )
+            .await?
+            .status)
     }
 
     // ----- governance writes (bodies are COSE Sign1, signed by the caller) --------------
 
-    async fn post_cose(&self, node: &NodeAddr, path: &str, cose: &[u8]) -> Result<RawResponse, ClientError> {
-        self.request(Method::POST, node, &Self::gov(path), Some(("application/cose", cose))).await
+    async fn post_cose(
+        &self,
+        node: &NodeAddr,
+        path: &str,
+        cose: &[u8],
+    ) -> Result<RawResponse, ClientError> {
+        self.request(
+            Method::POST,
+            node,
+            &Self::gov(path),
+            Some(("application/cose", cose)),
+        )
+        .await
     }
 
     /// `POST /gov/members/proposals:create`.
-    pub async fn create_proposal(&self, node: &NodeAddr, cose: &[u8]) -> Result<(Proposal, Option<TxId>), ClientError> {
+    pub async fn create_proposal(
+        &self,
+        node: &NodeAddr,
+        cose: &[u8],
+    ) -> Result<(Proposal, Option<TxId>), ClientError> {
         let path = "/gov/members/proposals:create";
         let r = self.post_cose(node, path, cose).await?;
         Ok((decode(&Self::url(node, path), "POST", &r.body)?, r.txid))
@@ -565,7 +722,12 @@ impl CcfClient {
     }
 
     /// `POST /gov/members/proposals/{id}:withdraw`; `None` when the proposal is unknown (204).
-    pub async fn withdraw_proposal(&self, node: &NodeAddr, proposal_id: &str, cose: &[u8]) -> Result<Option<Proposal>, ClientError> {
+    pub async fn withdraw_proposal(
+        &self,
+        node: &NodeAddr,
+        proposal_id: &str,
+        cose: &[u8],
+    ) -> Result<Option<Proposal>, ClientError> {
         let path = format!("/gov/members/proposals/{proposal_id}:withdraw");
         let r = self.post_cose(node, &path, cose).await?;
         if r.status == 204 || r.body.is_empty() {
@@ -583,7 +745,11 @@ fn decode<T: DeserializeOwned>(url: &str, method: &str, body: &[u8]) -> Result<T
             let (_, excerpt) = parse_error_body(body);
             format!("not JSON ({e}); body starts with {excerpt:?}")
         };
-        ClientError { method: method.into(), url: url.into(), kind: ErrorKind::Decode(what) }
+        ClientError {
+            method: method.into(),
+            url: url.into(),
+            kind: ErrorKind::Decode(what),
+        }
     })
 }
 
@@ -653,8 +819,14 @@ mod tests {
 
     #[test]
     fn node_addresses() {
-        assert_eq!("10.0.0.4:8000".parse::<NodeAddr>().unwrap(), NodeAddr::new("10.0.0.4", 8000));
-        assert_eq!("https://n1.example:443/".parse::<NodeAddr>().unwrap(), NodeAddr::new("n1.example", 443));
+        assert_eq!(
+            "10.0.0.4:8000".parse::<NodeAddr>().unwrap(),
+            NodeAddr::new("10.0.0.4", 8000)
+        );
+        assert_eq!(
+            "https://n1.example:443/".parse::<NodeAddr>().unwrap(),
+            NodeAddr::new("n1.example", 443)
+        );
         let v6 = "[::1]:8080".parse::<NodeAddr>().unwrap();
         assert_eq!(v6.host(), "::1");
         assert_eq!(v6.to_string(), "[::1]:8080");
@@ -670,7 +842,10 @@ mod tests {
     #[test]
     fn next_links_only_followed_on_the_same_node() {
         let n = NodeAddr::new("127.0.0.1", 8000);
-        assert_eq!(same_origin_path(&n, "/gov/x?a=1").as_deref(), Some("/gov/x?a=1"));
+        assert_eq!(
+            same_origin_path(&n, "/gov/x?a=1").as_deref(),
+            Some("/gov/x?a=1")
+        );
         assert_eq!(
             same_origin_path(&n, "https://127.0.0.1:8000/gov/x?api-version=2024-07-01").as_deref(),
             Some("/gov/x?api-version=2024-07-01")

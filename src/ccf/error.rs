@@ -74,25 +74,38 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let req = format!("{} {}", self.method, self.url);
         match &self.kind {
-            ErrorKind::Http { status, code, message, .. } => match code {
+            ErrorKind::Http {
+                status,
+                code,
+                message,
+                ..
+            } => match code {
                 Some(code) => write!(f, "{req}: {status} {code}: {message}"),
                 None if message.is_empty() => write!(f, "{req}: HTTP {status}"),
                 None => write!(f, "{req}: HTTP {status}: {message}"),
             },
-            ErrorKind::ServiceCertMismatch { service_cert, detail } => write!(
+            ErrorKind::ServiceCertMismatch {
+                service_cert,
+                detail,
+            } => write!(
                 f,
                 "{req}: service certificate mismatch: the node's TLS certificate is not endorsed by {} ({detail}); \
                  check that the file is this service's current service certificate (GET /node/network returns it)",
                 service_cert.display()
             ),
-            ErrorKind::PinnedCertMismatch { expected_sha256, detail } => write!(
+            ErrorKind::PinnedCertMismatch {
+                expected_sha256,
+                detail,
+            } => write!(
                 f,
                 "{req}: node certificate mismatch: expected a certificate with SHA-256 {expected_sha256} ({detail})"
             ),
             ErrorKind::Tls(d) => write!(f, "{req}: TLS failure: {d}"),
             ErrorKind::Connect(d) => write!(f, "{req}: cannot connect: {d}"),
             ErrorKind::Timeout => write!(f, "{req}: no answer within the request timeout"),
-            ErrorKind::TooManyRedirects => write!(f, "{req}: too many redirects (a redirect loop?)"),
+            ErrorKind::TooManyRedirects => {
+                write!(f, "{req}: too many redirects (a redirect loop?)")
+            }
             ErrorKind::BodyTooLarge { limit } => {
                 write!(f, "{req}: response body larger than {limit} bytes")
             }
@@ -154,7 +167,11 @@ impl ClientError {
     pub fn retry(&self) -> Retry {
         match &self.kind {
             ErrorKind::Connect(_) | ErrorKind::Timeout => Retry::Transient(None),
-            ErrorKind::Http { status, retry_after, .. } => match status {
+            ErrorKind::Http {
+                status,
+                retry_after,
+                ..
+            } => match status {
                 408 | 502 | 503 | 504 => Retry::Transient(*retry_after),
                 429 => Retry::Transient(Some(retry_after.unwrap_or(Duration::from_secs(1)))),
                 _ => Retry::Fatal,
@@ -195,13 +212,21 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let excerpt: String = text.chars().take(200).collect();
-    let excerpt = if text.chars().count() > 200 { format!("{excerpt}…") } else { excerpt };
+    let excerpt = if text.chars().count() > 200 {
+        format!("{excerpt}…")
+    } else {
+        excerpt
+    };
     (None, excerpt)
 }
 
 /// Parse a `Retry-After` header given in seconds (CCF and proxies use the seconds form).
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s.min(300)))
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s.min(300)))
 }
 
 #[cfg(test)]
@@ -212,20 +237,35 @@ mod tests {
         ClientError {
             method: "GET".into(),
             url: "https://n:1/x".into(),
-            kind: ErrorKind::Http { status, code: None, message: String::new(), retry_after },
+            kind: ErrorKind::Http {
+                status,
+                code: None,
+                message: String::new(),
+                retry_after,
+            },
         }
     }
 
     fn other(kind: ErrorKind) -> ClientError {
-        ClientError { method: "GET".into(), url: "https://n:1/x".into(), kind }
+        ClientError {
+            method: "GET".into(),
+            url: "https://n:1/x".into(),
+            kind,
+        }
     }
 
     #[test]
     fn retry_classification_table() {
         let secs = |s| Some(Duration::from_secs(s));
         let cases: Vec<(ClientError, Retry)> = vec![
-            (other(ErrorKind::Connect("connection reset by peer".into())), Retry::Transient(None)),
-            (other(ErrorKind::Connect("connection refused".into())), Retry::Transient(None)),
+            (
+                other(ErrorKind::Connect("connection reset by peer".into())),
+                Retry::Transient(None),
+            ),
+            (
+                other(ErrorKind::Connect("connection refused".into())),
+                Retry::Transient(None),
+            ),
             (other(ErrorKind::Timeout), Retry::Transient(None)),
             (http(502, None), Retry::Transient(None)),
             (http(503, None), Retry::Transient(None)),
@@ -241,17 +281,26 @@ mod tests {
             (http(500, None), Retry::Fatal),
             (http(501, None), Retry::Fatal),
             (
-                other(ErrorKind::ServiceCertMismatch { service_cert: "s.pem".into(), detail: "BadSignature".into() }),
+                other(ErrorKind::ServiceCertMismatch {
+                    service_cert: "s.pem".into(),
+                    detail: "BadSignature".into(),
+                }),
                 Retry::Fatal,
             ),
             (
-                other(ErrorKind::PinnedCertMismatch { expected_sha256: "ab".into(), detail: "x".into() }),
+                other(ErrorKind::PinnedCertMismatch {
+                    expected_sha256: "ab".into(),
+                    detail: "x".into(),
+                }),
                 Retry::Fatal,
             ),
             (other(ErrorKind::Tls("alert".into())), Retry::Fatal),
             (other(ErrorKind::TooManyRedirects), Retry::Fatal),
             (other(ErrorKind::BodyTooLarge { limit: 1 }), Retry::Fatal),
-            (other(ErrorKind::Decode("missing field".into())), Retry::Fatal),
+            (
+                other(ErrorKind::Decode("missing field".into())),
+                Retry::Fatal,
+            ),
         ];
         for (err, expected) in cases {
             assert_eq!(err.retry(), expected, "{err}");

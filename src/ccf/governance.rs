@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use super::client::{CcfClient, NodeAddr};
 use super::error::{ClientError, Retry};
-use super::types::{MemberStatus, ProposalBody, ProposalId, ProposalState, TxId, TxStatus, is_hex_id};
+use super::types::{
+    MemberStatus, ProposalBody, ProposalId, ProposalState, TxId, TxStatus, is_hex_id,
+};
 use crate::signing::cose::{self, GovHeaders, MsgType};
 use crate::signing::{IdentityError, Member};
 use crate::wait::{Cancel, Poller, Probe, WaitError, wait_until};
@@ -71,8 +73,10 @@ pub enum GovError {
     #[error(transparent)]
     Sign(#[from] IdentityError),
     /// None of the configured members is an Active member of the service.
-    #[error("none of the configured members is an Active member of this service (configured: {configured}); \
-             activate them (state digest ack) or configure an Active member")]
+    #[error(
+        "none of the configured members is an Active member of this service (configured: {configured}); \
+             activate them (state digest ack) or configure an Active member"
+    )]
     NoActiveMember {
         /// Configured member ids, short.
         configured: String,
@@ -102,13 +106,17 @@ pub enum GovError {
         reason: Option<String>,
     },
     /// The proposal left `Open` and was purged before its final state could be read.
-    #[error("proposal {proposal_id} is no longer open and its outcome was purged (CCF keeps only the latest completed proposal); check the service state to see whether it applied")]
+    #[error(
+        "proposal {proposal_id} is no longer open and its outcome was purged (CCF keeps only the latest completed proposal); check the service state to see whether it applied"
+    )]
     OutcomeUnknown {
         /// Proposal.
         proposal_id: ProposalId,
     },
     /// The transaction was lost in an election and will never commit.
-    #[error("transaction {txid} was rolled back by an election (status Invalid); re-read the service state and retry")]
+    #[error(
+        "transaction {txid} was rolled back by an election (status Invalid); re-read the service state and retry"
+    )]
     TxInvalid {
         /// The transaction.
         txid: TxId,
@@ -129,7 +137,10 @@ pub struct GovTimeouts {
 
 impl Default for GovTimeouts {
     fn default() -> Self {
-        GovTimeouts { accept: Duration::from_secs(600), commit: Duration::from_secs(120) }
+        GovTimeouts {
+            accept: Duration::from_secs(600),
+            commit: Duration::from_secs(120),
+        }
     }
 }
 
@@ -167,8 +178,18 @@ pub struct Governance {
 impl Governance {
     /// `nodes` are tried in order for every request (any node accepts governance writes).
     pub fn new(client: CcfClient, nodes: Vec<NodeAddr>, members: Vec<Arc<Member>>) -> Self {
-        assert!(!nodes.is_empty(), "governance needs at least one node address");
-        Governance { client, nodes, members, clock_offset_secs: 0, timeouts: GovTimeouts::default(), observer: None }
+        assert!(
+            !nodes.is_empty(),
+            "governance needs at least one node address"
+        );
+        Governance {
+            client,
+            nodes,
+            members,
+            clock_offset_secs: 0,
+            timeouts: GovTimeouts::default(),
+            observer: None,
+        }
     }
 
     /// Shift `created_at` stamps (simulates a skewed signer clock in tests).
@@ -229,20 +250,38 @@ impl Governance {
 
     /// Configured members that are Active, and the number of Active members in total.
     pub async fn active_signers(&self) -> Result<(Vec<Arc<Member>>, usize), GovError> {
-        let all = self.on_any_node(|n| async move { self.client.members(&n).await }).await?;
-        let active: Vec<&str> =
-            all.iter().filter(|m| m.status == MemberStatus::Active).map(|m| m.member_id.as_str()).collect();
-        let signers: Vec<_> = self.members.iter().filter(|m| active.contains(&m.id())).cloned().collect();
+        let all = self
+            .on_any_node(|n| async move { self.client.members(&n).await })
+            .await?;
+        let active: Vec<&str> = all
+            .iter()
+            .filter(|m| m.status == MemberStatus::Active)
+            .map(|m| m.member_id.as_str())
+            .collect();
+        let signers: Vec<_> = self
+            .members
+            .iter()
+            .filter(|m| active.contains(&m.id()))
+            .cloned()
+            .collect();
         Ok((signers, active.len()))
     }
 
     /// Create a proposal signed by `member`.
-    pub async fn propose(&self, member: &Member, body: &ProposalBody) -> Result<Submitted, GovError> {
+    pub async fn propose(
+        &self,
+        member: &Member,
+        body: &ProposalBody,
+    ) -> Result<Submitted, GovError> {
         let payload = serde_json::to_vec(body).expect("actions serialise");
         let mut created_at = self.now();
         let mut restamped = false;
         loop {
-            let headers = GovHeaders { msg_type: MsgType::Proposal, created_at, proposal_id: None };
+            let headers = GovHeaders {
+                msg_type: MsgType::Proposal,
+                created_at,
+                proposal_id: None,
+            };
             let cose = cose::sign(member, &headers, &payload).await?;
             let result = self.on_any_node(|n| {
                 let cose = &cose;
@@ -250,12 +289,22 @@ impl Governance {
             });
             match result.await {
                 Ok((p, txid)) => {
-                    self.emit(GovEvent::Proposed { proposal_id: p.proposal_id.clone(), recovered: false });
-                    return Ok(Submitted { proposal_id: p.proposal_id, state: Some(p.proposal_state), txid });
+                    self.emit(GovEvent::Proposed {
+                        proposal_id: p.proposal_id.clone(),
+                        recovered: false,
+                    });
+                    return Ok(Submitted {
+                        proposal_id: p.proposal_id,
+                        state: Some(p.proposal_state),
+                        txid,
+                    });
                 }
                 Err(e) if e.is(400, "ProposalReplay") => {
                     // Our own earlier attempt (whose response was lost) already created it.
-                    let id = e.message().and_then(last_hex_id).ok_or_else(|| GovError::Client(e.clone()))?;
+                    let id = e
+                        .message()
+                        .and_then(last_hex_id)
+                        .ok_or_else(|| GovError::Client(e.clone()))?;
                     let state = self
                         .on_any_node(|n| {
                             let id = id.clone();
@@ -263,20 +312,35 @@ impl Governance {
                         })
                         .await?
                         .map(|p| p.proposal_state);
-                    self.emit(GovEvent::Proposed { proposal_id: id.clone(), recovered: true });
-                    return Ok(Submitted { proposal_id: id, state, txid: None });
+                    self.emit(GovEvent::Proposed {
+                        proposal_id: id.clone(),
+                        recovered: true,
+                    });
+                    return Ok(Submitted {
+                        proposal_id: id,
+                        state,
+                        txid: None,
+                    });
                 }
                 Err(e) if e.is(400, "ProposalCreatedTooLongAgo") && !restamped => {
-                    let min = e.message().and_then(last_number).ok_or_else(|| GovError::Client(e.clone()))?;
+                    let min = e
+                        .message()
+                        .and_then(last_number)
+                        .ok_or_else(|| GovError::Client(e.clone()))?;
                     created_at = created_at.max(min + 1);
                     restamped = true;
                     self.emit(GovEvent::Restamped { created_at });
                 }
                 Err(e) if e.is(400, "ProposalFailedToValidate") => {
-                    return Err(GovError::FailedToValidate { message: e.message().unwrap_or_default().into() });
+                    return Err(GovError::FailedToValidate {
+                        message: e.message().unwrap_or_default().into(),
+                    });
                 }
                 Err(e) if e.is(500, "InternalError") => {
-                    return Err(GovError::FailedToApply { proposal_id: None, message: e.message().unwrap_or_default().into() });
+                    return Err(GovError::FailedToApply {
+                        proposal_id: None,
+                        message: e.message().unwrap_or_default().into(),
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -291,13 +355,22 @@ impl Governance {
         proposal_id: &str,
         ballot: &str,
     ) -> Result<(Option<ProposalState>, Option<TxId>), GovError> {
-        let payload = serde_json::to_vec(&serde_json::json!({ "ballot": ballot })).expect("ballot serialises");
-        let headers = GovHeaders { msg_type: MsgType::Ballot, created_at: self.now(), proposal_id: Some(proposal_id.into()) };
+        let payload = serde_json::to_vec(&serde_json::json!({ "ballot": ballot }))
+            .expect("ballot serialises");
+        let headers = GovHeaders {
+            msg_type: MsgType::Ballot,
+            created_at: self.now(),
+            proposal_id: Some(proposal_id.into()),
+        };
         let cose = cose::sign(member, &headers, &payload).await?;
         let result = self
             .on_any_node(|n| {
                 let cose = &cose;
-                async move { self.client.submit_ballot(&n, proposal_id, member.id(), cose).await }
+                async move {
+                    self.client
+                        .submit_ballot(&n, proposal_id, member.id(), cose)
+                        .await
+                }
             })
             .await;
         match result {
@@ -324,9 +397,16 @@ impl Governance {
     }
 
     /// Withdraw a proposal `member` made. `None` when the service no longer knows it.
-    pub async fn withdraw(&self, member: &Member, proposal_id: &str) -> Result<Option<ProposalState>, GovError> {
-        let headers =
-            GovHeaders { msg_type: MsgType::Withdrawal, created_at: self.now(), proposal_id: Some(proposal_id.into()) };
+    pub async fn withdraw(
+        &self,
+        member: &Member,
+        proposal_id: &str,
+    ) -> Result<Option<ProposalState>, GovError> {
+        let headers = GovHeaders {
+            msg_type: MsgType::Withdrawal,
+            created_at: self.now(),
+            proposal_id: Some(proposal_id.into()),
+        };
         let cose = cose::sign(member, &headers, b"").await?;
         let result = self
             .on_any_node(|n| {
@@ -337,7 +417,9 @@ impl Governance {
         match result {
             Ok(p) => Ok(p.map(|p| p.proposal_state)),
             Err(e) if e.is(400, "ProposalNotOpen") => {
-                let p = self.on_any_node(|n| async move { self.client.proposal(&n, proposal_id).await }).await?;
+                let p = self
+                    .on_any_node(|n| async move { self.client.proposal(&n, proposal_id).await })
+                    .await?;
                 Ok(p.map(|p| p.proposal_state))
             }
             Err(e) => Err(e.into()),
@@ -350,11 +432,17 @@ impl Governance {
     pub async fn pass(&self, body: &ProposalBody, cancel: &Cancel) -> Result<Passed, GovError> {
         let (signers, active) = self.active_signers().await?;
         let Some(first) = signers.first() else {
-            let configured = self.members.iter().map(|m| short(m.id())).collect::<Vec<_>>().join(", ");
+            let configured = self
+                .members
+                .iter()
+                .map(|m| short(m.id()))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(GovError::NoActiveMember { configured });
         };
         let submitted = self.propose(first, body).await?;
-        self.drive_to_acceptance(&submitted, &signers, active, cancel).await
+        self.drive_to_acceptance(&submitted, &signers, active, cancel)
+            .await
     }
 
     /// Vote with `signers` on an existing proposal and see it through to a committed
@@ -380,21 +468,39 @@ impl Governance {
             accept_tx = tx.or(accept_tx);
         }
         if state == Some(ProposalState::Open) {
-            self.emit(GovEvent::WaitingForMembers { proposal_id: id.clone(), needed: active_members / 2 + 1, voted });
+            self.emit(GovEvent::WaitingForMembers {
+                proposal_id: id.clone(),
+                needed: active_members / 2 + 1,
+                voted,
+            });
             let what = format!("other members to vote on proposal {}", short(&id));
-            let final_state = wait_until(what, self.timeouts.accept, cancel, Poller::new(Duration::from_millis(200), Duration::from_secs(5)), || {
-                let id = id.clone();
-                async move {
-                    match self.on_any_node(|n| { let id = id.clone(); async move { self.client.proposal(&n, &id).await } }).await {
-                        Ok(Some(p)) if p.proposal_state == ProposalState::Open => {
-                            Ok(Probe::NotYet(format!("Open with {} ballot(s)", p.ballot_count)))
+            let final_state = wait_until(
+                what,
+                self.timeouts.accept,
+                cancel,
+                Poller::new(Duration::from_millis(200), Duration::from_secs(5)),
+                || {
+                    let id = id.clone();
+                    async move {
+                        match self
+                            .on_any_node(|n| {
+                                let id = id.clone();
+                                async move { self.client.proposal(&n, &id).await }
+                            })
+                            .await
+                        {
+                            Ok(Some(p)) if p.proposal_state == ProposalState::Open => Ok(
+                                Probe::NotYet(format!("Open with {} ballot(s)", p.ballot_count)),
+                            ),
+                            Ok(p) => Ok(Probe::Ready(p.map(|p| p.proposal_state))),
+                            Err(e) if matches!(e.retry(), Retry::Transient(_)) => {
+                                Ok(Probe::NotYet(e.to_string()))
+                            }
+                            Err(e) => Err(e),
                         }
-                        Ok(p) => Ok(Probe::Ready(p.map(|p| p.proposal_state))),
-                        Err(e) if matches!(e.retry(), Retry::Transient(_)) => Ok(Probe::NotYet(e.to_string())),
-                        Err(e) => Err(e),
                     }
-                }
-            })
+                },
+            )
             .await?;
             state = final_state;
             // Another member's ballot accepted it; its transaction id is not ours to know.
@@ -405,17 +511,27 @@ impl Governance {
                 if let Some(tx) = accept_tx {
                     self.wait_committed(tx, cancel).await?;
                 }
-                Ok(Passed { proposal_id: id, txid: accept_tx })
+                Ok(Passed {
+                    proposal_id: id,
+                    txid: accept_tx,
+                })
             }
             None => Err(GovError::OutcomeUnknown { proposal_id: id }),
             Some(st) => {
                 let reason = self
-                    .on_any_node(|n| { let id = id.clone(); async move { self.client.proposal(&n, &id).await } })
+                    .on_any_node(|n| {
+                        let id = id.clone();
+                        async move { self.client.proposal(&n, &id).await }
+                    })
                     .await
                     .ok()
                     .flatten()
                     .and_then(|p| p.failure.map(|f| f.reason));
-                Err(GovError::NotAccepted { proposal_id: id, state: st, reason })
+                Err(GovError::NotAccepted {
+                    proposal_id: id,
+                    state: st,
+                    reason,
+                })
             }
         }
     }
@@ -423,14 +539,25 @@ impl Governance {
     /// Wait until `txid` is committed (`Invalid` is an error: it will never commit).
     pub async fn wait_committed(&self, txid: TxId, cancel: &Cancel) -> Result<(), GovError> {
         let what = format!("transaction {txid} to commit");
-        let status = wait_until(what, self.timeouts.commit, cancel, Poller::service_default(), || async move {
-            match self.on_any_node(|n| async move { self.client.tx_status(&n, txid).await }).await {
-                Ok(s @ (TxStatus::Committed | TxStatus::Invalid)) => Ok(Probe::Ready(s)),
-                Ok(s) => Ok(Probe::NotYet(format!("status {s}"))),
-                Err(e) if matches!(e.retry(), Retry::Transient(_)) => Ok(Probe::NotYet(e.to_string())),
-                Err(e) => Err(e),
-            }
-        })
+        let status = wait_until(
+            what,
+            self.timeouts.commit,
+            cancel,
+            Poller::service_default(),
+            || async move {
+                match self
+                    .on_any_node(|n| async move { self.client.tx_status(&n, txid).await })
+                    .await
+                {
+                    Ok(s @ (TxStatus::Committed | TxStatus::Invalid)) => Ok(Probe::Ready(s)),
+                    Ok(s) => Ok(Probe::NotYet(format!("status {s}"))),
+                    Err(e) if matches!(e.retry(), Retry::Transient(_)) => {
+                        Ok(Probe::NotYet(e.to_string()))
+                    }
+                    Err(e) => Err(e),
+                }
+            },
+        )
         .await?;
         if status == TxStatus::Invalid {
             return Err(GovError::TxInvalid { txid });
@@ -445,11 +572,17 @@ pub fn short(id: &str) -> &str {
 }
 
 fn last_hex_id(msg: &str) -> Option<String> {
-    msg.split(|c: char| !c.is_ascii_alphanumeric()).rev().find(|t| is_hex_id(t)).map(str::to_string)
+    msg.split(|c: char| !c.is_ascii_alphanumeric())
+        .rev()
+        .find(|t| is_hex_id(t))
+        .map(str::to_string)
 }
 
 fn last_number(msg: &str) -> Option<u64> {
-    msg.split(|c: char| !c.is_ascii_digit()).rev().find(|t| !t.is_empty()).and_then(|t| t.parse().ok())
+    msg.split(|c: char| !c.is_ascii_digit())
+        .rev()
+        .find(|t| !t.is_empty())
+        .and_then(|t| t.parse().ok())
 }
 
 #[cfg(test)]
@@ -459,10 +592,17 @@ mod tests {
     #[test]
     fn parses_ccf_messages() {
         let id = "a".repeat(64);
-        assert_eq!(last_hex_id(&format!("Proposal submission replay, already exists as proposal {id}")), Some(id));
+        assert_eq!(
+            last_hex_id(&format!(
+                "Proposal submission replay, already exists as proposal {id}"
+            )),
+            Some(id)
+        );
         assert_eq!(last_hex_id("nothing here"), None);
         assert_eq!(
-            last_number("Proposal created too long ago, created_at must be greater than 0001700000123"),
+            last_number(
+                "Proposal created too long ago, created_at must be greater than 0001700000123"
+            ),
             Some(1_700_000_123)
         );
     }

@@ -67,28 +67,42 @@ pub struct ServiceCert {
 
 impl fmt::Debug for ServiceCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceCert").field("path", &self.path).field("sha256", &self.sha256()).finish()
+        f.debug_struct("ServiceCert")
+            .field("path", &self.path)
+            .field("sha256", &self.sha256())
+            .finish()
     }
 }
 
 impl ServiceCert {
     /// Load from a PEM file.
     pub fn load(path: &Path) -> Result<Self, TrustError> {
-        let pem = std::fs::read_to_string(path)
-            .map_err(|source| TrustError::Read { path: path.to_path_buf(), source })?;
+        let pem = std::fs::read_to_string(path).map_err(|source| TrustError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_pem(&pem, path)
     }
 
     /// Parse PEM text; `origin` names where it came from in errors.
     pub fn from_pem(pem: &str, origin: &Path) -> Result<Self, TrustError> {
-        let der = CertificateDer::from_pem_slice(pem.as_bytes())
-            .map_err(|_| TrustError::NoCertificate { path: origin.to_path_buf() })?;
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+            TrustError::NoCertificate {
+                path: origin.to_path_buf(),
+            }
+        })?;
         // Make sure it parses as X.509 now, so a garbage PEM is reported as such and not as a
         // confusing handshake failure later.
         use x509_cert::der::Decode;
-        x509_cert::Certificate::from_der(&der)
-            .map_err(|e| TrustError::Invalid { path: origin.to_path_buf(), detail: e.to_string() })?;
-        Ok(ServiceCert { path: origin.to_path_buf(), der, pem: pem.to_string() })
+        x509_cert::Certificate::from_der(&der).map_err(|e| TrustError::Invalid {
+            path: origin.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        Ok(ServiceCert {
+            path: origin.to_path_buf(),
+            der,
+            pem: pem.to_string(),
+        })
     }
 
     /// Where it was loaded from.
@@ -113,7 +127,9 @@ impl ServiceCert {
 
     /// True if `other_pem` is the same certificate (ignoring PEM formatting).
     pub fn same_as_pem(&self, other_pem: &str) -> bool {
-        CertificateDer::from_pem_slice(other_pem.as_bytes()).map(|d| d == self.der).unwrap_or(false)
+        CertificateDer::from_pem_slice(other_pem.as_bytes())
+            .map(|d| d == self.der)
+            .unwrap_or(false)
     }
 
     /// A rustls client config that trusts only this certificate.
@@ -141,7 +157,10 @@ pub struct PinnedCertVerifier {
 impl PinnedCertVerifier {
     /// Pin the certificate with this SHA-256.
     pub fn new(sha256: [u8; 32]) -> Self {
-        PinnedCertVerifier { sha256, provider: provider() }
+        PinnedCertVerifier {
+            sha256,
+            provider: provider(),
+        }
     }
 
     /// A rustls client config using this verifier.
@@ -168,7 +187,9 @@ impl ServerCertVerifier for PinnedCertVerifier {
         if got == self.sha256 {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 
@@ -178,7 +199,12 @@ impl ServerCertVerifier for PinnedCertVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -187,11 +213,18 @@ impl ServerCertVerifier for PinnedCertVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -18,7 +18,9 @@ pub type ProposalId = String;
 
 /// True for a 64-char lowercase hex string (node, member and proposal ids).
 pub fn is_hex_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A transaction id `view.seqno`.
@@ -39,9 +41,17 @@ impl fmt::Display for TxId {
 impl FromStr for TxId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (v, n) = s.split_once('.').ok_or_else(|| format!("transaction id {s:?} is not VIEW.SEQNO"))?;
-        let parse = |x: &str| x.parse::<u64>().map_err(|_| format!("transaction id {s:?} is not VIEW.SEQNO"));
-        Ok(TxId { view: parse(v)?, seqno: parse(n)? })
+        let (v, n) = s
+            .split_once('.')
+            .ok_or_else(|| format!("transaction id {s:?} is not VIEW.SEQNO"))?;
+        let parse = |x: &str| {
+            x.parse::<u64>()
+                .map_err(|_| format!("transaction id {s:?} is not VIEW.SEQNO"))
+        };
+        Ok(TxId {
+            view: parse(v)?,
+            seqno: parse(n)?,
+        })
     }
 }
 
@@ -148,7 +158,9 @@ pub struct RpcInterface {
 impl RpcInterface {
     /// The address to reach this interface at.
     pub fn address(&self) -> &str {
-        self.published_address.as_deref().unwrap_or(&self.bind_address)
+        self.published_address
+            .as_deref()
+            .unwrap_or(&self.bind_address)
     }
 }
 
@@ -369,7 +381,10 @@ fn is_empty_object(v: &serde_json::Value) -> bool {
 impl Action {
     /// An action with arguments.
     pub fn new(name: impl Into<String>, args: serde_json::Value) -> Self {
-        Action { name: name.into(), args }
+        Action {
+            name: name.into(),
+            args,
+        }
     }
 }
 

@@ -17,14 +17,22 @@ pub fn main_impl() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit_codes::USAGE } else { exit_codes::SUCCESS });
+            return ExitCode::from(if e.use_stderr() {
+                exit_codes::USAGE
+            } else {
+                exit_codes::SUCCESS
+            });
         }
     };
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            print_stderr(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(exit_codes::INTERNAL);
         }
     };
@@ -43,7 +51,7 @@ pub fn main_impl() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit_codes::SUCCESS),
         Err(e) => {
-            eprintln!("{}", render(&e));
+            print_stderr(&render(&e));
             ExitCode::from(e.exit_code())
         }
     }
@@ -72,8 +80,16 @@ fn init_logging(cli: &Cli) {
         .try_init();
 }
 
+/// The one place a final error reaches stderr (best effort: nothing is left to report to).
+fn print_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
 /// Write to stdout, mapping failures (including a closed pipe) to [`AppError::Output`].
 pub fn print_stdout(text: &str) -> Result<(), AppError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(AppError::Output)
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(AppError::Output)
 }

@@ -12,8 +12,17 @@ use crate::wait::Cancel;
 
 /// Observe the service once and print it.
 pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let plan = args.service.plan.as_deref().map(PlanFile::load).transpose()?;
-    let service = resolve_service(&args.service.service_url, args.service.service_cert.as_deref(), plan.as_ref())?;
+    let plan = args
+        .service
+        .plan
+        .as_deref()
+        .map(PlanFile::load)
+        .transpose()?;
+    let service = resolve_service(
+        &args.service.service_url,
+        args.service.service_cert.as_deref(),
+        plan.as_ref(),
+    )?;
     let cert = ServiceCert::load(&service.service_cert)?;
     let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
     let probe = CcfClient::new(&cert, probe_options(), cancel)?;
@@ -22,7 +31,10 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
         OutputFormat::Human => print_stdout(&status::render_human(&obs))?,
         OutputFormat::Json => {
             let doc = status::document(&obs);
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("status document serialises")))?
+            print_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).expect("status document serialises")
+            ))?
         }
     }
     Ok(exit_codes::SUCCESS)

@@ -100,7 +100,11 @@ pub fn document(o: &Observation) -> StatusDocument {
                     NodeVersion::Unreachable(r) => (None, "unreachable", Some(r.clone())),
                     NodeVersion::NotAsked => (None, "not_asked", None),
                 };
-                let details = n.gov.as_ref().and_then(|g| g.quote_info.as_ref()).and_then(|q| q.details.as_ref());
+                let details = n
+                    .gov
+                    .as_ref()
+                    .and_then(|g| g.quote_info.as_ref())
+                    .and_then(|q| q.details.as_ref());
                 StatusNode {
                     node_id: n.info.node_id.clone(),
                     status: n.info.status.to_string(),
@@ -144,17 +148,32 @@ pub fn render_human(o: &Observation) -> String {
         "Service {}  view {}  primary {}  (read from {})\n",
         doc.service_status,
         doc.current_view,
-        doc.primary_id.as_deref().map(short).unwrap_or("none (election in progress)"),
+        doc.primary_id
+            .as_deref()
+            .map(short)
+            .unwrap_or("none (election in progress)"),
         doc.answered_by
     ));
     let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_header(vec!["node", "status", "primary", "rpc address", "ccf_version", "retired committed", "removable"]);
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec![
+        "node",
+        "status",
+        "primary",
+        "rpc address",
+        "ccf_version",
+        "retired committed",
+        "removable",
+    ]);
     for n in &doc.nodes {
         let version = match (&n.ccf_version, n.reachability) {
             (Some(v), _) => v.clone(),
             (None, "not_endorsed") => "(self-signed cert: not joined yet)".into(),
-            (None, "unreachable") => format!("unreachable: {}", n.unreachable_reason.as_deref().unwrap_or("?")),
+            (None, "unreachable") => format!(
+                "unreachable: {}",
+                n.unreachable_reason.as_deref().unwrap_or("?")
+            ),
             _ => "-".into(),
         };
         t.add_row(vec![
@@ -169,16 +188,27 @@ pub fn render_human(o: &Observation) -> String {
     }
     out.push_str(&t.to_string());
     out.push('\n');
-    let pending = o.nodes.iter().filter(|n| n.info.status == NodeStatus::Pending).count();
+    let pending = o
+        .nodes
+        .iter()
+        .filter(|n| n.info.status == NodeStatus::Pending)
+        .count();
     out.push_str(&format!(
         "Fault tolerance: f = {} ({} trusted node{}, a majority is {}){}\n",
         doc.fault_tolerance,
         doc.trusted_nodes,
         if doc.trusted_nodes == 1 { "" } else { "s" },
         doc.trusted_nodes / 2 + 1,
-        if pending > 0 { format!("; {pending} pending") } else { String::new() }
+        if pending > 0 {
+            format!("; {pending} pending")
+        } else {
+            String::new()
+        }
     ));
-    out.push_str(&format!("Members: {} active of {}\n", doc.active_members, doc.members));
+    out.push_str(&format!(
+        "Members: {} active of {}\n",
+        doc.active_members, doc.members
+    ));
     out.push_str("Join policy (registered code versions):\n");
     let jp = &doc.join_policy;
     let mut any = false;
@@ -222,7 +252,8 @@ pub fn render_human(o: &Observation) -> String {
         out.push_str("Open proposals: none\n");
     } else {
         let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
         t.set_header(vec!["proposal", "proposer", "ballots", "actions"]);
         for p in &doc.open_proposals {
             t.add_row(vec![
@@ -232,7 +263,10 @@ pub fn render_human(o: &Observation) -> String {
                 p.actions.join(", "),
             ]);
         }
-        out.push_str(&format!("Open proposals: {}\n{t}\n", doc.open_proposals.len()));
+        out.push_str(&format!(
+            "Open proposals: {}\n{t}\n",
+            doc.open_proposals.len()
+        ));
     }
     out
 }

@@ -8,7 +8,9 @@
 
 use coset::cbor::value::Value;
 use coset::iana::{self, EnumI64};
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable};
+use coset::{
+    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable,
+};
 
 use super::identity::{Algorithm, IdentityError, Member, PublicKey};
 
@@ -63,7 +65,12 @@ fn cose_alg(alg: Algorithm) -> iana::Algorithm {
 }
 
 /// Build the unsigned message for `member` (exposed so tests can check the bytes).
-pub fn unsigned(alg: Algorithm, member_id: &str, headers: &GovHeaders, payload: &[u8]) -> CoseSign1 {
+pub fn unsigned(
+    alg: Algorithm,
+    member_id: &str,
+    headers: &GovHeaders,
+    payload: &[u8],
+) -> CoseSign1 {
     let mut h = HeaderBuilder::new()
         .algorithm(cose_alg(alg))
         .key_id(member_id.as_bytes().to_vec())
@@ -72,16 +79,25 @@ pub fn unsigned(alg: Algorithm, member_id: &str, headers: &GovHeaders, payload: 
     if let Some(pid) = &headers.proposal_id {
         h = h.text_value(PROPOSAL_ID.into(), Value::Text(pid.clone()));
     }
-    CoseSign1Builder::new().protected(h.build()).payload(payload.to_vec()).build()
+    CoseSign1Builder::new()
+        .protected(h.build())
+        .payload(payload.to_vec())
+        .build()
 }
 
 /// Sign a governance request body for `member`; returns the tagged COSE Sign1 bytes.
-pub async fn sign(member: &Member, headers: &GovHeaders, payload: &[u8]) -> Result<Vec<u8>, IdentityError> {
+pub async fn sign(
+    member: &Member,
+    headers: &GovHeaders,
+    payload: &[u8],
+) -> Result<Vec<u8>, IdentityError> {
     let alg = member.algorithm();
     let mut msg = unsigned(alg, member.id(), headers, payload);
     let digest = alg.digest(&msg.tbs_data(b""));
     msg.signature = member.sign_digest(&digest).await?;
-    Ok(msg.to_tagged_vec().expect("serialising an in-memory COSE_Sign1 cannot fail"))
+    Ok(msg
+        .to_tagged_vec()
+        .expect("serialising an in-memory COSE_Sign1 cannot fail"))
 }
 
 /// Why a COSE message was refused (texts follow CCF's where CCF has one).
@@ -138,37 +154,76 @@ impl ParsedMessage {
         };
         let p = &msg.protected.header;
         let alg = match &p.alg {
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a)) if *a == iana::Algorithm::ES256 => Algorithm::ES256,
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a)) if *a == iana::Algorithm::ES384 => Algorithm::ES384,
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => return Err(CoseError::UnsupportedAlgorithm(a.to_i64())),
-            Some(coset::RegisteredLabelWithPrivate::PrivateUse(n)) => return Err(CoseError::UnsupportedAlgorithm(*n)),
-            _ => return Err(CoseError::BadHeader("Missing algorithm in protected header".into())),
+            Some(coset::RegisteredLabelWithPrivate::Assigned(a))
+                if *a == iana::Algorithm::ES256 =>
+            {
+                Algorithm::ES256
+            }
+            Some(coset::RegisteredLabelWithPrivate::Assigned(a))
+                if *a == iana::Algorithm::ES384 =>
+            {
+                Algorithm::ES384
+            }
+            Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => {
+                return Err(CoseError::UnsupportedAlgorithm(a.to_i64()));
+            }
+            Some(coset::RegisteredLabelWithPrivate::PrivateUse(n)) => {
+                return Err(CoseError::UnsupportedAlgorithm(*n));
+            }
+            _ => {
+                return Err(CoseError::BadHeader(
+                    "Missing algorithm in protected header".into(),
+                ));
+            }
         };
         if p.key_id.is_empty() {
-            return Err(CoseError::BadHeader("Missing kid in protected header".into()));
+            return Err(CoseError::BadHeader(
+                "Missing kid in protected header".into(),
+            ));
         }
         let kid = String::from_utf8(p.key_id.clone())
             .map_err(|_| CoseError::BadHeader("kid is not a hex member id".into()))?;
-        let find = |name: &str| p.rest.iter().find(|(l, _)| *l == Label::Text(name.into())).map(|(_, v)| v);
+        let find = |name: &str| {
+            p.rest
+                .iter()
+                .find(|(l, _)| *l == Label::Text(name.into()))
+                .map(|(_, v)| v)
+        };
         let msg_type = match find(TYPE) {
             Some(Value::Text(t)) => t.clone(),
             Some(_) => return Err(CoseError::BadHeader(format!("{TYPE} is not a string"))),
             None => return Err(CoseError::BadHeader(format!("Missing {TYPE}"))),
         };
         let created_at = match find(CREATED_AT) {
-            Some(Value::Integer(i)) => {
-                u64::try_from(*i).map_err(|_| CoseError::BadHeader(format!("{CREATED_AT} must be a non-negative integer")))?
+            Some(Value::Integer(i)) => u64::try_from(*i).map_err(|_| {
+                CoseError::BadHeader(format!("{CREATED_AT} must be a non-negative integer"))
+            })?,
+            Some(_) => {
+                return Err(CoseError::BadHeader(format!(
+                    "{CREATED_AT} is not an integer"
+                )));
             }
-            Some(_) => return Err(CoseError::BadHeader(format!("{CREATED_AT} is not an integer"))),
             None => return Err(CoseError::BadHeader(format!("Missing {CREATED_AT}"))),
         };
         let proposal_id = match find(PROPOSAL_ID) {
             Some(Value::Text(t)) => Some(t.clone()),
-            Some(_) => return Err(CoseError::BadHeader(format!("{PROPOSAL_ID} is not a string"))),
+            Some(_) => {
+                return Err(CoseError::BadHeader(format!(
+                    "{PROPOSAL_ID} is not a string"
+                )));
+            }
             None => None,
         };
         let payload = msg.payload.clone().unwrap_or_default();
-        Ok(ParsedMessage { msg, alg, kid, msg_type, created_at, proposal_id, payload })
+        Ok(ParsedMessage {
+            msg,
+            alg,
+            kid,
+            msg_type,
+            created_at,
+            proposal_id,
+            payload,
+        })
     }
 
     /// Check the signature with a member's public key (and that the curve matches `alg`).
@@ -177,7 +232,11 @@ impl ParsedMessage {
             return Err(CoseError::BadSignature);
         }
         let digest = self.alg.digest(&self.msg.tbs_data(b""));
-        if key.verify_digest(&digest, &self.msg.signature) { Ok(()) } else { Err(CoseError::BadSignature) }
+        if key.verify_digest(&digest, &self.msg.signature) {
+            Ok(())
+        } else {
+            Err(CoseError::BadSignature)
+        }
     }
 
     /// The raw signature bytes (CCF keys replay protection on their hash).

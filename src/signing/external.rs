@@ -27,7 +27,11 @@ pub struct ExternalSigner {
 impl ExternalSigner {
     /// `command` runs through `sh -c` in `cwd` (the plan file's directory).
     pub fn new(command: impl Into<String>, cwd: impl Into<PathBuf>) -> Self {
-        ExternalSigner { command: command.into(), cwd: cwd.into(), timeout: Duration::from_secs(60) }
+        ExternalSigner {
+            command: command.into(),
+            cwd: cwd.into(),
+            timeout: Duration::from_secs(60),
+        }
     }
 
     /// Change the time allowed per signature (default 60 s).
@@ -42,9 +46,20 @@ impl ExternalSigner {
     }
 
     /// Ask the command to sign `digest`.
-    pub async fn sign(&self, alg: Algorithm, member_id: &str, digest: &[u8]) -> Result<Vec<u8>, IdentityError> {
-        let failed = |detail: String| IdentityError::SignerFailed { command: self.command.clone(), detail };
-        let output_err = |detail: String| IdentityError::SignerOutput { command: self.command.clone(), detail };
+    pub async fn sign(
+        &self,
+        alg: Algorithm,
+        member_id: &str,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, IdentityError> {
+        let failed = |detail: String| IdentityError::SignerFailed {
+            command: self.command.clone(),
+            detail,
+        };
+        let output_err = |detail: String| IdentityError::SignerOutput {
+            command: self.command.clone(),
+            detail,
+        };
         let request = serde_json::json!({
             "alg": alg.name(),
             "cose_alg": alg.cose_id(),
@@ -86,9 +101,13 @@ impl ExternalSigner {
         struct Answer {
             value: String,
         }
-        let answer: Answer = serde_json::from_str(line.trim())
-            .map_err(|e| output_err(format!("last line is not {{\"value\": \"<base64>\"}} ({e})")))?;
-        let bytes = decode_base64(&answer.value).ok_or_else(|| output_err("value is not base64".into()))?;
+        let answer: Answer = serde_json::from_str(line.trim()).map_err(|e| {
+            output_err(format!(
+                "last line is not {{\"value\": \"<base64>\"}} ({e})"
+            ))
+        })?;
+        let bytes =
+            decode_base64(&answer.value).ok_or_else(|| output_err("value is not base64".into()))?;
         to_raw_signature(alg, &bytes).ok_or_else(|| {
             output_err(format!(
                 "value is {} bytes, neither a raw {}-byte {} signature nor a DER ECDSA signature",
@@ -103,7 +122,9 @@ impl ExternalSigner {
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let s = s.trim();
-    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD].iter().find_map(|e| e.decode(s).ok())
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(s).ok())
 }
 
 fn to_raw_signature(alg: Algorithm, bytes: &[u8]) -> Option<Vec<u8>> {
@@ -111,7 +132,11 @@ fn to_raw_signature(alg: Algorithm, bytes: &[u8]) -> Option<Vec<u8>> {
         return Some(bytes.to_vec());
     }
     match alg {
-        Algorithm::ES256 => p256::ecdsa::Signature::from_der(bytes).ok().map(|s| s.to_bytes().to_vec()),
-        Algorithm::ES384 => p384::ecdsa::Signature::from_der(bytes).ok().map(|s| s.to_bytes().to_vec()),
+        Algorithm::ES256 => p256::ecdsa::Signature::from_der(bytes)
+            .ok()
+            .map(|s| s.to_bytes().to_vec()),
+        Algorithm::ES384 => p384::ecdsa::Signature::from_der(bytes)
+            .ok()
+            .map(|s| s.to_bytes().to_vec()),
     }
 }

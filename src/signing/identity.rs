@@ -192,25 +192,45 @@ pub struct MemberCert {
 impl MemberCert {
     /// Load a PEM certificate file.
     pub fn load(path: &Path) -> Result<Self, IdentityError> {
-        let pem = std::fs::read_to_string(path).map_err(|source| IdentityError::Read { path: path.into(), source })?;
+        let pem = std::fs::read_to_string(path).map_err(|source| IdentityError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::from_pem(&pem, path)
     }
 
     /// Parse PEM text (`origin` names it in errors).
     pub fn from_pem(pem: &str, origin: &Path) -> Result<Self, IdentityError> {
         use x509_cert::der::{Decode, Encode};
-        let der = CertificateDer::from_pem_slice(pem.as_bytes())
-            .map_err(|_| IdentityError::NoCertificate { path: origin.into() })?;
-        let cert = x509_cert::Certificate::from_der(&der)
-            .map_err(|e| IdentityError::BadCertificate { path: origin.into(), detail: format!("not a valid certificate: {e}") })?;
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+            IdentityError::NoCertificate {
+                path: origin.into(),
+            }
+        })?;
+        let cert =
+            x509_cert::Certificate::from_der(&der).map_err(|e| IdentityError::BadCertificate {
+                path: origin.into(),
+                detail: format!("not a valid certificate: {e}"),
+            })?;
         let spki = cert
             .tbs_certificate()
             .subject_public_key_info()
             .to_der()
-            .map_err(|e| IdentityError::BadCertificate { path: origin.into(), detail: e.to_string() })?;
-        let public_key = PublicKey::from_spki_der(&spki)
-            .map_err(|detail| IdentityError::BadCertificate { path: origin.into(), detail })?;
-        Ok(MemberCert { path: origin.into(), pem: pem.to_string(), member_id: sha256_hex(&der), public_key })
+            .map_err(|e| IdentityError::BadCertificate {
+                path: origin.into(),
+                detail: e.to_string(),
+            })?;
+        let public_key =
+            PublicKey::from_spki_der(&spki).map_err(|detail| IdentityError::BadCertificate {
+                path: origin.into(),
+                detail,
+            })?;
+        Ok(MemberCert {
+            path: origin.into(),
+            pem: pem.to_string(),
+            member_id: sha256_hex(&der),
+            public_key,
+        })
     }
 
     /// The member id (lowercase hex SHA-256 of the DER).
@@ -255,7 +275,10 @@ impl fmt::Debug for LocalKey {
 impl LocalKey {
     /// Load a PEM key file.
     pub fn load(path: &Path) -> Result<Self, IdentityError> {
-        let pem = std::fs::read(path).map_err(|source| IdentityError::Read { path: path.into(), source })?;
+        let pem = std::fs::read(path).map_err(|source| IdentityError::Read {
+            path: path.into(),
+            source,
+        })?;
         warn_if_readable_by_others(path);
         Self::from_pem(&pem, path)
     }
@@ -265,10 +288,17 @@ impl LocalKey {
     pub fn from_pem(pem: &[u8], origin: &Path) -> Result<Self, IdentityError> {
         let text = String::from_utf8_lossy(pem);
         if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
-            return Err(IdentityError::EncryptedKey { path: origin.into() });
+            return Err(IdentityError::EncryptedKey {
+                path: origin.into(),
+            });
         }
-        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| IdentityError::NoKey { path: origin.into() })?;
-        let unsupported = |detail: &str| IdentityError::UnsupportedKey { path: origin.into(), detail: detail.into() };
+        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| IdentityError::NoKey {
+            path: origin.into(),
+        })?;
+        let unsupported = |detail: &str| IdentityError::UnsupportedKey {
+            path: origin.into(),
+            detail: detail.into(),
+        };
         match key {
             PrivateKeyDer::Sec1(k) => {
                 let der = k.secret_sec1_der();
@@ -289,7 +319,9 @@ impl LocalKey {
                 if let Ok(sk) = p256::SecretKey::from_pkcs8_der(der) {
                     return Ok(LocalKey::P256(sk.into()));
                 }
-                Err(unsupported("a PKCS#8 key that is not ECDSA P-256 or P-384 (RSA, Ed25519 or P-521?)"))
+                Err(unsupported(
+                    "a PKCS#8 key that is not ECDSA P-256 or P-384 (RSA, Ed25519 or P-521?)",
+                ))
             }
             PrivateKeyDer::Pkcs1(_) => Err(unsupported("an RSA key")),
             _ => Err(unsupported("an unknown key type")),
@@ -310,11 +342,13 @@ impl LocalKey {
         // always match the curve, so failure is impossible in practice.
         match self {
             LocalKey::P256(k) => {
-                let s: p256::ecdsa::Signature = k.sign_prehash(digest).expect("digest length matches P-256");
+                let s: p256::ecdsa::Signature =
+                    k.sign_prehash(digest).expect("digest length matches P-256");
                 s.to_bytes().to_vec()
             }
             LocalKey::P384(k) => {
-                let s: p384::ecdsa::Signature = k.sign_prehash(digest).expect("digest length matches P-384");
+                let s: p384::ecdsa::Signature =
+                    k.sign_prehash(digest).expect("digest length matches P-384");
                 s.to_bytes().to_vec()
             }
         }
@@ -356,16 +390,29 @@ pub struct Member {
 
 impl Member {
     /// A member with a local key; fails unless the key belongs to the certificate.
-    pub fn with_key(cert: MemberCert, key: LocalKey, key_path: &Path) -> Result<Self, IdentityError> {
+    pub fn with_key(
+        cert: MemberCert,
+        key: LocalKey,
+        key_path: &Path,
+    ) -> Result<Self, IdentityError> {
         if key.public_key() != *cert.public_key() {
-            return Err(IdentityError::KeyMismatch { key: key_path.into(), cert: cert.path().into() });
+            return Err(IdentityError::KeyMismatch {
+                key: key_path.into(),
+                cert: cert.path().into(),
+            });
         }
-        Ok(Member { cert, signer: Signer::Local(key) })
+        Ok(Member {
+            cert,
+            signer: Signer::Local(key),
+        })
     }
 
     /// A member whose key lives behind an external signer command.
     pub fn with_external(cert: MemberCert, signer: ExternalSigner) -> Self {
-        Member { cert, signer: Signer::External(signer) }
+        Member {
+            cert,
+            signer: Signer::External(signer),
+        }
     }
 
     /// Load `cert` and `key` files.

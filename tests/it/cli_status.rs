@@ -40,7 +40,9 @@ async fn fake_service() -> FakeService {
         let version = if i == 2 { "ccf-7.0.2" } else { "ccf-7.0.1" };
         let mut router = Router::new().route(
             "/node/version",
-            get(move || async move { axum::Json(json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false})) }),
+            get(move || async move {
+                axum::Json(json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false}))
+            }),
         );
         if i == 0 {
             let a = addrs.clone();
@@ -112,7 +114,11 @@ async fn fake_service() -> FakeService {
                     get(|| async { axum::Json(json!({"actions": [{"name": "remove_node", "args": {"node_id": id(5)}}]})) }),
                 );
         }
-        let tls = if i == 3 { self_signed_node_cert() } else { service.node_cert() };
+        let tls = if i == 3 {
+            self_signed_node_cert()
+        } else {
+            service.node_cert()
+        };
         servers.push(TestServer::start(router, &tls).await);
     }
     {
@@ -121,7 +127,12 @@ async fn fake_service() -> FakeService {
         a.push(format!("127.0.0.1:{}", closed_port()));
     }
     let entry = servers[0].addr.to_string();
-    FakeService { _servers: servers, dir, entry, ids: (0..6).map(id).collect() }
+    FakeService {
+        _servers: servers,
+        dir,
+        entry,
+        ids: (0..6).map(id).collect(),
+    }
 }
 
 struct Run {
@@ -160,7 +171,16 @@ fn cert(dir: &Path) -> String {
 #[tokio::test]
 async fn status_json_describes_every_node() {
     let f = fake_service().await;
-    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", &cert(f.dir.path()), "--output", "json"])).await;
+    let r = noderoll(args(&[
+        "status",
+        "--service-url",
+        &f.entry,
+        "--service-cert",
+        &cert(f.dir.path()),
+        "--output",
+        "json",
+    ]))
+    .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["schema_version"], 1);
@@ -171,16 +191,35 @@ async fn status_json_describes_every_node() {
     assert_eq!(doc["fault_tolerance"], 1);
     let nodes = doc["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 6);
-    let by_id = |i: usize| nodes.iter().find(|n| n["node_id"] == f.ids[i].as_str()).unwrap();
+    let by_id = |i: usize| {
+        nodes
+            .iter()
+            .find(|n| n["node_id"] == f.ids[i].as_str())
+            .unwrap()
+    };
     assert_eq!(by_id(0)["ccf_version"], "ccf-7.0.1");
     assert_eq!(by_id(1)["primary"], true);
-    assert_eq!(by_id(2)["ccf_version"], "ccf-7.0.2", "each node's own /node/version is asked");
+    assert_eq!(
+        by_id(2)["ccf_version"],
+        "ccf-7.0.2",
+        "each node's own /node/version is asked"
+    );
     assert_eq!(by_id(2)["host_data"], "ab".repeat(32));
     assert_eq!(by_id(3)["reachability"], "not_endorsed");
     assert_eq!(by_id(4)["removable"], true);
     assert_eq!(by_id(4)["retired_committed"], true);
-    assert_eq!(by_id(5)["reachability"], "unreachable", "a dead node is shown, not an abort");
-    assert_eq!(doc["join_policy"]["virtual"]["hostData"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        by_id(5)["reachability"],
+        "unreachable",
+        "a dead node is shown, not an abort"
+    );
+    assert_eq!(
+        doc["join_policy"]["virtual"]["hostData"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let open = doc["open_proposals"].as_array().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["actions"], json!(["remove_node"]));
@@ -190,11 +229,29 @@ async fn status_json_describes_every_node() {
 async fn status_table_for_people_from_a_plan_file() {
     let f = fake_service().await;
     let plan = f.dir.path().join("plan.toml");
-    std::fs::write(&plan, format!("[service]\nurl = \"https://{}\"\nservice_cert = \"service_cert.pem\"\n", f.entry)).unwrap();
+    std::fs::write(
+        &plan,
+        format!(
+            "[service]\nurl = \"https://{}\"\nservice_cert = \"service_cert.pem\"\n",
+            f.entry
+        ),
+    )
+    .unwrap();
     let r = noderoll(args(&["status", "--plan", plan.to_str().unwrap()])).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for needle in ["Service Open  view 4", "ccf-7.0.2", "not joined yet", "unreachable", "Fault tolerance: f = 1", "remove_node"] {
-        assert!(r.stdout.contains(needle), "missing {needle:?} in:\n{}", r.stdout);
+    for needle in [
+        "Service Open  view 4",
+        "ccf-7.0.2",
+        "not joined yet",
+        "unreachable",
+        "Fault tolerance: f = 1",
+        "remove_node",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "missing {needle:?} in:\n{}",
+            r.stdout
+        );
     }
 }
 
@@ -203,28 +260,69 @@ async fn status_errors_name_the_problem_and_use_documented_exit_codes() {
     let f = fake_service().await;
     let wrong = f.dir.path().join("other_service_cert.pem");
     std::fs::write(&wrong, ServiceIdentity::new().cert_pem).unwrap();
-    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", wrong.to_str().unwrap()])).await;
+    let r = noderoll(args(&[
+        "status",
+        "--service-url",
+        &f.entry,
+        "--service-cert",
+        wrong.to_str().unwrap(),
+    ]))
+    .await;
     assert_eq!(r.code, 69, "{}", r.stderr);
     assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
-    assert!(r.stderr.contains("service certificate mismatch") && r.stderr.contains("other_service_cert.pem"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("service certificate mismatch")
+            && r.stderr.contains("other_service_cert.pem"),
+        "{}",
+        r.stderr
+    );
 
     let missing = PathBuf::from("/nonexistent/service_cert.pem");
-    let r = noderoll(args(&["status", "--service-url", &f.entry, "--service-cert", missing.to_str().unwrap()])).await;
+    let r = noderoll(args(&[
+        "status",
+        "--service-url",
+        &f.entry,
+        "--service-cert",
+        missing.to_str().unwrap(),
+    ]))
+    .await;
     assert_eq!(r.code, 64);
-    assert!(r.stderr.contains("/nonexistent/service_cert.pem"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/nonexistent/service_cert.pem"),
+        "{}",
+        r.stderr
+    );
 
     let r = noderoll(args(&["status"])).await;
     assert_eq!(r.code, 64);
     assert!(r.stderr.contains("--plan"), "{}", r.stderr);
 
-    let r = noderoll(args(&["status", "--service-url", "http://127.0.0.1:1", "--service-cert", &cert(f.dir.path())])).await;
+    let r = noderoll(args(&[
+        "status",
+        "--service-url",
+        "http://127.0.0.1:1",
+        "--service-cert",
+        &cert(f.dir.path()),
+    ]))
+    .await;
     assert_eq!(r.code, 64);
     assert!(r.stderr.contains("https://"), "{}", r.stderr);
 
     let dead = format!("127.0.0.1:{}", closed_port());
-    let r = noderoll(args(&["status", "--service-url", &dead, "--service-cert", &cert(f.dir.path())])).await;
+    let r = noderoll(args(&[
+        "status",
+        "--service-url",
+        &dead,
+        "--service-cert",
+        &cert(f.dir.path()),
+    ]))
+    .await;
     assert_eq!(r.code, 69);
-    assert!(r.stderr.contains("no node of the service answered") && r.stderr.contains(&dead), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no node of the service answered") && r.stderr.contains(&dead),
+        "{}",
+        r.stderr
+    );
 
     let plan = f.dir.path().join("bad.toml");
     std::fs::write(&plan, "[service\nurl=").unwrap();
@@ -238,5 +336,9 @@ async fn status_errors_name_the_problem_and_use_documented_exit_codes() {
 async fn help_lists_exit_codes() {
     let r = noderoll(args(&["--help"])).await;
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("Exit codes:") && r.stdout.contains("69"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Exit codes:") && r.stdout.contains("69"),
+        "{}",
+        r.stdout
+    );
 }

@@ -9,7 +9,9 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use noderoll::ccf::{CcfClient, ClientOptions, ErrorKind, NodeAddr, Retry, RetryPolicy, ServiceCert};
+use noderoll::ccf::{
+    CcfClient, ClientOptions, ErrorKind, NodeAddr, Retry, RetryPolicy, ServiceCert,
+};
 use noderoll::wait::Cancel;
 use serde_json::json;
 
@@ -25,7 +27,11 @@ fn node_json(id: &str, primary: bool) -> serde_json::Value {
 
 fn quick() -> ClientOptions {
     ClientOptions {
-        retry: RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(5), max_delay: Duration::from_millis(20) },
+        retry: RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
         ..Default::default()
     }
 }
@@ -41,7 +47,11 @@ fn fixture() -> Fixture {
     let service = ServiceIdentity::new();
     let path = dir.path().join("service_cert.pem");
     std::fs::write(&path, &service.cert_pem).unwrap();
-    Fixture { cert: ServiceCert::load(&path).unwrap(), _dir: dir, service }
+    Fixture {
+        cert: ServiceCert::load(&path).unwrap(),
+        _dir: dir,
+        service,
+    }
 }
 
 fn client(f: &Fixture) -> CcfClient {
@@ -72,13 +82,22 @@ async fn a_wrong_service_certificate_is_a_named_mismatch_and_never_retried() {
     let c = client(&f);
     let e = c.version(&server.addr).await.unwrap_err();
     match &e.kind {
-        ErrorKind::ServiceCertMismatch { service_cert, .. } => assert_eq!(service_cert, f.cert.path()),
+        ErrorKind::ServiceCertMismatch { service_cert, .. } => {
+            assert_eq!(service_cert, f.cert.path())
+        }
         other => panic!("expected a mismatch, got {other:?}"),
     }
     assert_eq!(e.retry(), Retry::Fatal);
-    assert_eq!(c.requests_sent(), 1, "a certificate mismatch must not be retried");
+    assert_eq!(
+        c.requests_sent(),
+        1,
+        "a certificate mismatch must not be retried"
+    );
     let text = e.to_string();
-    assert!(text.contains("service certificate mismatch") && text.contains("service_cert.pem"), "{text}");
+    assert!(
+        text.contains("service certificate mismatch") && text.contains("service_cert.pem"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -93,12 +112,18 @@ async fn a_joining_node_needs_its_certificate_pinned() {
 
     // Pinning its SHA-256 works ...
     let pinned = CcfClient::pinned(joining.der_sha256(), quick(), Cancel::never()).unwrap();
-    assert_eq!(pinned.version(&server.addr).await.unwrap().ccf_version, "ccf-7.0.2");
+    assert_eq!(
+        pinned.version(&server.addr).await.unwrap().ccf_version,
+        "ccf-7.0.2"
+    );
 
     // ... and a different pin is refused.
     let wrong = CcfClient::pinned([7u8; 32], quick(), Cancel::never()).unwrap();
     let e = wrong.version(&server.addr).await.unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::PinnedCertMismatch { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ErrorKind::PinnedCertMismatch { .. }),
+        "{e:?}"
+    );
     assert_eq!(wrong.requests_sent(), 1);
 }
 
@@ -115,11 +140,19 @@ async fn ccf_error_bodies_are_kept_with_status_method_and_url() {
         }),
     );
     let server = TestServer::start(router, &f.service.node_cert()).await;
-    let e = client(&f).delete_node(&server.addr, &"b".repeat(64)).await.unwrap_err();
+    let e = client(&f)
+        .delete_node(&server.addr, &"b".repeat(64))
+        .await
+        .unwrap_err();
     assert!(e.is(400, "NodeNotRetiredCommitted"));
     assert_eq!(e.message(), Some("Node is not completely retired"));
     assert_eq!(e.method, "DELETE");
-    assert!(e.url.ends_with(&format!("/node/network/nodes/{}", "b".repeat(64))), "{}", e.url);
+    assert!(
+        e.url
+            .ends_with(&format!("/node/network/nodes/{}", "b".repeat(64))),
+        "{}",
+        e.url
+    );
     assert_eq!(e.retry(), Retry::Fatal);
 }
 
@@ -143,7 +176,14 @@ async fn transient_503s_are_retried_until_success() {
     );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let c = client(&f);
-    assert_eq!(c.commit(&server.addr).await.unwrap().transaction_id.to_string(), "4.42");
+    assert_eq!(
+        c.commit(&server.addr)
+            .await
+            .unwrap()
+            .transaction_id
+            .to_string(),
+        "4.42"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(c.requests_sent(), 3);
 }
@@ -151,7 +191,10 @@ async fn transient_503s_are_retried_until_success() {
 #[tokio::test]
 async fn retries_are_bounded() {
     let f = fixture();
-    let router = Router::new().route("/node/commit", get(|| async { StatusCode::SERVICE_UNAVAILABLE }));
+    let router = Router::new().route(
+        "/node/commit",
+        get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+    );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let c = client(&f);
     let e = c.commit(&server.addr).await.unwrap_err();
@@ -170,11 +213,22 @@ async fn primary_endpoint_accepts_json_or_a_308_redirect() {
             "/node/network/nodes/primary",
             get(move || {
                 let id = "c".repeat(64);
-                async move { (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, format!("/node/network/nodes/{id}"))]) }
+                async move {
+                    (
+                        StatusCode::PERMANENT_REDIRECT,
+                        [(header::LOCATION, format!("/node/network/nodes/{id}"))],
+                    )
+                }
             }),
         )
-        .route("/node/network/nodes/{id}", get(move || async move { axum::Json(n2) }));
-    let json_router = Router::new().route("/node/network/nodes/primary", get(move || async move { axum::Json(node) }));
+        .route(
+            "/node/network/nodes/{id}",
+            get(move || async move { axum::Json(n2) }),
+        );
+    let json_router = Router::new().route(
+        "/node/network/nodes/primary",
+        get(move || async move { axum::Json(node) }),
+    );
     let a = TestServer::start(redirect_router, &f.service.node_cert()).await;
     let b = TestServer::start(json_router, &f.service.node_cert()).await;
     let c = client(&f);
@@ -188,18 +242,30 @@ async fn redirects_to_another_node_are_verified_against_the_service_certificate(
     let impostor = ServiceIdentity::new();
     let bad = TestServer::start(version_router(), &impostor.node_cert()).await;
     let target = format!("https://127.0.0.1:{}/node/version", bad.addr.port());
-    let router = Router::new()
-        .route("/node/version", get(move || async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]) }));
+    let router = Router::new().route(
+        "/node/version",
+        get(move || async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]) }),
+    );
     let front = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&front.addr).await.unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_redirect_loop_is_reported() {
     let f = fixture();
-    let router = Router::new()
-        .route("/node/version", get(|| async { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/node/version")]) }));
+    let router = Router::new().route(
+        "/node/version",
+        get(|| async {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(header::LOCATION, "/node/version")],
+            )
+        }),
+    );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&server.addr).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooManyRedirects);
@@ -209,7 +275,10 @@ async fn a_redirect_loop_is_reported() {
 #[tokio::test]
 async fn enormous_bodies_are_refused() {
     let f = fixture();
-    let router = Router::new().route("/node/version", get(|| async { "x".repeat(5 * 1024 * 1024) }));
+    let router = Router::new().route(
+        "/node/version",
+        get(|| async { "x".repeat(5 * 1024 * 1024) }),
+    );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&server.addr).await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::BodyTooLarge { .. }), "{e:?}");
@@ -219,13 +288,27 @@ async fn enormous_bodies_are_refused() {
 async fn html_and_missing_fields_are_clear_decode_errors() {
     let f = fixture();
     let router = Router::new()
-        .route("/node/version", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<html><body>It works!</body></html>") }))
-        .route("/node/state", get(|| async { axum::Json(json!({"state": "PartOfNetwork"})) }));
+        .route(
+            "/node/version",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    "<html><body>It works!</body></html>",
+                )
+            }),
+        )
+        .route(
+            "/node/state",
+            get(|| async { axum::Json(json!({"state": "PartOfNetwork"})) }),
+        );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let c = client(&f);
     let e = c.version(&server.addr).await.unwrap_err();
     let t = e.to_string();
-    assert!(t.contains("not JSON") && t.contains("It works!") && t.contains("/node/version"), "{t}");
+    assert!(
+        t.contains("not JSON") && t.contains("It works!") && t.contains("/node/version"),
+        "{t}"
+    );
     let e = c.state(&server.addr).await.unwrap_err();
     let t = e.to_string();
     assert!(t.contains("node_id") && t.contains("/node/state"), "{t}");
@@ -257,7 +340,11 @@ async fn cancellation_stops_a_retry_back_off_at_once() {
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let (handle, cancel) = Cancel::new();
     let slow = ClientOptions {
-        retry: RetryPolicy { max_attempts: 100, min_delay: Duration::from_secs(30), max_delay: Duration::from_secs(30) },
+        retry: RetryPolicy {
+            max_attempts: 100,
+            min_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(30),
+        },
         ..Default::default()
     };
     let c = CcfClient::new(&f.cert, slow, cancel).unwrap();
@@ -266,11 +353,17 @@ async fn cancellation_stops_a_retry_back_off_at_once() {
     // Poll (bounded) until the first attempt was answered; the client is then in its 30 s back-off.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while calls.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the first attempt never arrived");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first attempt never arrived"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     handle.cancel();
-    let r = tokio::time::timeout(Duration::from_secs(5), task).await.expect("cancel must end the back-off").unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("cancel must end the back-off")
+        .unwrap();
     assert_eq!(r.unwrap_err().status(), Some(503));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
@@ -296,7 +389,10 @@ async fn retry_after_is_honoured_for_throttling() {
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let start = std::time::Instant::now();
     client(&f).commit(&server.addr).await.unwrap();
-    assert!(start.elapsed() >= Duration::from_secs(1), "the client must wait as long as Retry-After says");
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "the client must wait as long as Retry-After says"
+    );
 }
 
 #[tokio::test]
@@ -316,5 +412,11 @@ async fn node_filters_are_sent_as_query_parameters() {
         port: Some(9000),
         status: Some(noderoll::ccf::types::NodeStatus::Pending),
     };
-    assert!(client(&f).nodes(&server.addr, &filter).await.unwrap().is_empty());
+    assert!(
+        client(&f)
+            .nodes(&server.addr, &filter)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

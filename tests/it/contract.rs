@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use noderoll::ccf::types::*;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::common::ccf_reference;
@@ -48,11 +48,11 @@ fn every_governance_example_is_covered() {
         "Transactions_Get",
     ];
     let unused: &[&str] = &[
-        "Ballots_Get",            // the ballot JS of a member: not needed to drive an upgrade
-        "EncryptedShares_Get",    // recovery
-        "Shares_Submit",          // recovery
-        "ServiceState_GetJsApp",  // application bundle
-        "ServiceState_GetJwkInfo", // JWT keys
+        "Ballots_Get",              // the ballot JS of a member: not needed to drive an upgrade
+        "EncryptedShares_Get",      // recovery
+        "Shares_Submit",            // recovery
+        "ServiceState_GetJsApp",    // application bundle
+        "ServiceState_GetJwkInfo",  // JWT keys
         "StateDigests_Acknowledge", // member activation, done once by operators
         "StateDigests_Get",
         "StateDigests_Update",
@@ -60,7 +60,13 @@ fn every_governance_example_is_covered() {
     ];
     let dir = ccf_reference().join("doc/schemas/gov/2024-07-01/examples");
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().path().file_stem().unwrap().to_string_lossy().to_string();
+        let name = entry
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         assert!(
             parsed.contains(&name.as_str()) || unused.contains(&name.as_str()),
             "example {name} is neither parsed nor listed as unused"
@@ -70,12 +76,18 @@ fn every_governance_example_is_covered() {
 
 #[test]
 fn proposal_examples_round_trip() {
-    for name in ["Proposals_Create", "Proposals_Get", "Proposals_Withdraw", "Ballots_Submit"] {
+    for name in [
+        "Proposals_Create",
+        "Proposals_Get",
+        "Proposals_Withdraw",
+        "Ballots_Submit",
+    ] {
         round_trips::<Proposal>(name);
     }
     round_trips::<ProposalList>("Proposals_List");
     round_trips::<ProposalBody>("Proposals_GetActions");
-    let p: Proposal = serde_json::from_value(body(&example("Proposals_List"))["value"][0].clone()).unwrap();
+    let p: Proposal =
+        serde_json::from_value(body(&example("Proposals_List"))["value"][0].clone()).unwrap();
     assert_eq!(p.proposal_state, ProposalState::Open);
     assert_eq!(p.ballot_count, 2);
     assert_eq!(p.final_votes.unwrap().len(), 2);
@@ -91,24 +103,49 @@ fn service_state_examples_round_trip() {
     round_trips::<ServiceInfo>("ServiceState_GetServiceInfo");
     round_trips::<GovTxStatus>("Transactions_Get");
 
-    let nodes: ValueList<GovNode> = serde_json::from_value(body(&example("ServiceState_ListNodes"))).unwrap();
-    assert!(nodes.value.iter().any(|n| n.status == NodeStatus::Retired && n.retired_committed));
-    let jp: JoinPolicy = serde_json::from_value(body(&example("ServiceState_GetJoinPolicies"))).unwrap();
-    assert!(jp.snp.unwrap().tcb_versions.unwrap().contains_key("00a00f11"));
-    let info: ServiceInfo = serde_json::from_value(body(&example("ServiceState_GetServiceInfo"))).unwrap();
+    let nodes: ValueList<GovNode> =
+        serde_json::from_value(body(&example("ServiceState_ListNodes"))).unwrap();
+    assert!(
+        nodes
+            .value
+            .iter()
+            .any(|n| n.status == NodeStatus::Retired && n.retired_committed)
+    );
+    let jp: JoinPolicy =
+        serde_json::from_value(body(&example("ServiceState_GetJoinPolicies"))).unwrap();
+    assert!(
+        jp.snp
+            .unwrap()
+            .tcb_versions
+            .unwrap()
+            .contains_key("00a00f11")
+    );
+    let info: ServiceInfo =
+        serde_json::from_value(body(&example("ServiceState_GetServiceInfo"))).unwrap();
     assert_eq!(info.status, ServiceStatus::Open);
     assert_eq!(info.creation_transaction_id.unwrap().to_string(), "7.1672");
     let c = body(&example("ServiceState_GetConstitution"));
-    let js = noderoll::ccf::client::constitution_from_body(&serde_json::to_vec(&c).unwrap()).unwrap();
+    let js =
+        noderoll::ccf::client::constitution_from_body(&serde_json::to_vec(&c).unwrap()).unwrap();
     assert!(js.starts_with("export function validate"), "{js}");
     // What CCF actually serves: raw text/javascript.
-    assert_eq!(noderoll::ccf::client::constitution_from_body(b"export function apply() {}").unwrap(), "export function apply() {}");
+    assert_eq!(
+        noderoll::ccf::client::constitution_from_body(b"export function apply() {}").unwrap(),
+        "export function apply() {}"
+    );
 }
 
 #[test]
 fn examples_use_the_api_version_the_client_sends() {
-    for name in ["Proposals_Create", "ServiceState_ListNodes", "Transactions_Get"] {
-        assert_eq!(example(name)["parameters"]["api-version"], noderoll::ccf::GOV_API_VERSION);
+    for name in [
+        "Proposals_Create",
+        "ServiceState_ListNodes",
+        "Transactions_Get",
+    ] {
+        assert_eq!(
+            example(name)["parameters"]["api-version"],
+            noderoll::ccf::GOV_API_VERSION
+        );
     }
 }
 
@@ -118,7 +155,8 @@ struct Schemas(Value);
 
 impl Schemas {
     fn load() -> Self {
-        let text = std::fs::read_to_string(ccf_reference().join("doc/schemas/node_openapi.json")).unwrap();
+        let text =
+            std::fs::read_to_string(ccf_reference().join("doc/schemas/node_openapi.json")).unwrap();
         Schemas(serde_json::from_str(&text).unwrap())
     }
 
@@ -144,7 +182,10 @@ impl Schemas {
                     .map(|r| r.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 for prop in required {
-                    out.insert(prop.to_string(), self.minimal(&schema["properties"][prop], prop));
+                    out.insert(
+                        prop.to_string(),
+                        self.minimal(&schema["properties"][prop], prop),
+                    );
                 }
                 Value::Object(out)
             }
@@ -184,10 +225,40 @@ fn client_field_names_exist_in_the_node_schemas() {
     // Every field the client requires must be a property CCF documents, spelled the same.
     let s = Schemas::load();
     let cases: BTreeMap<&str, &[&str]> = BTreeMap::from([
-        ("GetNetworkInfo__Out", &["service_status", "service_certificate", "current_view", "primary_id"][..]),
-        ("GetNode__NodeInfo", &["node_id", "status", "primary", "rpc_interfaces", "node_data", "last_written"][..]),
-        ("GetVersion__Out", &["ccf_version", "quickjs_version", "unsafe"][..]),
-        ("GetState__Out", &["node_id", "state", "last_signed_seqno", "startup_seqno", "stop_notice"][..]),
+        (
+            "GetNetworkInfo__Out",
+            &[
+                "service_status",
+                "service_certificate",
+                "current_view",
+                "primary_id",
+            ][..],
+        ),
+        (
+            "GetNode__NodeInfo",
+            &[
+                "node_id",
+                "status",
+                "primary",
+                "rpc_interfaces",
+                "node_data",
+                "last_written",
+            ][..],
+        ),
+        (
+            "GetVersion__Out",
+            &["ccf_version", "quickjs_version", "unsafe"][..],
+        ),
+        (
+            "GetState__Out",
+            &[
+                "node_id",
+                "state",
+                "last_signed_seqno",
+                "startup_seqno",
+                "stop_notice",
+            ][..],
+        ),
         ("GetTxStatus__Out", &["transaction_id", "status"][..]),
         ("Quote", &["node_id", "raw", "endorsements", "format"][..]),
     ]);
@@ -197,8 +268,12 @@ fn client_field_names_exist_in_the_node_schemas() {
             assert!(props.contains_key(*f), "{schema} has no property {f}");
         }
     }
-    let statuses: Vec<String> =
-        s.get("NodeStatus")["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let statuses: Vec<String> = s.get("NodeStatus")["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     for st in ["Pending", "Trusted", "Retired"] {
         assert!(statuses.contains(&st.to_string()));
         let parsed: NodeStatus = serde_json::from_value(Value::String(st.into())).unwrap();

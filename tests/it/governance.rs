@@ -42,7 +42,11 @@ struct Fake {
 type Shared = Arc<Mutex<Fake>>;
 
 fn err(status: StatusCode, code: &str, msg: &str) -> Response {
-    (status, axum::Json(json!({"error": {"code": code, "message": msg}}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": msg}})),
+    )
+        .into_response()
 }
 
 fn next_tx(f: &mut Fake) -> String {
@@ -54,24 +58,58 @@ fn proposal_json(id: &str, state: ProposalState, ballots: u64) -> Value {
     json!({"proposalId": id, "proposerId": "p".repeat(64), "proposalState": state.as_str(), "ballotCount": ballots})
 }
 
-fn authenticate(f: &Fake, headers: &HeaderMap, body: &[u8], expected_type: &str) -> Result<ParsedMessage, Response> {
+#[expect(clippy::result_large_err, reason = "early return from a test handler")]
+fn authenticate(
+    f: &Fake,
+    headers: &HeaderMap,
+    body: &[u8],
+    expected_type: &str,
+) -> Result<ParsedMessage, Response> {
     if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/cose") {
-        return Err(err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", "Content type is not set to application/cose"));
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            "Content type is not set to application/cose",
+        ));
     }
-    let msg = ParsedMessage::parse(body)
-        .map_err(|e| err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", &e.to_string()))?;
+    let msg = ParsedMessage::parse(body).map_err(|e| {
+        err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            &e.to_string(),
+        )
+    })?;
     let (cert, status) = f
         .members
         .iter()
         .find(|(c, _)| c.member_id() == msg.kid)
-        .ok_or_else(|| err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", "Signer is not a known member"))?;
-    msg.verify(cert.public_key())
-        .map_err(|_| err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", "Failed to validate COSE Sign1"))?;
+        .ok_or_else(|| {
+            err(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationInfo",
+                "Signer is not a known member",
+            )
+        })?;
+    msg.verify(cert.public_key()).map_err(|_| {
+        err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            "Failed to validate COSE Sign1",
+        )
+    })?;
     if *status != "Active" {
-        return Err(err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", "Signer is not an ACTIVE member"));
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            "Signer is not an ACTIVE member",
+        ));
     }
     if msg.msg_type != expected_type {
-        return Err(err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationInfo", "Found ccf.gov.msg.type set to something else"));
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            "Found ccf.gov.msg.type set to something else",
+        ));
     }
     Ok(msg)
 }
@@ -93,21 +131,35 @@ async fn create(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
         );
     }
     if let Some(id) = f.seen_signatures.get(msg.signature()) {
-        return err(StatusCode::BAD_REQUEST, "ProposalReplay", &format!("Proposal submission replay, already exists as proposal {id}"));
+        return err(
+            StatusCode::BAD_REQUEST,
+            "ProposalReplay",
+            &format!("Proposal submission replay, already exists as proposal {id}"),
+        );
     }
     f.creates += 1;
     let id = format!("{:064x}", f.creates);
-    f.seen_signatures.insert(msg.signature().to_vec(), id.clone());
+    f.seen_signatures
+        .insert(msg.signature().to_vec(), id.clone());
     f.proposals.insert(id.clone(), (ProposalState::Open, 0));
     let tx = next_tx(&mut f);
     if f.lose_first_create_response && f.creates == 1 {
         // Stored, but the answer never reaches the client.
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    ([("x-ms-ccf-transaction-id", tx)], axum::Json(proposal_json(&id, ProposalState::Open, 0))).into_response()
+    (
+        [("x-ms-ccf-transaction-id", tx)],
+        axum::Json(proposal_json(&id, ProposalState::Open, 0)),
+    )
+        .into_response()
 }
 
-async fn ballot(State(s): State<Shared>, UrlPath((pid, member)): UrlPath<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+async fn ballot(
+    State(s): State<Shared>,
+    UrlPath((pid, member)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut f = s.lock().unwrap();
     let msg = match authenticate(&f, &headers, &body, "ballot") {
         Ok(m) => m,
@@ -115,35 +167,63 @@ async fn ballot(State(s): State<Shared>, UrlPath((pid, member)): UrlPath<(String
     };
     let member = member.trim_end_matches(":submit").to_string();
     if msg.kid != member || msg.proposal_id.as_deref() != Some(pid.as_str()) {
-        return err(StatusCode::BAD_REQUEST, "InvalidResourceName", "Authenticated member id does not match URL");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "InvalidResourceName",
+            "Authenticated member id does not match URL",
+        );
     }
     let Some((state, ballots)) = f.proposals.get(&pid).copied() else {
-        return err(StatusCode::NOT_FOUND, "ProposalNotFound", "Could not find proposal");
+        return err(
+            StatusCode::NOT_FOUND,
+            "ProposalNotFound",
+            "Could not find proposal",
+        );
     };
     if state != ProposalState::Open {
-        return err(StatusCode::BAD_REQUEST, "ProposalNotOpen", "only Open proposals can receive votes");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "ProposalNotOpen",
+            "only Open proposals can receive votes",
+        );
     }
     f.ballots += 1;
     let active = f.members.iter().filter(|(_, s)| *s == "Active").count() as u64;
     let new_state = match f.ballot_outcome.unwrap_or("accept") {
-        "fail" => return err(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Failed to apply(): boom"),
+        "fail" => {
+            return err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "Failed to apply(): boom",
+            );
+        }
         "drop" => ProposalState::Dropped,
         _ if ballots + 1 > active / 2 => ProposalState::Accepted,
         _ => ProposalState::Open,
     };
     f.proposals.insert(pid.clone(), (new_state, ballots + 1));
     let tx = next_tx(&mut f);
-    ([("x-ms-ccf-transaction-id", tx)], axum::Json(proposal_json(&pid, new_state, ballots + 1))).into_response()
+    (
+        [("x-ms-ccf-transaction-id", tx)],
+        axum::Json(proposal_json(&pid, new_state, ballots + 1)),
+    )
+        .into_response()
 }
 
 async fn get_proposal(State(s): State<Shared>, UrlPath(pid): UrlPath<String>) -> Response {
     let f = s.lock().unwrap();
     match f.proposals.get(&pid) {
-        Some((state, _)) if f.purge_after_accept && *state != ProposalState::Open => {
-            err(StatusCode::NOT_FOUND, "ProposalNotFound", "Could not find proposal")
-        }
+        Some((state, _)) if f.purge_after_accept && *state != ProposalState::Open => err(
+            StatusCode::NOT_FOUND,
+            "ProposalNotFound",
+            "Could not find proposal",
+        ),
         Some((state, b)) => axum::Json(proposal_json(&pid, *state, *b)).into_response(),
-        None => err(StatusCode::NOT_FOUND, "ProposalNotFound", "Could not find proposal"),
+        None => err(
+            StatusCode::NOT_FOUND,
+            "ProposalNotFound",
+            "Could not find proposal",
+        ),
     }
 }
 
@@ -180,7 +260,12 @@ struct Setup {
 }
 
 /// A service with `active` + `accepted` members; those at `ours_idx` are configured in noderoll.
-async fn setup(active: usize, accepted: usize, ours_idx: &[usize], tweak: impl FnOnce(&mut Fake)) -> Setup {
+async fn setup(
+    active: usize,
+    accepted: usize,
+    ours_idx: &[usize],
+    tweak: impl FnOnce(&mut Fake),
+) -> Setup {
     init();
     let dir = tempfile::tempdir().unwrap();
     let service = ServiceIdentity::new();
@@ -189,9 +274,14 @@ async fn setup(active: usize, accepted: usize, ours_idx: &[usize], tweak: impl F
     let mut fake = Fake::default();
     let mut ours = Vec::new();
     for i in 0..active + accepted {
-        let m = member_files(dir.path(), &format!("member{i}"), if i % 2 == 0 { Curve::P384 } else { Curve::P256 });
+        let m = member_files(
+            dir.path(),
+            &format!("member{i}"),
+            if i % 2 == 0 { Curve::P384 } else { Curve::P256 },
+        );
         let status = if i < active { "Active" } else { "Accepted" };
-        fake.members.push((MemberCert::load(&m.cert).unwrap(), status));
+        fake.members
+            .push((MemberCert::load(&m.cert).unwrap(), status));
         if ours_idx.contains(&i) {
             ours.push(Arc::new(Member::load(&m.cert, &m.key_sec1).unwrap()));
         }
@@ -201,26 +291,54 @@ async fn setup(active: usize, accepted: usize, ours_idx: &[usize], tweak: impl F
     let router = Router::new()
         .route("/gov/members/proposals:create", post(create))
         .route("/gov/members/proposals/{pid}", get(get_proposal))
-        .route("/gov/members/proposals/{pid}/ballots/{member}", post(ballot))
+        .route(
+            "/gov/members/proposals/{pid}/ballots/{member}",
+            post(ballot),
+        )
         .route("/gov/service/members", get(members))
         .route("/node/tx", get(tx))
         .with_state(shared.clone());
     let server = TestServer::start(router, &service.node_cert()).await;
     let opts = ClientOptions {
-        retry: RetryPolicy { max_attempts: 3, min_delay: Duration::from_millis(5), max_delay: Duration::from_millis(10) },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(10),
+        },
         ..Default::default()
     };
-    let client = CcfClient::new(&ServiceCert::load(&cert_path).unwrap(), opts, Cancel::never()).unwrap();
+    let client = CcfClient::new(
+        &ServiceCert::load(&cert_path).unwrap(),
+        opts,
+        Cancel::never(),
+    )
+    .unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let ev = events.clone();
     let gov = Governance::new(client, vec![server.addr.clone()], ours)
-        .with_timeouts(GovTimeouts { accept: Duration::from_secs(10), commit: Duration::from_secs(10) })
-        .with_observer(Arc::new(move |e: &GovEvent| ev.lock().unwrap().push(e.clone())));
-    Setup { _dir: dir, _server: server, fake: shared, gov, events }
+        .with_timeouts(GovTimeouts {
+            accept: Duration::from_secs(10),
+            commit: Duration::from_secs(10),
+        })
+        .with_observer(Arc::new(move |e: &GovEvent| {
+            ev.lock().unwrap().push(e.clone())
+        }));
+    Setup {
+        _dir: dir,
+        _server: server,
+        fake: shared,
+        gov,
+        events,
+    }
 }
 
 fn body() -> ProposalBody {
-    ProposalBody { actions: vec![Action::new("add_virtual_host_data", json!({"host_data": "ab".repeat(32)}))] }
+    ProposalBody {
+        actions: vec![Action::new(
+            "add_virtual_host_data",
+            json!({"host_data": "ab".repeat(32)}),
+        )],
+    }
 }
 
 #[tokio::test]
@@ -229,9 +347,15 @@ async fn a_proposal_is_voted_through_and_its_acceptance_committed() {
     let passed = s.gov.pass(&body(), &Cancel::never()).await.unwrap();
     let f = s.fake.lock().unwrap();
     assert_eq!(f.creates, 1);
-    assert_eq!(f.ballots, 2, "3 active members: 2 yes votes are a strict majority");
+    assert_eq!(
+        f.ballots, 2,
+        "3 active members: 2 yes votes are a strict majority"
+    );
     assert_eq!(f.proposals[&passed.proposal_id].0, ProposalState::Accepted);
-    assert_eq!(f.tx_pending_polls, 0, "the acceptance was waited on until Committed");
+    assert_eq!(
+        f.tx_pending_polls, 0,
+        "the acceptance was waited on until Committed"
+    );
     assert!(passed.txid.is_some());
 }
 
@@ -242,7 +366,10 @@ async fn a_lost_create_response_is_recovered_through_proposal_replay() {
     let f = s.fake.lock().unwrap();
     assert_eq!(f.creates, 1, "no duplicate proposal");
     assert_eq!(passed.proposal_id, format!("{:064x}", 1));
-    assert!(s.events.lock().unwrap().contains(&GovEvent::Proposed { proposal_id: passed.proposal_id.clone(), recovered: true }));
+    assert!(s.events.lock().unwrap().contains(&GovEvent::Proposed {
+        proposal_id: passed.proposal_id.clone(),
+        recovered: true
+    }));
 }
 
 #[tokio::test]
@@ -251,7 +378,9 @@ async fn a_stale_created_at_is_restamped_once() {
     let s = setup(1, 0, &[0], |f| f.min_created_at = Some(min)).await;
     s.gov.pass(&body(), &Cancel::never()).await.unwrap();
     assert_eq!(s.fake.lock().unwrap().last_created_at, min + 1);
-    assert!(s.events.lock().unwrap().contains(&GovEvent::Restamped { created_at: min + 1 }));
+    assert!(s.events.lock().unwrap().contains(&GovEvent::Restamped {
+        created_at: min + 1
+    }));
 }
 
 #[tokio::test]
@@ -273,7 +402,16 @@ async fn apply_failures_drops_and_invalid_transactions_are_reported() {
 
     let s = setup(1, 0, &[0], |f| f.ballot_outcome = Some("drop")).await;
     let e = s.gov.pass(&body(), &Cancel::never()).await.unwrap_err();
-    assert!(matches!(e, GovError::NotAccepted { state: ProposalState::Dropped, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            GovError::NotAccepted {
+                state: ProposalState::Dropped,
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     let s = setup(1, 0, &[0], |f| f.tx_invalid = true).await;
     let e = s.gov.pass(&body(), &Cancel::never()).await.unwrap_err();
@@ -289,7 +427,11 @@ async fn with_too_few_configured_members_it_waits_for_the_others() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let id = loop {
         let found = s.events.lock().unwrap().iter().find_map(|e| match e {
-            GovEvent::WaitingForMembers { proposal_id, needed, voted } => {
+            GovEvent::WaitingForMembers {
+                proposal_id,
+                needed,
+                voted,
+            } => {
                 assert_eq!((*needed, *voted), (2, 1));
                 Some(proposal_id.clone())
             }
@@ -298,10 +440,17 @@ async fn with_too_few_configured_members_it_waits_for_the_others() {
         if let Some(id) = found {
             break id;
         }
-        assert!(std::time::Instant::now() < deadline, "never started waiting for other members");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never started waiting for other members"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    s.fake.lock().unwrap().proposals.insert(id.clone(), (ProposalState::Accepted, 2));
+    s.fake
+        .lock()
+        .unwrap()
+        .proposals
+        .insert(id.clone(), (ProposalState::Accepted, 2));
     let passed = task.await.unwrap().unwrap();
     assert_eq!(passed.proposal_id, id);
     assert_eq!(passed.txid, None, "accepted by someone else's ballot");
@@ -318,7 +467,11 @@ async fn a_purged_outcome_is_reported_as_unknown_not_as_success() {
         if let Some(id) = id
             && s.fake.lock().unwrap().ballots == 1
         {
-            s.fake.lock().unwrap().proposals.insert(id, (ProposalState::Accepted, 2));
+            s.fake
+                .lock()
+                .unwrap()
+                .proposals
+                .insert(id, (ProposalState::Accepted, 2));
             break;
         }
         assert!(std::time::Instant::now() < deadline);
@@ -344,11 +497,27 @@ async fn a_wait_is_cancelled_immediately() {
     let gov = s.gov.clone();
     let task = tokio::spawn(async move { gov.pass(&body(), &cancel).await });
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !s.events.lock().unwrap().iter().any(|e| matches!(e, GovEvent::WaitingForMembers { .. })) {
+    while !s
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, GovEvent::WaitingForMembers { .. }))
+    {
         assert!(std::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     handle.cancel();
-    let e = tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap_err();
-    assert!(matches!(e, GovError::Wait(noderoll::wait::WaitError::Cancelled { .. })), "{e}");
+    let e = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            GovError::Wait(noderoll::wait::WaitError::Cancelled { .. })
+        ),
+        "{e}"
+    );
 }

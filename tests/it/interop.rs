@@ -19,7 +19,7 @@ fn oracle_python() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
     let works = Command::new(&candidate)
-        .args(["-c", "import ccf.cose, cbor2; assert int(cbor2.__version__.split('.')[0]) < 6"])
+        .args(["-c", "import ccf.cose, importlib.metadata as m; assert int(m.version('cbor2').split('.')[0]) < 6"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -27,23 +27,36 @@ fn oracle_python() -> Option<PathBuf> {
         return Some(candidate);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("CCF's Python package is required in CI: run `bash .ci/run` (it creates .venv with ccf==6.0.28 and cbor2<6)");
+        panic!(
+            "CCF's Python package is required in CI: run `bash .ci/run` (it creates .venv with ccf==6.0.28 and cbor2<6)"
+        );
     }
-    eprintln!("skipping CCF interop: no Python with ccf==6.0.28 at {} (run `bash .ci/run` to create it)", candidate.display());
+    eprintln!(
+        "skipping CCF interop: no Python with ccf==6.0.28 at {} (run `bash .ci/run` to create it)",
+        candidate.display()
+    );
     None
 }
 
 fn oracle(py: &Path, args: &[&str]) -> String {
     let script = repo_root().join("tests/interop/ccf_oracle.py");
     let out = Command::new(py).arg(&script).args(args).output().unwrap();
-    assert!(out.status.success(), "oracle {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oracle {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn verify_with_ccf(py: &Path, cert: &Path, msg: &[u8], dir: &Path) -> Value {
     let f = dir.join("msg.cose");
     std::fs::write(&f, msg).unwrap();
-    serde_json::from_str(&oracle(py, &["verify", cert.to_str().unwrap(), f.to_str().unwrap()])).unwrap()
+    serde_json::from_str(&oracle(
+        py,
+        &["verify", cert.to_str().unwrap(), f.to_str().unwrap()],
+    ))
+    .unwrap()
 }
 
 #[tokio::test]
@@ -57,22 +70,39 @@ async fn noderoll_signatures_verify_with_ccf_python() {
     ];
     for (i, (curve, t, pid)) in cases.into_iter().enumerate() {
         let m = member_files(dir.path(), &format!("m{i}"), curve);
-        let key = if curve == Curve::P384 { &m.key_sec1 } else { &m.key_pkcs8 };
+        let key = if curve == Curve::P384 {
+            &m.key_sec1
+        } else {
+            &m.key_pkcs8
+        };
         let member = Member::load(&m.cert, key).unwrap();
         let payload: &[u8] = match t {
             MsgType::Proposal => br#"{"actions":[{"name":"remove_node","args":{"node_id":"aa"}}]}"#,
-            MsgType::Ballot => br#"{"ballot":"export function vote (proposal, proposerId) { return true }"}"#,
+            MsgType::Ballot => {
+                br#"{"ballot":"export function vote (proposal, proposerId) { return true }"}"#
+            }
             _ => b"",
         };
-        let h = GovHeaders { msg_type: t, created_at: 1_732_000_000 + i as u64, proposal_id: pid.clone() };
+        let h = GovHeaders {
+            msg_type: t,
+            created_at: 1_732_000_000 + i as u64,
+            proposal_id: pid.clone(),
+        };
         let msg = cose::sign(&member, &h, payload).await.unwrap();
         let v = verify_with_ccf(&py, &m.cert, &msg, dir.path());
         assert_eq!(v["ok"], true, "{t:?}: {v}");
-        assert_eq!(v["kid"], member.id(), "kid must equal ccf.cose.cert_fingerprint");
+        assert_eq!(
+            v["kid"],
+            member.id(),
+            "kid must equal ccf.cose.cert_fingerprint"
+        );
         assert_eq!(v["fingerprint"], member.id());
         assert_eq!(v["kid_is_bytes"], true, "kid must be a CBOR byte string");
         assert_eq!(v["headers"]["ccf.gov.msg.type"], t.as_str());
-        assert_eq!(v["headers"]["ccf.gov.msg.created_at"], 1_732_000_000 + i as u64);
+        assert_eq!(
+            v["headers"]["ccf.gov.msg.created_at"],
+            1_732_000_000 + i as u64
+        );
         if let Some(pid) = &pid {
             assert_eq!(v["headers"]["ccf.gov.msg.proposal_id"], pid.as_str());
         }
@@ -80,7 +110,10 @@ async fn noderoll_signatures_verify_with_ccf_python() {
         let at = flipped.len() - 5;
         flipped[at] ^= 0x01;
         let v = verify_with_ccf(&py, &m.cert, &flipped, dir.path());
-        assert_eq!(v["ok"], false, "a flipped bit must fail CCF's verification: {v}");
+        assert_eq!(
+            v["ok"], false,
+            "a flipped bit must fail CCF's verification: {v}"
+        );
     }
 }
 
@@ -89,8 +122,15 @@ fn ccf_python_signatures_verify_with_noderoll() {
     let Some(py) = oracle_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let payload = dir.path().join("payload.json");
-    std::fs::write(&payload, br#"{"actions":[{"name":"transition_node_to_trusted","args":{}}]}"#).unwrap();
-    let cases = [(Curve::P384, "proposal", None), (Curve::P256, "withdrawal", Some("1".repeat(64)))];
+    std::fs::write(
+        &payload,
+        br#"{"actions":[{"name":"transition_node_to_trusted","args":{}}]}"#,
+    )
+    .unwrap();
+    let cases = [
+        (Curve::P384, "proposal", None),
+        (Curve::P256, "withdrawal", Some("1".repeat(64))),
+    ];
     for (i, (curve, t, pid)) in cases.into_iter().enumerate() {
         let m = member_files(dir.path(), &format!("py{i}"), curve);
         let out = dir.path().join(format!("py{i}.cose"));
@@ -117,13 +157,25 @@ fn ccf_python_signatures_verify_with_noderoll() {
         assert_eq!(parsed.msg_type, t);
         assert_eq!(parsed.created_at, 1_732_000_000);
         assert_eq!(parsed.proposal_id, pid);
-        assert_eq!(parsed.alg, if curve == Curve::P384 { Algorithm::ES384 } else { Algorithm::ES256 });
+        assert_eq!(
+            parsed.alg,
+            if curve == Curve::P384 {
+                Algorithm::ES384
+            } else {
+                Algorithm::ES256
+            }
+        );
         // A flipped bit or the wrong certificate fails.
         let mut flipped = bytes.clone();
         let at = flipped.len() - 3;
         flipped[at] ^= 0x80;
-        assert!(ParsedMessage::parse(&flipped).and_then(|p| p.verify(cert.public_key())).is_err());
-        let other = MemberCert::load(&member_files(dir.path(), &format!("other{i}"), curve).cert).unwrap();
+        assert!(
+            ParsedMessage::parse(&flipped)
+                .and_then(|p| p.verify(cert.public_key()))
+                .is_err()
+        );
+        let other =
+            MemberCert::load(&member_files(dir.path(), &format!("other{i}"), curve).cert).unwrap();
         assert!(parsed.verify(other.public_key()).is_err());
     }
 }
@@ -133,7 +185,11 @@ fn external_signer_digest_equals_ccf_prepare() {
     let Some(py) = oracle_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let payload = dir.path().join("payload.json");
-    std::fs::write(&payload, br#"{"ballot":"export function vote (proposal, proposerId) { return true }"}"#).unwrap();
+    std::fs::write(
+        &payload,
+        br#"{"ballot":"export function vote (proposal, proposerId) { return true }"}"#,
+    )
+    .unwrap();
     for curve in [Curve::P384, Curve::P256] {
         let m = member_files(dir.path(), &format!("prep_{curve:?}"), curve);
         let cert = MemberCert::load(&m.cert).unwrap();
@@ -155,9 +211,17 @@ fn external_signer_digest_equals_ccf_prepare() {
         let prepared: Value = serde_json::from_str(&out).unwrap();
         let alg = cert.public_key().algorithm();
         assert_eq!(prepared["alg"], alg.name());
-        let h = GovHeaders { msg_type: MsgType::Ballot, created_at: 1_732_000_000, proposal_id: Some(pid) };
+        let h = GovHeaders {
+            msg_type: MsgType::Ballot,
+            created_at: 1_732_000_000,
+            proposal_id: Some(pid),
+        };
         let unsigned = cose::unsigned(alg, cert.member_id(), &h, &std::fs::read(&payload).unwrap());
-        let ours = base64::engine::general_purpose::STANDARD.encode(alg.digest(&unsigned.tbs_data(b"")));
-        assert_eq!(prepared["value"], ours, "the digest an external signer gets must be CCF's");
+        let ours =
+            base64::engine::general_purpose::STANDARD.encode(alg.digest(&unsigned.tbs_data(b"")));
+        assert_eq!(
+            prepared["value"], ours,
+            "the digest an external signer gets must be CCF's"
+        );
     }
 }

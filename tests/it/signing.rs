@@ -9,7 +9,11 @@ use noderoll::signing::{Algorithm, ExternalSigner, IdentityError, LocalKey, Memb
 use crate::common::*;
 
 fn headers(t: MsgType, pid: Option<&str>) -> GovHeaders {
-    GovHeaders { msg_type: t, created_at: 1_700_000_000, proposal_id: pid.map(str::to_string) }
+    GovHeaders {
+        msg_type: t,
+        created_at: 1_700_000_000,
+        proposal_id: pid.map(str::to_string),
+    }
 }
 
 #[tokio::test]
@@ -19,9 +23,19 @@ async fn sec1_with_ec_parameters_and_pkcs8_keys_load_and_sign() {
         let m = member_files(dir.path(), &format!("m_{curve:?}"), curve);
         for key in [&m.key_sec1, &m.key_pkcs8] {
             let member = Member::load(&m.cert, key).unwrap();
-            let expected = if curve == Curve::P384 { Algorithm::ES384 } else { Algorithm::ES256 };
+            let expected = if curve == Curve::P384 {
+                Algorithm::ES384
+            } else {
+                Algorithm::ES256
+            };
             assert_eq!(member.algorithm(), expected);
-            let bytes = cose::sign(&member, &headers(MsgType::Proposal, None), br#"{"actions":[]}"#).await.unwrap();
+            let bytes = cose::sign(
+                &member,
+                &headers(MsgType::Proposal, None),
+                br#"{"actions":[]}"#,
+            )
+            .await
+            .unwrap();
             let parsed = ParsedMessage::parse(&bytes).unwrap();
             parsed.verify(member.cert().public_key()).unwrap();
             assert_eq!(parsed.kid, member.id());
@@ -36,7 +50,13 @@ async fn wire_format_matches_what_ccf_requires() {
     let m = member_files(dir.path(), "m0", Curve::P384);
     let member = Member::load(&m.cert, &m.key_sec1).unwrap();
     let pid = "d".repeat(64);
-    let bytes = cose::sign(&member, &headers(MsgType::Ballot, Some(&pid)), br#"{"ballot":"x"}"#).await.unwrap();
+    let bytes = cose::sign(
+        &member,
+        &headers(MsgType::Ballot, Some(&pid)),
+        br#"{"ballot":"x"}"#,
+    )
+    .await
+    .unwrap();
     // Tag 18 (0xd2) around a 4-element array (0x84).
     assert_eq!(&bytes[..2], &[0xd2, 0x84]);
     let p = ParsedMessage::parse(&bytes).unwrap();
@@ -53,7 +73,12 @@ async fn wire_format_matches_what_ccf_requires() {
     assert_eq!(member.id(), noderoll::ccf::tls::sha256_hex(&der));
     // Protected header order: alg, kid, type, created_at, proposal_id (deterministic CBOR, as
     // CCF's Python tooling emits it).
-    let unsigned = cose::unsigned(Algorithm::ES384, member.id(), &headers(MsgType::Ballot, Some(&pid)), b"");
+    let unsigned = cose::unsigned(
+        Algorithm::ES384,
+        member.id(),
+        &headers(MsgType::Ballot, Some(&pid)),
+        b"",
+    );
     let labels: Vec<String> = unsigned
         .protected
         .header
@@ -64,10 +89,23 @@ async fn wire_format_matches_what_ccf_requires() {
             coset::Label::Int(i) => i.to_string(),
         })
         .collect();
-    assert_eq!(labels, ["ccf.gov.msg.type", "ccf.gov.msg.created_at", "ccf.gov.msg.proposal_id"]);
+    assert_eq!(
+        labels,
+        [
+            "ccf.gov.msg.type",
+            "ccf.gov.msg.created_at",
+            "ccf.gov.msg.proposal_id"
+        ]
+    );
     // Signing is deterministic (RFC 6979): identical inputs give identical bytes, so a retried
     // request is byte-identical and CCF's replay protection recognises it.
-    let again = cose::sign(&member, &headers(MsgType::Ballot, Some(&pid)), br#"{"ballot":"x"}"#).await.unwrap();
+    let again = cose::sign(
+        &member,
+        &headers(MsgType::Ballot, Some(&pid)),
+        br#"{"ballot":"x"}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(bytes, again);
 }
 
@@ -78,8 +116,19 @@ async fn tampering_and_wrong_keys_fail_verification() {
     let other = member_files(dir.path(), "m1", Curve::P384);
     let member = Member::load(&m.cert, &m.key_sec1).unwrap();
     let other_cert = MemberCert::load(&other.cert).unwrap();
-    let bytes = cose::sign(&member, &headers(MsgType::Proposal, None), b"{\"actions\":[]}").await.unwrap();
-    assert_eq!(ParsedMessage::parse(&bytes).unwrap().verify(other_cert.public_key()), Err(CoseError::BadSignature));
+    let bytes = cose::sign(
+        &member,
+        &headers(MsgType::Proposal, None),
+        b"{\"actions\":[]}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ParsedMessage::parse(&bytes)
+            .unwrap()
+            .verify(other_cert.public_key()),
+        Err(CoseError::BadSignature)
+    );
     for i in [10, bytes.len() / 2, bytes.len() - 1] {
         let mut flipped = bytes.clone();
         flipped[i] ^= 0x01;
@@ -87,7 +136,10 @@ async fn tampering_and_wrong_keys_fail_verification() {
         assert!(!matches!(ok, Ok(Ok(()))), "flipping a bit at {i} must fail");
     }
     // Untagged messages are refused the way CCF refuses them.
-    assert_eq!(ParsedMessage::parse(&bytes[1..]).unwrap_err(), CoseError::NotTagged);
+    assert_eq!(
+        ParsedMessage::parse(&bytes[1..]).unwrap_err(),
+        CoseError::NotTagged
+    );
 }
 
 #[test]
@@ -110,7 +162,11 @@ fn bad_keys_are_clear_errors() {
     let e = LocalKey::load(&data.join("p521_key.pem")).unwrap_err();
     assert!(e.to_string().contains("curve"), "{e}");
     let garbage = dir.path().join("garbage.pem");
-    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n").unwrap();
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let e = MemberCert::load(&garbage).unwrap_err();
     assert!(e.to_string().contains("garbage.pem"), "{e}");
     let e = MemberCert::load(Path::new("/nonexistent/cert.pem")).unwrap_err();
@@ -136,7 +192,10 @@ fn openssl_signer(dir: &Path, key: &Path) -> ExternalSigner {
         ),
     )
     .unwrap();
-    ExternalSigner::new(format!("TMPDIR_SIGN='{}' sh '{}'", dir.display(), script.display()), dir)
+    ExternalSigner::new(
+        format!("TMPDIR_SIGN='{}' sh '{}'", dir.display(), script.display()),
+        dir,
+    )
 }
 
 #[tokio::test]
@@ -146,10 +205,19 @@ async fn an_external_signer_signs_like_a_local_key() {
         let m = member_files(dir.path(), &format!("ext_{curve:?}"), curve);
         let cert = MemberCert::load(&m.cert).unwrap();
         let member = Member::with_external(cert, openssl_signer(dir.path(), &m.key_pkcs8));
-        let bytes = cose::sign(&member, &headers(MsgType::Proposal, None), b"{\"actions\":[]}").await.unwrap();
+        let bytes = cose::sign(
+            &member,
+            &headers(MsgType::Proposal, None),
+            b"{\"actions\":[]}",
+        )
+        .await
+        .unwrap();
         let p = ParsedMessage::parse(&bytes).unwrap();
         p.verify(member.cert().public_key()).unwrap();
-        assert_eq!(p.signature().len(), if curve == Curve::P384 { 96 } else { 64 });
+        assert_eq!(
+            p.signature().len(),
+            if curve == Curve::P384 { 96 } else { 64 }
+        );
     }
 }
 
@@ -159,23 +227,51 @@ async fn external_signer_failures_are_clear() {
     let m = member_files(dir.path(), "m", Curve::P384);
     let other = member_files(dir.path(), "o", Curve::P384);
     let cert = || MemberCert::load(&m.cert).unwrap();
-    let sign = |member: Member| async move { cose::sign(&member, &headers(MsgType::Proposal, None), b"{}").await.unwrap_err() };
+    let sign = |member: Member| async move {
+        cose::sign(&member, &headers(MsgType::Proposal, None), b"{}")
+            .await
+            .unwrap_err()
+    };
 
-    let e = sign(Member::with_external(cert(), ExternalSigner::new("echo oops >&2; exit 3", dir.path()))).await;
-    assert!(matches!(e, IdentityError::SignerFailed { .. }) && e.to_string().contains("oops"), "{e}");
-    let e = sign(Member::with_external(cert(), ExternalSigner::new("true", dir.path()))).await;
+    let e = sign(Member::with_external(
+        cert(),
+        ExternalSigner::new("echo oops >&2; exit 3", dir.path()),
+    ))
+    .await;
+    assert!(
+        matches!(e, IdentityError::SignerFailed { .. }) && e.to_string().contains("oops"),
+        "{e}"
+    );
+    let e = sign(Member::with_external(
+        cert(),
+        ExternalSigner::new("true", dir.path()),
+    ))
+    .await;
     assert!(e.to_string().contains("nothing on stdout"), "{e}");
-    let e = sign(Member::with_external(cert(), ExternalSigner::new("echo not-json", dir.path()))).await;
+    let e = sign(Member::with_external(
+        cert(),
+        ExternalSigner::new("echo not-json", dir.path()),
+    ))
+    .await;
     assert!(matches!(e, IdentityError::SignerOutput { .. }), "{e}");
-    let e = sign(Member::with_external(cert(), ExternalSigner::new("echo '{\"value\": \"AAAA\"}'", dir.path()))).await;
+    let e = sign(Member::with_external(
+        cert(),
+        ExternalSigner::new("echo '{\"value\": \"AAAA\"}'", dir.path()),
+    ))
+    .await;
     assert!(e.to_string().contains("3 bytes"), "{e}");
     let e = sign(Member::with_external(
         cert(),
-        ExternalSigner::new("sleep 30", dir.path()).with_timeout(std::time::Duration::from_millis(200)),
+        ExternalSigner::new("sleep 30", dir.path())
+            .with_timeout(std::time::Duration::from_millis(200)),
     ))
     .await;
     assert!(e.to_string().contains("no answer"), "{e}");
     // Signing with another member's key is caught before anything is sent.
-    let e = sign(Member::with_external(cert(), openssl_signer(dir.path(), &other.key_pkcs8))).await;
+    let e = sign(Member::with_external(
+        cert(),
+        openssl_signer(dir.path(), &other.key_pkcs8),
+    ))
+    .await;
     assert!(matches!(e, IdentityError::SignerWrongKey { .. }), "{e}");
 }

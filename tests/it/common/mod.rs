@@ -28,20 +28,32 @@ impl ServiceIdentity {
     pub fn new() -> Self {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "CCF Service");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "CCF Service");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let cert = params.self_signed(&key).unwrap();
-        ServiceIdentity { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
+        ServiceIdentity {
+            cert_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
     }
 
     /// A node certificate endorsed by this service (SANs localhost and 127.0.0.1).
     pub fn node_cert(&self) -> CertAndKey {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-        params.distinguished_name.push(DnType::CommonName, "CCF Node");
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "CCF Node");
         let cert = params.signed_by(&key, &self.issuer).unwrap();
-        CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+        CertAndKey {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 }
 
@@ -49,11 +61,18 @@ impl ServiceIdentity {
 pub fn self_signed_node_cert() -> CertAndKey {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    params.distinguished_name.push(DnType::CommonName, "CCF Node");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "CCF Node");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let cert = params.self_signed(&key).unwrap();
-    CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    CertAndKey {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 pub struct CertAndKey {
@@ -64,7 +83,8 @@ pub struct CertAndKey {
 impl CertAndKey {
     pub fn der_sha256(&self) -> [u8; 32] {
         use sha2::Digest;
-        let der = rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
         sha2::Sha256::digest(der.as_ref()).into()
     }
 }
@@ -99,7 +119,9 @@ pub fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
             let sk = p384::SecretKey::from_pkcs8_pem(&pkcs8).unwrap();
             format!(
                 "-----BEGIN EC PARAMETERS-----\nBgUrgQQAIg==\n-----END EC PARAMETERS-----\n{}",
-                sk.to_sec1_pem(p384::pkcs8::LineEnding::LF).unwrap().as_str()
+                sk.to_sec1_pem(p384::pkcs8::LineEnding::LF)
+                    .unwrap()
+                    .as_str()
             )
         }
         Curve::P256 => {
@@ -107,7 +129,9 @@ pub fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
             let sk = p256::SecretKey::from_pkcs8_pem(&pkcs8).unwrap();
             format!(
                 "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
-                sk.to_sec1_pem(p256::pkcs8::LineEnding::LF).unwrap().as_str()
+                sk.to_sec1_pem(p256::pkcs8::LineEnding::LF)
+                    .unwrap()
+                    .as_str()
             )
         }
     };
@@ -144,18 +168,29 @@ impl TestServer {
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
         let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
         let handle = Handle::new();
-        let server = axum_server::bind_rustls("127.0.0.1:0".parse::<SocketAddr>().unwrap(), RustlsConfig::from_config(Arc::new(config)))
-            .handle(handle.clone());
+        let server = axum_server::bind_rustls(
+            "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+            RustlsConfig::from_config(Arc::new(config)),
+        )
+        .handle(handle.clone());
         tokio::spawn(server.serve(router.into_make_service()));
-        let bound = handle.listening().await.expect("test server failed to bind");
-        TestServer { addr: NodeAddr::new("127.0.0.1", bound.port()), handle }
+        let bound = handle
+            .listening()
+            .await
+            .expect("test server failed to bind");
+        TestServer {
+            addr: NodeAddr::new("127.0.0.1", bound.port()),
+            handle,
+        }
     }
 }
 
@@ -178,7 +213,10 @@ pub fn repo_root() -> PathBuf {
 
 /// `../shared/ccf-reference` next to the repository (CI clones with shared/ beside it).
 pub fn ccf_reference() -> PathBuf {
-    let candidates = [repo_root().join("../shared/ccf-reference"), repo_root().join("shared/ccf-reference")];
+    let candidates = [
+        repo_root().join("../shared/ccf-reference"),
+        repo_root().join("shared/ccf-reference"),
+    ];
     candidates
         .iter()
         .find(|p| p.is_dir())
