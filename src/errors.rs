@@ -35,6 +35,13 @@ pub enum AppError {
     /// A governance operation failed.
     #[error(transparent)]
     Gov(Box<GovError>),
+    /// The sandbox failed or refused.
+    #[cfg(feature = "sandbox")]
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    /// A sandbox recorded invariant violations.
+    #[error("the sandbox recorded {0} invariant violation(s)")]
+    Violations(usize),
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -61,6 +68,12 @@ impl AppError {
                 GovError::Wait(WaitError::Cancelled { .. }) => exit_codes::RESUMABLE,
                 _ => exit_codes::STEP_FAILED,
             },
+            #[cfg(feature = "sandbox")]
+            AppError::Sandbox(e) => match e {
+                crate::sandbox::SandboxError::Refused(_) => exit_codes::USAGE,
+                _ => exit_codes::INTERNAL,
+            },
+            AppError::Violations(_) => exit_codes::STEP_FAILED,
             AppError::Output(_) => exit_codes::INTERNAL,
         }
     }

@@ -17,6 +17,8 @@ pub mod errors;
 pub mod exit_codes;
 pub mod observe;
 pub mod output;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod settings;
 pub mod signing;
 pub mod wait;

@@ -39,9 +39,8 @@ pub fn main_impl() -> ExitCode {
     let (cancel_handle, cancel) = Cancel::new();
     let result = runtime.block_on(async {
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel_handle.cancel();
-            }
+            wait_for_stop_signal().await;
+            cancel_handle.cancel();
         });
         run(cli, cancel).await
     });
@@ -60,12 +59,43 @@ pub fn main_impl() -> ExitCode {
 async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
     match cli.command {
         Command::Status(args) => crate::commands::status::run(&args, cli.output, cancel).await,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => crate::commands::sandbox::run(args, cli.output, cancel).await,
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
 fn init_logging(cli: &Cli) {
+    #[cfg(feature = "sandbox")]
+    let serving_sandbox = matches!(&cli.command, Command::Sandbox(a) if a.action.is_none());
+    #[cfg(not(feature = "sandbox"))]
+    let serving_sandbox = false;
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
+        // A sandbox's own log (joins refused, elections, invariant violations) is its output.
+        (false, 0) if serving_sandbox => "warn,noderoll::sandbox=info",
         (false, 0) => "warn",
         (false, 1) => "noderoll=debug,warn",
         (false, _) => "noderoll=trace,info",

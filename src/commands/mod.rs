@@ -1,3 +1,5 @@
 //! One function per subcommand, wiring settings → client → work → output.
 
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod status;

@@ -7,4 +7,5 @@ mod client;
 mod contract;
 mod governance;
 mod interop;
+mod sandbox_upgrade;
 mod signing;

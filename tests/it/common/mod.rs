@@ -223,3 +223,72 @@ pub fn ccf_reference() -> PathBuf {
         .cloned()
         .unwrap_or_else(|| panic!("CCF reference data not found at ../shared/ccf-reference"))
 }
+
+/// Poll `probe` every 10 ms until it returns `Some`, failing the test after `secs` seconds.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A sandbox started in-process for a test, with a client and governance for its member.
+pub struct RunningSandbox {
+    pub sandbox: noderoll::sandbox::Sandbox,
+    pub client: noderoll::ccf::CcfClient,
+    pub gov: noderoll::ccf::governance::Governance,
+    pub entry: NodeAddr,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start_sandbox(
+    nodes: usize,
+    platform: noderoll::sandbox::Platform,
+    speed: f64,
+) -> RunningSandbox {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = noderoll::sandbox::SandboxOptions::new(dir.path());
+    opts.nodes = nodes;
+    opts.platform = platform;
+    opts.seed = 42;
+    opts.latency = noderoll::sandbox::LatencyModel::default().with_speed(speed);
+    let sandbox = noderoll::sandbox::Sandbox::start(opts).await.unwrap();
+    let info = sandbox.info().clone();
+    let cert = noderoll::ccf::ServiceCert::load(&dir.path().join(&info.service_cert)).unwrap();
+    let client =
+        noderoll::ccf::CcfClient::new(&cert, Default::default(), noderoll::wait::Cancel::never())
+            .unwrap();
+    let m = &info.members[0];
+    let member =
+        noderoll::signing::Member::load(&dir.path().join(&m.cert), &dir.path().join(&m.key))
+            .unwrap();
+    let nodes: Vec<NodeAddr> = info
+        .nodes
+        .iter()
+        .map(|n| n.rpc_address.parse().unwrap())
+        .collect();
+    let gov = noderoll::ccf::governance::Governance::new(
+        client.clone(),
+        nodes.clone(),
+        vec![Arc::new(member)],
+    );
+    RunningSandbox {
+        sandbox,
+        client,
+        gov,
+        entry: nodes[0].clone(),
+        dir,
+    }
+}

@@ -1,0 +1,211 @@
+//! `noderoll sandbox` and its subcommands.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::json;
+
+use crate::cli::args::{
+    FaultArgs, FaultKind, LaunchNodeArgs, PlatformArg, SandboxAction, SandboxArgs,
+    SandboxServeArgs, StopNodeArgs,
+};
+use crate::cli::dispatch::print_stdout;
+use crate::errors::AppError;
+use crate::exit_codes;
+use crate::output::OutputFormat;
+use crate::sandbox::control::{self, Fault, Launched};
+use crate::sandbox::{
+    Build, LatencyModel, Platform, Sandbox, SandboxError, SandboxInfo, SandboxOptions, Violation,
+};
+use crate::wait::Cancel;
+
+fn platform(p: PlatformArg) -> Platform {
+    match p {
+        PlatformArg::Virtual => Platform::Virtual,
+        PlatformArg::Snp => Platform::Snp,
+    }
+}
+
+/// Dispatch `noderoll sandbox ...`.
+pub async fn run(args: SandboxArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+    match args.action {
+        None => serve(&args.serve, format, cancel).await,
+        Some(SandboxAction::LaunchNode(a)) => launch_node(&a).await,
+        Some(SandboxAction::StopNode(a)) => stop_node(&a).await,
+        Some(SandboxAction::Fault(a)) => fault(&a).await,
+        Some(SandboxAction::Check(a)) => check(&a.dir, format).await,
+    }
+}
+
+async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+    let mut opts = SandboxOptions::new(&a.dir);
+    opts.nodes = a.nodes;
+    opts.members = a.members;
+    opts.seed = a.seed;
+    opts.latency = LatencyModel::default().with_speed(a.speed);
+    opts.platform = platform(a.platform);
+    let sandbox = Sandbox::start(opts).await?;
+    let info = sandbox.info();
+    match format {
+        OutputFormat::Json => print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string(info).expect("info serialises")
+        ))?,
+        OutputFormat::Human => {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header(vec!["node", "rpc address", "ccf_version"]);
+            for n in &info.nodes {
+                t.add_row(vec![
+                    n.node_id.clone(),
+                    n.rpc_address.clone(),
+                    info.current_build.ccf_version.clone(),
+                ]);
+            }
+            let dir = sandbox.dir().display();
+            print_stdout(&format!(
+                "noderoll sandbox: a simulated CCF service with {} node(s), serving until Ctrl-C\n{t}\n\
+                 files in {dir}: service_cert.pem, member*_cert.pem / member*_privk.pem, sandbox.json, {}\n\
+                 try:  noderoll status --plan {dir}/{}\n",
+                info.nodes.len(),
+                info.plan,
+                info.plan
+            ))?;
+        }
+    }
+    cancel.cancelled().await;
+    let violations = sandbox.violations();
+    drop(sandbox);
+    if !violations.is_empty() {
+        for v in &violations {
+            tracing::error!("invariant violated ({}): {}", v.kind, v.detail);
+        }
+        return Err(AppError::Violations(violations.len()));
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
+    let info = SandboxInfo::load(&a.sandbox.dir)?;
+    let build = resolve_build(&info, a)?;
+    let v = control::call(&info.control, "/nodes", Some(json!({ "build": build }))).await?;
+    let launched: Launched = serde_json::from_value(v)
+        .map_err(|e| SandboxError::Refused(format!("unexpected launch answer: {e}")))?;
+    print_stdout(&format!(
+        "{}\n",
+        serde_json::to_string(&launched).expect("serialises")
+    ))?;
+    Ok(exit_codes::SUCCESS)
+}
+
+fn resolve_build(info: &SandboxInfo, a: &LaunchNodeArgs) -> Result<Build, SandboxError> {
+    let known = [&info.current_build, &info.next_build];
+    let host_data = a
+        .host_data
+        .clone()
+        .unwrap_or_else(|| info.next_build.host_data.clone());
+    let platform = a
+        .platform
+        .map(platform)
+        .unwrap_or(info.current_build.platform);
+    if let Some(b) = known
+        .iter()
+        .find(|b| b.host_data == host_data && b.platform == platform)
+    {
+        let mut b = (*b).clone();
+        if let Some(v) = &a.ccf_version {
+            b.ccf_version = v.clone();
+        }
+        return Ok(b);
+    }
+    let Some(ccf_version) = a.ccf_version.clone() else {
+        return Err(SandboxError::Refused(format!(
+            "host data {host_data} is not one of this sandbox's builds ({} = {}, {} = {}); pass --ccf-version to run it anyway",
+            info.current_build.ccf_version,
+            info.current_build.host_data,
+            info.next_build.ccf_version,
+            info.next_build.host_data
+        )));
+    };
+    let mut b = crate::sandbox::simulated_build(platform, &ccf_version);
+    b.host_data = host_data;
+    Ok(b)
+}
+
+async fn stop_node(a: &StopNodeArgs) -> Result<u8, AppError> {
+    let info = SandboxInfo::load(&a.sandbox.dir)?;
+    let node = a
+        .node_id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| a.rpc_address.clone())
+        .ok_or_else(|| {
+            SandboxError::Refused(
+                "give --node-id or --rpc-address (or NODEROLL_NODE_ID / NODEROLL_NODE_RPC_ADDRESS)"
+                    .into(),
+            )
+        })?;
+    control::call(&info.control, "/nodes/stop", Some(json!({ "node": node }))).await?;
+    Ok(exit_codes::SUCCESS)
+}
+
+async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
+    let info = SandboxInfo::load(&a.sandbox.dir)?;
+    let node = || {
+        a.node
+            .clone()
+            .ok_or_else(|| SandboxError::Refused("this fault needs --node".into()))
+    };
+    let f = match a.kind {
+        FaultKind::Kill => Fault::Kill { node: node()? },
+        FaultKind::Partition => Fault::Partition { node: node()? },
+        FaultKind::Heal => Fault::Heal { node: node()? },
+        FaultKind::FailNext => Fault::FailNext { count: a.count },
+        FaultKind::FailFraction => Fault::FailFraction {
+            fraction: a.fraction,
+        },
+        FaultKind::Latency => Fault::Latency { ms: a.ms },
+        FaultKind::NeverJoinNext => Fault::NeverJoinNext,
+        FaultKind::ForceElection => Fault::ForceElection,
+        FaultKind::InjectAddProposal => Fault::InjectAddProposal,
+        FaultKind::SlowElections => Fault::SlowElections { factor: a.factor },
+        FaultKind::MemberStatus => Fault::MemberStatus {
+            member_id: a
+                .member_id
+                .clone()
+                .ok_or_else(|| SandboxError::Refused("member-status needs --member-id".into()))?,
+            active: a.active,
+        },
+    };
+    control::call(
+        &info.control,
+        "/faults",
+        Some(serde_json::to_value(f).expect("fault serialises")),
+    )
+    .await?;
+    Ok(exit_codes::SUCCESS)
+}
+
+async fn check(dir: &std::path::Path, format: OutputFormat) -> Result<u8, AppError> {
+    let info = SandboxInfo::load(dir)?;
+    let v = control::call(&info.control, "/violations", None).await?;
+    let violations: Vec<Violation> = serde_json::from_value(v["violations"].clone())
+        .map_err(|e| SandboxError::Refused(format!("unexpected answer: {e}")))?;
+    match format {
+        OutputFormat::Json => print_stdout(&format!(
+            "{}\n",
+            json!({ "schema_version": 1, "violations": violations })
+        ))?,
+        OutputFormat::Human if violations.is_empty() => print_stdout("no invariant violations\n")?,
+        OutputFormat::Human => {
+            for v in &violations {
+                print_stdout(&format!("{:>8} ms  {}  {}\n", v.at_ms, v.kind, v.detail))?;
+            }
+        }
+    }
+    Ok(if violations.is_empty() {
+        exit_codes::SUCCESS
+    } else {
+        exit_codes::STEP_FAILED
+    })
+}

@@ -1,0 +1,873 @@
+//! The HTTPS API each simulated node serves: CCF's node endpoints and governance API
+//! `2024-07-01`, with CCF's JSON field names, status codes and OData error bodies.
+//!
+//! Responses are built here with `json!`, independently of the client's types, so a field
+//! name mistake cannot hide in both; `tests/it/sandbox_conformance.rs` validates them against
+//! CCF's published OpenAPI schemas.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::world::{ApiError, PState, Platform, SimNode, Status, World, short};
+use crate::signing::ParsedMessage;
+
+/// State shared by every node's server.
+pub struct Shared {
+    /// The simulated service.
+    pub world: Mutex<World>,
+    /// Service certificate PEM.
+    pub service_cert_pem: String,
+    /// Endorsed certificate PEM per node slot.
+    pub endorsed_pems: Mutex<Vec<String>>,
+    /// The certificate each node's listener presents, per slot.
+    pub cert_slots: Mutex<Vec<Arc<super::pki::CertSlot>>>,
+}
+
+impl Shared {
+    /// Lock the world (a poisoned lock still holds consistent simulation state).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Per-node handler state.
+#[derive(Clone)]
+pub struct NodeCtx {
+    shared: Arc<Shared>,
+    slot: usize,
+}
+
+const SUPPORTED_API_VERSIONS: &[&str] = &["2023-06-01-preview", "2024-07-01"];
+
+fn error(e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (
+        status,
+        axum::Json(json!({"error": {"code": e.code, "message": e.message}})),
+    )
+        .into_response();
+    if e.status == 401 {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("COSE-SIGN1 realm=\"Signed request access\""),
+        );
+    }
+    r
+}
+
+fn ok(v: Value, txid: Option<(u64, u64)>) -> Response {
+    let mut r = axum::Json(v).into_response();
+    if let Some((view, seqno)) = txid
+        && let Ok(h) = HeaderValue::from_str(&format!("{view}.{seqno}"))
+    {
+        r.headers_mut().insert("x-ms-ccf-transaction-id", h);
+    }
+    r
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(404, "ResourceNotFound", what.to_string())
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Injected latency and failures, and what a node that is not part of the network answers.
+async fn gate(ctx: &NodeCtx, node_local: bool) -> Result<(), ApiError> {
+    let latency = {
+        let mut w = ctx.shared.world();
+        if let Some(e) = w.injected_failure() {
+            return Err(e);
+        }
+        w.faults.latency_ms
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let w = ctx.shared.world();
+    if !node_local && !w.nodes[ctx.slot].part_of_network() {
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "Node is not yet part of the network",
+        ));
+    }
+    Ok(())
+}
+
+fn rpc_interfaces(addr: &str) -> Value {
+    json!({"primary_rpc_interface": {
+        "bind_address": addr,
+        "published_address": addr,
+        "app_protocol": "HTTP1",
+        "max_open_sessions_soft": 1000,
+        "max_open_sessions_hard": 1010,
+        "endorsement": {"authority": "Service"}
+    }})
+}
+
+fn node_info(w: &World, id: &str) -> Option<Value> {
+    let row = w.table.get(id)?;
+    let node = &w.nodes[row.slot];
+    Some(json!({
+        "node_id": id,
+        "status": row.status.as_str(),
+        "primary": w.primary.as_deref() == Some(id),
+        "rpc_interfaces": rpc_interfaces(&node.address()),
+        "node_data": row.node_data,
+        "last_written": row.last_written,
+    }))
+}
+
+fn quote_raw(node: &SimNode) -> String {
+    let raw = json!({"measurement": node.build.measurement, "host_data": node.build.host_data, "report_data": node.node_id});
+    base64::engine::general_purpose::STANDARD.encode(raw.to_string())
+}
+
+// ----- node endpoints ---------------------------------------------------------------------
+
+async fn network(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    ok(
+        json!({
+            "service_status": "Open",
+            "service_certificate": ctx.shared.service_cert_pem,
+            "current_view": w.view,
+            "primary_id": w.primary,
+            "recovery_count": 0,
+            "service_data": {},
+            "current_service_create_txid": format!("{}.1", super::world::GENESIS_VIEW),
+        }),
+        None,
+    )
+}
+
+async fn nodes(State(ctx): State<NodeCtx>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => match Status::parse(s) {
+            Some(st) => Some(st),
+            None => {
+                return error(ApiError::new(
+                    400,
+                    "InvalidQueryParameterValue",
+                    format!("Query parameter '{s}' is not a valid node status"),
+                ));
+            }
+        },
+    };
+    let w = ctx.shared.world();
+    let list: Vec<Value> = w
+        .table
+        .iter()
+        .filter(|(_, r)| status.is_none_or(|s| r.status == s))
+        .filter(|(_, r)| {
+            let n = &w.nodes[r.slot];
+            q.get("host")
+                .is_none_or(|h| h == "127.0.0.1" || h == "localhost")
+                && q.get("port").is_none_or(|p| *p == n.port.to_string())
+        })
+        .filter_map(|(id, _)| node_info(&w, id))
+        .collect();
+    ok(json!({ "nodes": list }), None)
+}
+
+async fn node_by_id(State(ctx): State<NodeCtx>, Path(id): Path<String>) -> Response {
+    let local = id == "self";
+    if let Err(e) = gate(&ctx, local).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let id = match id.as_str() {
+        "self" => w.nodes[ctx.slot].node_id.clone(),
+        "primary" => match &w.primary {
+            Some(p) => p.clone(),
+            None => return error(ApiError::new(500, "InternalError", "Primary unknown")),
+        },
+        other if !is_hex64(other) => {
+            return error(ApiError::new(
+                400,
+                "InvalidResourceName",
+                format!("Invalid node id {other:?}"),
+            ));
+        }
+        other => other.to_string(),
+    };
+    match node_info(&w, &id) {
+        Some(v) => ok(v, None),
+        None if local => {
+            // Still joining: CCF answers from the node's startup configuration.
+            let n = &w.nodes[ctx.slot];
+            ok(
+                json!({"node_id": id, "status": "Pending", "primary": false,
+                       "rpc_interfaces": rpc_interfaces(&n.address()), "node_data": null, "last_written": 0}),
+                None,
+            )
+        }
+        None => error(not_found("Node not found")),
+    }
+}
+
+async fn delete_node(State(ctx): State<NodeCtx>, Path(id): Path<String>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    if !is_hex64(&id) {
+        return error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            format!("Invalid node id {id:?}"),
+        ));
+    }
+    let mut w = ctx.shared.world();
+    w.write_requests += 1;
+    match w.delete_node(&id, Instant::now()) {
+        Ok(tx) => ok(json!(true), Some(tx)),
+        Err(e) => error(e),
+    }
+}
+
+async fn removable(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let list: Vec<Value> = w
+        .table
+        .keys()
+        .filter(|id| w.removable(id))
+        .filter_map(|id| {
+            let mut v = node_info(&w, id)?;
+            v["primary"] = json!(false);
+            Some(v)
+        })
+        .collect();
+    ok(json!({ "nodes": list }), None)
+}
+
+async fn version(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, true).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let b = &w.nodes[ctx.slot].build;
+    ok(
+        json!({"ccf_version": b.ccf_version, "quickjs_version": "2024-01-13", "unsafe": false}),
+        None,
+    )
+}
+
+async fn state(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, true).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let n = &w.nodes[ctx.slot];
+    let st = if n.part_of_network() {
+        "PartOfNetwork"
+    } else {
+        "Pending"
+    };
+    ok(
+        json!({"node_id": n.node_id, "state": st, "last_signed_seqno": w.commit_seqno,
+               "startup_seqno": 0, "stop_notice": false}),
+        None,
+    )
+}
+
+async fn ready(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, true).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    if w.nodes[ctx.slot].caught_up() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    }
+}
+
+async fn commit(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    ok(
+        json!({"transaction_id": format!("{}.{}", w.view_of(w.commit_seqno), w.commit_seqno)}),
+        None,
+    )
+}
+
+fn parse_txid(s: &str) -> Option<(u64, u64)> {
+    let (v, n) = s.split_once('.')?;
+    Some((v.parse().ok()?, n.parse().ok()?))
+}
+
+async fn tx(State(ctx): State<NodeCtx>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let Some(raw) = q.get("transaction_id") else {
+        return error(ApiError::new(
+            400,
+            "InvalidQueryParameterValue",
+            "Missing query parameter 'transaction_id'",
+        ));
+    };
+    let Some((view, seqno)) = parse_txid(raw) else {
+        return error(ApiError::new(
+            400,
+            "InvalidQueryParameterValue",
+            format!(
+                "The value '{raw}' passed as query parameter 'transaction_id' could not be converted"
+            ),
+        ));
+    };
+    let w = ctx.shared.world();
+    ok(
+        json!({"transaction_id": raw, "status": w.tx_status(view, seqno)}),
+        None,
+    )
+}
+
+async fn consensus(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let me = &w.nodes[ctx.slot];
+    let nodes: serde_json::Map<String, Value> = w
+        .table
+        .iter()
+        .filter(|(_, r)| r.status == Status::Trusted)
+        .map(|(id, r)| (id.clone(), json!({"address": w.nodes[r.slot].address()})))
+        .collect();
+    let leadership = match &w.primary {
+        Some(p) if *p == me.node_id => "Leader",
+        Some(_) => "Follower",
+        None => "Candidate",
+    };
+    let membership = if w
+        .table
+        .get(&me.node_id)
+        .is_some_and(|r| r.status == Status::Retired)
+    {
+        "Retired"
+    } else {
+        "Active"
+    };
+    let mut details = json!({
+        "configs": [{"idx": w.commit_seqno, "rid": w.commit_seqno, "nodes": nodes}],
+        "acks": {},
+        "membership_state": membership,
+        "leadership_state": leadership,
+        "ticking": true,
+        "current_view": w.view,
+    });
+    if let Some(p) = &w.primary {
+        details["primary_id"] = json!(p);
+    }
+    ok(json!({ "details": details }), None)
+}
+
+async fn quote_self(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, true).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    let n = &w.nodes[ctx.slot];
+    let measurement = match n.build.platform {
+        Platform::Virtual => hex::encode(n.build.measurement.as_bytes()),
+        Platform::Snp => n.build.measurement.clone(),
+    };
+    ok(
+        json!({"node_id": n.node_id, "raw": quote_raw(n), "endorsements": "", "format": n.build.platform.quote_format(),
+               "measurement": measurement}),
+        None,
+    )
+}
+
+// ----- governance ---------------------------------------------------------------------------
+
+fn check_api_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    match q.get("api-version") {
+        None => Err(ApiError::new(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests",
+        )),
+        Some(v) if SUPPORTED_API_VERSIONS.contains(&v.as_str()) => Ok(()),
+        Some(v) => Err(ApiError::new(
+            400,
+            "UnsupportedApiVersionValue",
+            format!(
+                "Unsupported api-version '{v}'. The supported api-versions are: {}",
+                SUPPORTED_API_VERSIONS.join(", ")
+            ),
+        )),
+    }
+}
+
+async fn gov_gate(ctx: &NodeCtx, q: &HashMap<String, String>) -> Result<(), ApiError> {
+    gate(ctx, false).await?;
+    check_api_version(q)
+}
+
+macro_rules! gov_read {
+    ($ctx:ident, $q:ident) => {
+        if let Err(e) = gov_gate(&$ctx, &$q).await {
+            return error(e);
+        }
+    };
+}
+
+async fn members(State(ctx): State<NodeCtx>, Query(q): Query<HashMap<String, String>>) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    let v: Vec<Value> = w.members.iter().map(member_json).collect();
+    ok(json!({ "value": v }), None)
+}
+
+fn member_json(m: &super::world::MemberRec) -> Value {
+    json!({"memberId": m.id, "status": if m.active { "Active" } else { "Accepted" }, "certificate": m.cert_pem,
+           "memberData": null, "recoveryRole": "NonParticipant"})
+}
+
+async fn member(
+    State(ctx): State<NodeCtx>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    match w.members.iter().find(|m| m.id == id) {
+        Some(m) => ok(member_json(m), None),
+        None => error(not_found(&format!("Member {id} does not exist"))),
+    }
+}
+
+fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
+    let row = w.table.get(id)?;
+    let n = &w.nodes[row.slot];
+    let mut v = json!({
+        "nodeId": id,
+        "status": row.status.as_str(),
+        "nodeData": row.node_data,
+        "retiredCommitted": row.retired_committed,
+        "quoteInfo": {
+            "format": n.build.platform.quote_format(),
+            "rawQuote": quote_raw(n),
+            "endorsements": "",
+            "details": {"measurement": n.build.measurement, "reportData": n.node_id, "hostData": n.build.host_data}
+        },
+        "rpcInterfaces": {"primary_rpc_interface": {"publishedAddress": n.address(), "protocol": "HTTP1"}},
+    });
+    if row.status != Status::Pending {
+        let pems = ctx
+            .shared
+            .endorsed_pems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(pem) = pems.get(row.slot) {
+            v["certificate"] = json!(pem);
+        }
+    }
+    Some(v)
+}
+
+async fn gov_nodes(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    let v: Vec<Value> = w
+        .table
+        .keys()
+        .filter_map(|id| gov_node_json(&ctx, &w, id))
+        .collect();
+    ok(json!({ "value": v }), None)
+}
+
+async fn gov_node(
+    State(ctx): State<NodeCtx>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    match gov_node_json(&ctx, &w, &id) {
+        Some(v) => ok(v, None),
+        None => error(not_found(&format!("Node {id} does not exist"))),
+    }
+}
+
+async fn join_policy(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    let jp = &w.join_policy;
+    let uvm: serde_json::Map<String, Value> = jp
+        .snp_uvm
+        .iter()
+        .map(|(did, feeds)| {
+            let f: serde_json::Map<String, Value> = feeds
+                .iter()
+                .map(|(feed, svn)| (feed.clone(), json!({ "svn": svn })))
+                .collect();
+            (did.clone(), Value::Object(f))
+        })
+        .collect();
+    ok(
+        json!({
+            "sgx": {"measurements": []},
+            "virtual": {"measurements": jp.virtual_measurements, "hostData": jp.virtual_host_data},
+            "snp": {"measurements": jp.snp_measurements, "hostData": jp.snp_host_data,
+                    "uvmEndorsements": uvm, "tcbVersions": {}}
+        }),
+        None,
+    )
+}
+
+async fn service_info(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    ok(
+        json!({
+            "status": "Open",
+            "certificate": ctx.shared.service_cert_pem,
+            "recoveryCount": 0,
+            "creationTransactionId": format!("{}.1", super::world::GENESIS_VIEW),
+            "serviceData": {},
+            "configuration": {
+                "recoveryThreshold": 1,
+                "maximumNodeCertificateValidityDays": super::world::MAX_NODE_CERT_VALIDITY_DAYS,
+                "maximumServiceCertificateValidityDays": 365,
+                "recentCoseProposalsWindowSize": super::world::RECENT_PROPOSALS_WINDOW
+            }
+        }),
+        None,
+    )
+}
+
+async fn constitution(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let text = ctx.shared.world().constitution.clone();
+    ([(header::CONTENT_TYPE, "text/javascript")], text).into_response()
+}
+
+async fn gov_tx(
+    State(ctx): State<NodeCtx>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    if id == "commit" {
+        return ok(
+            json!({"transactionId": format!("{}.{}", w.view_of(w.commit_seqno), w.commit_seqno), "status": "Committed"}),
+            None,
+        );
+    }
+    match parse_txid(&id) {
+        Some((v, s)) => ok(json!({"status": w.tx_status(v, s)}), None),
+        None => error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            format!("'{id}' is not a transaction id"),
+        )),
+    }
+}
+
+/// CCF's `MemberCOSESign1AuthnPolicy`, in its order of checks.
+fn authenticate(
+    w: &World,
+    headers: &HeaderMap,
+    body: &[u8],
+    expected: &str,
+) -> Result<ParsedMessage, ApiError> {
+    let unauthorized = |m: String| ApiError::new(401, "InvalidAuthenticationInfo", m);
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .ok_or_else(|| unauthorized("Missing content-type header".into()))?;
+    if ct.as_bytes() != b"application/cose" {
+        return Err(unauthorized(
+            "Content type is not set to application/cose".into(),
+        ));
+    }
+    let msg = ParsedMessage::parse(body).map_err(|e| unauthorized(e.to_string()))?;
+    let member = w
+        .members
+        .iter()
+        .find(|m| m.id == msg.kid)
+        .ok_or_else(|| unauthorized("Signer is not a known member".into()))?;
+    msg.verify(&member.public_key)
+        .map_err(|_| unauthorized("Failed to validate COSE Sign1".into()))?;
+    if msg.msg_type != expected {
+        return Err(unauthorized(format!(
+            "Found ccf.gov.msg.type set to {}, expected ccf.gov.msg.type set to {expected}",
+            msg.msg_type
+        )));
+    }
+    if !member.active {
+        return Err(unauthorized("Signer is not an ACTIVE member".into()));
+    }
+    Ok(msg)
+}
+
+async fn create_proposal(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    gov_read!(ctx, q);
+    let mut w = ctx.shared.world();
+    w.write_requests += 1;
+    let msg = match authenticate(&w, &headers, &body, "proposal") {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    match w.create_proposal(
+        &msg.kid,
+        msg.created_at,
+        msg.signature(),
+        &msg.payload,
+        Instant::now(),
+    ) {
+        Ok((v, tx)) => ok(v, Some(tx)),
+        Err(e) => error(e),
+    }
+}
+
+async fn list_proposals(
+    State(ctx): State<NodeCtx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    let v: Vec<Value> = w.proposals.iter().map(|(id, p)| p.to_json(id)).collect();
+    ok(json!({ "value": v }), None)
+}
+
+async fn get_proposal(
+    State(ctx): State<NodeCtx>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    match w.proposals.get(&id) {
+        Some(p) => ok(p.to_json(&id), None),
+        None => error(ApiError::new(
+            404,
+            "ProposalNotFound",
+            format!("Could not find proposal {id}."),
+        )),
+    }
+}
+
+async fn proposal_actions(
+    State(ctx): State<NodeCtx>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    match w.proposals.get(&id) {
+        Some(p) => ([(header::CONTENT_TYPE, "application/json")], p.body.clone()).into_response(),
+        None => error(ApiError::new(
+            404,
+            "ProposalNotFound",
+            format!("Could not find proposal {id}."),
+        )),
+    }
+}
+
+/// `POST /gov/members/proposals/{id}:withdraw`.
+async fn proposal_post(
+    State(ctx): State<NodeCtx>,
+    Path(id_action): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    gov_read!(ctx, q);
+    let Some(id) = id_action.strip_suffix(":withdraw") else {
+        return error(not_found(&format!(
+            "Unknown path: /gov/members/proposals/{id_action}"
+        )));
+    };
+    let mut w = ctx.shared.world();
+    w.write_requests += 1;
+    let msg = match authenticate(&w, &headers, &body, "withdrawal") {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    if msg.proposal_id.as_deref() != Some(id) {
+        return error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            "Authenticated proposal id does not match URL",
+        ));
+    }
+    match w.withdraw(&msg.kid, id, Instant::now()) {
+        Ok(Some((v, tx))) => ok(v, Some(tx)),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn get_ballot(
+    State(ctx): State<NodeCtx>,
+    Path((id, member)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    gov_read!(ctx, q);
+    let w = ctx.shared.world();
+    let Some(p) = w.proposals.get(&id) else {
+        return error(ApiError::new(
+            404,
+            "ProposalNotFound",
+            format!("Could not find proposal {id}."),
+        ));
+    };
+    match p.ballots.get(&member) {
+        Some(js) => ([(header::CONTENT_TYPE, "text/javascript")], js.clone()).into_response(),
+        None => error(ApiError::new(
+            404,
+            "VoteNotFound",
+            format!("Member {member} has not voted for proposal {id}."),
+        )),
+    }
+}
+
+async fn submit_ballot(
+    State(ctx): State<NodeCtx>,
+    Path((id, member_action)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    gov_read!(ctx, q);
+    let Some(member) = member_action.strip_suffix(":submit") else {
+        return error(not_found(&format!(
+            "Unknown path: /gov/members/proposals/{id}/ballots/{member_action}"
+        )));
+    };
+    let mut w = ctx.shared.world();
+    w.write_requests += 1;
+    let msg = match authenticate(&w, &headers, &body, "ballot") {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    if msg.kid != member {
+        return error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            "Authenticated member id does not match URL",
+        ));
+    }
+    if msg.proposal_id.as_deref() != Some(id.as_str()) {
+        return error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            "Authenticated proposal id does not match URL",
+        ));
+    }
+    let ballot = match serde_json::from_slice::<Value>(&msg.payload)
+        .ok()
+        .and_then(|v| v.get("ballot")?.as_str().map(str::to_string))
+    {
+        Some(b) => b,
+        None => {
+            return error(ApiError::new(
+                400,
+                "InvalidInput",
+                "Expected a body of the form {\"ballot\": string}",
+            ));
+        }
+    };
+    match w.submit_ballot(member, &id, &ballot, Instant::now()) {
+        Ok((v, tx)) => {
+            if let Some(p) = w.proposals.get(&id)
+                && p.state == PState::Accepted
+            {
+                w.log.push(format!("proposal {} accepted", short(&id)));
+            }
+            ok(v, tx)
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// The router one node serves.
+pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
+    let ctx = NodeCtx { shared, slot };
+    Router::new()
+        .route("/node/network", get(network))
+        .route("/node/network/nodes", get(nodes))
+        .route(
+            "/node/network/nodes/{id}",
+            get(node_by_id).delete(delete_node),
+        )
+        .route("/node/network/removable_nodes", get(removable))
+        .route("/node/version", get(version))
+        .route("/node/state", get(state))
+        .route("/node/ready/app", get(ready))
+        .route("/node/ready/gov", get(ready))
+        .route("/node/commit", get(commit))
+        .route("/node/tx", get(tx))
+        .route("/node/consensus", get(consensus))
+        .route("/node/quotes/self", get(quote_self))
+        .route("/gov/service/members", get(members))
+        .route("/gov/service/members/{id}", get(member))
+        .route("/gov/service/nodes", get(gov_nodes))
+        .route("/gov/service/nodes/{id}", get(gov_node))
+        .route("/gov/service/join-policy", get(join_policy))
+        .route("/gov/service/info", get(service_info))
+        .route("/gov/service/constitution", get(constitution))
+        .route("/gov/service/transactions/{id}", get(gov_tx))
+        .route(
+            "/gov/members/proposals:create",
+            axum::routing::post(create_proposal),
+        )
+        .route("/gov/members/proposals", get(list_proposals))
+        .route(
+            "/gov/members/proposals/{id}",
+            get(get_proposal).post(proposal_post),
+        )
+        .route("/gov/members/proposals/{id}/actions", get(proposal_actions))
+        .route(
+            "/gov/members/proposals/{id}/ballots/{member}",
+            get(get_ballot).post(submit_ballot),
+        )
+        .fallback(|| async { error(not_found("Unknown path")) })
+        .with_state(ctx)
+}
