@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::ccf::types::QuoteClaims;
 use crate::ccf::types::{
     GovNode, JoinPolicy, Member, MemberStatus, NetworkInfo, NodeInfo, NodeStatus, Proposal,
     ProposalState, ServiceStatus,
 };
-use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr};
+use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr, Pin};
 use crate::errors::AppError;
 
 /// What one node reported about itself, or why it could not.
@@ -38,6 +39,8 @@ pub struct ObservedNode {
     pub removable: bool,
     /// Its own `/node/version`.
     pub version: NodeVersion,
+    /// What its own `/node/quotes/self` attests.
+    pub attestation: Option<QuoteClaims>,
 }
 
 /// An open proposal with its actions.
@@ -179,8 +182,8 @@ pub async fn observe(
     for (i, info) in node_list.into_iter().enumerate() {
         let address = node_address(&info, at.host());
         if let (Some(addr), true) = (address.clone(), info.status != NodeStatus::Retired) {
-            let c = probe_client.clone();
-            probes.spawn(async move { (i, version_of(&c, &addr).await) });
+            let (c, id, status) = (probe_client.clone(), info.node_id.clone(), info.status);
+            probes.spawn(async move { (i, probe(c, addr, id, status).await) });
         }
         observed.push(ObservedNode {
             gov: gov_by_id.remove(&info.node_id),
@@ -188,11 +191,13 @@ pub async fn observe(
             address,
             info,
             version: NodeVersion::NotAsked,
+            attestation: None,
         });
     }
     while let Some(r) = probes.join_next().await {
-        if let Ok((i, v)) = r {
-            observed[i].version = v;
+        if let Ok((i, (version, attestation))) = r {
+            observed[i].version = version;
+            observed[i].attestation = attestation;
         }
     }
     Ok(Observation {
@@ -203,6 +208,26 @@ pub async fn observe(
         members,
         open_proposals,
     })
+}
+
+/// Ask a node itself for its version and attestation. A Pending node still presents its
+/// self-signed certificate, so it is reached with TLS pinned to its node id.
+async fn probe(
+    client: CcfClient,
+    addr: NodeAddr,
+    node_id: String,
+    status: NodeStatus,
+) -> (NodeVersion, Option<QuoteClaims>) {
+    let client = match (status, Pin::node_id(&node_id)) {
+        (NodeStatus::Pending, Some(pin)) => client.with_pin(pin).unwrap_or(client),
+        _ => client,
+    };
+    let version = version_of(&client, &addr).await;
+    let claims = match version {
+        NodeVersion::Reported(_) => client.quote_self(&addr).await.ok().and_then(|q| q.claims()),
+        _ => None,
+    };
+    (version, claims)
 }
 
 async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {

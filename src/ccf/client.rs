@@ -17,7 +17,9 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::error::{ClientError, ErrorKind, Retry, parse_error_body, parse_retry_after};
-use super::tls::{PinnedCertVerifier, ServiceCert, describe_cert_error, ensure_crypto_provider};
+use super::tls::{
+    Pin, PinnedCertVerifier, ServiceCert, describe_cert_error, ensure_crypto_provider,
+};
 use super::types::*;
 use crate::wait::Cancel;
 
@@ -229,20 +231,16 @@ impl CcfClient {
         )
     }
 
-    /// A client that accepts only the node certificate whose DER has this SHA-256 (a joining
-    /// node that still presents its self-signed certificate).
-    pub fn pinned(
-        cert_sha256: [u8; 32],
-        opts: ClientOptions,
-        cancel: Cancel,
-    ) -> Result<Self, ClientError> {
-        let config = PinnedCertVerifier::new(cert_sha256).client_config();
-        Self::build(
-            config,
-            Trust::Pinned(hex::encode(cert_sha256)),
-            opts,
-            cancel,
-        )
+    /// A client that accepts only the pinned identity: a joining node that still presents its
+    /// self-signed certificate, pinned by certificate hash or by its node id.
+    pub fn pinned(pin: Pin, opts: ClientOptions, cancel: Cancel) -> Result<Self, ClientError> {
+        let config = PinnedCertVerifier::new(pin).client_config();
+        Self::build(config, Trust::Pinned(pin.describe()), opts, cancel)
+    }
+
+    /// A client with the same options and cancellation, trusting only `pin`.
+    pub fn with_pin(&self, pin: Pin) -> Result<Self, ClientError> {
+        Self::pinned(pin, self.inner.opts.clone(), self.inner.cancel.clone())
     }
 
     fn build(
@@ -363,9 +361,9 @@ impl CcfClient {
                     },
                     other => ErrorKind::Tls(describe_cert_error(other)),
                 },
-                (rustls::Error::InvalidCertificate(ce), Trust::Pinned(fp)) => {
+                (rustls::Error::InvalidCertificate(ce), Trust::Pinned(pin)) => {
                     ErrorKind::PinnedCertMismatch {
-                        expected_sha256: fp.clone(),
+                        expected: pin.clone(),
                         detail: format!("{ce:?}"),
                     }
                 }

@@ -29,10 +29,10 @@ pub enum ErrorKind {
         /// What the TLS layer said.
         detail: String,
     },
-    /// The node's TLS certificate does not have the pinned SHA-256 fingerprint.
+    /// The node's TLS certificate is not the pinned identity.
     PinnedCertMismatch {
-        /// The expected fingerprint (hex).
-        expected_sha256: String,
+        /// What was pinned.
+        expected: String,
         /// What the TLS layer said.
         detail: String,
     },
@@ -93,13 +93,12 @@ impl fmt::Display for ClientError {
                  check that the file is this service's current service certificate (GET /node/network returns it)",
                 service_cert.display()
             ),
-            ErrorKind::PinnedCertMismatch {
-                expected_sha256,
-                detail,
-            } => write!(
-                f,
-                "{req}: node certificate mismatch: expected a certificate with SHA-256 {expected_sha256} ({detail})"
-            ),
+            ErrorKind::PinnedCertMismatch { expected, detail } => {
+                write!(
+                    f,
+                    "{req}: node certificate mismatch: expected {expected} ({detail})"
+                )
+            }
             ErrorKind::Tls(d) => write!(f, "{req}: TLS failure: {d}"),
             ErrorKind::Connect(d) => write!(f, "{req}: cannot connect: {d}"),
             ErrorKind::Timeout => write!(f, "{req}: no answer within the request timeout"),
@@ -289,7 +288,7 @@ mod tests {
             ),
             (
                 other(ErrorKind::PinnedCertMismatch {
-                    expected_sha256: "ab".into(),
+                    expected: "node id ab".into(),
                     detail: "x".into(),
                 }),
                 Retry::Fatal,

@@ -8,4 +8,4 @@ pub mod types;
 
 pub use client::{CcfClient, ClientOptions, GOV_API_VERSION, NodeAddr, NodeFilter, RetryPolicy};
 pub use error::{ClientError, ErrorKind, Retry};
-pub use tls::{ServiceCert, TrustError};
+pub use tls::{Pin, ServiceCert, TrustError};

@@ -146,19 +146,59 @@ impl ServiceCert {
     }
 }
 
-/// Accepts exactly one server certificate, identified by the SHA-256 of its DER, and still
-/// checks that the server proves possession of its key in the handshake.
+/// What a pinned connection accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    /// The certificate whose DER has this SHA-256 (e.g. a node's `nodecert.pem`).
+    Certificate([u8; 32]),
+    /// Any certificate for the public key whose SubjectPublicKeyInfo has this SHA-256: a CCF
+    /// node id. The handshake proves the server holds that key, so this identifies the node
+    /// itself, whichever of its certificates (self-signed or endorsed) it presents.
+    NodeId([u8; 32]),
+}
+
+impl Pin {
+    /// A node-id pin from its 64-hex form.
+    pub fn node_id(hex_id: &str) -> Option<Pin> {
+        let bytes: [u8; 32] = hex::decode(hex_id).ok()?.try_into().ok()?;
+        Some(Pin::NodeId(bytes))
+    }
+
+    fn matches(&self, cert_der: &[u8]) -> bool {
+        match self {
+            Pin::Certificate(h) => <[u8; 32]>::from(Sha256::digest(cert_der)) == *h,
+            Pin::NodeId(h) => {
+                use x509_cert::der::{Decode, Encode};
+                x509_cert::Certificate::from_der(cert_der)
+                    .ok()
+                    .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der().ok())
+                    .is_some_and(|spki| <[u8; 32]>::from(Sha256::digest(&spki)) == *h)
+            }
+        }
+    }
+
+    /// What is pinned, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Pin::Certificate(h) => format!("certificate SHA-256 {}", hex::encode(h)),
+            Pin::NodeId(h) => format!("node id {}", hex::encode(h)),
+        }
+    }
+}
+
+/// Accepts exactly one server identity ([`Pin`]) and still checks that the server proves
+/// possession of its key in the handshake.
 #[derive(Debug)]
 pub struct PinnedCertVerifier {
-    sha256: [u8; 32],
+    pin: Pin,
     provider: Arc<CryptoProvider>,
 }
 
 impl PinnedCertVerifier {
-    /// Pin the certificate with this SHA-256.
-    pub fn new(sha256: [u8; 32]) -> Self {
+    /// Accept only `pin`.
+    pub fn new(pin: Pin) -> Self {
         PinnedCertVerifier {
-            sha256,
+            pin,
             provider: provider(),
         }
     }
@@ -183,8 +223,7 @@ impl ServerCertVerifier for PinnedCertVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let got: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        if got == self.sha256 {
+        if self.pin.matches(end_entity.as_ref()) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::InvalidCertificate(

@@ -308,6 +308,51 @@ pub struct Quote {
     pub uvm_endorsements: Option<String>,
 }
 
+/// What a quote attests: the code identity of the node that produced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteClaims {
+    /// Measurement (virtual: the fixed string; SNP: 96 hex).
+    pub measurement: String,
+    /// Host data (hex SHA-256).
+    pub host_data: String,
+    /// Report data (hex; SHA-256 of the node's public key for CCF nodes).
+    pub report_data: String,
+}
+
+impl Quote {
+    /// Decode the claims in `raw`: JSON for `Insecure_Virtual`, the AMD attestation report
+    /// layout for `AMD_SEV_SNP_v1`. `None` for other formats or malformed quotes.
+    pub fn claims(&self) -> Option<QuoteClaims> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&self.raw)
+            .ok()?;
+        match self.format.as_str() {
+            "Insecure_Virtual" => {
+                #[derive(Deserialize)]
+                struct Virtual {
+                    measurement: String,
+                    host_data: String,
+                    #[serde(default)]
+                    report_data: String,
+                }
+                let v: Virtual = serde_json::from_slice(&raw).ok()?;
+                Some(QuoteClaims {
+                    measurement: v.measurement,
+                    host_data: v.host_data,
+                    report_data: v.report_data,
+                })
+            }
+            "AMD_SEV_SNP_v1" if raw.len() >= 0xE0 => Some(QuoteClaims {
+                report_data: hex::encode(&raw[0x50..0x70]),
+                measurement: hex::encode(&raw[0x90..0xC0]),
+                host_data: hex::encode(&raw[0xC0..0xE0]),
+            }),
+            _ => None,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Governance API 2024-07-01
 // ---------------------------------------------------------------------------------------

@@ -100,11 +100,23 @@ pub fn document(o: &Observation) -> StatusDocument {
                     NodeVersion::Unreachable(r) => (None, "unreachable", Some(r.clone())),
                     NodeVersion::NotAsked => (None, "not_asked", None),
                 };
-                let details = n
+                // The node's own quote first; CCF's /gov/service/nodes carries details only in some
+                // releases.
+                let gov_details = n
                     .gov
                     .as_ref()
                     .and_then(|g| g.quote_info.as_ref())
                     .and_then(|q| q.details.as_ref());
+                let host_data = n
+                    .attestation
+                    .as_ref()
+                    .map(|a| a.host_data.clone())
+                    .or_else(|| gov_details.and_then(|d| d.host_data.clone()));
+                let measurement = n
+                    .attestation
+                    .as_ref()
+                    .map(|a| a.measurement.clone())
+                    .or_else(|| gov_details.and_then(|d| d.measurement.clone()));
                 StatusNode {
                     node_id: n.info.node_id.clone(),
                     status: n.info.status.to_string(),
@@ -115,8 +127,8 @@ pub fn document(o: &Observation) -> StatusDocument {
                     unreachable_reason: reason,
                     retired_committed: n.gov.as_ref().is_some_and(|g| g.retired_committed),
                     removable: n.removable,
-                    host_data: details.and_then(|d| d.host_data.clone()),
-                    measurement: details.and_then(|d| d.measurement.clone()),
+                    host_data,
+                    measurement,
                 }
             })
             .collect(),

@@ -132,9 +132,29 @@ fn node_info(w: &World, id: &str) -> Option<Value> {
     }))
 }
 
+/// The raw quote: virtual nodes report JSON; SNP nodes an attestation report (1184 bytes)
+/// with REPORT_DATA at 0x50, MEASUREMENT at 0x90 and HOST_DATA at 0xC0, as AMD lays it out.
 fn quote_raw(node: &SimNode) -> String {
-    let raw = json!({"measurement": node.build.measurement, "host_data": node.build.host_data, "report_data": node.node_id});
-    base64::engine::general_purpose::STANDARD.encode(raw.to_string())
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match node.build.platform {
+        Platform::Virtual => {
+            let raw = json!({"measurement": node.build.measurement, "host_data": node.build.host_data, "report_data": node.node_id});
+            b64.encode(raw.to_string())
+        }
+        Platform::Snp => {
+            let mut report = vec![0u8; 0x4A0];
+            report[0] = 2; // VERSION
+            let put = |r: &mut Vec<u8>, at: usize, hex_value: &str| {
+                if let Ok(bytes) = hex::decode(hex_value) {
+                    r[at..at + bytes.len()].copy_from_slice(&bytes);
+                }
+            };
+            put(&mut report, 0x50, &node.node_id);
+            put(&mut report, 0x90, &node.build.measurement);
+            put(&mut report, 0xC0, &node.build.host_data);
+            b64.encode(report)
+        }
+    }
 }
 
 // ----- node endpoints ---------------------------------------------------------------------
@@ -468,30 +488,25 @@ async fn member(
 fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
     let row = w.table.get(id)?;
     let n = &w.nodes[row.slot];
-    let mut v = json!({
+    // As CCF's produce_node_description: the endorsed certificate (issued when the node
+    // joined), and only the quote format for virtual and SNP nodes; the measurement and host
+    // data are in the node's own /node/quotes/self.
+    let certificate = ctx
+        .shared
+        .endorsed_pems
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(row.slot)
+        .cloned();
+    Some(json!({
         "nodeId": id,
         "status": row.status.as_str(),
         "nodeData": row.node_data,
+        "certificate": certificate,
         "retiredCommitted": row.retired_committed,
-        "quoteInfo": {
-            "format": n.build.platform.quote_format(),
-            "rawQuote": quote_raw(n),
-            "endorsements": "",
-            "details": {"measurement": n.build.measurement, "reportData": n.node_id, "hostData": n.build.host_data}
-        },
+        "quoteInfo": {"format": n.build.platform.quote_format()},
         "rpcInterfaces": {"primary_rpc_interface": {"publishedAddress": n.address(), "protocol": "HTTP1"}},
-    });
-    if row.status != Status::Pending {
-        let pems = ctx
-            .shared
-            .endorsed_pems
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(pem) = pems.get(row.slot) {
-            v["certificate"] = json!(pem);
-        }
-    }
-    Some(v)
+    }))
 }
 
 async fn gov_nodes(

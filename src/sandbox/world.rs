@@ -311,6 +311,8 @@ impl ProposalRec {
             "proposerId": self.proposer,
             "proposalState": self.state.as_str(),
             "ballotCount": self.ballots.len(),
+            // In the 2024-07-01 schema (and newer releases), not emitted by every CCF build.
+            "ballotSubmitters": self.ballots.keys().collect::<Vec<_>>(),
         });
         if let Some(fv) = &self.final_votes {
             v["finalVotes"] = json!(fv);

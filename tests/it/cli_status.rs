@@ -22,6 +22,19 @@ fn id(i: usize) -> String {
     format!("{i:x}").repeat(64)
 }
 
+fn virtual_quote(node_id: &str, host_data: &str) -> Value {
+    use base64::Engine;
+    let raw = json!({"measurement": "Insecure hard-coded virtual measurement v1", "host_data": host_data, "report_data": node_id});
+    json!({"node_id": node_id, "raw": base64::engine::general_purpose::STANDARD.encode(raw.to_string()),
+           "endorsements": "", "format": "Insecure_Virtual", "measurement": "00"})
+}
+
+fn node_with_id(node_id: &str, status: &str, addr: &str) -> Value {
+    let mut v = node(0, status, addr, false);
+    v["node_id"] = json!(node_id);
+    v
+}
+
 fn node(i: usize, status: &str, addr: &str, primary: bool) -> Value {
     json!({
         "node_id": id(i), "status": status, "primary": primary,
@@ -35,17 +48,36 @@ async fn fake_service() -> FakeService {
     let service = ServiceIdentity::new();
     std::fs::write(dir.path().join("service_cert.pem"), &service.cert_pem).unwrap();
     let addrs: Arc<Mutex<Vec<String>>> = Arc::default();
+    // The joining node's id is the SHA-256 of its public key, which noderoll pins.
+    let pending_tls = self_signed_node_cert();
+    let pending_id = pending_tls.node_id();
+    let pid = pending_id.clone();
     let mut servers = Vec::new();
     for i in 0..4 {
         let version = if i == 2 { "ccf-7.0.2" } else { "ccf-7.0.1" };
-        let mut router = Router::new().route(
-            "/node/version",
-            get(move || async move {
-                axum::Json(json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false}))
-            }),
-        );
+        let quote_id = if i == 3 { pending_id.clone() } else { id(i) };
+        let host_data = if i == 2 {
+            "ab".repeat(32)
+        } else {
+            "cd".repeat(32)
+        };
+        let quote = virtual_quote(&quote_id, &host_data);
+        let mut router = Router::new()
+            .route(
+                "/node/quotes/self",
+                get(move || async move { axum::Json(quote) }),
+            )
+            .route(
+                "/node/version",
+                get(move || async move {
+                    axum::Json(
+                        json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false}),
+                    )
+                }),
+            );
         if i == 0 {
             let a = addrs.clone();
+            let pid = pid.clone();
             let service_pem = service.cert_pem.clone();
             router = router
                 .route(
@@ -62,12 +94,13 @@ async fn fake_service() -> FakeService {
                     "/node/network/nodes",
                     get(move || {
                         let a = a.lock().unwrap().clone();
+                        let pid = pid.clone();
                         async move {
                             axum::Json(json!({"nodes": [
                                 node(0, "Trusted", &a[0], false),
                                 node(1, "Trusted", &a[1], true),
                                 node(2, "Trusted", &a[2], false),
-                                node(3, "Pending", &a[3], false),
+                                node_with_id(&pid, "Pending", &a[3]),
                                 node(4, "Retired", "127.0.0.1:9", false),
                                 node(5, "Trusted", &a[4], false),
                             ]}))
@@ -115,7 +148,7 @@ async fn fake_service() -> FakeService {
                 );
         }
         let tls = if i == 3 {
-            self_signed_node_cert()
+            pending_tls.clone()
         } else {
             service.node_cert()
         };
@@ -127,11 +160,13 @@ async fn fake_service() -> FakeService {
         a.push(format!("127.0.0.1:{}", closed_port()));
     }
     let entry = servers[0].addr.to_string();
+    let mut ids: Vec<String> = (0..6).map(id).collect();
+    ids[3] = pending_id;
     FakeService {
         _servers: servers,
         dir,
         entry,
-        ids: (0..6).map(id).collect(),
+        ids,
     }
 }
 
@@ -205,7 +240,10 @@ async fn status_json_describes_every_node() {
         "each node's own /node/version is asked"
     );
     assert_eq!(by_id(2)["host_data"], "ab".repeat(32));
-    assert_eq!(by_id(3)["reachability"], "not_endorsed");
+    // The joining node is asked directly, with TLS pinned to its node id.
+    assert_eq!(by_id(3)["status"], "Pending");
+    assert_eq!(by_id(3)["ccf_version"], "ccf-7.0.1");
+    assert_eq!(by_id(3)["host_data"], "cd".repeat(32));
     assert_eq!(by_id(4)["removable"], true);
     assert_eq!(by_id(4)["retired_committed"], true);
     assert_eq!(
@@ -242,7 +280,7 @@ async fn status_table_for_people_from_a_plan_file() {
     for needle in [
         "Service Open  view 4",
         "ccf-7.0.2",
-        "not joined yet",
+        "Pending",
         "unreachable",
         "Fault tolerance: f = 1",
         "remove_node",

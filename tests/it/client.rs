@@ -111,14 +111,39 @@ async fn a_joining_node_needs_its_certificate_pinned() {
     assert!(e.to_string().contains("self-signed"), "{e}");
 
     // Pinning its SHA-256 works ...
-    let pinned = CcfClient::pinned(joining.der_sha256(), quick(), Cancel::never()).unwrap();
+    let pinned = CcfClient::pinned(
+        noderoll::ccf::Pin::Certificate(joining.der_sha256()),
+        quick(),
+        Cancel::never(),
+    )
+    .unwrap();
     assert_eq!(
         pinned.version(&server.addr).await.unwrap().ccf_version,
         "ccf-7.0.2"
     );
 
+    // ... so does pinning its node id (the SHA-256 of its public key) ...
+    let pin = noderoll::ccf::Pin::node_id(&joining.node_id()).unwrap();
+    let by_id = CcfClient::pinned(pin, quick(), Cancel::never()).unwrap();
+    assert_eq!(
+        by_id.version(&server.addr).await.unwrap().ccf_version,
+        "ccf-7.0.2"
+    );
+    let other = noderoll::ccf::Pin::node_id(&"e".repeat(64)).unwrap();
+    let e = CcfClient::pinned(other, quick(), Cancel::never())
+        .unwrap()
+        .version(&server.addr)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("node id eeee"), "{e}");
+
     // ... and a different pin is refused.
-    let wrong = CcfClient::pinned([7u8; 32], quick(), Cancel::never()).unwrap();
+    let wrong = CcfClient::pinned(
+        noderoll::ccf::Pin::Certificate([7u8; 32]),
+        quick(),
+        Cancel::never(),
+    )
+    .unwrap();
     let e = wrong.version(&server.addr).await.unwrap_err();
     assert!(
         matches!(e.kind, ErrorKind::PinnedCertMismatch { .. }),

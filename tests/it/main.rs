@@ -7,5 +7,6 @@ mod client;
 mod contract;
 mod governance;
 mod interop;
+mod sandbox_conformance;
 mod sandbox_upgrade;
 mod signing;

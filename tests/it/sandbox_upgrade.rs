@@ -71,10 +71,32 @@ async fn upgrade_by_hand(n: usize, platform: Platform) {
             }
         })
         .await;
+        // Its attestation, read from the node itself over TLS pinned to its node id.
+        let pinned = c
+            .with_pin(noderoll::ccf::Pin::node_id(id).unwrap())
+            .unwrap();
+        let addr = &launched.iter().find(|(i, _)| i == id).unwrap().1;
+        let claims = pinned.quote_self(addr).await.unwrap().claims().unwrap();
+        assert_eq!(
+            (claims.host_data.as_str(), claims.measurement.as_str()),
+            (new.host_data.as_str(), new.measurement.as_str())
+        );
+        assert!(
+            id.starts_with(&claims.report_data),
+            "report data binds the node's key"
+        );
+        assert_eq!(
+            pinned.version(addr).await.unwrap().ccf_version,
+            new.ccf_version
+        );
         let g = c.gov_node(&r.entry, id).await.unwrap().unwrap();
         assert_eq!(
-            g.quote_info.unwrap().details.unwrap().host_data.as_deref(),
-            Some(new.host_data.as_str())
+            g.quote_info.unwrap().format,
+            if platform == Platform::Virtual {
+                "Insecure_Virtual"
+            } else {
+                "AMD_SEV_SNP_v1"
+            }
         );
     }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod schema;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,12 +77,28 @@ pub fn self_signed_node_cert() -> CertAndKey {
     }
 }
 
+#[derive(Clone)]
 pub struct CertAndKey {
     pub cert_pem: String,
     pub key_pem: String,
 }
 
 impl CertAndKey {
+    /// The CCF node id of this certificate's key: SHA-256 of its SubjectPublicKeyInfo.
+    pub fn node_id(&self) -> String {
+        use x509_cert::der::{Decode, Encode};
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        noderoll::ccf::tls::sha256_hex(
+            &cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .unwrap(),
+        )
+    }
+
     pub fn der_sha256(&self) -> [u8; 32] {
         use sha2::Digest;
         let der =
