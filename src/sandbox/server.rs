@@ -161,11 +161,13 @@ impl SandboxInfo {
     /// Read `DIR/sandbox.json`.
     pub fn load(dir: &Path) -> Result<SandboxInfo, SandboxError> {
         let path = dir.join("sandbox.json");
-        let text = std::fs::read_to_string(&path).map_err(io(format!(
-            "cannot read {} (is `noderoll sandbox --dir {}` running?)",
-            path.display(),
-            dir.display()
-        )))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            SandboxError::Refused(format!(
+                "cannot read {} ({e}); is `noderoll sandbox --dir {}` running?",
+                path.display(),
+                dir.display()
+            ))
+        })?;
         serde_json::from_str(&text).map_err(|e| {
             SandboxError::Refused(format!(
                 "{} is not a sandbox description: {e}",

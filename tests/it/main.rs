@@ -7,6 +7,8 @@ mod client;
 mod contract;
 mod governance;
 mod interop;
+mod sandbox_cli;
 mod sandbox_conformance;
+mod sandbox_faults;
 mod sandbox_upgrade;
 mod signing;
