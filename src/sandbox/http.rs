@@ -656,18 +656,39 @@ fn authenticate(
     Ok(msg)
 }
 
+/// The common prologue of signed governance writes: gate, api-version, authentication, and
+/// the proposal id in the signature matching the URL. The world stays locked for the handler.
+async fn signed_write<'a>(
+    ctx: &'a NodeCtx,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    expected_type: &str,
+    url_proposal_id: Option<&str>,
+) -> Result<(MutexGuard<'a, World>, ParsedMessage), Response> {
+    gov_gate(ctx, q).await.map_err(error)?;
+    let mut w = ctx.shared.world();
+    w.write_requests += 1;
+    let msg = authenticate(&w, headers, body, expected_type).map_err(error)?;
+    if url_proposal_id.is_some() && msg.proposal_id.as_deref() != url_proposal_id {
+        return Err(error(ApiError::new(
+            400,
+            "InvalidResourceName",
+            "Authenticated proposal id does not match URL",
+        )));
+    }
+    Ok((w, msg))
+}
+
 async fn create_proposal(
     State(ctx): State<NodeCtx>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    gov_read!(ctx, q);
-    let mut w = ctx.shared.world();
-    w.write_requests += 1;
-    let msg = match authenticate(&w, &headers, &body, "proposal") {
-        Ok(m) => m,
-        Err(e) => return error(e),
+    let (mut w, msg) = match signed_write(&ctx, &q, &headers, &body, "proposal", None).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match w.create_proposal(
         &msg.kid,
@@ -733,25 +754,15 @@ async fn proposal_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    gov_read!(ctx, q);
     let Some(id) = id_action.strip_suffix(":withdraw") else {
         return error(not_found(&format!(
             "Unknown path: /gov/members/proposals/{id_action}"
         )));
     };
-    let mut w = ctx.shared.world();
-    w.write_requests += 1;
-    let msg = match authenticate(&w, &headers, &body, "withdrawal") {
-        Ok(m) => m,
-        Err(e) => return error(e),
+    let (mut w, msg) = match signed_write(&ctx, &q, &headers, &body, "withdrawal", Some(id)).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    if msg.proposal_id.as_deref() != Some(id) {
-        return error(ApiError::new(
-            400,
-            "InvalidResourceName",
-            "Authenticated proposal id does not match URL",
-        ));
-    }
     match w.withdraw(&msg.kid, id, Instant::now()) {
         Ok(Some((v, tx))) => ok(v, Some(tx)),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
@@ -790,17 +801,14 @@ async fn submit_ballot(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    gov_read!(ctx, q);
     let Some(member) = member_action.strip_suffix(":submit") else {
         return error(not_found(&format!(
             "Unknown path: /gov/members/proposals/{id}/ballots/{member_action}"
         )));
     };
-    let mut w = ctx.shared.world();
-    w.write_requests += 1;
-    let msg = match authenticate(&w, &headers, &body, "ballot") {
-        Ok(m) => m,
-        Err(e) => return error(e),
+    let (mut w, msg) = match signed_write(&ctx, &q, &headers, &body, "ballot", Some(&id)).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if msg.kid != member {
         return error(ApiError::new(
@@ -809,31 +817,19 @@ async fn submit_ballot(
             "Authenticated member id does not match URL",
         ));
     }
-    if msg.proposal_id.as_deref() != Some(id.as_str()) {
+    let ballot = serde_json::from_slice::<Value>(&msg.payload)
+        .ok()
+        .and_then(|v| v.get("ballot")?.as_str().map(str::to_string));
+    let Some(ballot) = ballot else {
         return error(ApiError::new(
             400,
-            "InvalidResourceName",
-            "Authenticated proposal id does not match URL",
+            "InvalidInput",
+            "Expected a body of the form {\"ballot\": string}",
         ));
-    }
-    let ballot = match serde_json::from_slice::<Value>(&msg.payload)
-        .ok()
-        .and_then(|v| v.get("ballot")?.as_str().map(str::to_string))
-    {
-        Some(b) => b,
-        None => {
-            return error(ApiError::new(
-                400,
-                "InvalidInput",
-                "Expected a body of the form {\"ballot\": string}",
-            ));
-        }
     };
     match w.submit_ballot(member, &id, &ballot, Instant::now()) {
         Ok((v, tx)) => {
-            if let Some(p) = w.proposals.get(&id)
-                && p.state == PState::Accepted
-            {
+            if v["proposalState"] == PState::Accepted.as_str() {
                 w.log.push(format!("proposal {} accepted", short(&id)));
             }
             ok(v, tx)

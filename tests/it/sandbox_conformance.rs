@@ -3,7 +3,7 @@
 
 use noderoll::ccf::NodeAddr;
 use noderoll::ccf::governance::BALLOT_YES;
-use noderoll::ccf::types::{Action, NodeStatus, ProposalBody};
+use noderoll::ccf::types::{Action, ProposalBody};
 use noderoll::sandbox::Platform;
 use noderoll::signing::cose::{self, GovHeaders, MsgType};
 use noderoll::wait::Cancel;
@@ -39,18 +39,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let (pending, _) = r.sandbox.launch(next).unwrap();
-    let (c, e) = (r.client.clone(), r.entry.clone());
-    eventually("the new node to be Pending", 20, || {
-        let (c, e, id) = (c.clone(), e.clone(), pending.clone());
-        async move {
-            c.node(&e, &id)
-                .await
-                .ok()
-                .flatten()
-                .filter(|n| n.status == NodeStatus::Pending)
-        }
-    })
-    .await;
+    wait_pending(&r.client, &r.entry, &pending).await;
     let member = r.gov.members()[0].clone();
     let open = r
         .gov

@@ -53,21 +53,6 @@ async fn register_next(r: &RunningSandbox) {
         .unwrap();
 }
 
-async fn wait_pending(r: &RunningSandbox, id: &str) {
-    let (c, e) = (r.client.clone(), r.entry.clone());
-    eventually("the node to appear Pending", 20, || {
-        let (c, e, id) = (c.clone(), e.clone(), id.to_string());
-        async move {
-            c.node(&e, &id)
-                .await
-                .ok()
-                .flatten()
-                .filter(|n| n.status == NodeStatus::Pending)
-        }
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn injected_503s_are_answered_and_retried() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
@@ -200,7 +185,7 @@ async fn unregistered_builds_and_stuck_nodes_never_join() {
     let (stuck, _) = r.sandbox.launch(info.current_build.clone()).unwrap();
     let (control, _) = r.sandbox.launch(info.current_build.clone()).unwrap();
     // Launched after the other two: once it is Pending, they had their chance.
-    wait_pending(&r, &control).await;
+    wait_pending(&r.client, &r.entry, &control).await;
     for id in [&unregistered, &stuck] {
         assert!(
             r.client.node(&r.entry, id).await.unwrap().is_none(),
@@ -520,7 +505,7 @@ async fn removing_a_pending_node_that_still_runs_lets_it_rejoin() {
         .sandbox
         .launch(r.sandbox.info().next_build.clone())
         .unwrap();
-    wait_pending(&r, &id).await;
+    wait_pending(&r.client, &r.entry, &id).await;
     let first = r
         .client
         .node(&r.entry, &id)

@@ -58,19 +58,7 @@ async fn upgrade_by_hand(n: usize, platform: Platform) {
         })
         .collect();
     for (id, _) in &launched {
-        let entry = r.entry.clone();
-        let c = c.clone();
-        eventually("a new node to appear Pending", 20, || {
-            let (c, entry, id) = (c.clone(), entry.clone(), id.clone());
-            async move {
-                c.node(&entry, &id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .filter(|n| n.status == NodeStatus::Pending)
-            }
-        })
-        .await;
+        wait_pending(&c, &r.entry, id).await;
         // Its attestation, read from the node itself over TLS pinned to its node id.
         let pinned = c
             .with_pin(noderoll::ccf::Pin::node_id(id).unwrap())

@@ -310,3 +310,22 @@ pub async fn start_sandbox(
         dir,
     }
 }
+
+/// Wait until the service lists `id` as Pending.
+pub async fn wait_pending(
+    client: &noderoll::ccf::CcfClient,
+    entry: &NodeAddr,
+    id: &str,
+) -> noderoll::ccf::types::NodeInfo {
+    eventually("the node to appear Pending", 20, || {
+        let (c, e, id) = (client.clone(), entry.clone(), id.to_string());
+        async move {
+            c.node(&e, &id)
+                .await
+                .ok()
+                .flatten()
+                .filter(|n| n.status == noderoll::ccf::types::NodeStatus::Pending)
+        }
+    })
+    .await
+}
