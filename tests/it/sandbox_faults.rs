@@ -539,3 +539,22 @@ async fn removing_a_pending_node_that_still_runs_lets_it_rejoin() {
     .await;
     assert_eq!(again.status, NodeStatus::Pending);
 }
+
+#[tokio::test]
+async fn a_forced_election_and_added_latency_are_visible_to_clients() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let before = r.client.network(&r.entry).await.unwrap();
+    apply_fault(r.sandbox.core(), Fault::ForceElection).unwrap();
+    let after = eventually("the forced election to finish", 20, || {
+        let (c, e, v) = (r.client.clone(), r.entry.clone(), before.current_view);
+        async move { c.network(&e).await.ok().filter(|n| n.current_view > v && n.primary_id.is_some()) }
+    })
+    .await;
+    assert_eq!(after.current_view, before.current_view + 1);
+
+    apply_fault(r.sandbox.core(), Fault::Latency { ms: 150 }).unwrap();
+    let started = Instant::now();
+    r.client.version(&r.entry).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150), "every answer is delayed by the injected latency");
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
