@@ -547,7 +547,12 @@ async fn a_forced_election_and_added_latency_are_visible_to_clients() {
     apply_fault(r.sandbox.core(), Fault::ForceElection).unwrap();
     let after = eventually("the forced election to finish", 20, || {
         let (c, e, v) = (r.client.clone(), r.entry.clone(), before.current_view);
-        async move { c.network(&e).await.ok().filter(|n| n.current_view > v && n.primary_id.is_some()) }
+        async move {
+            c.network(&e)
+                .await
+                .ok()
+                .filter(|n| n.current_view > v && n.primary_id.is_some())
+        }
     })
     .await;
     assert_eq!(after.current_view, before.current_view + 1);
@@ -555,6 +560,9 @@ async fn a_forced_election_and_added_latency_are_visible_to_clients() {
     apply_fault(r.sandbox.core(), Fault::Latency { ms: 150 }).unwrap();
     let started = Instant::now();
     r.client.version(&r.entry).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(150), "every answer is delayed by the injected latency");
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "every answer is delayed by the injected latency"
+    );
     assert_eq!(r.sandbox.violations(), vec![]);
 }
