@@ -42,6 +42,18 @@ pub enum AppError {
     /// A sandbox recorded invariant violations.
     #[error("the sandbox recorded {0} invariant violation(s)")]
     Violations(usize),
+    /// The upgrade stopped.
+    #[error(transparent)]
+    Engine(#[from] crate::exec::EngineError),
+    /// A saved plan cannot be applied.
+    #[error(transparent)]
+    SavedPlan(#[from] crate::plan::saved::SavedPlanError),
+    /// Bad usage that clap cannot see.
+    #[error("{0}")]
+    Usage(String),
+    /// The operator declined at the prompt.
+    #[error("not confirmed: nothing was changed")]
+    Declined,
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -74,6 +86,17 @@ impl AppError {
                 _ => exit_codes::INTERNAL,
             },
             AppError::Violations(_) => exit_codes::STEP_FAILED,
+            AppError::Engine(e) => match e {
+                crate::exec::EngineError::Preflight { .. } => exit_codes::PREFLIGHT_FAILED,
+                crate::exec::EngineError::Cancelled { .. } => exit_codes::RESUMABLE,
+                crate::exec::EngineError::Observe(inner) => inner.exit_code(),
+                _ => exit_codes::STEP_FAILED,
+            },
+            AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => {
+                exit_codes::PREFLIGHT_FAILED
+            }
+            AppError::SavedPlan(_) | AppError::Usage(_) => exit_codes::USAGE,
+            AppError::Declined => exit_codes::PREFLIGHT_FAILED,
             AppError::Output(_) => exit_codes::INTERNAL,
         }
     }

@@ -14,9 +14,11 @@ pub mod cli;
 pub mod commands;
 pub mod env_vars;
 pub mod errors;
+pub mod exec;
 pub mod exit_codes;
 pub mod observe;
 pub mod output;
+pub mod plan;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod settings;

@@ -41,6 +41,8 @@ pub struct ObservedNode {
     pub version: NodeVersion,
     /// What its own `/node/quotes/self` attests.
     pub attestation: Option<QuoteClaims>,
+    /// `/node/ready/gov` answered 204 (over service-certificate TLS: trusted and caught up).
+    pub ready: bool,
 }
 
 /// An open proposal with its actions.
@@ -112,7 +114,7 @@ pub async fn find_answering_node(
     for n in nodes {
         match client.network(n).await {
             Ok(info) => return Ok((n.clone(), info)),
-            Err(e) if matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
+            Err(e) if matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
                 return Err(e.into());
             }
             Err(e) => last = Some(e),
@@ -192,12 +194,14 @@ pub async fn observe(
             info,
             version: NodeVersion::NotAsked,
             attestation: None,
+            ready: false,
         });
     }
     while let Some(r) = probes.join_next().await {
-        if let Ok((i, (version, attestation))) = r {
+        if let Ok((i, (version, attestation, ready))) = r {
             observed[i].version = version;
             observed[i].attestation = attestation;
+            observed[i].ready = ready;
         }
     }
     Ok(Observation {
@@ -217,7 +221,8 @@ async fn probe(
     addr: NodeAddr,
     node_id: String,
     status: NodeStatus,
-) -> (NodeVersion, Option<QuoteClaims>) {
+) -> (NodeVersion, Option<QuoteClaims>, bool) {
+    let pinned = status == NodeStatus::Pending;
     let client = match (status, Pin::node_id(&node_id)) {
         (NodeStatus::Pending, Some(pin)) => client.with_pin(pin).unwrap_or(client),
         _ => client,
@@ -227,22 +232,24 @@ async fn probe(
         NodeVersion::Reported(_) => client.quote_self(&addr).await.ok().and_then(|q| q.claims()),
         _ => None,
     };
-    (version, claims)
+    let ready = !pinned
+        && matches!(version, NodeVersion::Reported(_))
+        && client.ready_gov(&addr).await.unwrap_or(false);
+    (version, claims, ready)
 }
 
 async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {
     match client.version(addr).await {
         Ok(v) => NodeVersion::Reported(v.ccf_version),
-        Err(ClientError {
-            kind: ErrorKind::Tls(d),
-            ..
-        }) if d.contains("self-signed") => NodeVersion::NotEndorsed,
+        Err(e) if matches!(e.kind.as_ref(), ErrorKind::Tls(d) if d.contains("self-signed")) => {
+            NodeVersion::NotEndorsed
+        }
         Err(e) => NodeVersion::Unreachable(short_reason(&e)),
     }
 }
 
 fn short_reason(e: &ClientError) -> String {
-    match &e.kind {
+    match e.kind.as_ref() {
         ErrorKind::Connect(d) => d.clone(),
         ErrorKind::Timeout => "timeout".into(),
         ErrorKind::Http { status, code, .. } => format!(

@@ -71,6 +71,20 @@ impl fmt::Display for NodeAddr {
     }
 }
 
+impl serde::Serialize for NodeAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NodeAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for NodeAddr {
     type Err = String;
 
@@ -258,10 +272,12 @@ impl CcfClient {
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("noderoll/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError {
-                method: "-".into(),
-                url: "-".into(),
-                kind: ErrorKind::Tls(format!("cannot build the HTTPS client: {e}")),
+            .map_err(|e| {
+                ClientError::new(
+                    "-",
+                    "-",
+                    ErrorKind::Tls(format!("cannot build the HTTPS client: {e}")),
+                )
             })?;
         Ok(CcfClient {
             inner: Arc::new(Inner {
@@ -295,11 +311,7 @@ impl CcfClient {
         url: &str,
         body: Option<(&'static str, &[u8])>,
     ) -> Result<RawResponse, ClientError> {
-        let err = |kind| ClientError {
-            method: method.to_string(),
-            url: url.to_string(),
-            kind,
-        };
+        let err = |kind| ClientError::new(method.to_string(), url, kind);
         let mut req = self.inner.http.request(method.clone(), url);
         if let Some((content_type, bytes)) = body {
             req = req
@@ -394,11 +406,11 @@ impl CcfClient {
             .build();
         loop {
             if self.inner.cancel.is_cancelled() {
-                return Err(ClientError {
-                    method: method.to_string(),
+                return Err(ClientError::new(
+                    method.to_string(),
                     url,
-                    kind: ErrorKind::Cancelled,
-                });
+                    ErrorKind::Cancelled,
+                ));
             }
             let err = match self.execute_once(&method, &url, body).await {
                 Ok(r) => return Ok(r),
@@ -654,12 +666,14 @@ impl CcfClient {
     pub async fn constitution(&self, node: &NodeAddr) -> Result<String, ClientError> {
         let path = Self::gov("/gov/service/constitution");
         let r = self.request(Method::GET, node, &path, None).await?;
-        constitution_from_body(&r.body).ok_or_else(|| ClientError {
-            method: "GET".into(),
-            url: Self::url(node, &path),
-            kind: ErrorKind::Decode(
-                "constitution is neither JavaScript text nor {\"constitution\": ...}".into(),
-            ),
+        constitution_from_body(&r.body).ok_or_else(|| {
+            ClientError::new(
+                "GET",
+                Self::url(node, &path),
+                ErrorKind::Decode(
+                    "constitution is neither JavaScript text nor {\"constitution\": ...}".into(),
+                ),
+            )
         })
     }
 
@@ -743,11 +757,7 @@ fn decode<T: DeserializeOwned>(url: &str, method: &str, body: &[u8]) -> Result<T
             let (_, excerpt) = parse_error_body(body);
             format!("not JSON ({e}); body starts with {excerpt:?}")
         };
-        ClientError {
-            method: method.into(),
-            url: url.into(),
-            kind: ErrorKind::Decode(what),
-        }
+        ClientError::new(method, url, ErrorKind::Decode(what))
     })
 }
 

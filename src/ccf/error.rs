@@ -64,8 +64,8 @@ pub struct ClientError {
     pub method: String,
     /// Full URL requested.
     pub url: String,
-    /// What happened.
-    pub kind: ErrorKind,
+    /// What happened (boxed: errors travel by value through every layer).
+    pub kind: Box<ErrorKind>,
 }
 
 impl std::error::Error for ClientError {}
@@ -73,7 +73,7 @@ impl std::error::Error for ClientError {}
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let req = format!("{} {}", self.method, self.url);
-        match &self.kind {
+        match self.kind.as_ref() {
             ErrorKind::Http {
                 status,
                 code,
@@ -125,9 +125,18 @@ pub enum Retry {
 }
 
 impl ClientError {
+    /// A failed `method url`.
+    pub fn new(method: impl Into<String>, url: impl Into<String>, kind: ErrorKind) -> Self {
+        ClientError {
+            method: method.into(),
+            url: url.into(),
+            kind: Box::new(kind),
+        }
+    }
+
     /// The HTTP status, if the service answered.
     pub fn status(&self) -> Option<u16> {
-        match &self.kind {
+        match self.kind.as_ref() {
             ErrorKind::Http { status, .. } => Some(*status),
             _ => None,
         }
@@ -135,7 +144,7 @@ impl ClientError {
 
     /// CCF's `error.code`, if the service answered with one.
     pub fn code(&self) -> Option<&str> {
-        match &self.kind {
+        match self.kind.as_ref() {
             ErrorKind::Http { code, .. } => code.as_deref(),
             _ => None,
         }
@@ -143,7 +152,7 @@ impl ClientError {
 
     /// CCF's `error.message` (or body text) for HTTP errors.
     pub fn message(&self) -> Option<&str> {
-        match &self.kind {
+        match self.kind.as_ref() {
             ErrorKind::Http { message, .. } => Some(message),
             _ => None,
         }
@@ -164,7 +173,7 @@ impl ClientError {
     /// to apply", which must not be resubmitted blindly), redirect loops, oversized or
     /// undecodable bodies.
     pub fn retry(&self) -> Retry {
-        match &self.kind {
+        match self.kind.as_ref() {
             ErrorKind::Connect(_) | ErrorKind::Timeout => Retry::Transient(None),
             ErrorKind::Http {
                 status,
@@ -188,7 +197,7 @@ impl ClientError {
 
     /// Whether this is a transport-level failure (the node did not answer at all).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Connect(_) | ErrorKind::Timeout)
+        matches!(*self.kind, ErrorKind::Connect(_) | ErrorKind::Timeout)
     }
 }
 
@@ -236,21 +245,17 @@ mod tests {
         ClientError {
             method: "GET".into(),
             url: "https://n:1/x".into(),
-            kind: ErrorKind::Http {
+            kind: Box::new(ErrorKind::Http {
                 status,
                 code: None,
                 message: String::new(),
                 retry_after,
-            },
+            }),
         }
     }
 
     fn other(kind: ErrorKind) -> ClientError {
-        ClientError {
-            method: "GET".into(),
-            url: "https://n:1/x".into(),
-            kind,
-        }
+        ClientError::new("GET", "https://n:1/x", kind)
     }
 
     #[test]

@@ -31,6 +31,17 @@ pub enum Command {
     /// Show every node (status, primary, address, version, retirement), fault tolerance,
     /// registered code versions and open proposals. Read-only.
     Status(StatusArgs),
+    /// Preview the upgrade a plan file asks for: each step, the nodes it touches, the node
+    /// count and fault tolerance after it, and its gate. Changes nothing.
+    Plan(PlanArgs),
+    /// Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved
+    /// by `plan --out` (refused if the service changed since).
+    Apply(ApplyArgs),
+    /// Show a proposal's actions and vote for it as the configured member(s).
+    Vote(VoteArgs),
+    /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
+    #[cfg(feature = "sandbox")]
+    Demo(DemoArgs),
     /// Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running
     /// one (launch or stop a node, inject a fault, check invariants).
     #[cfg(feature = "sandbox")]
@@ -214,4 +225,62 @@ pub struct FaultArgs {
     /// Active or not (member-status).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub active: bool,
+}
+
+/// `noderoll plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// Save the plan for `noderoll apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to do and 2 when there are changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `noderoll apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `noderoll plan --out` (applied without asking).
+    #[arg(conflicts_with = "plan")]
+    pub saved: Option<PathBuf>,
+    /// The plan file.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `noderoll vote`.
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// The proposal id.
+    pub proposal_id: String,
+    /// The plan file (service and members).
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// Vote without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `noderoll demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Nodes of the demo service.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Speed of the simulated service (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Platform of the simulated builds.
+    #[arg(long, value_enum, default_value = "virtual")]
+    pub platform: PlatformArg,
+    /// Keep the sandbox's files here (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }

@@ -59,6 +59,15 @@ pub fn main_impl() -> ExitCode {
 async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
     match cli.command {
         Command::Status(args) => crate::commands::status::run(&args, cli.output, cancel).await,
+        Command::Plan(args) => crate::commands::plan::run(&args, cli.output, cancel).await,
+        Command::Apply(args) => {
+            crate::commands::apply::run(&args, cli.output, cli.quiet, cancel).await
+        }
+        Command::Vote(args) => crate::commands::vote::run(&args, cli.output, cancel).await,
+        #[cfg(feature = "sandbox")]
+        Command::Demo(args) => {
+            crate::commands::demo::run(&args, cli.output, cli.quiet, cancel).await
+        }
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::commands::sandbox::run(args, cli.output, cancel).await,
     }

@@ -1,5 +1,11 @@
 //! One function per subcommand, wiring settings → client → work → output.
 
+pub mod apply;
+#[cfg(feature = "sandbox")]
+pub mod demo;
+pub mod plan;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod status;
+pub mod upgrade;
+pub mod vote;

@@ -1,6 +1,9 @@
 //! Output: human tables and JSON documents. Stdout carries data only; diagnostics go to
 //! stderr (through tracing).
 
+pub mod events;
+pub mod plan;
+pub mod progress;
 pub mod status;
 
 /// How results are printed.

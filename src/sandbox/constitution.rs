@@ -5,11 +5,40 @@
 use serde_json::Value;
 use sha2::Digest;
 
-/// The sandbox's constitution text, served by `GET /gov/service/constitution`.
-pub const CONSTITUTION: &str = "// noderoll sandbox: CCF's default constitution semantics, implemented natively.\n\
-export function validate(input) { /* actions.js + virtual_attestation_actions.js */ }\n\
-export function resolve(proposal, proposerId, votes) { /* strict majority of Active members */ }\n\
-export function apply(proposal, proposalId) { /* actions in order */ }\n";
+/// Actions the sandbox implements (the ones an upgrade uses).
+pub const SUPPORTED: &[&str] = &[
+    "add_virtual_host_data",
+    "remove_virtual_host_data",
+    "add_virtual_measurement",
+    "remove_virtual_measurement",
+    "add_snp_measurement",
+    "remove_snp_measurement",
+    "add_snp_host_data",
+    "remove_snp_host_data",
+    "add_snp_uvm_endorsement",
+    "remove_snp_uvm_endorsement",
+    "transition_node_to_trusted",
+    "remove_node",
+    "set_node_data",
+    "set_constitution",
+    "set_js_app",
+];
+
+/// The sandbox's constitution text, served by `GET /gov/service/constitution`. Like CCF's
+/// `actions.js` it names every action in an `actions` map, which is what tools look for.
+pub fn constitution_text() -> String {
+    let entries: String = SUPPORTED
+        .iter()
+        .map(|a| format!("  [\"{a}\", new Action(/* native in the noderoll sandbox */)],\n"))
+        .collect();
+    format!(
+        "// noderoll sandbox: CCF's default constitution semantics, implemented natively.\n\
+         export const actions = new Map([\n{entries}]);\n\
+         export function validate(input) {{ /* actions.js */ }}\n\
+         export function resolve(proposal, proposerId, votes) {{ /* strict majority of Active members */ }}\n\
+         export function apply(proposal, proposalId) {{ /* actions in order */ }}\n"
+    )
+}
 
 /// Actions of the real default constitution that the sandbox does not implement.
 const NOT_SIMULATED: &[&str] = &[

@@ -123,6 +123,8 @@ pub struct SandboxInfo {
     pub pid: u32,
     /// Control endpoint (plain HTTP on 127.0.0.1).
     pub control: String,
+    /// The service's stable address (a gateway forwarding to a live node).
+    pub service_address: String,
     /// Service certificate file.
     pub service_cert: String,
     /// Nodes at start.
@@ -195,6 +197,7 @@ pub struct Sandbox {
     core: Arc<Core>,
     ticker: tokio::task::JoinHandle<()>,
     control: tokio::task::JoinHandle<()>,
+    gateway: Handle<SocketAddr>,
     info: SandboxInfo,
     dir: PathBuf,
 }
@@ -289,6 +292,7 @@ impl Sandbox {
             });
         }
 
+        let gateway = start_gateway(&shared, &service, &service_cert_path)?;
         let core = Arc::new(Core {
             shared: shared.clone(),
             service,
@@ -300,6 +304,7 @@ impl Sandbox {
             schema_version: 1,
             pid: std::process::id(),
             control: control.to_string(),
+            service_address: format!("127.0.0.1:{}", gateway.1),
             service_cert: "service_cert.pem".into(),
             nodes: genesis
                 .iter()
@@ -324,6 +329,7 @@ impl Sandbox {
             core,
             ticker,
             control: control_task,
+            gateway: gateway.0,
             info,
             dir: opts.dir,
         })
@@ -375,6 +381,7 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.ticker.abort();
         self.control.abort();
+        self.gateway.shutdown();
         for s in self
             .core
             .servers
@@ -387,6 +394,43 @@ impl Drop for Sandbox {
             }
         }
     }
+}
+
+/// The gateway listener: a service-endorsed certificate of its own, forwarding to live nodes.
+fn start_gateway(
+    shared: &Arc<Shared>,
+    service: &ServiceIdentity,
+    service_cert: &Path,
+) -> Result<(Handle<SocketAddr>, u16), SandboxError> {
+    let identity = NodeIdentity::generate(service)?;
+    let cert = CertSlot::new(&identity, true);
+    let trust = crate::ccf::ServiceCert::load(service_cert).map_err(|e| {
+        SandboxError::Refused(format!("cannot read back the service certificate: {e}"))
+    })?;
+    let app = super::http::gateway_router(shared.clone(), &trust)
+        .map_err(|e| SandboxError::Refused(format!("cannot build the gateway's client: {e}")))?;
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(io("cannot bind 127.0.0.1:0"))?;
+    let port = listener
+        .local_addr()
+        .map_err(io("cannot read a bound address"))?
+        .port();
+    listener
+        .set_nonblocking(true)
+        .map_err(io("cannot configure a listener"))?;
+    let handle = Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        RustlsConfig::from_config(Arc::new(cert.server_config())),
+    )
+    .map_err(io("cannot serve the gateway"))?
+    .handle(handle.clone());
+    tokio::spawn(async move {
+        if let Err(e) = server.serve(app.into_make_service()).await {
+            tracing::warn!("sandbox gateway stopped: {e}");
+        }
+    });
+    Ok((handle, port))
 }
 
 fn file_name(p: &Path) -> String {
@@ -431,7 +475,7 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
     format!(
         "# Upgrade the noderoll sandbox in this directory from {} to {}.\n\
          # Written by `noderoll sandbox`; see the README's plan file reference.\n\n\
-         [service]\nurl = \"https://{}\"\nservice_cert = \"service_cert.pem\"\n\n\
+         [service]\nurl = \"https://{}\"  # the sandbox gateway: forwards to a live node\nservice_cert = \"service_cert.pem\"\n\n\
          {members}\
          [target]\n{target}\n\
          [nodes]\nlaunch = \"{cmd} sandbox launch-node --dir {dir}\"\nstop = \"{cmd} sandbox stop-node --dir {dir}\"\n\
@@ -439,7 +483,7 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
          [safety]\nsoak = \"1s\"\nstep_timeout = \"2m\"\n",
         info.current_build.ccf_version,
         info.next_build.ccf_version,
-        info.nodes[0].rpc_address,
+        info.service_address,
         cmd = opts
             .noderoll_command
             .replace('\\', "\\\\")

@@ -81,7 +81,7 @@ async fn a_wrong_service_certificate_is_a_named_mismatch_and_never_retried() {
     let server = TestServer::start(version_router(), &other.node_cert()).await;
     let c = client(&f);
     let e = c.version(&server.addr).await.unwrap_err();
-    match &e.kind {
+    match e.kind.as_ref() {
         ErrorKind::ServiceCertMismatch { service_cert, .. } => {
             assert_eq!(service_cert, f.cert.path())
         }
@@ -146,7 +146,7 @@ async fn a_joining_node_needs_its_certificate_pinned() {
     .unwrap();
     let e = wrong.version(&server.addr).await.unwrap_err();
     assert!(
-        matches!(e.kind, ErrorKind::PinnedCertMismatch { .. }),
+        matches!(*e.kind, ErrorKind::PinnedCertMismatch { .. }),
         "{e:?}"
     );
     assert_eq!(wrong.requests_sent(), 1);
@@ -274,7 +274,7 @@ async fn redirects_to_another_node_are_verified_against_the_service_certificate(
     let front = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&front.addr).await.unwrap_err();
     assert!(
-        matches!(e.kind, ErrorKind::ServiceCertMismatch { .. }),
+        matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }),
         "{e:?}"
     );
 }
@@ -293,7 +293,7 @@ async fn a_redirect_loop_is_reported() {
     );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&server.addr).await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::TooManyRedirects);
+    assert_eq!(*e.kind, ErrorKind::TooManyRedirects);
     assert!(e.to_string().contains("redirect"));
 }
 
@@ -306,7 +306,7 @@ async fn enormous_bodies_are_refused() {
     );
     let server = TestServer::start(router, &f.service.node_cert()).await;
     let e = client(&f).version(&server.addr).await.unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::BodyTooLarge { .. }), "{e:?}");
+    assert!(matches!(*e.kind, ErrorKind::BodyTooLarge { .. }), "{e:?}");
 }
 
 #[tokio::test]

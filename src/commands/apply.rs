@@ -1,0 +1,164 @@
+//! `noderoll apply`: run the upgrade.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::args::ApplyArgs;
+use crate::cli::dispatch::print_stdout;
+use crate::commands::upgrade::{Wiring, wire};
+use crate::errors::AppError;
+use crate::exec::{EngineError, NullReporter, Outcome, Reporter};
+use crate::exit_codes;
+use crate::observe::observe;
+use crate::output::events::{JsonReporter, envelope, write_line};
+use crate::output::progress::HumanReporter;
+use crate::output::{OutputFormat, plan as render, status};
+use crate::plan::saved::SavedPlan;
+use crate::wait::Cancel;
+
+/// Apply a plan file or a saved plan.
+pub async fn run(
+    args: &ApplyArgs,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let (w, saved) = match (&args.saved, &args.plan) {
+        (Some(saved), _) => {
+            let s = SavedPlan::load(saved)?;
+            (wire(&s.plan_file, &cancel)?, Some(s))
+        }
+        (None, Some(plan)) => (wire(plan, &cancel)?, None),
+        (None, None) => {
+            return Err(AppError::Usage(
+                "give a plan: `noderoll apply --plan FILE` or `noderoll apply SAVED.json`".into(),
+            ));
+        }
+    };
+    let resume_hint = match (&args.saved, &args.plan) {
+        (_, Some(p)) => format!("noderoll apply --plan {} --yes", p.display()),
+        (Some(s), None) => format!(
+            "noderoll apply --plan {} --yes (the saved plan {} is now stale)",
+            w.plan.path.display(),
+            s.display()
+        ),
+        _ => String::new(),
+    };
+    // Preview (and freshness of a saved plan) before anything changes.
+    let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
+    let (_, view) = preview.observe().await?;
+    if let Some(s) = &saved {
+        s.check_fresh(&view)?;
+    }
+    let plan = preview.plan_for(&view);
+    if plan.is_done() {
+        let nodes = preview.known_nodes();
+        return finish(
+            &w,
+            &nodes,
+            format,
+            Ok(Outcome::NothingToDo),
+            Instant::now(),
+            &resume_hint,
+        )
+        .await;
+    }
+    if saved.is_none() && !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(AppError::Usage(
+                "refusing to apply without confirmation: no terminal to ask on; review `noderoll plan` and pass --yes".into(),
+            ));
+        }
+        print_stdout(&render::render_human(&w.spec.target.describe(), &plan, &[]))?;
+        if !confirm("Apply these steps to the service?")? {
+            return Err(AppError::Declined);
+        }
+    }
+    let human = matches!(format, OutputFormat::Human).then(|| Arc::new(HumanReporter::new(quiet)));
+    let reporter: Arc<dyn Reporter> = match &human {
+        Some(h) => h.clone(),
+        None => Arc::new(JsonReporter),
+    };
+    let mut engine = w.engine(reporter, cancel);
+    let started = Instant::now();
+    let result = engine.run().await;
+    if let Some(h) = &human {
+        h.finish();
+    }
+    finish(
+        &w,
+        &engine.known_nodes(),
+        format,
+        result,
+        started,
+        &resume_hint,
+    )
+    .await
+}
+
+fn confirm(question: &str) -> Result<bool, AppError> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} Only 'yes' is accepted: ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(AppError::Output)?;
+    Ok(line.trim() == "yes")
+}
+
+/// Print the outcome (summary record or table) and map it to an exit code.
+pub async fn finish(
+    w: &Wiring,
+    nodes: &[crate::ccf::NodeAddr],
+    format: OutputFormat,
+    result: Result<Outcome, EngineError>,
+    started: Instant,
+    resume_hint: &str,
+) -> Result<u8, AppError> {
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = observe(&w.client, &w.probe, nodes).await.ok();
+    let (outcome, error) = match &result {
+        Ok(Outcome::NothingToDo) => ("nothing_to_do", None),
+        Ok(Outcome::Upgraded { .. }) => ("upgraded", None),
+        Err(EngineError::Cancelled { .. }) => {
+            ("interrupted", result.as_ref().err().map(|e| e.to_string()))
+        }
+        Err(e) => ("failed", Some(crate::errors::render(e))),
+    };
+    match format {
+        OutputFormat::Json => write_line(&envelope(json!({
+            "type": "summary",
+            "outcome": outcome,
+            "steps": match &result { Ok(Outcome::Upgraded { steps }) => *steps, _ => 0 },
+            "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
+            "error": error,
+            "resume": (outcome == "interrupted").then_some(resume_hint),
+            "service": after.as_ref().map(status::document),
+        }))),
+        OutputFormat::Human => match &result {
+            Ok(Outcome::NothingToDo) => print_stdout(&format!(
+                "Nothing to do: the service already runs {}.\n",
+                w.spec.target.describe()
+            ))?,
+            Ok(Outcome::Upgraded { steps }) => {
+                if let Some(a) = &after {
+                    print_stdout(&status::render_human(a))?;
+                }
+                print_stdout(&format!(
+                    "Upgraded to {} in {elapsed:.1}s ({steps} steps).\n",
+                    w.spec.target.describe()
+                ))?;
+            }
+            Err(EngineError::Cancelled { .. }) => print_stdout(&format!(
+                "Interrupted at a safe point after {elapsed:.1}s. To continue: {resume_hint}\n"
+            ))?,
+            Err(_) => {}
+        },
+    }
+    result.map(|_| exit_codes::SUCCESS).map_err(AppError::from)
+}

@@ -1,0 +1,59 @@
+//! `noderoll plan`: a read-only, terraform-like preview.
+
+use crate::cli::args::PlanArgs;
+use crate::cli::dispatch::print_stdout;
+use crate::commands::upgrade::wire;
+use crate::errors::AppError;
+use crate::exec::NullReporter;
+use crate::exit_codes;
+use crate::output::{OutputFormat, plan as render};
+use crate::plan::saved::{SAVED_PLAN_VERSION, SavedPlan, file_sha256, fingerprint};
+use crate::wait::Cancel;
+
+/// Observe, plan, print; optionally save.
+pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+    let w = wire(&args.plan, &cancel)?;
+    let mut engine = w.engine(std::sync::Arc::new(NullReporter), cancel);
+    let (obs, view) = engine.observe().await?;
+    let plan = engine.plan_for(&view);
+    let checks = if plan.is_done() {
+        Vec::new()
+    } else {
+        engine.preflight(&obs, &view).await
+    };
+    let target = w.spec.target.describe();
+    match format {
+        OutputFormat::Human => print_stdout(&render::render_human(&target, &plan, &checks))?,
+        OutputFormat::Json => {
+            let doc = render::document(target, &plan, &checks);
+            print_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).expect("plan serialises")
+            ))?;
+        }
+    }
+    if let Some(out) = &args.out {
+        let plan_file = std::fs::canonicalize(&args.plan).unwrap_or_else(|_| args.plan.clone());
+        let saved = SavedPlan {
+            schema_version: SAVED_PLAN_VERSION,
+            plan_sha256: file_sha256(&plan_file).map_err(|e| {
+                AppError::Usage(format!("cannot read {}: {e}", plan_file.display()))
+            })?,
+            plan_file,
+            state_fingerprint: fingerprint(&view),
+            created_at: jiff::Timestamp::now().to_string(),
+            steps: plan.steps.clone(),
+        };
+        let text = serde_json::to_string_pretty(&saved).expect("saved plan serialises");
+        std::fs::write(out, text)
+            .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", out.display())))?;
+    }
+    if checks.iter().any(|c| !c.ok) {
+        return Ok(exit_codes::PREFLIGHT_FAILED);
+    }
+    Ok(if args.detailed_exitcode && !plan.is_done() {
+        exit_codes::CHANGES_PENDING
+    } else {
+        exit_codes::SUCCESS
+    })
+}

@@ -1,0 +1,79 @@
+//! Wiring shared by `plan`, `apply`, `vote` and `demo`: plan file → client, governance,
+//! members, launcher, engine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::ccf::governance::{GovTimeouts, Governance};
+use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
+use crate::errors::AppError;
+use crate::exec::{CommandLauncher, Engine, Reporter};
+use crate::observe::probe_options;
+use crate::plan::UpgradeSpec;
+use crate::settings::PlanFile;
+use crate::signing::{ExternalSigner, Member, MemberCert};
+use crate::wait::Cancel;
+
+/// Everything built from a plan file.
+pub struct Wiring {
+    /// The plan file.
+    pub plan: PlanFile,
+    /// Its upgrade tables.
+    pub spec: UpgradeSpec,
+    /// Client trusting the service certificate.
+    pub client: CcfClient,
+    /// Single-attempt client for per-node probes.
+    pub probe: CcfClient,
+    /// Governance as the configured members.
+    pub gov: Governance,
+}
+
+/// Load the plan file and its identities; build clients and governance. Nothing is sent.
+pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
+    let (plan, spec) = UpgradeSpec::load(plan_path)?;
+    let cert = ServiceCert::load(&plan.service.service_cert)?;
+    let mut members = Vec::new();
+    for m in &plan.members {
+        let member = match (&m.key, &m.signer) {
+            (Some(key), _) => Member::load(&m.cert, key)?,
+            (None, Some(cmd)) => Member::with_external(
+                MemberCert::load(&m.cert)?,
+                ExternalSigner::new(cmd.clone(), &plan.dir),
+            ),
+            (None, None) => unreachable!("validated by PlanFile"),
+        };
+        members.push(Arc::new(member));
+    }
+    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
+    let probe = CcfClient::new(&cert, probe_options(), cancel.clone())?;
+    let gov = Governance::new(client.clone(), plan.service.nodes.clone(), members).with_timeouts(
+        GovTimeouts {
+            accept: spec.safety.step_timeout,
+            commit: spec.safety.step_timeout,
+        },
+    );
+    Ok(Wiring {
+        plan,
+        spec,
+        client,
+        probe,
+        gov,
+    })
+}
+
+impl Wiring {
+    /// An engine reporting to `reporter`.
+    pub fn engine(&self, reporter: Arc<dyn Reporter>, cancel: Cancel) -> Engine {
+        Engine::new(
+            self.client.clone(),
+            self.probe.clone(),
+            self.gov.clone(),
+            self.plan.service.nodes.clone(),
+            self.plan.service.service_cert.clone(),
+            self.spec.clone(),
+            CommandLauncher::new(&self.spec, &self.plan.dir),
+            reporter,
+            cancel,
+        )
+    }
+}

@@ -1,0 +1,132 @@
+//! `noderoll vote`: show a proposal's actions and vote yes as the configured member(s).
+
+use std::io::IsTerminal;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::json;
+
+use crate::ccf::governance::{BALLOT_YES, Submitted};
+use crate::ccf::types::{ProposalState, is_hex_id};
+use crate::cli::args::VoteArgs;
+use crate::cli::dispatch::print_stdout;
+use crate::commands::upgrade::wire;
+use crate::errors::AppError;
+use crate::exit_codes;
+use crate::output::OutputFormat;
+use crate::wait::Cancel;
+
+/// Show, confirm, vote.
+pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+    if !is_hex_id(&args.proposal_id) {
+        return Err(AppError::Usage(format!(
+            "{:?} is not a proposal id (64 lowercase hex characters)",
+            args.proposal_id
+        )));
+    }
+    let w = wire(&args.plan, &cancel)?;
+    let node = w.plan.service.nodes[0].clone();
+    let proposal = w
+        .client
+        .proposal(&node, &args.proposal_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Usage(format!(
+                "no proposal {} on this service (completed proposals are purged)",
+                args.proposal_id
+            ))
+        })?;
+    let actions = w
+        .client
+        .proposal_actions(&node, &args.proposal_id)
+        .await?
+        .map(|b| b.actions)
+        .unwrap_or_default();
+    if format == OutputFormat::Human {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_header(vec!["action", "arguments"]);
+        for a in &actions {
+            t.add_row(vec![a.name.clone(), a.args.to_string()]);
+        }
+        print_stdout(&format!(
+            "Proposal {} by {} is {} with {} ballot(s)\n{t}\n",
+            proposal.proposal_id,
+            proposal.proposer_id,
+            proposal.proposal_state,
+            proposal.ballot_count
+        ))?;
+    }
+    if proposal.proposal_state != ProposalState::Open {
+        return Err(AppError::Usage(format!(
+            "proposal {} is {}, not Open: nothing to vote on",
+            args.proposal_id, proposal.proposal_state
+        )));
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(AppError::Usage(
+                "pass --yes to vote without a terminal".into(),
+            ));
+        }
+        let mut line = String::new();
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"Vote yes? Only 'yes' is accepted: ",
+        );
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(AppError::Output)?;
+        if line.trim() != "yes" {
+            return Err(AppError::Declined);
+        }
+    }
+    let (signers, active) = w.gov.active_signers().await?;
+    if signers.is_empty() {
+        return Err(crate::ccf::governance::GovError::NoActiveMember {
+            configured: w
+                .gov
+                .members()
+                .iter()
+                .map(|m| m.id()[..8].to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
+    let submitted = Submitted {
+        proposal_id: args.proposal_id.clone(),
+        state: Some(ProposalState::Open),
+        txid: None,
+    };
+    let mut state = Some(ProposalState::Open);
+    let mut voted = 0;
+    for m in &signers {
+        if state != Some(ProposalState::Open) {
+            break;
+        }
+        let (st, tx) = w.gov.vote(m, &args.proposal_id, BALLOT_YES).await?;
+        voted += 1;
+        state = st;
+        if st == Some(ProposalState::Accepted)
+            && let Some(tx) = tx
+        {
+            w.gov.wait_committed(tx, &cancel).await?;
+        }
+    }
+    let _ = (submitted, active);
+    let state_text = state
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "completed (purged)".into());
+    match format {
+        OutputFormat::Json => print_stdout(&format!(
+            "{}\n",
+            json!({"schema_version": 1, "proposal_id": args.proposal_id, "ballots_submitted": voted, "state": state_text})
+        ))?,
+        OutputFormat::Human => print_stdout(&format!(
+            "Voted yes as {voted} member(s); the proposal is now {state_text}.\n"
+        ))?,
+    }
+    Ok(exit_codes::SUCCESS)
+}

@@ -1,0 +1,1113 @@
+//! The execution engine: a reconciler. Each turn it observes the service, plans the steps still
+//! needed (a pure function), checks the next step's gate against what it just saw, and runs
+//! that one step, whose every wait is bounded by `[safety] step_timeout` and cancellable. It
+//! never prints: it emits [`Event`]s to a [`Reporter`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::events::{Event, Reporter};
+use super::launcher::{CommandLauncher, LaunchError, LaunchRequest};
+use crate::ccf::governance::{GovError, GovEvent, Governance};
+use crate::ccf::types::{Action, NodeStatus, ProposalBody, ProposalState};
+use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
+use crate::observe::{NodeVersion, Observation, observe};
+use crate::plan::planner::{self, majority};
+use crate::plan::{Launched, NodeView, Plan, RunContext, ServiceView, Step, UpgradeSpec};
+use crate::wait::{Cancel, Poller, Probe, WaitError, wait_until};
+
+/// Actions whose presence in an open proposal means an upgrade is in progress.
+const UPGRADE_ACTIONS: &[&str] = &[
+    "add_virtual_host_data",
+    "remove_virtual_host_data",
+    "add_virtual_measurement",
+    "remove_virtual_measurement",
+    "add_snp_measurement",
+    "remove_snp_measurement",
+    "add_snp_host_data",
+    "remove_snp_host_data",
+    "add_snp_uvm_endorsement",
+    "remove_snp_uvm_endorsement",
+    "transition_node_to_trusted",
+    "remove_node",
+];
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A precondition failed; nothing was changed.
+    #[error("preflight failed: {}", .failed.join("; "))]
+    Preflight {
+        /// Failed checks.
+        failed: Vec<String>,
+    },
+    /// The next step's gate did not hold in time.
+    #[error("step {step} is blocked: {reason}")]
+    Blocked {
+        /// Step description.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A step failed.
+    #[error("step {step} failed")]
+    Step {
+        /// Step description.
+        step: String,
+        /// Why.
+        #[source]
+        source: StepError,
+    },
+    /// Ctrl-C / SIGTERM.
+    #[error("interrupted during step {step}; re-run the same command to continue")]
+    Cancelled {
+        /// Step description.
+        step: String,
+    },
+    /// The service could not be observed.
+    #[error(transparent)]
+    Observe(#[from] Box<crate::errors::AppError>),
+}
+
+/// What went wrong inside a step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Governance.
+    #[error(transparent)]
+    Gov(#[from] GovError),
+    /// A request.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A wait.
+    #[error(transparent)]
+    Wait(#[from] WaitError<ClientError>),
+    /// The launcher.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// Anything else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StepError {
+    fn cancelled(&self) -> bool {
+        matches!(
+            self,
+            StepError::Wait(WaitError::Cancelled { .. })
+                | StepError::Gov(GovError::Wait(WaitError::Cancelled { .. }))
+        )
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The service already runs the target.
+    NothingToDo,
+    /// The upgrade completed.
+    Upgraded {
+        /// Steps executed.
+        steps: usize,
+    },
+}
+
+/// A preflight check's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Name.
+    pub name: &'static str,
+    /// Passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// Everything a run needs.
+pub struct Engine {
+    client: CcfClient,
+    probe: CcfClient,
+    gov: Governance,
+    seeds: Vec<NodeAddr>,
+    service_cert: PathBuf,
+    spec: UpgradeSpec,
+    launcher: CommandLauncher,
+    reporter: Arc<dyn Reporter>,
+    cancel: Cancel,
+    run_id: String,
+    ctx: Option<RunContext>,
+    known: Vec<NodeAddr>,
+    executed: usize,
+    repeats: BTreeMap<String, usize>,
+}
+
+impl Engine {
+    /// Wire an engine. `seeds` are the plan's service addresses.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: CcfClient,
+        probe: CcfClient,
+        gov: Governance,
+        seeds: Vec<NodeAddr>,
+        service_cert: PathBuf,
+        spec: UpgradeSpec,
+        launcher: CommandLauncher,
+        reporter: Arc<dyn Reporter>,
+        cancel: Cancel,
+    ) -> Self {
+        let r = reporter.clone();
+        let gov = gov.with_observer(Arc::new(move |e: &GovEvent| match e {
+            GovEvent::Proposed { proposal_id, .. } => r.report(&Event::ProposalSubmitted {
+                proposal_id: proposal_id.clone(),
+                actions: vec![],
+            }),
+            GovEvent::WaitingForMembers {
+                proposal_id,
+                needed,
+                ..
+            } => r.report(&Event::WaitingForMembers {
+                proposal_id: proposal_id.clone(),
+                needed: *needed,
+            }),
+            GovEvent::Restamped { created_at } => r.report(&Event::Warning {
+                message: format!(
+                    "the service refused a stale created_at; re-signed with {created_at}"
+                ),
+            }),
+            GovEvent::Voted { .. } => {}
+        }));
+        let run_id = format!("{:x}", jiff::Timestamp::now().as_millisecond());
+        Engine {
+            client,
+            probe,
+            gov,
+            seeds,
+            service_cert,
+            spec,
+            launcher,
+            reporter,
+            cancel,
+            run_id,
+            ctx: None,
+            known: Vec::new(),
+            executed: 0,
+            repeats: BTreeMap::new(),
+        }
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn report(&self, e: Event) {
+        self.reporter.report(&e);
+    }
+
+    /// Observe the service (read-only), through the nodes seen last time and then the plan's
+    /// addresses: the plan may name nodes this run has since retired.
+    pub async fn observe(&mut self) -> Result<(Observation, ServiceView), EngineError> {
+        let mut order = self.known.clone();
+        order.extend(
+            self.node_order(None)
+                .into_iter()
+                .filter(|a| !self.known.contains(a)),
+        );
+        let obs = observe(&self.client, &self.probe, &order)
+            .await
+            .map_err(Box::new)?;
+        let view = view_of(&obs);
+        self.known = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted && n.reachable)
+            .filter_map(|n| n.address.clone())
+            .collect();
+        Ok((obs, view))
+    }
+
+    /// Nodes of the service as last observed, then the plan's addresses.
+    pub fn known_nodes(&self) -> Vec<NodeAddr> {
+        let mut out = self.known.clone();
+        out.extend(
+            self.seeds
+                .iter()
+                .filter(|a| !self.known.contains(a))
+                .cloned(),
+        );
+        out
+    }
+
+    /// Addresses to talk to: known trusted nodes (primary first), then the plan's seeds.
+    fn node_order(&self, view: Option<&ServiceView>) -> Vec<NodeAddr> {
+        let mut out = Vec::new();
+        if let Some(v) = view {
+            let mut trusted: Vec<&NodeView> = v
+                .nodes
+                .iter()
+                .filter(|n| n.status == NodeStatus::Trusted && n.reachable && n.ready)
+                .collect();
+            trusted.sort_by_key(|n| v.primary.as_deref() != Some(n.node_id.as_str()));
+            out.extend(trusted.iter().filter_map(|n| n.address.clone()));
+        }
+        for s in &self.seeds {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
+    /// The plan for what was just observed (resolving the run's numbers on first use).
+    pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
+        let ctx = self.ctx.get_or_insert_with(|| {
+            let (desired, min_fault_tolerance) = planner::resolve_context(view, &self.spec);
+            RunContext {
+                launched: Vec::new(),
+                soaked: false,
+                desired,
+                min_fault_tolerance,
+            }
+        });
+        planner::plan(view, &self.spec, ctx)
+    }
+
+    /// Preflight checks (read-only).
+    pub async fn preflight(&mut self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let mut check =
+            |name: &'static str, ok: bool, detail: String| checks.push(Check { name, ok, detail });
+        check(
+            "service open",
+            obs.is_open(),
+            format!("service status {}", obs.network.service_status),
+        );
+        let trusted: Vec<&NodeView> = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted)
+            .collect();
+        let unreachable: Vec<String> = trusted
+            .iter()
+            .filter(|n| !n.reachable)
+            .map(|n| short(&n.node_id))
+            .collect();
+        check(
+            "a majority of trusted nodes running",
+            trusted.len() - unreachable.len() >= majority(trusted.len()),
+            format!(
+                "{} of {} trusted nodes answer",
+                trusted.len() - unreachable.len(),
+                trusted.len()
+            ),
+        );
+        check(
+            "all trusted nodes reachable",
+            unreachable.is_empty(),
+            if unreachable.is_empty() {
+                "all answer".into()
+            } else {
+                format!("not answering: {}", unreachable.join(", "))
+            },
+        );
+        match &view.primary {
+            None => check(
+                "primary known",
+                false,
+                "no primary (an election is in progress); retry shortly".into(),
+            ),
+            Some(p) => {
+                let mut disagree = Vec::new();
+                for n in trusted.iter().filter(|n| n.reachable) {
+                    if let Some(a) = &n.address
+                        && let Ok(net) = self.probe.network(a).await
+                        && net.primary_id.as_deref() != Some(p.as_str())
+                    {
+                        disagree.push(short(&n.node_id));
+                    }
+                }
+                check(
+                    "primary known and agreed",
+                    disagree.is_empty(),
+                    if disagree.is_empty() {
+                        format!("primary {}", short(p))
+                    } else {
+                        format!("nodes {} see another primary", disagree.join(", "))
+                    },
+                );
+            }
+        }
+        let active: Vec<&str> = obs
+            .members
+            .iter()
+            .filter(|m| m.status == crate::ccf::types::MemberStatus::Active)
+            .map(|m| m.member_id.as_str())
+            .collect();
+        let configured: Vec<&str> = self.gov.members().iter().map(|m| m.id()).collect();
+        let inactive: Vec<String> = configured
+            .iter()
+            .filter(|id| !active.contains(id))
+            .map(|id| short(id))
+            .collect();
+        check(
+            "configured members are Active",
+            !configured.is_empty() && inactive.is_empty(),
+            if configured.is_empty() {
+                "no [[members]] configured".into()
+            } else if inactive.is_empty() {
+                format!("{} configured, all Active", configured.len())
+            } else {
+                format!(
+                    "not Active members of this service: {}",
+                    inactive.join(", ")
+                )
+            },
+        );
+        let signers = configured.iter().filter(|id| active.contains(id)).count();
+        check(
+            "signers for a majority",
+            true,
+            if signers >= majority(active.len()) {
+                format!(
+                    "{signers} of {} Active members configured: enough to accept proposals",
+                    active.len()
+                )
+            } else {
+                format!(
+                    "{signers} of {} Active members configured: proposals will wait for other members' votes",
+                    active.len()
+                )
+            },
+        );
+        let needed = needed_actions(&self.spec, view);
+        match self.client.constitution(&obs.answered_by).await {
+            Ok(text) => {
+                let missing: Vec<&str> = needed
+                    .iter()
+                    .filter(|a| {
+                        !text.contains(&format!("\"{a}\"")) && !text.contains(&format!("'{a}'"))
+                    })
+                    .copied()
+                    .collect();
+                check(
+                    "constitution has the actions needed",
+                    missing.is_empty(),
+                    if missing.is_empty() {
+                        format!("{} actions present", needed.len())
+                    } else {
+                        format!("missing: {}", missing.join(", "))
+                    },
+                );
+            }
+            Err(e) => check(
+                "constitution has the actions needed",
+                false,
+                format!("cannot read it: {e}"),
+            ),
+        }
+        let ctx = self.ctx.clone().unwrap_or_default();
+        check(
+            "fault tolerance floor reachable",
+            planner::fault_tolerance(ctx.desired) >= ctx.min_fault_tolerance,
+            format!(
+                "{} new nodes give f = {}; the minimum is {}",
+                ctx.desired,
+                planner::fault_tolerance(ctx.desired),
+                ctx.min_fault_tolerance
+            ),
+        );
+        let conflicting: Vec<String> = obs
+            .open_proposals
+            .iter()
+            .filter(|p| {
+                p.actions
+                    .iter()
+                    .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
+            })
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    short(&p.proposal.proposal_id),
+                    p.actions.join(", ")
+                )
+            })
+            .collect();
+        check(
+            "no conflicting upgrade in progress",
+            conflicting.is_empty(),
+            if conflicting.is_empty() {
+                "no open upgrade proposals".into()
+            } else {
+                format!("open proposals: {}", conflicting.join("; "))
+            },
+        );
+        for c in &checks {
+            self.report(Event::PreflightChecked {
+                check: c.name.into(),
+                ok: c.ok,
+                detail: c.detail.clone(),
+            });
+        }
+        checks
+    }
+
+    /// Run the upgrade to completion.
+    pub async fn run(&mut self) -> Result<Outcome, EngineError> {
+        let (obs, view) = self.observe().await?;
+        let plan = self.plan_for(&view);
+        if plan.is_done() {
+            for w in &plan.warnings {
+                self.report(Event::Warning { message: w.clone() });
+            }
+            return Ok(Outcome::NothingToDo);
+        }
+        self.report(Event::RunStarted {
+            run_id: self.run_id.clone(),
+            target: self.spec.target.describe(),
+            steps: plan.steps.clone(),
+        });
+        for w in &plan.warnings {
+            self.report(Event::Warning { message: w.clone() });
+        }
+        let failed: Vec<String> = self
+            .preflight(&obs, &view)
+            .await
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        if !failed.is_empty() {
+            return Err(EngineError::Preflight { failed });
+        }
+        loop {
+            let (_, view) = self.observe().await?;
+            self.gov.set_nodes(self.node_order(Some(&view)));
+            let plan = self.plan_for(&view);
+            let Some(next) = plan.steps.first().cloned() else {
+                break;
+            };
+            let description = next.step.describe();
+            if self.cancel.is_cancelled() {
+                return Err(EngineError::Cancelled { step: description });
+            }
+            if plan.blocked.is_some() && matches!(next.step, Step::RetireNode { .. }) {
+                self.wait_for_gate(&description).await?;
+                continue;
+            }
+            let seen = self.repeats.entry(format!("{:?}", next.step)).or_default();
+            *seen += 1;
+            if *seen > 3 {
+                return Err(EngineError::Step {
+                    step: description,
+                    source: StepError::Other(
+                        "the step was executed three times without taking effect".into(),
+                    ),
+                });
+            }
+            self.executed += 1;
+            let index = self.executed;
+            self.report(Event::StepStarted {
+                index,
+                description: description.clone(),
+                f_after: next.f_after,
+            });
+            let started = Instant::now();
+            if let Err(source) = self.execute(&next.step, &view).await {
+                if source.cancelled() || self.cancel.is_cancelled() {
+                    return Err(EngineError::Cancelled { step: description });
+                }
+                return Err(EngineError::Step {
+                    step: description,
+                    source,
+                });
+            }
+            self.report(Event::StepFinished {
+                index,
+                description,
+                elapsed: started.elapsed(),
+            });
+        }
+        Ok(Outcome::Upgraded {
+            steps: self.executed,
+        })
+    }
+
+    /// Re-observe until the next retirement's gate holds (or time out).
+    async fn wait_for_gate(&mut self, step: &str) -> Result<(), EngineError> {
+        self.report(Event::Waiting {
+            what: format!("the gate of: {step}"),
+        });
+        let deadline = Instant::now() + self.spec.safety.step_timeout;
+        let mut poller = Poller::new(Duration::from_millis(100), Duration::from_secs(2));
+        loop {
+            let (_, view) = self.observe().await?;
+            let plan = self.plan_for(&view);
+            match plan.blocked {
+                None => return Ok(()),
+                Some(reason) if Instant::now() >= deadline => {
+                    return Err(EngineError::Blocked {
+                        step: step.into(),
+                        reason,
+                    });
+                }
+                Some(_) => {
+                    if !self.cancel.sleep(poller.next_delay()).await {
+                        return Err(EngineError::Cancelled { step: step.into() });
+                    }
+                }
+            }
+        }
+    }
+
+    async fn execute(&mut self, step: &Step, view: &ServiceView) -> Result<(), StepError> {
+        match step {
+            Step::RegisterCode { actions } => self.propose(actions.clone()).await,
+            Step::LaunchNodes { count } => self.launch(*count, view).await,
+            Step::TrustNodes { node_ids, .. } => self.trust(node_ids, view).await,
+            Step::Soak { duration } => self.soak(*duration, view).await,
+            Step::RetireNode {
+                node_id,
+                address,
+                primary,
+            } => self.retire(node_id, address.as_ref(), *primary, view).await,
+            Step::RemoveRetired { node_id, address } => {
+                self.remove(node_id, address.as_ref(), view).await
+            }
+            Step::Finalize { actions } => {
+                self.propose(actions.clone()).await?;
+                let (_, after) = self
+                    .observe()
+                    .await
+                    .map_err(|e| StepError::Other(e.to_string()))?;
+                let left = self.spec.target.finalize_actions(&after.join_policy);
+                if !left.is_empty() {
+                    return Err(StepError::Other(format!(
+                        "the join policy still holds other code versions: {left:?}"
+                    )));
+                }
+                self.verify_versions(&after)
+            }
+        }
+    }
+
+    /// Pass a proposal, proposing again if another member's "add" dropped it.
+    async fn propose(&self, actions: Vec<Action>) -> Result<(), StepError> {
+        let body = ProposalBody { actions };
+        for _ in 0..3 {
+            match self.gov.pass(&body, &self.cancel).await {
+                Ok(p) => {
+                    self.report(Event::ProposalCommitted {
+                        proposal_id: p.proposal_id,
+                    });
+                    return Ok(());
+                }
+                Err(GovError::NotAccepted {
+                    state: ProposalState::Dropped,
+                    proposal_id,
+                    ..
+                }) => self.report(Event::Warning {
+                    message: format!(
+                        "proposal {} was dropped by another member's proposal; proposing again",
+                        short(&proposal_id)
+                    ),
+                }),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StepError::Other(
+            "the proposal was dropped three times by other members' proposals".into(),
+        ))
+    }
+
+    fn any_node(&self, view: &ServiceView, avoid: Option<&str>) -> Vec<NodeAddr> {
+        let mut order = self.node_order(Some(view));
+        if let Some(avoid) = avoid
+            && let Some(addr) = view
+                .nodes
+                .iter()
+                .find(|n| n.node_id == avoid)
+                .and_then(|n| n.address.clone())
+        {
+            order.retain(|a| *a != addr);
+        }
+        order
+    }
+
+    async fn launch(&mut self, count: usize, view: &ServiceView) -> Result<(), StepError> {
+        let target = self
+            .any_node(view, None)
+            .into_iter()
+            .next()
+            .ok_or_else(|| StepError::Other("no node to join through".into()))?;
+        let already = self.ctx.as_ref().map(|c| c.launched.len()).unwrap_or(0);
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(
+            self.spec.nodes.max_parallel_launches,
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..count {
+            let index = already + i;
+            let req = LaunchRequest {
+                run_id: self.run_id.clone(),
+                index,
+                name: format!("noderoll-{}-{index}", self.run_id),
+                target_rpc_address: target.clone(),
+                service_cert: self.service_cert.clone(),
+            };
+            let (launcher, sem) = (self.launcher.clone(), semaphore.clone());
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                launcher.launch(&req).await
+            });
+        }
+        let mut first_error = None;
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(Ok(l)) => {
+                    self.report(Event::NodeLaunched {
+                        node_id: l.node_id.clone(),
+                        rpc_address: l.rpc_address.as_ref().map(ToString::to_string),
+                    });
+                    if let Some(ctx) = self.ctx.as_mut() {
+                        ctx.launched.push(l);
+                    }
+                }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(StepError::Launch(e));
+                }
+                Err(e) => {
+                    first_error
+                        .get_or_insert(StepError::Other(format!("a launch task failed: {e}")));
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let launched: Vec<Launched> = self
+            .ctx
+            .as_ref()
+            .map(|c| c.launched[already..].to_vec())
+            .unwrap_or_default();
+        let ask = self.any_node(view, None);
+        for l in launched {
+            let what = match (&l.node_id, &l.rpc_address) {
+                (Some(id), _) => format!("node {} to appear Pending", short(id)),
+                (None, Some(a)) => format!("the node launched at {a} to appear Pending"),
+                (None, None) => unreachable!("launcher output is validated"),
+            };
+            self.report(Event::Waiting { what: what.clone() });
+            let found = wait_until(
+                what,
+                self.spec.safety.step_timeout,
+                &self.cancel,
+                Poller::service_default(),
+                || {
+                    let (c, ask, l) = (self.client.clone(), ask.clone(), l.clone());
+                    async move {
+                        for a in &ask {
+                            let r = match (&l.node_id, &l.rpc_address) {
+                                (Some(id), _) => c
+                                    .node(a, id)
+                                    .await
+                                    .map(|n| n.into_iter().collect::<Vec<_>>()),
+                                (None, Some(addr)) => {
+                                    c.nodes(
+                                        a,
+                                        &NodeFilter {
+                                            host: Some(addr.host().into()),
+                                            port: Some(addr.port()),
+                                            status: None,
+                                        },
+                                    )
+                                    .await
+                                }
+                                _ => Ok(vec![]),
+                            };
+                            match r {
+                                Ok(nodes) => {
+                                    return Ok(
+                                        match nodes
+                                            .into_iter()
+                                            .find(|n| n.status != NodeStatus::Retired)
+                                        {
+                                            Some(n) => Probe::Ready(n.node_id),
+                                            None => {
+                                                Probe::NotYet("not in the node table yet".into())
+                                            }
+                                        },
+                                    );
+                                }
+                                Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Ok(Probe::NotYet("no node answered".into()))
+                    }
+                },
+            )
+            .await?;
+            if let Some(ctx) = self.ctx.as_mut()
+                && let Some(entry) = ctx.launched.iter_mut().find(|x| **x == l)
+            {
+                entry.node_id = Some(found.clone());
+            }
+            self.report(Event::NodePending { node_id: found });
+        }
+        Ok(())
+    }
+
+    async fn trust(&mut self, node_ids: &[String], view: &ServiceView) -> Result<(), StepError> {
+        if node_ids.is_empty() {
+            return Err(StepError::Other(
+                "no Pending node launched by this run attests the target code version".into(),
+            ));
+        }
+        let valid_from = jiff::Timestamp::now().strftime("%y%m%d%H%M%SZ").to_string();
+        let actions = node_ids
+            .iter()
+            .map(|id| {
+                Action::new(
+                    "transition_node_to_trusted",
+                    json!({ "node_id": id, "valid_from": valid_from }),
+                )
+            })
+            .collect();
+        self.propose(actions).await?;
+        for id in node_ids {
+            let addr = view
+                .nodes
+                .iter()
+                .find(|n| n.node_id == *id)
+                .and_then(|n| n.address.clone())
+                .ok_or_else(|| {
+                    StepError::Other(format!("node {} has no RPC address", short(id)))
+                })?;
+            let what = format!(
+                "node {} to serve governance over the service certificate",
+                short(id)
+            );
+            self.report(Event::Waiting { what: what.clone() });
+            let want = self.spec.target.ccf_version.clone();
+            let version = wait_until(
+                what,
+                self.spec.safety.step_timeout,
+                &self.cancel,
+                Poller::service_default(),
+                || {
+                    let (c, a, want) = (self.probe.clone(), addr.clone(), want.clone());
+                    async move {
+                        match c.ready_gov(&a).await {
+                            Ok(true) => {}
+                            Ok(false) => return Ok(Probe::NotYet("not ready yet".into())),
+                            Err(e) => return Ok(Probe::NotYet(e.to_string())),
+                        }
+                        match c.version(&a).await {
+                            Ok(v) if want.as_ref().is_none_or(|w| *w == v.ccf_version) => {
+                                Ok(Probe::Ready(v.ccf_version))
+                            }
+                            Ok(v) => Ok(Probe::NotYet(format!(
+                                "reports {} instead of {}",
+                                v.ccf_version,
+                                want.unwrap_or_default()
+                            ))),
+                            Err(e) => Ok(Probe::NotYet(e.to_string())),
+                        }
+                    }
+                },
+            )
+            .await?;
+            self.report(Event::NodeServing {
+                node_id: id.clone(),
+                ccf_version: version,
+            });
+        }
+        Ok(())
+    }
+
+    async fn soak(&mut self, duration: Duration, view: &ServiceView) -> Result<(), StepError> {
+        self.report(Event::Waiting {
+            what: format!("{}s of every node healthy", duration.as_secs_f64()),
+        });
+        let trusted: Vec<(String, NodeAddr)> = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted)
+            .filter_map(|n| Some((n.node_id.clone(), n.address.clone()?)))
+            .collect();
+        let ask = self.any_node(view, None);
+        let first = ask
+            .first()
+            .cloned()
+            .ok_or_else(|| StepError::Other("no node to ask".into()))?;
+        let start_commit = self.client.commit(&first).await?.transaction_id;
+        let end = Instant::now() + duration;
+        let mut poller = Poller::new(Duration::from_millis(100), Duration::from_millis(500));
+        loop {
+            let mut primaries = std::collections::BTreeSet::new();
+            for (id, addr) in &trusted {
+                let net = self.probe.network(addr).await.map_err(|e| {
+                    StepError::Other(format!(
+                        "node {} dropped out during the soak: {e}",
+                        short(id)
+                    ))
+                })?;
+                primaries.insert(net.primary_id);
+                if !self.probe.ready_gov(addr).await.unwrap_or(false) {
+                    return Err(StepError::Other(format!(
+                        "node {} stopped serving during the soak",
+                        short(id)
+                    )));
+                }
+            }
+            if primaries.len() != 1 || primaries.contains(&None) {
+                return Err(StepError::Other(format!(
+                    "nodes disagree on the primary during the soak: {primaries:?}"
+                )));
+            }
+            if Instant::now() >= end {
+                break;
+            }
+            let delay = poller
+                .next_delay()
+                .min(end.saturating_duration_since(Instant::now()));
+            if !self.cancel.sleep(delay).await {
+                return Err(StepError::Wait(WaitError::Cancelled {
+                    what: "the soak".into(),
+                }));
+            }
+        }
+        let end_commit = self.client.commit(&first).await?.transaction_id;
+        if end_commit.seqno <= start_commit.seqno {
+            return Err(StepError::Other(format!(
+                "commits did not advance during the soak (stuck at {start_commit})"
+            )));
+        }
+        if let Some(ctx) = self.ctx.as_mut() {
+            ctx.soaked = true;
+        }
+        Ok(())
+    }
+
+    async fn retire(
+        &mut self,
+        node_id: &str,
+        address: Option<&NodeAddr>,
+        primary: bool,
+        view: &ServiceView,
+    ) -> Result<(), StepError> {
+        let others = self.any_node(view, Some(node_id));
+        let watch = others
+            .first()
+            .cloned()
+            .ok_or_else(|| StepError::Other("no other node to watch the retirement from".into()))?;
+        let before = self.client.network(&watch).await?;
+        self.gov.set_nodes(others.clone());
+        self.propose(vec![Action::new(
+            "remove_node",
+            json!({ "node_id": node_id }),
+        )])
+        .await?;
+        if primary {
+            let what = format!("a new primary after retiring {}", short(node_id));
+            self.report(Event::Waiting { what: what.clone() });
+            let net = wait_until(
+                what,
+                self.spec.safety.step_timeout,
+                &self.cancel,
+                Poller::service_default(),
+                || {
+                    let (c, w, old, view) = (
+                        self.client.clone(),
+                        watch.clone(),
+                        node_id.to_string(),
+                        before.current_view,
+                    );
+                    async move {
+                        match c.network(&w).await {
+                            Ok(n)
+                                if n.primary_id.as_ref().is_some_and(|p| *p != old)
+                                    && n.current_view > view =>
+                            {
+                                Ok(Probe::Ready(n))
+                            }
+                            Ok(n) => Ok(Probe::NotYet(format!(
+                                "primary {:?} in view {}",
+                                n.primary_id.as_deref().map(short),
+                                n.current_view
+                            ))),
+                            Err(e) => Ok(Probe::NotYet(e.to_string())),
+                        }
+                    }
+                },
+            )
+            .await?;
+            let new_primary = net.primary_id.clone().unwrap_or_default();
+            self.report(Event::ElectionObserved {
+                previous: node_id.into(),
+                primary: new_primary.clone(),
+                view: net.current_view,
+            });
+            // The new primary governs and commits.
+            if let Some(addr) = view
+                .nodes
+                .iter()
+                .find(|n| n.node_id == new_primary)
+                .and_then(|n| n.address.clone())
+            {
+                self.client.members(&addr).await?;
+                self.client.commit(&addr).await?;
+            }
+        }
+        self.remove(node_id, address, view).await
+    }
+
+    async fn remove(
+        &mut self,
+        node_id: &str,
+        address: Option<&NodeAddr>,
+        view: &ServiceView,
+    ) -> Result<(), StepError> {
+        let others = self.any_node(view, Some(node_id));
+        let what = format!("node {} to be listed by removable_nodes", short(node_id));
+        self.report(Event::Waiting { what: what.clone() });
+        wait_until(
+            what,
+            self.spec.safety.step_timeout,
+            &self.cancel,
+            Poller::service_default(),
+            || {
+                let (c, others, id) = (self.client.clone(), others.clone(), node_id.to_string());
+                async move {
+                    for a in &others {
+                        match c.removable_nodes(a).await {
+                            Ok(list) if list.iter().any(|n| n.node_id == id) => {
+                                return Ok(Probe::Ready(()));
+                            }
+                            Ok(_) => return Ok(Probe::NotYet("retired, not yet removable".into())),
+                            Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(Probe::NotYet("no node answered".into()))
+                }
+            },
+        )
+        .await?;
+        self.launcher.stop(node_id, address).await?;
+        let what = format!("DELETE of node {} to commit", short(node_id));
+        self.report(Event::Waiting { what: what.clone() });
+        let tx = wait_until(
+            what,
+            self.spec.safety.step_timeout,
+            &self.cancel,
+            Poller::service_default(),
+            || {
+                let (c, others, id) = (self.client.clone(), others.clone(), node_id.to_string());
+                async move {
+                    for a in &others {
+                        match c.delete_node(a, &id).await {
+                            Ok(tx) => return Ok(Probe::Ready(tx)),
+                            Err(e) if e.is(404, "ResourceNotFound") => {
+                                return Ok(Probe::Ready(None));
+                            }
+                            // A primary that has not seen the retirement commit yet (CCF's harness retries).
+                            Err(e) if e.is(400, "NodeNotRetiredCommitted") => {
+                                return Ok(Probe::NotYet(e.to_string()));
+                            }
+                            Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(Probe::NotYet("no node answered".into()))
+                }
+            },
+        )
+        .await?;
+        if let Some(tx) = tx {
+            self.gov.wait_committed(tx, &self.cancel).await?;
+        }
+        self.report(Event::NodeRemoved {
+            node_id: node_id.into(),
+        });
+        Ok(())
+    }
+
+    fn verify_versions(&self, view: &ServiceView) -> Result<(), StepError> {
+        let Some(want) = &self.spec.target.ccf_version else {
+            return Ok(());
+        };
+        let wrong: Vec<String> = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted && n.version.as_ref() != Some(want))
+            .map(|n| {
+                format!(
+                    "{} reports {}",
+                    short(&n.node_id),
+                    n.version.as_deref().unwrap_or("nothing")
+                )
+            })
+            .collect();
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(StepError::Other(format!(
+                "not every node reports {want}: {}",
+                wrong.join(", ")
+            )))
+        }
+    }
+}
+
+fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
+    let mut v = vec!["transition_node_to_trusted", "remove_node"];
+    v.extend(match spec.target.platform {
+        crate::plan::CodePlatform::Virtual => ["add_virtual_host_data", "remove_virtual_host_data"],
+        crate::plan::CodePlatform::Snp => ["add_snp_host_data", "remove_snp_host_data"],
+    });
+    if spec.target.platform == crate::plan::CodePlatform::Snp {
+        v.extend(["add_snp_measurement", "remove_snp_measurement"]);
+    }
+    if spec.target.platform == crate::plan::CodePlatform::Virtual
+        && view
+            .join_policy
+            .virtual_
+            .as_ref()
+            .is_none_or(|p| p.measurements.is_empty())
+    {
+        v.push("add_virtual_measurement");
+    }
+    v
+}
+
+/// The planner's view of an observation.
+pub fn view_of(obs: &Observation) -> ServiceView {
+    ServiceView {
+        primary: obs.network.primary_id.clone(),
+        join_policy: obs.join_policy.clone(),
+        nodes: obs
+            .nodes
+            .iter()
+            .map(|n| NodeView {
+                node_id: n.info.node_id.clone(),
+                status: n.info.status,
+                address: n.address.clone(),
+                claims: n.attestation.clone(),
+                version: match &n.version {
+                    NodeVersion::Reported(v) => Some(v.clone()),
+                    _ => None,
+                },
+                reachable: matches!(n.version, NodeVersion::Reported(_)),
+                ready: n.ready,
+                removable: n.removable,
+            })
+            .collect(),
+    }
+}
+
+fn short(id: &str) -> String {
+    id.get(..8).unwrap_or(id).to_string()
+}

@@ -1,0 +1,130 @@
+//! What the engine reports. The engine never prints: it emits these past-tense events to a
+//! [`Reporter`]; the human and JSON reporters (in `output`) render them.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::plan::PlannedStep;
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A run began.
+    RunStarted {
+        /// Run id.
+        run_id: String,
+        /// Target, described.
+        target: String,
+        /// The plan at the start.
+        steps: Vec<PlannedStep>,
+    },
+    /// A preflight check passed or failed.
+    PreflightChecked {
+        /// Check name.
+        check: String,
+        /// Passed.
+        ok: bool,
+        /// Details.
+        detail: String,
+    },
+    /// A step began.
+    StepStarted {
+        /// 1-based position in this run.
+        index: usize,
+        /// Description.
+        description: String,
+        /// Fault tolerance after it.
+        f_after: usize,
+    },
+    /// Waiting for a condition.
+    Waiting {
+        /// What.
+        what: String,
+    },
+    /// A governance proposal was created.
+    ProposalSubmitted {
+        /// Proposal id.
+        proposal_id: String,
+        /// Action names.
+        actions: Vec<String>,
+    },
+    /// A proposal was accepted and its transaction committed.
+    ProposalCommitted {
+        /// Proposal id.
+        proposal_id: String,
+    },
+    /// Waiting for members other than the configured ones.
+    WaitingForMembers {
+        /// Proposal id.
+        proposal_id: String,
+        /// Yes votes needed.
+        needed: usize,
+    },
+    /// The launcher started a node.
+    NodeLaunched {
+        /// Node id, if reported.
+        node_id: Option<String>,
+        /// RPC address, if reported.
+        rpc_address: Option<String>,
+    },
+    /// A launched node appeared Pending.
+    NodePending {
+        /// Node id.
+        node_id: String,
+    },
+    /// A node is trusted and serving.
+    NodeServing {
+        /// Node id.
+        node_id: String,
+        /// Its `ccf_version`.
+        ccf_version: String,
+    },
+    /// A new primary was elected.
+    ElectionObserved {
+        /// The previous primary.
+        previous: String,
+        /// The new primary.
+        primary: String,
+        /// The new view.
+        view: u64,
+    },
+    /// A node was stopped and deleted from the service.
+    NodeRemoved {
+        /// Node id.
+        node_id: String,
+    },
+    /// A step finished.
+    StepFinished {
+        /// 1-based position.
+        index: usize,
+        /// Description.
+        description: String,
+        /// How long it took.
+        #[serde(serialize_with = "secs")]
+        elapsed: Duration,
+    },
+    /// Something noticed and left alone, or worth knowing.
+    Warning {
+        /// Message.
+        message: String,
+    },
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Receives events. Implementations must not block for long.
+pub trait Reporter: Send + Sync {
+    /// One event.
+    fn report(&self, event: &Event);
+}
+
+/// Discards events (tests, `plan`).
+pub struct NullReporter;
+
+impl Reporter for NullReporter {
+    fn report(&self, _: &Event) {}
+}

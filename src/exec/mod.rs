@@ -1,0 +1,9 @@
+//! Executing an upgrade: the engine, its events, and the command launcher.
+
+pub mod engine;
+pub mod events;
+pub mod launcher;
+
+pub use engine::{Engine, EngineError, Outcome};
+pub use events::{Event, NullReporter, Reporter};
+pub use launcher::CommandLauncher;

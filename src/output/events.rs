@@ -1,0 +1,37 @@
+//! The JSON Lines reporter (`--output json`): one object per event on stdout, each with
+//! `schema_version`, `type` and `at` (RFC 3339), ending with one `summary` record that the
+//! command writes. The event fields are those of [`crate::exec::Event`].
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use super::SCHEMA_VERSION;
+use crate::exec::{Event, Reporter};
+
+/// Writes events as JSON Lines to stdout.
+pub struct JsonReporter;
+
+/// Add the envelope fields to a JSON object.
+pub fn envelope(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.insert("schema_version".into(), SCHEMA_VERSION.into());
+        m.insert("at".into(), jiff::Timestamp::now().to_string().into());
+    }
+    v
+}
+
+/// Write one JSON line to stdout (a closed stdout is ignored: the run goes on).
+pub fn write_line(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+impl Reporter for JsonReporter {
+    fn report(&self, e: &Event) {
+        write_line(&envelope(
+            serde_json::to_value(e).expect("events serialise"),
+        ));
+    }
+}

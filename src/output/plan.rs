@@ -1,0 +1,117 @@
+//! Rendering a plan preview (`noderoll plan`, and `apply` before it asks).
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use super::SCHEMA_VERSION;
+use crate::exec::engine::Check;
+use crate::plan::{Plan, PlannedStep};
+
+/// The JSON document of `plan --output json`.
+#[derive(Debug, Serialize)]
+pub struct PlanDocument<'a> {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Target, described.
+    pub target: String,
+    /// No step left.
+    pub nothing_to_do: bool,
+    /// Steps in order.
+    pub steps: &'a [PlannedStep],
+    /// Noticed and left alone.
+    pub warnings: &'a [String],
+    /// Why the next step cannot run now.
+    pub blocked: Option<&'a str>,
+    /// Preflight results.
+    pub preflight: Vec<CheckDocument>,
+}
+
+/// A preflight check in JSON.
+#[derive(Debug, Serialize)]
+pub struct CheckDocument {
+    /// Name.
+    pub check: String,
+    /// Passed.
+    pub ok: bool,
+    /// Details.
+    pub detail: String,
+}
+
+/// Build the JSON document.
+pub fn document<'a>(target: String, plan: &'a Plan, checks: &[Check]) -> PlanDocument<'a> {
+    PlanDocument {
+        schema_version: SCHEMA_VERSION,
+        target,
+        nothing_to_do: plan.is_done(),
+        steps: &plan.steps,
+        warnings: &plan.warnings,
+        blocked: plan.blocked.as_deref(),
+        preflight: checks
+            .iter()
+            .map(|c| CheckDocument {
+                check: c.name.into(),
+                ok: c.ok,
+                detail: c.detail.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The preview for people.
+pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
+    let mut out = String::new();
+    if plan.is_done() {
+        out.push_str(&format!(
+            "Nothing to do: the service already runs {target}.\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "Plan: upgrade to {target} in {} step(s)\n",
+            plan.steps.len()
+        ));
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_header(vec![
+            "#",
+            "step",
+            "nodes",
+            "trusted after",
+            "f after",
+            "gate",
+        ]);
+        for (i, s) in plan.steps.iter().enumerate() {
+            let mut step = s.step.describe();
+            if s.point_of_no_return {
+                step.push_str("  [point of no return]");
+            }
+            t.add_row(vec![
+                (i + 1).to_string(),
+                step,
+                s.step.touches(),
+                s.trusted_after.to_string(),
+                s.f_after.to_string(),
+                s.gate.clone(),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    for w in &plan.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(b) = &plan.blocked {
+        out.push_str(&format!("blocked: {b}\n"));
+    }
+    if !checks.is_empty() {
+        let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
+        if failed.is_empty() {
+            out.push_str(&format!("Preflight: all {} checks pass.\n", checks.len()));
+        } else {
+            for c in failed {
+                out.push_str(&format!("Preflight FAILED: {}: {}\n", c.name, c.detail));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! The human reporter: a spinner with the current step and what it waits for on a terminal
+//! (stderr), plain lines otherwise. Lines are printed through the progress bar so logs never
+//! tear it.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::exec::{Event, Reporter};
+
+/// Renders events for people.
+pub struct HumanReporter {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    step: Mutex<String>,
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+impl HumanReporter {
+    /// A spinner when stderr is a terminal (and not `quiet`), plain lines otherwise.
+    pub fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(125));
+            bar
+        });
+        HumanReporter {
+            bar,
+            quiet,
+            step: Mutex::new(String::new()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{text}");
+            }
+        }
+    }
+
+    fn status(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.set_message(text),
+            None => self.line(&format!("  {text}")),
+        }
+    }
+
+    /// Remove the spinner (before printing results).
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for HumanReporter {
+    fn report(&self, e: &Event) {
+        match e {
+            Event::RunStarted { target, steps, run_id } => {
+                self.line(&format!("Upgrading to {target}: {} step(s) planned (run {run_id})", steps.len()))
+            }
+            Event::PreflightChecked { check, ok, detail } => {
+                self.line(&format!("{} preflight: {check}: {detail}", if *ok { "ok" } else { "FAILED" }))
+            }
+            Event::StepStarted { index, description, f_after } => {
+                *self.step.lock().unwrap_or_else(|e| e.into_inner()) = format!("step {index}: {description}");
+                self.line(&format!("-> step {index}: {description} (f after: {f_after})"));
+                if let Some(b) = &self.bar {
+                    b.set_message(format!("step {index}: {description}"));
+                }
+            }
+            Event::Waiting { what } => {
+                let step = self.step.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                match &self.bar {
+                    Some(b) => b.set_message(format!("{step}: waiting for {what}")),
+                    None => self.line(&format!("   waiting for {what}")),
+                }
+            }
+            Event::ProposalSubmitted { proposal_id, .. } => self.status(format!("proposal {} submitted", short(proposal_id))),
+            Event::ProposalCommitted { proposal_id } => {
+                self.line(&format!("   proposal {} accepted and committed", short(proposal_id)))
+            }
+            Event::WaitingForMembers { proposal_id, needed } => self.line(&format!(
+                "   proposal {} needs {needed} yes vote(s): waiting for other members (they can run `noderoll vote {proposal_id}`)",
+                short(proposal_id)
+            )),
+            Event::NodeLaunched { node_id, rpc_address } => self.line(&format!(
+                "   launched {}",
+                node_id.as_deref().map(short).or(rpc_address.as_deref()).unwrap_or("a node")
+            )),
+            Event::NodePending { node_id } => self.line(&format!("   node {} is Pending", short(node_id))),
+            Event::NodeServing { node_id, ccf_version } => {
+                self.line(&format!("   node {} is trusted and serving ({ccf_version})", short(node_id)))
+            }
+            Event::ElectionObserved { previous, primary, view } => self.line(&format!(
+                "   election: {} is primary in view {view} (was {})",
+                short(primary),
+                short(previous)
+            )),
+            Event::NodeRemoved { node_id } => self.line(&format!("   node {} stopped and deleted", short(node_id))),
+            Event::StepFinished { index, description, elapsed } => {
+                self.line(&format!("ok step {index}: {description} ({:.1}s)", elapsed.as_secs_f64()))
+            }
+            Event::Warning { message } => self.line(&format!("warning: {message}")),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Planning: the plan file's upgrade tables and the pure planner.
+
+pub mod planner;
+pub mod saved;
+pub mod spec;
+
+pub use planner::{Launched, NodeView, Plan, PlannedStep, RunContext, ServiceView, Step};
+pub use spec::{CodePlatform, Target, UpgradeSpec};

@@ -1,0 +1,703 @@
+//! Planning: a pure function of (observed service, plan file, what this run launched) that
+//! returns the steps still needed, in order, each with the node count and fault tolerance
+//! after it and the gate it must pass. No I/O; unit- and property-tested.
+//!
+//! The rules (CCF's code-upgrade procedure):
+//! * register the target code version (all "add" actions in one proposal) before launching;
+//! * launch enough new nodes, trust only Pending nodes this run launched whose attestation is
+//!   the target's, all in one proposal;
+//! * soak, then retire old nodes one at a time, backups first and the primary last, never
+//!   leaving f below the minimum or the healthy nodes below a majority;
+//! * clean up retired nodes (removable → stop → DELETE);
+//! * finalize (remove the old code version: the point of no return) once no old node is left.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::UpgradeSpec;
+use crate::ccf::NodeAddr;
+use crate::ccf::types::{Action, JoinPolicy, NodeStatus, QuoteClaims};
+
+/// One node as the planner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeView {
+    /// Node id.
+    pub node_id: String,
+    /// Status in the node table.
+    pub status: NodeStatus,
+    /// RPC address.
+    pub address: Option<NodeAddr>,
+    /// What it attests (from its own quote), if it could be read.
+    pub claims: Option<QuoteClaims>,
+    /// `ccf_version` it reports, if it answered.
+    pub version: Option<String>,
+    /// Answered at all.
+    pub reachable: bool,
+    /// `/node/ready/gov` answered 204 over service-certificate TLS.
+    pub ready: bool,
+    /// Listed by `/node/network/removable_nodes`.
+    pub removable: bool,
+}
+
+/// The service as the planner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceView {
+    /// Current primary.
+    pub primary: Option<String>,
+    /// Nodes in the node table.
+    pub nodes: Vec<NodeView>,
+    /// Registered code versions.
+    pub join_policy: JoinPolicy,
+}
+
+/// A node this run launched (from the launcher's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Launched {
+    /// Node id, if the launcher reported it.
+    pub node_id: Option<String>,
+    /// RPC address, if the launcher reported it.
+    pub rpc_address: Option<NodeAddr>,
+}
+
+impl Launched {
+    /// Whether `n` is this launched node (by id, else by address).
+    pub fn is(&self, n: &NodeView) -> bool {
+        match (&self.node_id, &self.rpc_address) {
+            (Some(id), _) => *id == n.node_id,
+            (None, Some(addr)) => n.address.as_ref() == Some(addr),
+            (None, None) => false,
+        }
+    }
+}
+
+/// What this run knows beyond the service.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// Nodes this run launched.
+    pub launched: Vec<Launched>,
+    /// The soak has been passed.
+    pub soaked: bool,
+    /// New nodes wanted (resolved once per run).
+    pub desired: usize,
+    /// Minimum fault tolerance (resolved once per run).
+    pub min_fault_tolerance: usize,
+}
+
+/// A step of the upgrade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// Register the target code version.
+    RegisterCode {
+        /// The "add" actions.
+        actions: Vec<Action>,
+    },
+    /// Launch new nodes and wait until each is Pending.
+    LaunchNodes {
+        /// How many.
+        count: usize,
+    },
+    /// Trust new nodes in one proposal and wait until they serve.
+    TrustNodes {
+        /// Pending nodes known now (more may come from launches planned before this step).
+        node_ids: Vec<String>,
+        /// How many will be trusted.
+        count: usize,
+    },
+    /// Watch every node stay healthy for a while.
+    Soak {
+        /// How long.
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    /// Retire one old node; stop and delete it once removable.
+    RetireNode {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+        /// It is the primary (an election follows).
+        primary: bool,
+    },
+    /// A node already retired: stop and delete it once removable.
+    RemoveRetired {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+    },
+    /// Remove the old code version (the point of no return).
+    Finalize {
+        /// The "remove" actions.
+        actions: Vec<Action>,
+    },
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+impl Step {
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
+        match self {
+            Step::RegisterCode { actions } => {
+                format!(
+                    "register the new code version ({})",
+                    actions
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            Step::LaunchNodes { count } => format!(
+                "launch {count} new node{}",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Step::TrustNodes { count, .. } => format!(
+                "trust {count} new node{} in one proposal",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Step::Soak { duration } => format!(
+                "soak for {}s: every node healthy, commits advancing",
+                duration.as_secs_f64()
+            ),
+            Step::RetireNode {
+                node_id, primary, ..
+            } => {
+                format!(
+                    "retire old node {}{}, then stop and delete it",
+                    short(node_id),
+                    if *primary {
+                        " (the primary: election)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            Step::RemoveRetired { node_id, .. } => {
+                format!("stop and delete retired node {}", short(node_id))
+            }
+            Step::Finalize { actions } => format!(
+                "remove the old code version ({} action{})",
+                actions.len(),
+                if actions.len() == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    /// The nodes this step touches (ids, or a description).
+    pub fn touches(&self) -> String {
+        match self {
+            Step::RegisterCode { .. } | Step::Finalize { .. } | Step::Soak { .. } => "-".into(),
+            Step::LaunchNodes { count } => format!("{count} new"),
+            Step::TrustNodes { node_ids, count } if node_ids.len() == *count => node_ids
+                .iter()
+                .map(|i| i.get(..8).unwrap_or(i))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Step::TrustNodes { count, .. } => format!("the {count} launched"),
+            Step::RetireNode { node_id, .. } | Step::RemoveRetired { node_id, .. } => {
+                node_id.get(..8).unwrap_or(node_id).into()
+            }
+        }
+    }
+
+    /// True for steps that change the service.
+    pub fn writes(&self) -> bool {
+        !matches!(self, Step::Soak { .. })
+    }
+}
+
+/// A step with its consequences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    /// The step.
+    pub step: Step,
+    /// Trusted nodes after it.
+    pub trusted_after: usize,
+    /// Fault tolerance after it.
+    pub f_after: usize,
+    /// What must hold before it runs.
+    pub gate: String,
+    /// After this step, rolling back is no longer possible.
+    pub point_of_no_return: bool,
+}
+
+/// The remaining work.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Plan {
+    /// Steps in order.
+    pub steps: Vec<PlannedStep>,
+    /// Things noticed and left alone (unknown Pending nodes, ...).
+    pub warnings: Vec<String>,
+    /// Why the next step cannot run yet (a gate that does not hold now).
+    pub blocked: Option<String>,
+}
+
+impl Plan {
+    /// Nothing left to do.
+    pub fn is_done(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// CFT fault tolerance of `n` voting nodes.
+pub fn fault_tolerance(n: usize) -> usize {
+    n.saturating_sub(1) / 2
+}
+
+/// Smallest majority of `n`.
+pub fn majority(n: usize) -> usize {
+    n / 2 + 1
+}
+
+/// Resolve the run-wide numbers from the first observation: the new node count (default:
+/// as many as the service has) and the fault-tolerance floor (default: the f it has now).
+pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize) {
+    let (old, new) = split_trusted(view, spec);
+    let desired = spec.nodes.count.unwrap_or(old.len().max(new.len()).max(1));
+    let min_f = spec
+        .safety
+        .min_fault_tolerance
+        .unwrap_or_else(|| fault_tolerance(old.len() + new.len()));
+    (desired, min_f)
+}
+
+fn split_trusted<'a>(
+    view: &'a ServiceView,
+    spec: &UpgradeSpec,
+) -> (Vec<&'a NodeView>, Vec<&'a NodeView>) {
+    view.nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+        .partition(|n| !n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
+}
+
+/// The steps still needed to reach the target.
+pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
+    let mut out = Plan::default();
+    let target = &spec.target;
+    let (old, new) = split_trusted(view, spec);
+    let ours = |n: &NodeView| ctx.launched.iter().any(|l| l.is(n));
+    let on_target = |n: &NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
+
+    let mut pending_ours: Vec<&NodeView> = Vec::new();
+    for n in view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Pending)
+    {
+        let short = n.node_id.get(..8).unwrap_or(&n.node_id);
+        match (ours(n), on_target(n)) {
+            (true, true) => pending_ours.push(n),
+            (true, false) => out.warnings.push(format!(
+                "node {short} was launched by this run but does not attest the target code version; it is not trusted"
+            )),
+            (false, _) => out.warnings.push(format!("unknown Pending node {short} (not launched by this run) is left alone")),
+        }
+    }
+
+    let need_new = ctx.desired.saturating_sub(new.len());
+    let trust_now: Vec<String> = pending_ours
+        .iter()
+        .take(need_new)
+        .map(|n| n.node_id.clone())
+        .collect();
+    let to_launch = need_new.saturating_sub(pending_ours.len());
+    let mut trusted = old.len() + new.len();
+    let push = |out: &mut Plan, step: Step, trusted: usize, gate: &str, ponr: bool| {
+        out.steps.push(PlannedStep {
+            step,
+            trusted_after: trusted,
+            f_after: fault_tolerance(trusted),
+            gate: gate.to_string(),
+            point_of_no_return: ponr,
+        });
+    };
+
+    if need_new > 0 {
+        let register = target.register_actions(&view.join_policy);
+        if !register.is_empty() {
+            push(
+                &mut out,
+                Step::RegisterCode { actions: register },
+                trusted,
+                "no other proposal of this run open",
+                false,
+            );
+        }
+        if to_launch > 0 {
+            push(
+                &mut out,
+                Step::LaunchNodes { count: to_launch },
+                trusted,
+                "target code version registered",
+                false,
+            );
+        }
+        trusted += need_new;
+        push(
+            &mut out,
+            Step::TrustNodes {
+                node_ids: trust_now,
+                count: need_new,
+            },
+            trusted,
+            "each node launched by this run, Pending, attesting the target",
+            false,
+        );
+    }
+
+    if !old.is_empty() && !ctx.soaked {
+        push(
+            &mut out,
+            Step::Soak {
+                duration: spec.safety.soak,
+            },
+            trusted,
+            "all new nodes trusted and serving",
+            false,
+        );
+    }
+
+    // Retire backups first (in id order, for a stable plan), the primary last.
+    let mut order: Vec<&NodeView> = old.clone();
+    order.sort_by_key(|n| {
+        (
+            view.primary.as_deref() == Some(n.node_id.as_str()),
+            n.node_id.clone(),
+        )
+    });
+    let planning_ahead = !out.steps.is_empty();
+    for n in order {
+        let after = trusted - 1;
+        if fault_tolerance(after) < ctx.min_fault_tolerance {
+            out.blocked.get_or_insert(format!(
+                "retiring {} would leave f = {} below the minimum {} (with {after} trusted nodes); \
+                 launch more new nodes ([nodes] count) or lower [safety] min_fault_tolerance",
+                n.node_id.get(..8).unwrap_or(&n.node_id),
+                fault_tolerance(after),
+                ctx.min_fault_tolerance
+            ));
+            break;
+        }
+        if !planning_ahead && out.blocked.is_none() {
+            // The next step is this retirement: its gate must hold on the service as it is.
+            let unhealthy: Vec<&str> = new
+                .iter()
+                .filter(|m| !(m.reachable && m.ready))
+                .map(|m| m.node_id.get(..8).unwrap_or(&m.node_id))
+                .collect();
+            let healthy_after = view
+                .nodes
+                .iter()
+                .filter(|m| {
+                    m.status == NodeStatus::Trusted
+                        && m.node_id != n.node_id
+                        && m.reachable
+                        && m.ready
+                })
+                .count();
+            if !unhealthy.is_empty() {
+                out.blocked = Some(format!(
+                    "new node(s) {} not healthy (not serving governance)",
+                    unhealthy.join(", ")
+                ));
+            } else if healthy_after < majority(after) {
+                out.blocked = Some(format!(
+                    "only {healthy_after} healthy node(s) would remain, fewer than a majority of {after}"
+                ));
+            }
+        }
+        trusted = after;
+        push(
+            &mut out,
+            Step::RetireNode {
+                node_id: n.node_id.clone(),
+                address: n.address.clone(),
+                primary: view.primary.as_deref() == Some(n.node_id.as_str()),
+            },
+            trusted,
+            &format!(
+                "f after ≥ {} and every new node healthy",
+                ctx.min_fault_tolerance
+            ),
+            false,
+        );
+    }
+
+    for n in view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Retired)
+    {
+        push(
+            &mut out,
+            Step::RemoveRetired {
+                node_id: n.node_id.clone(),
+                address: n.address.clone(),
+            },
+            trusted,
+            "listed by removable_nodes",
+            false,
+        );
+    }
+
+    let finalize = target.finalize_actions(&view.join_policy);
+    let old_remains = !old.is_empty()
+        || out
+            .steps
+            .iter()
+            .any(|s| matches!(s.step, Step::RetireNode { .. }));
+    if !finalize.is_empty() && (old_remains || out.blocked.is_none()) {
+        push(
+            &mut out,
+            Step::Finalize { actions: finalize },
+            trusted,
+            "no old node left; every node reports the target",
+            true,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccf::types::VirtualPolicy;
+    use crate::plan::spec::{CodePlatform, NodesSpec, Safety, Target};
+
+    const OLD: &str = "aa";
+    const NEW: &str = "bb";
+
+    fn spec() -> UpgradeSpec {
+        UpgradeSpec {
+            target: Target {
+                platform: CodePlatform::Virtual,
+                host_data: NEW.repeat(32),
+                ccf_version: Some("ccf-7.0.2".into()),
+                measurement: None,
+                security_policy: None,
+                uvm_endorsement: None,
+            },
+            nodes: NodesSpec {
+                count: None,
+                launch: "l".into(),
+                stop: "s".into(),
+                max_parallel_launches: 3,
+                launch_timeout: Duration::from_secs(60),
+            },
+            safety: Safety {
+                min_fault_tolerance: None,
+                soak: Duration::from_secs(1),
+                step_timeout: Duration::from_secs(60),
+            },
+        }
+    }
+
+    fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
+        NodeView {
+            node_id: format!("{i:x}").repeat(64),
+            status,
+            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
+            claims: Some(QuoteClaims {
+                measurement: crate::plan::spec::VIRTUAL_MEASUREMENT.into(),
+                host_data: build.repeat(32),
+                report_data: String::new(),
+            }),
+            version: None,
+            reachable: true,
+            ready: true,
+            removable: false,
+        }
+    }
+
+    fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
+        ServiceView {
+            primary: Some(nodes[0].node_id.clone()),
+            join_policy: JoinPolicy {
+                virtual_: Some(VirtualPolicy {
+                    measurements: vec![crate::plan::spec::VIRTUAL_MEASUREMENT.into()],
+                    host_data: registered.iter().map(|h| h.repeat(32)).collect(),
+                }),
+                ..Default::default()
+            },
+            nodes,
+        }
+    }
+
+    fn kinds(p: &Plan) -> Vec<String> {
+        p.steps
+            .iter()
+            .map(|s| {
+                serde_json::to_value(&s.step).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fresh_three_node_upgrade() {
+        let v = service(
+            (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect(),
+            &[OLD],
+        );
+        let s = spec();
+        let (desired, min_f) = resolve_context(&v, &s);
+        assert_eq!((desired, min_f), (3, 1));
+        let p = plan(
+            &v,
+            &s,
+            &RunContext {
+                desired,
+                min_fault_tolerance: min_f,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            kinds(&p),
+            [
+                "register_code",
+                "launch_nodes",
+                "trust_nodes",
+                "soak",
+                "retire_node",
+                "retire_node",
+                "retire_node",
+                "finalize"
+            ]
+        );
+        let retired: Vec<_> = p
+            .steps
+            .iter()
+            .filter_map(|s| match &s.step {
+                Step::RetireNode { primary, .. } => Some(*primary),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retired, [false, false, true], "the primary is retired last");
+        let f: Vec<_> = p.steps.iter().map(|s| s.f_after).collect();
+        assert_eq!(f, [1, 1, 2, 2, 2, 1, 1, 1]);
+        assert!(p.steps.last().unwrap().point_of_no_return);
+        assert!(p.blocked.is_none());
+    }
+
+    #[test]
+    fn nothing_to_do_once_upgraded() {
+        let v = service(
+            (0..3).map(|i| node(i, NodeStatus::Trusted, NEW)).collect(),
+            &[NEW],
+        );
+        let s = spec();
+        let (desired, min_f) = resolve_context(&v, &s);
+        assert!(
+            plan(
+                &v,
+                &s,
+                &RunContext {
+                    desired,
+                    min_fault_tolerance: min_f,
+                    ..Default::default()
+                }
+            )
+            .is_done()
+        );
+    }
+
+    #[test]
+    fn unknown_pending_nodes_are_never_trusted() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.push(node(9, NodeStatus::Pending, NEW));
+        let v = service(nodes, &[OLD, NEW]);
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                ..Default::default()
+            },
+        );
+        match &p
+            .steps
+            .iter()
+            .find(|s| matches!(s.step, Step::TrustNodes { .. }))
+            .unwrap()
+            .step
+        {
+            Step::TrustNodes { node_ids, .. } => assert!(node_ids.is_empty()),
+            _ => unreachable!(),
+        }
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("unknown Pending node 99999999"))
+        );
+    }
+
+    #[test]
+    fn a_floor_that_cannot_hold_blocks_retirement() {
+        let v = service(
+            (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect(),
+            &[OLD],
+        );
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 2,
+                ..Default::default()
+            },
+        );
+        assert!(
+            p.blocked
+                .as_deref()
+                .unwrap()
+                .contains("below the minimum 2"),
+            "{:?}",
+            p.blocked
+        );
+    }
+
+    #[test]
+    fn an_unhealthy_new_node_blocks_the_next_retirement() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        for i in 3..6 {
+            nodes.push(node(i, NodeStatus::Trusted, NEW));
+        }
+        nodes[4].ready = false;
+        let v = service(nodes, &[OLD, NEW]);
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                soaked: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(kinds(&p)[0], "retire_node");
+        assert!(
+            p.blocked.as_deref().unwrap().contains("not healthy"),
+            "{:?}",
+            p.blocked
+        );
+    }
+}

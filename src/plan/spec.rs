@@ -1,0 +1,588 @@
+//! The upgrade part of a plan file: `[target]` (the new code version), `[nodes]` (how many,
+//! and the launcher commands) and `[safety]` (fault-tolerance floor, soak, step timeout).
+//! Parsed strictly: unknown keys are rejected with the known ones listed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Digest;
+
+use crate::ccf::types::{Action, JoinPolicy, QuoteClaims};
+use crate::settings::{PlanFile, SettingsError};
+
+/// The virtual platform's fixed measurement.
+pub const VIRTUAL_MEASUREMENT: &str = "Insecure hard-coded virtual measurement v1";
+
+/// Attestation platform of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodePlatform {
+    /// Virtual: host data = SHA-256 of the package.
+    Virtual,
+    /// AMD SEV-SNP: measurement + host data (SHA-256 of the security policy).
+    Snp,
+}
+
+/// An SNP UVM endorsement to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UvmEndorsement {
+    /// DID of the issuer.
+    pub did: String,
+    /// Feed.
+    pub feed: String,
+    /// Minimum SVN.
+    pub svn: String,
+}
+
+/// `[target]`: the code version to upgrade to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Platform.
+    pub platform: CodePlatform,
+    /// Host data (lowercase hex SHA-256).
+    pub host_data: String,
+    /// What new nodes must report on `/node/version`.
+    #[serde(default)]
+    pub ccf_version: Option<String>,
+    /// SNP launch measurement (96 hex). Required for SNP.
+    #[serde(default)]
+    pub measurement: Option<String>,
+    /// SNP security policy text (its SHA-256 must be `host_data`); registered as metadata.
+    #[serde(default)]
+    pub security_policy: Option<String>,
+    /// SNP UVM endorsement to register.
+    #[serde(default)]
+    pub uvm_endorsement: Option<UvmEndorsement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodesTable {
+    #[serde(default)]
+    count: Option<i64>,
+    launch: String,
+    stop: String,
+    #[serde(default)]
+    max_parallel_launches: Option<i64>,
+    #[serde(default)]
+    launch_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SafetyTable {
+    #[serde(default)]
+    min_fault_tolerance: Option<i64>,
+    #[serde(default)]
+    soak: Option<String>,
+    #[serde(default)]
+    step_timeout: Option<String>,
+}
+
+/// `[nodes]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodesSpec {
+    /// New nodes wanted (default: as many as the service has).
+    pub count: Option<usize>,
+    /// Launcher command.
+    pub launch: String,
+    /// Stop command.
+    pub stop: String,
+    /// Launches running at once.
+    pub max_parallel_launches: usize,
+    /// Time a launch command may take.
+    pub launch_timeout: Duration,
+}
+
+/// `[safety]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Safety {
+    /// Never retire below this f (default: the f the service has at the start).
+    pub min_fault_tolerance: Option<usize>,
+    /// All new nodes healthy this long before the first retirement.
+    pub soak: Duration,
+    /// Deadline of every step.
+    pub step_timeout: Duration,
+}
+
+/// Everything the upgrade needs from the plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeSpec {
+    /// `[target]`.
+    pub target: Target,
+    /// `[nodes]`.
+    pub nodes: NodesSpec,
+    /// `[safety]`.
+    pub safety: Safety,
+}
+
+/// Parse `30s`, `10m`, `1h`, `500ms`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "{text:?} is not a duration like 30s, 10m, 1h or 500ms"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?}: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        total += match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            "" => return Err(format!("{text:?} needs a unit (ms, s, m, h)")),
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?} (use ms, s, m, h)"
+                ));
+            }
+        };
+    }
+    Ok(total)
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl UpgradeSpec {
+    /// Read `[target]`, `[nodes]`, `[safety]` from a loaded plan file.
+    pub fn from_plan(plan: &PlanFile) -> Result<UpgradeSpec, SettingsError> {
+        let invalid = |detail: String| SettingsError::Invalid {
+            path: plan.path.clone(),
+            detail,
+        };
+        let table = |name: &str| plan.raw.get(name).cloned();
+        let one_line = |e: toml::de::Error| {
+            e.to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+
+        let mut target: Target = table("target")
+            .ok_or_else(|| {
+                invalid("missing [target] table (the code version to upgrade to)".into())
+            })?
+            .try_into()
+            .map_err(|e| invalid(format!("[target]: {}", one_line(e))))?;
+        target.host_data = target.host_data.to_ascii_lowercase();
+        if !is_hex(&target.host_data, 64) {
+            return Err(invalid(format!(
+                "[target] host_data {:?} must be a hex SHA-256 digest (64 characters)",
+                target.host_data
+            )));
+        }
+        match target.platform {
+            CodePlatform::Snp => {
+                let m = target.measurement.as_deref().map(str::to_ascii_lowercase);
+                match m {
+                    Some(m) if is_hex(&m, 96) => target.measurement = Some(m),
+                    Some(m) => {
+                        return Err(invalid(format!(
+                            "[target] measurement {m:?} must be 96 hex characters"
+                        )));
+                    }
+                    None => {
+                        return Err(invalid(
+                            "[target] platform = \"snp\" needs a measurement".into(),
+                        ));
+                    }
+                }
+                if let Some(policy) = &target.security_policy {
+                    let digest = hex::encode(sha2::Sha256::digest(policy.as_bytes()));
+                    if digest != target.host_data {
+                        return Err(invalid(format!(
+                            "[target] the SHA-256 of security_policy is {digest}, not host_data {}",
+                            target.host_data
+                        )));
+                    }
+                }
+            }
+            CodePlatform::Virtual => {
+                if target.security_policy.is_some() || target.uvm_endorsement.is_some() {
+                    return Err(invalid(
+                        "[target] security_policy and uvm_endorsement are SNP settings".into(),
+                    ));
+                }
+            }
+        }
+
+        let nodes: NodesTable = table("nodes")
+            .ok_or_else(|| invalid("missing [nodes] table (launch and stop commands)".into()))?
+            .try_into()
+            .map_err(|e| invalid(format!("[nodes]: {}", one_line(e))))?;
+        let count = match nodes.count {
+            None => None,
+            Some(c) if (1..=64).contains(&c) => Some(c as usize),
+            Some(c) => {
+                return Err(invalid(format!(
+                    "[nodes] count = {c}: give between 1 and 64 nodes"
+                )));
+            }
+        };
+        let max_parallel = match nodes.max_parallel_launches {
+            None => 3,
+            Some(c) if (1..=64).contains(&c) => c as usize,
+            Some(c) => {
+                return Err(invalid(format!(
+                    "[nodes] max_parallel_launches = {c}: give between 1 and 64"
+                )));
+            }
+        };
+        if nodes.launch.trim().is_empty() || nodes.stop.trim().is_empty() {
+            return Err(invalid("[nodes] launch and stop must be commands".into()));
+        }
+        let duration =
+            |key: &str, v: Option<String>, default: Duration| -> Result<Duration, SettingsError> {
+                match v {
+                    None => Ok(default),
+                    Some(s) => parse_duration(&s).map_err(|e| invalid(format!("{key}: {e}"))),
+                }
+            };
+        let launch_timeout = duration(
+            "[nodes] launch_timeout",
+            nodes.launch_timeout,
+            Duration::from_secs(600),
+        )?;
+
+        let safety: SafetyTable = match table("safety") {
+            None => SafetyTable::default(),
+            Some(t) => t
+                .try_into()
+                .map_err(|e| invalid(format!("[safety]: {}", one_line(e))))?,
+        };
+        let min_fault_tolerance = match safety.min_fault_tolerance {
+            None => None,
+            Some(f) if (0..=32).contains(&f) => Some(f as usize),
+            Some(f) => {
+                return Err(invalid(format!(
+                    "[safety] min_fault_tolerance = {f} is out of range"
+                )));
+            }
+        };
+        let soak = duration("[safety] soak", safety.soak, Duration::from_secs(30))?;
+        let step_timeout = duration(
+            "[safety] step_timeout",
+            safety.step_timeout,
+            Duration::from_secs(600),
+        )?;
+        if step_timeout.is_zero() {
+            return Err(invalid("[safety] step_timeout must be more than 0".into()));
+        }
+        Ok(UpgradeSpec {
+            target,
+            nodes: NodesSpec {
+                count,
+                launch: nodes.launch,
+                stop: nodes.stop,
+                max_parallel_launches: max_parallel,
+                launch_timeout,
+            },
+            safety: Safety {
+                min_fault_tolerance,
+                soak,
+                step_timeout,
+            },
+        })
+    }
+
+    /// Load a plan file and its upgrade tables.
+    pub fn load(path: &Path) -> Result<(PlanFile, UpgradeSpec), SettingsError> {
+        let plan = PlanFile::load(path)?;
+        let spec = UpgradeSpec::from_plan(&plan)?;
+        Ok((plan, spec))
+    }
+}
+
+impl Target {
+    /// The measurement new nodes must report.
+    pub fn measurement(&self) -> &str {
+        self.measurement.as_deref().unwrap_or(VIRTUAL_MEASUREMENT)
+    }
+
+    /// Whether a node's attestation claims are this target's.
+    pub fn matches(&self, claims: &QuoteClaims) -> bool {
+        claims.host_data.eq_ignore_ascii_case(&self.host_data)
+            && match self.platform {
+                CodePlatform::Virtual => true,
+                CodePlatform::Snp => claims.measurement.eq_ignore_ascii_case(self.measurement()),
+            }
+    }
+
+    /// The "add" actions still needed to register this code version (empty: registered).
+    pub fn register_actions(&self, policy: &JoinPolicy) -> Vec<Action> {
+        let mut out = Vec::new();
+        match self.platform {
+            CodePlatform::Virtual => {
+                let v = policy.virtual_.clone().unwrap_or_default();
+                if !v.measurements.iter().any(|m| m == VIRTUAL_MEASUREMENT) {
+                    out.push(Action::new(
+                        "add_virtual_measurement",
+                        json!({ "measurement": VIRTUAL_MEASUREMENT }),
+                    ));
+                }
+                if !v
+                    .host_data
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&self.host_data))
+                {
+                    out.push(Action::new(
+                        "add_virtual_host_data",
+                        json!({ "host_data": self.host_data }),
+                    ));
+                }
+            }
+            CodePlatform::Snp => {
+                let s = policy.snp.clone().unwrap_or_default();
+                if !s
+                    .measurements
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(self.measurement()))
+                {
+                    out.push(Action::new(
+                        "add_snp_measurement",
+                        json!({ "measurement": self.measurement() }),
+                    ));
+                }
+                if !s
+                    .host_data
+                    .keys()
+                    .any(|h| h.eq_ignore_ascii_case(&self.host_data))
+                {
+                    out.push(Action::new(
+                        "add_snp_host_data",
+                        json!({ "host_data": self.host_data, "security_policy": self.security_policy.clone().unwrap_or_default() }),
+                    ));
+                }
+                if let Some(u) = &self.uvm_endorsement
+                    && s.uvm_endorsements
+                        .get(&u.did)
+                        .and_then(|f| f.get(&u.feed))
+                        .is_none()
+                {
+                    out.push(Action::new(
+                        "add_snp_uvm_endorsement",
+                        json!({ "did": u.did, "feed": u.feed, "svn": u.svn }),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The "remove" actions that leave only this code version registered (finalize).
+    pub fn finalize_actions(&self, policy: &JoinPolicy) -> Vec<Action> {
+        let mut out = Vec::new();
+        match self.platform {
+            CodePlatform::Virtual => {
+                for h in policy.virtual_.iter().flat_map(|v| &v.host_data) {
+                    if !h.eq_ignore_ascii_case(&self.host_data) {
+                        out.push(Action::new(
+                            "remove_virtual_host_data",
+                            json!({ "host_data": h }),
+                        ));
+                    }
+                }
+            }
+            CodePlatform::Snp => {
+                if let Some(s) = &policy.snp {
+                    for h in s
+                        .host_data
+                        .keys()
+                        .filter(|h| !h.eq_ignore_ascii_case(&self.host_data))
+                    {
+                        out.push(Action::new(
+                            "remove_snp_host_data",
+                            json!({ "host_data": h }),
+                        ));
+                    }
+                    for m in s
+                        .measurements
+                        .iter()
+                        .filter(|m| !m.eq_ignore_ascii_case(self.measurement()))
+                    {
+                        out.push(Action::new(
+                            "remove_snp_measurement",
+                            json!({ "measurement": m }),
+                        ));
+                    }
+                    for (did, feeds) in &s.uvm_endorsements {
+                        for feed in feeds.keys() {
+                            let keep = self
+                                .uvm_endorsement
+                                .as_ref()
+                                .is_some_and(|u| u.did == *did && u.feed == *feed);
+                            if !keep {
+                                out.push(Action::new(
+                                    "remove_snp_uvm_endorsement",
+                                    json!({ "did": did, "feed": feed }),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Short description, e.g. `virtual d6a0a114… (ccf-7.0.2)`.
+    pub fn describe(&self) -> String {
+        let platform = match self.platform {
+            CodePlatform::Virtual => "virtual",
+            CodePlatform::Snp => "snp",
+        };
+        let v = self
+            .ccf_version
+            .as_deref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default();
+        format!("{platform} {}…{v}", &self.host_data[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Result<UpgradeSpec, SettingsError> {
+        let base = "[service]\nurl = \"a:1\"\nservice_cert = \"s\"\n";
+        let p = PlanFile::parse(&format!("{base}{text}"), Path::new("/x/p.toml"))?;
+        UpgradeSpec::from_plan(&p)
+    }
+
+    const NODES: &str = "[nodes]\nlaunch = \"l\"\nstop = \"s\"\n";
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("ten minutes").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn a_full_plan_parses_with_defaults() {
+        let s = plan(&format!("[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\nccf_version = \"ccf-7.0.2\"\n{NODES}", "AB".repeat(32))).unwrap();
+        assert_eq!(s.target.host_data, "ab".repeat(32));
+        assert_eq!(s.nodes.max_parallel_launches, 3);
+        assert_eq!(s.safety.soak, Duration::from_secs(30));
+        assert_eq!(s.safety.step_timeout, Duration::from_secs(600));
+        assert_eq!(s.nodes.count, None);
+    }
+
+    #[test]
+    fn bad_plans_are_named_clearly() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n",
+            "ab".repeat(32)
+        );
+        let e = plan(&format!(
+            "{t}[nodes]\ncount = 0\nlaunch = \"l\"\nstop = \"s\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("count = 0"), "{e}");
+        let e = plan(&format!(
+            "{t}[nodes]\ncount = 1000\nlaunch = \"l\"\nstop = \"s\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("1000"), "{e}");
+        let e = plan(&format!("{t}{NODES}[safety]\nsoak = \"thirty\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[safety] soak"), "{e}");
+        let e = plan(&format!("{t}{NODES}[safety]\nsoke = \"3s\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("soke") && e.contains("min_fault_tolerance"),
+            "{e}"
+        );
+        let e = plan(&format!(
+            "[target]\nplatform = \"sgx\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[target]"), "{e}");
+        let e = plan(&format!(
+            "[target]\nplatform = \"snp\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("measurement"), "{e}");
+        let e = plan(&format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"xyz\"\n{NODES}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("host_data"), "{e}");
+        let e = plan(&t).unwrap_err().to_string();
+        assert!(e.contains("[nodes]"), "{e}");
+    }
+
+    #[test]
+    fn register_and_finalize_actions() {
+        let t = Target {
+            platform: CodePlatform::Virtual,
+            host_data: "bb".repeat(32),
+            ccf_version: None,
+            measurement: None,
+            security_policy: None,
+            uvm_endorsement: None,
+        };
+        let mut jp = JoinPolicy {
+            virtual_: Some(crate::ccf::types::VirtualPolicy {
+                measurements: vec![VIRTUAL_MEASUREMENT.into()],
+                host_data: vec!["aa".repeat(32)],
+            }),
+            ..Default::default()
+        };
+        let reg = t.register_actions(&jp);
+        assert_eq!(reg.len(), 1);
+        assert_eq!(reg[0].name, "add_virtual_host_data");
+        jp.virtual_
+            .as_mut()
+            .unwrap()
+            .host_data
+            .push("bb".repeat(32));
+        assert!(t.register_actions(&jp).is_empty());
+        let fin = t.finalize_actions(&jp);
+        assert_eq!(
+            fin,
+            vec![Action::new(
+                "remove_virtual_host_data",
+                json!({"host_data": "aa".repeat(32)})
+            )]
+        );
+    }
+}
