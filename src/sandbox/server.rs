@@ -34,6 +34,8 @@ pub struct SandboxOptions {
     pub platform: Platform,
     /// Command that runs noderoll (for the launcher lines in the ready plan).
     pub noderoll_command: String,
+    /// `[safety] soak` of the ready plan.
+    pub soak: String,
 }
 
 impl SandboxOptions {
@@ -49,6 +51,7 @@ impl SandboxOptions {
             noderoll_command: std::env::current_exe()
                 .map(|p| shell_quote(&p.display().to_string()))
                 .unwrap_or_else(|_| "noderoll".into()),
+            soak: "1s".into(),
         }
     }
 }
@@ -480,7 +483,7 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
          [target]\n{target}\n\
          [nodes]\nlaunch = \"{cmd} sandbox launch-node --dir {dir}\"\nstop = \"{cmd} sandbox stop-node --dir {dir}\"\n\
          max_parallel_launches = {n}\n\n\
-         [safety]\nsoak = \"1s\"\nstep_timeout = \"2m\"\n",
+         [safety]\nsoak = \"{soak}\"\nstep_timeout = \"2m\"\n",
         info.current_build.ccf_version,
         info.next_build.ccf_version,
         info.service_address,
@@ -490,6 +493,7 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
             .replace('"', "\\\""),
         dir = dir.replace('\\', "\\\\").replace('"', "\\\""),
         n = opts.nodes,
+        soak = opts.soak,
     )
 }
 

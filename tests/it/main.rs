@@ -12,3 +12,4 @@ mod sandbox_conformance;
 mod sandbox_faults;
 mod sandbox_upgrade;
 mod signing;
+mod upgrade;

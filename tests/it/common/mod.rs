@@ -282,6 +282,9 @@ pub async fn start_sandbox(
     opts.platform = platform;
     opts.seed = 42;
     opts.latency = noderoll::sandbox::LatencyModel::default().with_speed(speed);
+    // The ready plan's launcher lines run the noderoll binary (not this test binary).
+    opts.noderoll_command = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
+    opts.soak = "300ms".into();
     let sandbox = noderoll::sandbox::Sandbox::start(opts).await.unwrap();
     let info = sandbox.info().clone();
     let cert = noderoll::ccf::ServiceCert::load(&dir.path().join(&info.service_cert)).unwrap();

@@ -1,0 +1,212 @@
+//! The product, end to end: the `noderoll` binary plans and applies CCF's code upgrade against
+//! the sandbox through the command-launcher contract, with zero invariant violations.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use noderoll::ccf::types::{Action, NodeStatus, ProposalBody};
+use noderoll::sandbox::Platform;
+use noderoll::wait::Cancel;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn noderoll(args: &[&str]) -> Run {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .args(&args)
+            .env_remove("NODEROLL_PLAN")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    })
+    .await
+    .unwrap()
+}
+
+fn plan_path(r: &RunningSandbox) -> PathBuf {
+    r.dir.path().join(&r.sandbox.info().plan)
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+fn writes(r: &RunningSandbox) -> u64 {
+    r.sandbox.with_world(|w| w.write_requests)
+}
+
+async fn assert_upgraded(r: &RunningSandbox, n: usize) {
+    let info = r.sandbox.info();
+    let target = &info.next_build;
+    let at: noderoll::ccf::NodeAddr = info.service_address.parse().unwrap();
+    let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
+    let trusted: Vec<_> = nodes.iter().filter(|x| x.status == NodeStatus::Trusted).collect();
+    assert_eq!(trusted.len(), n, "{nodes:?}");
+    assert!(trusted.iter().all(|t| !info.nodes.iter().any(|o| o.node_id == t.node_id)), "no old node remains");
+    for t in &trusted {
+        let addr: noderoll::ccf::NodeAddr = t.rpc_address().unwrap().parse().unwrap();
+        assert_eq!(r.client.version(&addr).await.unwrap().ccf_version, target.ccf_version);
+    }
+    let jp = r.client.join_policy(&at).await.unwrap();
+    match target.platform {
+        Platform::Virtual => assert_eq!(jp.virtual_.unwrap().host_data, vec![target.host_data.clone()]),
+        Platform::Snp => assert_eq!(jp.snp.unwrap().host_data.into_keys().collect::<Vec<_>>(), vec![target.host_data.clone()]),
+    }
+    assert_eq!(r.sandbox.violations(), vec![], "the upgrade must not violate any invariant");
+}
+
+async fn apply_json(r: &RunningSandbox) -> Vec<Value> {
+    let plan = plan_path(r);
+    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    events(&run.stdout)
+}
+
+async fn upgrade(n: usize, platform: Platform) {
+    let r = start_sandbox(n, platform, 5.0).await;
+    let old_primary = r.client.network(&r.entry).await.unwrap().primary_id.unwrap();
+    let evs = apply_json(&r).await;
+    let summary = evs.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["outcome"], "upgraded");
+    assert!(evs.iter().all(|e| e["schema_version"] == 1));
+    // Old nodes removed one at a time, the primary last, with the election observed.
+    let removed: Vec<&str> = evs.iter().filter(|e| e["type"] == "node_removed").map(|e| e["node_id"].as_str().unwrap()).collect();
+    assert_eq!(removed.len(), n);
+    assert_eq!(*removed.last().unwrap(), old_primary, "the primary is retired last");
+    let election = evs.iter().find(|e| e["type"] == "election_observed").expect("an election is observed");
+    assert_eq!(election["previous"], old_primary.as_str());
+    assert_upgraded(&r, n).await;
+
+    // A second apply has nothing to do and sends no write.
+    let before = writes(&r);
+    let evs = apply_json(&r).await;
+    assert_eq!(evs.last().unwrap()["outcome"], "nothing_to_do");
+    assert_eq!(writes(&r), before, "a second apply must not write");
+}
+
+#[tokio::test]
+async fn upgrades_a_one_node_service() {
+    upgrade(1, Platform::Virtual).await;
+}
+
+#[tokio::test]
+async fn upgrades_a_three_node_service() {
+    upgrade(3, Platform::Virtual).await;
+}
+
+#[tokio::test]
+async fn upgrades_a_five_node_service() {
+    upgrade(5, Platform::Virtual).await;
+}
+
+#[tokio::test]
+async fn upgrades_a_three_node_snp_service() {
+    upgrade(3, Platform::Snp).await;
+}
+
+#[tokio::test]
+async fn plan_previews_and_changes_nothing() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let before = writes(&r);
+    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    for needle in ["register the new code version", "launch 3 new nodes", "trust 3 new nodes", "soak", "(the primary: election)", "point of no return", "Preflight: all"] {
+        assert!(run.stdout.contains(needle), "missing {needle:?} in\n{}", run.stdout);
+    }
+    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 8);
+    assert_eq!(doc["steps"][7]["point_of_no_return"], true);
+    assert_eq!(writes(&r), before, "plan must not write");
+    let nodes = r.client.nodes(&r.entry, &Default::default()).await.unwrap();
+    assert_eq!(nodes.len(), 3);
+}
+
+#[tokio::test]
+async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let saved = r.dir.path().join("saved.json");
+    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--out", saved.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The service changes: another node joins.
+    let (id, _) = r.sandbox.launch(r.sandbox.info().current_build.clone()).unwrap();
+    wait_pending(&r.client, &r.entry, &id).await;
+    let before = writes(&r);
+    let run = noderoll(&["apply", saved.to_str().unwrap()]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("stale plan"), "{}", run.stderr);
+    assert_eq!(writes(&r), before, "a stale plan changes nothing");
+    // Re-planned, it applies without asking.
+    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--out", saved.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = noderoll(&["apply", saved.to_str().unwrap(), "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_upgraded(&r, 3).await;
+}
+
+#[tokio::test]
+async fn an_unknown_pending_node_is_never_trusted() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let next = r.sandbox.info().next_build.clone();
+    r.gov
+        .pass(&ProposalBody { actions: vec![Action::new("add_virtual_host_data", json!({"host_data": next.host_data}))] }, &Cancel::never())
+        .await
+        .unwrap();
+    // Someone else's node of the target build joins before noderoll runs.
+    let (stranger, _) = r.sandbox.launch(next).unwrap();
+    wait_pending(&r.client, &r.entry, &stranger).await;
+    let evs = apply_json(&r).await;
+    assert!(
+        evs.iter().any(|e| e["type"] == "warning" && e["message"].as_str().unwrap().contains(&stranger[..8])),
+        "the unknown node is reported"
+    );
+    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+    let still = r.client.node(&at, &stranger).await.unwrap().unwrap();
+    assert_eq!(still.status, NodeStatus::Pending, "it is left alone");
+    let trusted = r.client.nodes(&at, &Default::default()).await.unwrap().into_iter().filter(|n| n.status == NodeStatus::Trusted).count();
+    assert_eq!(trusted, 3);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn preflight_failures_and_missing_confirmation_change_nothing() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let before = writes(&r);
+    // No terminal and no --yes: refused.
+    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap()]).await;
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    // A configured member that is not Active: preflight refuses.
+    let member = r.sandbox.info().members[0].member_id.clone();
+    noderoll::sandbox::control::apply_fault(r.sandbox.core(), noderoll::sandbox::Fault::MemberStatus { member_id: member, active: false }).unwrap();
+    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("configured members are Active"), "{}", run.stderr);
+    assert_eq!(writes(&r), before);
+    assert_eq!(r.client.nodes(&r.entry, &Default::default()).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_demo_runs_with_no_arguments_needed() {
+    let run = noderoll(&["demo", "--speed", "5"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for needle in ["Before:", "After:", "Upgraded to virtual", "no invariant violation"] {
+        assert!(run.stdout.contains(needle), "missing {needle:?} in\n{}", run.stdout);
+    }
+    assert!(run.stderr.contains("election:"), "{}", run.stderr);
+}
+
