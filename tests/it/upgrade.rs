@@ -26,7 +26,11 @@ async fn noderoll(args: &[&str]) -> Run {
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
     })
     .await
     .unwrap()
@@ -37,7 +41,11 @@ fn plan_path(r: &RunningSandbox) -> PathBuf {
 }
 
 fn events(stdout: &str) -> Vec<Value> {
-    stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 fn writes(r: &RunningSandbox) -> u64 {
@@ -49,41 +57,91 @@ async fn assert_upgraded(r: &RunningSandbox, n: usize) {
     let target = &info.next_build;
     let at: noderoll::ccf::NodeAddr = info.service_address.parse().unwrap();
     let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
-    let trusted: Vec<_> = nodes.iter().filter(|x| x.status == NodeStatus::Trusted).collect();
+    let trusted: Vec<_> = nodes
+        .iter()
+        .filter(|x| x.status == NodeStatus::Trusted)
+        .collect();
     assert_eq!(trusted.len(), n, "{nodes:?}");
-    assert!(trusted.iter().all(|t| !info.nodes.iter().any(|o| o.node_id == t.node_id)), "no old node remains");
+    assert!(
+        trusted
+            .iter()
+            .all(|t| !info.nodes.iter().any(|o| o.node_id == t.node_id)),
+        "no old node remains"
+    );
     for t in &trusted {
         let addr: noderoll::ccf::NodeAddr = t.rpc_address().unwrap().parse().unwrap();
-        assert_eq!(r.client.version(&addr).await.unwrap().ccf_version, target.ccf_version);
+        assert_eq!(
+            r.client.version(&addr).await.unwrap().ccf_version,
+            target.ccf_version
+        );
     }
     let jp = r.client.join_policy(&at).await.unwrap();
     match target.platform {
-        Platform::Virtual => assert_eq!(jp.virtual_.unwrap().host_data, vec![target.host_data.clone()]),
-        Platform::Snp => assert_eq!(jp.snp.unwrap().host_data.into_keys().collect::<Vec<_>>(), vec![target.host_data.clone()]),
+        Platform::Virtual => assert_eq!(
+            jp.virtual_.unwrap().host_data,
+            vec![target.host_data.clone()]
+        ),
+        Platform::Snp => assert_eq!(
+            jp.snp.unwrap().host_data.into_keys().collect::<Vec<_>>(),
+            vec![target.host_data.clone()]
+        ),
     }
-    assert_eq!(r.sandbox.violations(), vec![], "the upgrade must not violate any invariant");
+    assert_eq!(
+        r.sandbox.violations(),
+        vec![],
+        "the upgrade must not violate any invariant"
+    );
 }
 
 async fn apply_json(r: &RunningSandbox) -> Vec<Value> {
     let plan = plan_path(r);
-    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes", "--output", "json"]).await;
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let run = noderoll(&[
+        "apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     events(&run.stdout)
 }
 
 async fn upgrade(n: usize, platform: Platform) {
     let r = start_sandbox(n, platform, 5.0).await;
-    let old_primary = r.client.network(&r.entry).await.unwrap().primary_id.unwrap();
+    let old_primary = r
+        .client
+        .network(&r.entry)
+        .await
+        .unwrap()
+        .primary_id
+        .unwrap();
     let evs = apply_json(&r).await;
     let summary = evs.last().unwrap();
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["outcome"], "upgraded");
     assert!(evs.iter().all(|e| e["schema_version"] == 1));
     // Old nodes removed one at a time, the primary last, with the election observed.
-    let removed: Vec<&str> = evs.iter().filter(|e| e["type"] == "node_removed").map(|e| e["node_id"].as_str().unwrap()).collect();
+    let removed: Vec<&str> = evs
+        .iter()
+        .filter(|e| e["type"] == "node_removed")
+        .map(|e| e["node_id"].as_str().unwrap())
+        .collect();
     assert_eq!(removed.len(), n);
-    assert_eq!(*removed.last().unwrap(), old_primary, "the primary is retired last");
-    let election = evs.iter().find(|e| e["type"] == "election_observed").expect("an election is observed");
+    assert_eq!(
+        *removed.last().unwrap(),
+        old_primary,
+        "the primary is retired last"
+    );
+    let election = evs
+        .iter()
+        .find(|e| e["type"] == "election_observed")
+        .expect("an election is observed");
     assert_eq!(election["previous"], old_primary.as_str());
     assert_upgraded(&r, n).await;
 
@@ -119,10 +177,28 @@ async fn plan_previews_and_changes_nothing() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = plan_path(&r);
     let before = writes(&r);
-    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--detailed-exitcode"]).await;
+    let run = noderoll(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--detailed-exitcode",
+    ])
+    .await;
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    for needle in ["register the new code version", "launch 3 new nodes", "trust 3 new nodes", "soak", "(the primary: election)", "point of no return", "Preflight: all"] {
-        assert!(run.stdout.contains(needle), "missing {needle:?} in\n{}", run.stdout);
+    for needle in [
+        "register the new code version",
+        "launch 3 new nodes",
+        "trust 3 new nodes",
+        "soak",
+        "(the primary: election)",
+        "point of no return",
+        "Preflight: all",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "missing {needle:?} in\n{}",
+            run.stdout
+        );
     }
     let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -139,10 +215,20 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = plan_path(&r);
     let saved = r.dir.path().join("saved.json");
-    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--out", saved.to_str().unwrap()]).await;
+    let run = noderoll(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--out",
+        saved.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The service changes: another node joins.
-    let (id, _) = r.sandbox.launch(r.sandbox.info().current_build.clone()).unwrap();
+    let (id, _) = r
+        .sandbox
+        .launch(r.sandbox.info().current_build.clone())
+        .unwrap();
     wait_pending(&r.client, &r.entry, &id).await;
     let before = writes(&r);
     let run = noderoll(&["apply", saved.to_str().unwrap()]).await;
@@ -150,7 +236,14 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     assert!(run.stderr.contains("stale plan"), "{}", run.stderr);
     assert_eq!(writes(&r), before, "a stale plan changes nothing");
     // Re-planned, it applies without asking.
-    let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--out", saved.to_str().unwrap()]).await;
+    let run = noderoll(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--out",
+        saved.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = noderoll(&["apply", saved.to_str().unwrap(), "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -162,7 +255,15 @@ async fn an_unknown_pending_node_is_never_trusted() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let next = r.sandbox.info().next_build.clone();
     r.gov
-        .pass(&ProposalBody { actions: vec![Action::new("add_virtual_host_data", json!({"host_data": next.host_data}))] }, &Cancel::never())
+        .pass(
+            &ProposalBody {
+                actions: vec![Action::new(
+                    "add_virtual_host_data",
+                    json!({"host_data": next.host_data}),
+                )],
+            },
+            &Cancel::never(),
+        )
         .await
         .unwrap();
     // Someone else's node of the target build joins before noderoll runs.
@@ -170,13 +271,22 @@ async fn an_unknown_pending_node_is_never_trusted() {
     wait_pending(&r.client, &r.entry, &stranger).await;
     let evs = apply_json(&r).await;
     assert!(
-        evs.iter().any(|e| e["type"] == "warning" && e["message"].as_str().unwrap().contains(&stranger[..8])),
+        evs.iter()
+            .any(|e| e["type"] == "warning"
+                && e["message"].as_str().unwrap().contains(&stranger[..8])),
         "the unknown node is reported"
     );
     let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let still = r.client.node(&at, &stranger).await.unwrap().unwrap();
     assert_eq!(still.status, NodeStatus::Pending, "it is left alone");
-    let trusted = r.client.nodes(&at, &Default::default()).await.unwrap().into_iter().filter(|n| n.status == NodeStatus::Trusted).count();
+    let trusted = r
+        .client
+        .nodes(&at, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+        .count();
     assert_eq!(trusted, 3);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
@@ -192,21 +302,169 @@ async fn preflight_failures_and_missing_confirmation_change_nothing() {
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     // A configured member that is not Active: preflight refuses.
     let member = r.sandbox.info().members[0].member_id.clone();
-    noderoll::sandbox::control::apply_fault(r.sandbox.core(), noderoll::sandbox::Fault::MemberStatus { member_id: member, active: false }).unwrap();
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::MemberStatus {
+            member_id: member,
+            active: false,
+        },
+    )
+    .unwrap();
     let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("configured members are Active"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("configured members are Active"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(writes(&r), before);
-    assert_eq!(r.client.nodes(&r.entry, &Default::default()).await.unwrap().len(), 3);
+    assert_eq!(
+        r.client
+            .nodes(&r.entry, &Default::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]
 async fn the_demo_runs_with_no_arguments_needed() {
     let run = noderoll(&["demo", "--speed", "5"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    for needle in ["Before:", "After:", "Upgraded to virtual", "no invariant violation"] {
-        assert!(run.stdout.contains(needle), "missing {needle:?} in\n{}", run.stdout);
+    for needle in [
+        "Before:",
+        "After:",
+        "Upgraded to virtual",
+        "no invariant violation",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "missing {needle:?} in\n{}",
+            run.stdout
+        );
     }
     assert!(run.stderr.contains("election:"), "{}", run.stderr);
 }
 
+#[tokio::test]
+async fn with_several_members_apply_waits_and_vote_accepts() {
+    let r = start_sandbox_with_members(3, 3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    // member0's plan (as written) and a plan for member1, who votes with `noderoll vote`.
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let only = |i: usize| {
+        let mut out = String::new();
+        for block in text.split("\n\n") {
+            let other_member =
+                block.starts_with("[[members]]") && !block.contains(&format!("member{i}_cert.pem"));
+            if !other_member {
+                out.push_str(block);
+                out.push_str("\n\n");
+            }
+        }
+        out
+    };
+    std::fs::write(&plan, only(0)).unwrap();
+    let voter_plan = r.dir.path().join("member1.toml");
+    std::fs::write(&voter_plan, only(1)).unwrap();
+    let apply = {
+        let plan = plan.clone();
+        tokio::spawn(async move {
+            noderoll(&[
+                "apply",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--yes",
+                "--output",
+                "json",
+            ])
+            .await
+        })
+    };
+    // Vote on every proposal noderoll opens until the upgrade is done.
+    let mut voted = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !apply.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upgrade did not finish"
+        );
+        let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+        for p in r.client.proposals(&at).await.unwrap_or_default() {
+            if p.proposal_state == noderoll::ccf::types::ProposalState::Open
+                && voted.insert(p.proposal_id.clone())
+            {
+                let run = noderoll(&[
+                    "vote",
+                    &p.proposal_id,
+                    "--plan",
+                    voter_plan.to_str().unwrap(),
+                    "--yes",
+                ])
+                .await;
+                assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+                assert!(run.stdout.contains("Accepted"), "{}", run.stdout);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let run = apply.await.unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let evs = events(&run.stdout);
+    assert!(
+        evs.iter()
+            .any(|e| e["type"] == "waiting_for_members" && e["needed"] == 2),
+        "noderoll says it waits for other members"
+    );
+    assert_eq!(
+        voted.len(),
+        6,
+        "register, trust, three retirements, finalize"
+    );
+    assert_upgraded(&r, 3).await;
+}
+
+#[tokio::test]
+async fn a_node_that_never_joins_times_out_naming_the_step_and_node() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("step_timeout = \"2m\"", "step_timeout = \"2s\"");
+    std::fs::write(&plan, text).unwrap();
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::NeverJoinNext,
+    )
+    .unwrap();
+    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: step launch 3 new nodes failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("timed out after 2s waiting for node")
+            && run.stderr.contains("to appear Pending"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("last seen: not in the node table yet"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was retired: the old nodes are all still trusted.
+    let trusted = r
+        .client
+        .nodes(&r.entry, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+        .count();
+    assert_eq!(trusted, 3);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}

@@ -275,10 +275,20 @@ pub async fn start_sandbox(
     platform: noderoll::sandbox::Platform,
     speed: f64,
 ) -> RunningSandbox {
+    start_sandbox_with_members(nodes, 1, platform, speed).await
+}
+
+pub async fn start_sandbox_with_members(
+    nodes: usize,
+    members: usize,
+    platform: noderoll::sandbox::Platform,
+    speed: f64,
+) -> RunningSandbox {
     init();
     let dir = tempfile::tempdir().unwrap();
     let mut opts = noderoll::sandbox::SandboxOptions::new(dir.path());
     opts.nodes = nodes;
+    opts.members = members;
     opts.platform = platform;
     opts.seed = 42;
     opts.latency = noderoll::sandbox::LatencyModel::default().with_speed(speed);
