@@ -804,6 +804,9 @@ impl Engine {
                             Ok(false) => return Ok(Probe::NotYet("not ready yet".into())),
                             Err(e) => return Ok(Probe::NotYet(e.to_string())),
                         }
+                        if let Err(e) = c.commit(&a).await {
+                            return Ok(Probe::NotYet(e.to_string()));
+                        }
                         match c.version(&a).await {
                             Ok(v) if want.as_ref().is_none_or(|w| *w == v.ccf_version) => {
                                 Ok(Probe::Ready(v.ccf_version))
