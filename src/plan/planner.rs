@@ -311,12 +311,17 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     }
 
     let need_new = ctx.desired.saturating_sub(new.len());
+    // Sequential: one node launched and trusted per round (CCF's test harness does this).
+    let per_round = match spec.nodes.strategy {
+        super::spec::Strategy::Parallel => need_new,
+        super::spec::Strategy::Sequential => need_new.min(1),
+    };
     let trust_now: Vec<String> = pending_ours
         .iter()
-        .take(need_new)
+        .take(per_round)
         .map(|n| n.node_id.clone())
         .collect();
-    let to_launch = need_new.saturating_sub(pending_ours.len());
+    let to_launch = per_round.saturating_sub(pending_ours.len());
     let mut trusted = old.len() + new.len();
     let push = |out: &mut Plan, step: Step, trusted: usize, gate: &str, ponr: bool| {
         out.steps.push(PlannedStep {
@@ -348,17 +353,37 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
                 false,
             );
         }
-        trusted += need_new;
+        trusted += per_round;
         push(
             &mut out,
             Step::TrustNodes {
                 node_ids: trust_now,
-                count: need_new,
+                count: per_round,
             },
             trusted,
             "each node launched by this run, Pending, attesting the target",
             false,
         );
+        for _ in per_round..need_new {
+            push(
+                &mut out,
+                Step::LaunchNodes { count: 1 },
+                trusted,
+                "the previous new node trusted",
+                false,
+            );
+            trusted += 1;
+            push(
+                &mut out,
+                Step::TrustNodes {
+                    node_ids: vec![],
+                    count: 1,
+                },
+                trusted,
+                "the launched node Pending",
+                false,
+            );
+        }
     }
 
     if !old.is_empty() && !ctx.soaked {
@@ -499,6 +524,7 @@ mod tests {
                 stop: "s".into(),
                 max_parallel_launches: 3,
                 launch_timeout: Duration::from_secs(60),
+                strategy: Default::default(),
             },
             safety: Safety {
                 min_fault_tolerance: None,
@@ -595,6 +621,39 @@ mod tests {
         assert_eq!(f, [1, 1, 2, 2, 2, 1, 1, 1]);
         assert!(p.steps.last().unwrap().point_of_no_return);
         assert!(p.blocked.is_none());
+    }
+
+    #[test]
+    fn sequential_adds_one_node_per_round() {
+        let v = service(
+            (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect(),
+            &[OLD],
+        );
+        let mut s = spec();
+        s.nodes.strategy = crate::plan::spec::Strategy::Sequential;
+        let p = plan(
+            &v,
+            &s,
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            kinds(&p)[..7],
+            [
+                "register_code",
+                "launch_nodes",
+                "trust_nodes",
+                "launch_nodes",
+                "trust_nodes",
+                "launch_nodes",
+                "trust_nodes"
+            ]
+        );
+        let trusted: Vec<_> = p.steps.iter().map(|s| s.trusted_after).collect();
+        assert_eq!(trusted[..7], [3, 3, 4, 4, 5, 5, 6]);
     }
 
     #[test]

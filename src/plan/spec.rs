@@ -70,6 +70,19 @@ struct NodesTable {
     max_parallel_launches: Option<i64>,
     #[serde(default)]
     launch_timeout: Option<String>,
+    #[serde(default)]
+    strategy: Option<Strategy>,
+}
+
+/// How new nodes are added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Launch in parallel (up to `max_parallel_launches`) and trust all in one proposal.
+    #[default]
+    Parallel,
+    /// One node at a time: launch, trust, then the next (as CCF's own test harness does).
+    Sequential,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -96,6 +109,8 @@ pub struct NodesSpec {
     pub max_parallel_launches: usize,
     /// Time a launch command may take.
     pub launch_timeout: Duration,
+    /// Parallel (default) or sequential addition of new nodes.
+    pub strategy: Strategy,
 }
 
 /// `[safety]`.
@@ -301,6 +316,7 @@ impl UpgradeSpec {
                 stop: nodes.stop,
                 max_parallel_launches: max_parallel,
                 launch_timeout,
+                strategy: nodes.strategy.unwrap_or_default(),
             },
             safety: Safety {
                 min_fault_tolerance,

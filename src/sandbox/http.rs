@@ -838,8 +838,34 @@ async fn submit_ballot(
     }
 }
 
+/// Record the request when the request log is enabled.
+async fn log_request(
+    State(shared): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    {
+        let mut w = shared.world();
+        let at_ms = w.ms(Instant::now());
+        if let Some(log) = w.request_log.as_mut() {
+            let path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            log.push(super::world::RequestRecord {
+                at_ms,
+                method: req.method().to_string(),
+                path,
+            });
+        }
+    }
+    next.run(req).await
+}
+
 /// The router one node serves.
 pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
+    let log = axum::middleware::from_fn_with_state(shared.clone(), log_request);
     let ctx = NodeCtx { shared, slot };
     Router::new()
         .route("/node/network", get(network))
@@ -881,6 +907,7 @@ pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
         )
         .fallback(|| async { error(not_found("Unknown path")) })
         .with_state(ctx)
+        .layer(log)
 }
 
 /// State of the service gateway.

@@ -15,6 +15,13 @@
 //!       + election               the primary's retirement hands over leadership
 //!       + commit                 finalize: remove the old code version
 //! ```
+//!
+//! Adding the new nodes one at a time (launch, trust, next), as CCF's own test harness does,
+//! makes the join and trust terms per node:
+//!
+//! ```text
+//! CPseq(n) = commit + n × (join + max(commit, catch_up)) + n × 3 × commit + election + commit
+//! ```
 
 use std::time::Duration;
 
@@ -79,6 +86,16 @@ impl LatencyModel {
     /// An election latency sample.
     pub fn election(&self, rng: &mut Rng) -> Duration {
         self.scaled(self.election, rng)
+    }
+
+    /// The sequential critical path formula above, with mean values.
+    pub fn critical_path_sequential(&self, n: usize) -> Duration {
+        let s = |d: Duration| d.div_f64(self.speed);
+        s(self.commit)
+            + (s(self.join) + s(self.commit.max(self.catch_up))) * n as u32
+            + s(self.commit) * (3 * n as u32)
+            + s(self.election)
+            + s(self.commit)
     }
 
     /// The critical path formula above, with mean values.

@@ -448,6 +448,19 @@ pub struct World {
     pub requests: u64,
     /// Write requests served.
     pub write_requests: u64,
+    /// Every request received, when enabled (the benchmark measures reactions with it).
+    pub request_log: Option<Vec<RequestRecord>>,
+}
+
+/// One request the service received.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RequestRecord {
+    /// Milliseconds since the sandbox started.
+    pub at_ms: f64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
 }
 
 impl World {
@@ -491,6 +504,7 @@ impl World {
             log: Vec::new(),
             requests: 0,
             write_requests: 0,
+            request_log: None,
         };
         for (i, (id, port)) in genesis.iter().enumerate() {
             w.nodes.push(SimNode {
