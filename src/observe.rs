@@ -108,16 +108,21 @@ impl Observation {
 /// stops at once (it will not be different on the next node).
 pub async fn find_answering_node(
     client: &CcfClient,
+    probe_client: &CcfClient,
     nodes: &[NodeAddr],
 ) -> Result<(NodeAddr, NetworkInfo), AppError> {
     let mut last = None;
-    for n in nodes {
-        match client.network(n).await {
-            Ok(info) => return Ok((n.clone(), info)),
-            Err(e) if matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
-                return Err(e.into());
+    // One quick attempt per node first (a stopped node refuses at once), then the patient
+    // client with its retries, so one dead address never costs a whole back-off.
+    for c in [probe_client, client] {
+        for n in nodes {
+            match c.network(n).await {
+                Ok(info) => return Ok((n.clone(), info)),
+                Err(e) if matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
+                    return Err(e.into());
+                }
+                Err(e) => last = Some(e),
             }
-            Err(e) => last = Some(e),
         }
     }
     let tried = nodes
@@ -148,7 +153,41 @@ pub async fn observe(
     probe_client: &CcfClient,
     nodes: &[NodeAddr],
 ) -> Result<Observation, AppError> {
-    let (at, network) = find_answering_node(client, nodes).await?;
+    observe_cached(client, probe_client, nodes, &ProbeCache::default()).await
+}
+
+/// What never changes for a node id (its build), remembered across observations so a
+/// long-running reconciler asks each node for its version and attestation once.
+#[derive(Debug, Default)]
+pub struct ProbeCache(std::sync::Mutex<BTreeMap<String, (String, Option<QuoteClaims>)>>);
+
+impl ProbeCache {
+    fn get(&self, id: &str) -> Option<(String, Option<QuoteClaims>)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn put(&self, id: &str, version: &NodeVersion, claims: &Option<QuoteClaims>) {
+        if let (NodeVersion::Reported(v), Some(_)) = (version, claims) {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_string(), (v.clone(), claims.clone()));
+        }
+    }
+}
+
+/// [`observe`], reusing per-node facts from `cache`.
+pub async fn observe_cached(
+    client: &CcfClient,
+    probe_client: &CcfClient,
+    nodes: &[NodeAddr],
+    cache: &ProbeCache,
+) -> Result<Observation, AppError> {
+    let (at, network) = find_answering_node(client, probe_client, nodes).await?;
     let no_filter = Default::default();
     let (node_list, gov_nodes, removable, join_policy, members, proposals) = tokio::try_join!(
         client.nodes(&at, &no_filter),
@@ -185,7 +224,18 @@ pub async fn observe(
         let address = node_address(&info, at.host());
         if let (Some(addr), true) = (address.clone(), info.status != NodeStatus::Retired) {
             let (c, id, status) = (probe_client.clone(), info.node_id.clone(), info.status);
-            probes.spawn(async move { (i, probe(c, addr, id, status).await) });
+            let known = cache.get(&id);
+            probes.spawn(async move {
+                match known {
+                    // Only readiness changes for a known node.
+                    Some((version, claims)) => {
+                        let ready = status == NodeStatus::Trusted
+                            && c.ready_gov(&addr).await.unwrap_or(false);
+                        (i, (NodeVersion::Reported(version), claims, ready))
+                    }
+                    None => (i, probe(c, addr, id, status).await),
+                }
+            });
         }
         observed.push(ObservedNode {
             gov: gov_by_id.remove(&info.node_id),
@@ -199,6 +249,7 @@ pub async fn observe(
     }
     while let Some(r) = probes.join_next().await {
         if let Ok((i, (version, attestation, ready))) = r {
+            cache.put(&observed[i].info.node_id, &version, &attestation);
             observed[i].version = version;
             observed[i].attestation = attestation;
             observed[i].ready = ready;

@@ -249,8 +249,8 @@ mod tests {
     #[test]
     fn poller_backs_off_and_resets() {
         let mut p = Poller::new(Duration::from_millis(100), Duration::from_millis(400));
-        let seq: Vec<_> = (0..5).map(|_| p.next_delay().as_millis()).collect();
-        assert_eq!(seq, vec![100, 150, 225, 337, 400]);
+        let seq: Vec<_> = (0..7).map(|_| p.next_delay().as_millis()).collect();
+        assert_eq!(seq, vec![100, 125, 156, 195, 244, 305, 381]);
         p.reset();
         assert_eq!(p.next_delay().as_millis(), 100);
     }

@@ -15,7 +15,7 @@ use super::launcher::{CommandLauncher, LaunchError, LaunchRequest};
 use crate::ccf::governance::{GovError, GovEvent, Governance};
 use crate::ccf::types::{Action, NodeStatus, ProposalBody, ProposalState};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
-use crate::observe::{NodeVersion, Observation, observe};
+use crate::observe::{NodeVersion, Observation};
 use crate::plan::planner::{self, majority};
 use crate::plan::{Launched, NodeView, Plan, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::{Cancel, Poller, Probe, WaitError, wait_until};
@@ -140,6 +140,7 @@ pub struct Engine {
     run_id: String,
     ctx: Option<RunContext>,
     known: Vec<NodeAddr>,
+    probes: crate::observe::ProbeCache,
     executed: usize,
     repeats: BTreeMap<String, usize>,
 }
@@ -193,6 +194,7 @@ impl Engine {
             run_id,
             ctx: None,
             known: Vec::new(),
+            probes: Default::default(),
             executed: 0,
             repeats: BTreeMap::new(),
         }
@@ -216,7 +218,7 @@ impl Engine {
                 .into_iter()
                 .filter(|a| !self.known.contains(a)),
         );
-        let obs = observe(&self.client, &self.probe, &order)
+        let obs = crate::observe::observe_cached(&self.client, &self.probe, &order, &self.probes)
             .await
             .map_err(Box::new)?;
         let view = view_of(&obs);
