@@ -71,7 +71,7 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Starts at `min`, multiplies by 1.5 per unchanged observation, caps at `max`.
+    /// Starts at `min`, multiplies by 1.25 per unchanged observation, caps at `max`.
     pub fn new(min: Duration, max: Duration) -> Self {
         Poller {
             min,
@@ -80,17 +80,18 @@ impl Poller {
         }
     }
 
-    /// The default for waits on CCF state: 50 ms right after an action, at most 1 s between
-    /// polls when the service is slow. At one request per poll this stays far below the
-    /// request rate a busy primary should see from an orchestrator.
+    /// The default for waits on CCF state: 25 ms right after an action, growing by a quarter
+    /// per poll to at most 1 s while nothing changes. The growth factor bounds how late a
+    /// change is seen (at most a quarter of the time already waited), at a few requests per
+    /// second once a wait is long.
     pub fn service_default() -> Self {
-        Poller::new(Duration::from_millis(50), Duration::from_secs(1))
+        Poller::new(Duration::from_millis(25), Duration::from_secs(1))
     }
 
     /// The delay before the next poll; grows each call.
     pub fn next_delay(&mut self) -> Duration {
         let d = self.current;
-        self.current = self.current.mul_f64(1.5).min(self.max);
+        self.current = self.current.mul_f64(1.25).min(self.max);
         d
     }
 
