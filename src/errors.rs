@@ -51,6 +51,9 @@ pub enum AppError {
     /// Bad usage that clap cannot see.
     #[error("{0}")]
     Usage(String),
+    /// A watch ran out of time.
+    #[error("{0}")]
+    Timeout(String),
     /// The operator declined at the prompt.
     #[error("not confirmed: nothing was changed")]
     Declined,
@@ -97,6 +100,7 @@ impl AppError {
             }
             AppError::SavedPlan(_) | AppError::Usage(_) => exit_codes::USAGE,
             AppError::Declined => exit_codes::PREFLIGHT_FAILED,
+            AppError::Timeout(_) => exit_codes::STEP_FAILED,
             AppError::Output(_) => exit_codes::INTERNAL,
         }
     }

@@ -42,6 +42,10 @@ pub enum Command {
     /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
     #[cfg(feature = "sandbox")]
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
     /// Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running
     /// one (launch or stop a node, inject a fault, check invariants).
     #[cfg(feature = "sandbox")]
@@ -69,6 +73,26 @@ pub struct StatusArgs {
     /// Where the service is.
     #[command(flatten)]
     pub service: ServiceArgs,
+    /// Keep watching: redraw whenever the service changes (Ctrl-C to stop).
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: exit 0 once this holds (`upgraded` needs --plan with a [target]).
+    #[arg(long, value_enum, requires = "watch")]
+    pub until: Option<UntilCondition>,
+    /// With --watch: how often to look (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", requires = "watch")]
+    pub interval: String,
+    /// With --watch: give up after this long (exit 3), e.g. 10m.
+    #[arg(long, requires = "watch")]
+    pub timeout: Option<String>,
+}
+
+/// Conditions `status --watch --until` can wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UntilCondition {
+    /// Every node runs the plan's target, nothing is Pending or Retired, and only the target
+    /// code version is registered (what a second `apply` would call "nothing to do").
+    Upgraded,
 }
 
 /// `noderoll sandbox`.
@@ -283,4 +307,12 @@ pub struct DemoArgs {
     /// Keep the sandbox's files here (default: a temporary directory, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+/// `noderoll completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -59,6 +59,14 @@ pub fn main_impl() -> ExitCode {
 async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
     match cli.command {
         Command::Status(args) => crate::commands::status::run(&args, cli.output, cancel).await,
+        Command::Completions(args) => {
+            print_stdout(&crate::cli::generate::completions(args.shell))?;
+            Ok(exit_codes::SUCCESS)
+        }
+        Command::Man => {
+            print_stdout(&crate::cli::generate::man_page())?;
+            Ok(exit_codes::SUCCESS)
+        }
         Command::Plan(args) => crate::commands::plan::run(&args, cli.output, cancel).await,
         Command::Apply(args) => {
             crate::commands::apply::run(&args, cli.output, cli.quiet, cancel).await
@@ -113,7 +121,8 @@ fn init_logging(cli: &Cli) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::output::progress::LogWriter)
+        .with_ansi(crate::output::progress::use_color())
         .with_target(false)
         .without_time()
         .try_init();

@@ -2,5 +2,6 @@
 
 pub mod args;
 pub mod dispatch;
+pub mod generate;
 
 pub use dispatch::main_impl;

@@ -10,6 +10,7 @@ use crate::cli::args::ApplyArgs;
 use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
+use crate::exec::hooks::Notifier;
 use crate::exec::{EngineError, NullReporter, Outcome, Reporter};
 use crate::exit_codes;
 use crate::observe::observe;
@@ -17,6 +18,7 @@ use crate::output::events::{JsonReporter, envelope, write_line};
 use crate::output::progress::HumanReporter;
 use crate::output::{OutputFormat, plan as render, status};
 use crate::plan::saved::SavedPlan;
+use crate::plan::spec::NotifyKind;
 use crate::wait::Cancel;
 
 /// Apply a plan file or a saved plan.
@@ -63,6 +65,7 @@ pub async fn run(
             Ok(Outcome::NothingToDo),
             Instant::now(),
             &resume_hint,
+            None,
         )
         .await;
     }
@@ -78,9 +81,18 @@ pub async fn run(
         }
     }
     let human = matches!(format, OutputFormat::Human).then(|| Arc::new(HumanReporter::new(quiet)));
-    let reporter: Arc<dyn Reporter> = match &human {
+    let base: Arc<dyn Reporter> = match &human {
         Some(h) => h.clone(),
         None => Arc::new(JsonReporter),
+    };
+    let notifier = w
+        .spec
+        .notify
+        .clone()
+        .map(|n| Arc::new(Notifier::new(base.clone(), n, &w.plan.dir)));
+    let reporter: Arc<dyn Reporter> = match &notifier {
+        Some(n) => n.clone(),
+        None => base,
     };
     let mut engine = w.engine(reporter, cancel);
     let started = Instant::now();
@@ -95,6 +107,7 @@ pub async fn run(
         result,
         started,
         &resume_hint,
+        notifier.as_deref(),
     )
     .await
 }
@@ -119,6 +132,7 @@ pub async fn finish(
     result: Result<Outcome, EngineError>,
     started: Instant,
     resume_hint: &str,
+    notifier: Option<&Notifier>,
 ) -> Result<u8, AppError> {
     let elapsed = started.elapsed().as_secs_f64();
     let after = observe(&w.client, &w.probe, nodes).await.ok();
@@ -130,16 +144,28 @@ pub async fn finish(
         }
         Err(e) => ("failed", Some(crate::errors::render(e))),
     };
+    let summary = envelope(json!({
+        "type": "summary",
+        "outcome": outcome,
+        "steps": match &result { Ok(Outcome::Upgraded { steps }) => *steps, _ => 0 },
+        "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
+        "error": error,
+        "resume": (outcome == "interrupted").then_some(resume_hint),
+        "service": after.as_ref().map(status::document),
+    }));
+    if let Some(n) = notifier {
+        n.send(
+            if result.is_ok() {
+                NotifyKind::Finished
+            } else {
+                NotifyKind::Failed
+            },
+            summary.clone(),
+        );
+        n.flush().await;
+    }
     match format {
-        OutputFormat::Json => write_line(&envelope(json!({
-            "type": "summary",
-            "outcome": outcome,
-            "steps": match &result { Ok(Outcome::Upgraded { steps }) => *steps, _ => 0 },
-            "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
-            "error": error,
-            "resume": (outcome == "interrupted").then_some(resume_hint),
-            "service": after.as_ref().map(status::document),
-        }))),
+        OutputFormat::Json => write_line(&summary),
         OutputFormat::Human => match &result {
             Ok(Outcome::NothingToDo) => print_stdout(&format!(
                 "Nothing to do: the service already runs {}.\n",

@@ -76,6 +76,7 @@ pub async fn run(
         result,
         started,
         "noderoll demo",
+        None,
     )
     .await?;
     let violations = sandbox.violations();

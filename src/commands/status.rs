@@ -1,18 +1,26 @@
-//! `noderoll status`.
+//! `noderoll status`, once or `--watch`.
 
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use crate::ccf::types::NodeStatus;
 use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
-use crate::cli::args::StatusArgs;
+use crate::cli::args::{StatusArgs, UntilCondition};
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::observe::{observe, probe_options};
+use crate::observe::{Observation, ProbeCache, observe_cached, probe_options};
+use crate::output::events::envelope;
 use crate::output::{OutputFormat, status};
+use crate::plan::UpgradeSpec;
+use crate::plan::planner::{RunContext, plan};
+use crate::plan::spec::parse_duration;
 use crate::settings::{PlanFile, resolve_service};
 use crate::wait::Cancel;
 
-/// Observe the service once and print it.
+/// Observe the service once (or keep watching) and print it.
 pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let plan = args
+    let plan_file = args
         .service
         .plan
         .as_deref()
@@ -21,21 +29,130 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
     let service = resolve_service(
         &args.service.service_url,
         args.service.service_cert.as_deref(),
-        plan.as_ref(),
+        plan_file.as_ref(),
     )?;
     let cert = ServiceCert::load(&service.service_cert)?;
     let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
-    let probe = CcfClient::new(&cert, probe_options(), cancel)?;
-    let obs = observe(&client, &probe, &service.nodes).await?;
+    let probe = CcfClient::new(&cert, probe_options(), cancel.clone())?;
+    let cache = ProbeCache::default();
+    if !args.watch {
+        let obs = observe_cached(&client, &probe, &service.nodes, &cache).await?;
+        print_once(&obs, format)?;
+        return Ok(exit_codes::SUCCESS);
+    }
+    let spec = match (args.until, &plan_file) {
+        (Some(UntilCondition::Upgraded), Some(p)) => Some(UpgradeSpec::from_plan(p)?),
+        (Some(UntilCondition::Upgraded), None) => {
+            return Err(AppError::Usage(
+                "--until upgraded needs --plan FILE with a [target] table".into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    let interval =
+        parse_duration(&args.interval).map_err(|e| AppError::Usage(format!("--interval: {e}")))?;
+    let deadline = match &args.timeout {
+        Some(t) => Some(
+            Instant::now()
+                + parse_duration(t).map_err(|e| AppError::Usage(format!("--timeout: {e}")))?,
+        ),
+        None => None,
+    };
+    let tty = std::io::stdout().is_terminal();
+    let mut last = String::new();
+    let mut nodes = service.nodes.clone();
+    loop {
+        match observe_cached(&client, &probe, &nodes, &cache).await {
+            Ok(obs) => {
+                // Follow the service as nodes come and go.
+                nodes = obs
+                    .nodes
+                    .iter()
+                    .filter(|n| n.info.status == NodeStatus::Trusted)
+                    .filter_map(|n| n.address.clone())
+                    .collect();
+                nodes.extend(service.nodes.iter().cloned());
+                let shown = status::render_human(&obs);
+                if shown != last {
+                    match format {
+                        OutputFormat::Human if tty => {
+                            print_stdout(&format!("\x1b[2J\x1b[H{shown}"))?
+                        }
+                        OutputFormat::Human => {
+                            print_stdout(&format!("--- {}\n{shown}", jiff::Timestamp::now()))?
+                        }
+                        OutputFormat::Json => print_stdout(&format!(
+                            "{}\n",
+                            envelope(
+                                serde_json::to_value(status::document(&obs))
+                                    .expect("status serialises")
+                            )
+                        ))?,
+                    }
+                    last = shown;
+                }
+                if let Some(spec) = &spec
+                    && upgraded(&obs, spec)
+                {
+                    return Ok(exit_codes::SUCCESS);
+                }
+            }
+            Err(e) => tracing::warn!("{}", crate::errors::render(&e)),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(AppError::Timeout(format!(
+                "--timeout {} passed before the service was {}",
+                args.timeout.as_deref().unwrap_or_default(),
+                if spec.is_some() {
+                    "upgraded"
+                } else {
+                    "watched long enough"
+                }
+            )));
+        }
+        let wait = deadline.map_or(interval, |d| {
+            interval
+                .min(d.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(10))
+        });
+        if !cancel.sleep(wait).await {
+            // Asked to stop: fine when just watching; the condition did not hold otherwise.
+            return Ok(if spec.is_some() {
+                exit_codes::RESUMABLE
+            } else {
+                exit_codes::SUCCESS
+            });
+        }
+    }
+}
+
+fn print_once(obs: &Observation, format: OutputFormat) -> Result<(), AppError> {
     match format {
-        OutputFormat::Human => print_stdout(&status::render_human(&obs))?,
+        OutputFormat::Human => print_stdout(&status::render_human(obs)),
         OutputFormat::Json => {
-            let doc = status::document(&obs);
+            let doc = status::document(obs);
             print_stdout(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).expect("status document serialises")
-            ))?
+            ))
         }
     }
-    Ok(exit_codes::SUCCESS)
+}
+
+/// The service is where the plan's target would leave it: nothing left to plan, nothing
+/// Pending or Retired.
+fn upgraded(obs: &Observation, spec: &UpgradeSpec) -> bool {
+    let view = crate::exec::engine::view_of(obs);
+    let trusted = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+        .count();
+    let ctx = RunContext {
+        desired: trusted,
+        min_fault_tolerance: 0,
+        soaked_new: trusted,
+        launched: vec![],
+    };
+    view.nodes.iter().all(|n| n.status == NodeStatus::Trusted) && plan(&view, spec, &ctx).is_done()
 }

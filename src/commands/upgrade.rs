@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::ccf::governance::{GovTimeouts, Governance};
 use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
 use crate::errors::AppError;
+use crate::exec::hooks::HookRunner;
 use crate::exec::{CommandLauncher, Engine, Reporter};
 use crate::observe::probe_options;
 use crate::plan::UpgradeSpec;
@@ -72,6 +73,7 @@ impl Wiring {
             self.plan.service.service_cert.clone(),
             self.spec.clone(),
             CommandLauncher::new(&self.spec, &self.plan.dir),
+            HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
             reporter,
             cancel,
         )

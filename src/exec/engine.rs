@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::events::{Event, Reporter};
+use super::hooks::{HookError, HookPoint, HookRunner};
 use super::launcher::{CommandLauncher, LaunchError, LaunchRequest};
 use crate::ccf::governance::{GovError, GovEvent, Governance};
 use crate::ccf::types::{Action, NodeStatus, ProposalBody, ProposalState};
@@ -88,6 +89,9 @@ pub enum StepError {
     /// The launcher.
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// A gating hook.
+    #[error(transparent)]
+    Hook(#[from] HookError),
     /// Anything else, described.
     #[error("{0}")]
     Other(String),
@@ -135,6 +139,7 @@ pub struct Engine {
     service_cert: PathBuf,
     spec: UpgradeSpec,
     launcher: CommandLauncher,
+    hooks: HookRunner,
     reporter: Arc<dyn Reporter>,
     cancel: Cancel,
     run_id: String,
@@ -156,6 +161,7 @@ impl Engine {
         service_cert: PathBuf,
         spec: UpgradeSpec,
         launcher: CommandLauncher,
+        hooks: HookRunner,
         reporter: Arc<dyn Reporter>,
         cancel: Cancel,
     ) -> Self {
@@ -189,6 +195,7 @@ impl Engine {
             service_cert,
             spec,
             launcher,
+            hooks,
             reporter,
             cancel,
             run_id,
@@ -269,7 +276,7 @@ impl Engine {
             let (desired, min_fault_tolerance) = planner::resolve_context(view, &self.spec);
             RunContext {
                 launched: Vec::new(),
-                soaked: false,
+                soaked_new: 0,
                 desired,
                 min_fault_tolerance,
             }
@@ -512,7 +519,8 @@ impl Engine {
                 return Err(EngineError::Step {
                     step: description,
                     source: StepError::Other(
-                        "the step was executed three times without taking effect".into(),
+                        "the step ran three times on an unchanged service without taking effect"
+                            .into(),
                     ),
                 });
             }
@@ -528,6 +536,9 @@ impl Engine {
                 if source.cancelled() || self.cancel.is_cancelled() {
                     return Err(EngineError::Cancelled { step: description });
                 }
+                let context =
+                    json!({ "step": description, "error": crate::errors::render(&source) });
+                let _ = self.hook(HookPoint::OnFailure, None, context).await;
                 return Err(EngineError::Step {
                     step: description,
                     source,
@@ -574,16 +585,57 @@ impl Engine {
     async fn execute(&mut self, step: &Step, view: &ServiceView) -> Result<(), StepError> {
         match step {
             Step::RegisterCode { actions } => self.propose(actions.clone()).await,
-            Step::LaunchNodes { count } => self.launch(*count, view).await,
-            Step::TrustNodes { node_ids, .. } => self.trust(node_ids, view).await,
+            Step::LaunchNodes { count } => {
+                let before = self.ctx.as_ref().map(|c| c.launched.len()).unwrap_or(0);
+                self.launch(*count, view).await?;
+                let ids: Vec<String> = self
+                    .ctx
+                    .as_ref()
+                    .map(|c| {
+                        c.launched[before..]
+                            .iter()
+                            .filter_map(|l| l.node_id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.hook(
+                    HookPoint::AfterLaunch,
+                    None,
+                    json!({ "step": step.describe(), "nodes": ids }),
+                )
+                .await
+            }
+            Step::TrustNodes { node_ids, .. } => {
+                self.trust(node_ids, view).await?;
+                self.hook(
+                    HookPoint::AfterTrust,
+                    None,
+                    json!({ "step": step.describe(), "nodes": node_ids }),
+                )
+                .await
+            }
             Step::Soak { duration } => self.soak(*duration, view).await,
             Step::RetireNode {
                 node_id,
                 address,
                 primary,
-            } => self.retire(node_id, address.as_ref(), *primary, view).await,
+            } => {
+                let ctx =
+                    json!({ "step": step.describe(), "node_id": node_id, "primary": primary });
+                self.hook(HookPoint::BeforeRetire, Some(node_id), ctx.clone())
+                    .await?;
+                self.retire(node_id, address.as_ref(), *primary, view)
+                    .await?;
+                self.hook(HookPoint::AfterRetire, Some(node_id), ctx).await
+            }
             Step::RemoveRetired { node_id, address } => {
-                self.remove(node_id, address.as_ref(), view).await
+                self.remove(node_id, address.as_ref(), view).await?;
+                self.hook(
+                    HookPoint::AfterRetire,
+                    Some(node_id),
+                    json!({ "step": step.describe(), "node_id": node_id }),
+                )
+                .await
             }
             Step::Finalize { actions } => {
                 self.propose(actions.clone()).await?;
@@ -597,7 +649,38 @@ impl Engine {
                         "the join policy still holds other code versions: {left:?}"
                     )));
                 }
-                self.verify_versions(&after)
+                self.verify_versions(&after)?;
+                self.hook(
+                    HookPoint::AfterFinalize,
+                    None,
+                    json!({ "step": step.describe(), "target": self.spec.target }),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Run a hook: a failing gating hook fails the step; others are reported.
+    async fn hook(
+        &self,
+        point: HookPoint,
+        node_id: Option<&str>,
+        context: serde_json::Value,
+    ) -> Result<(), StepError> {
+        match self.hooks.run(point, &self.run_id, node_id, context).await {
+            Ok(true) => {
+                self.report(Event::HookRan {
+                    hook: point.name().into(),
+                });
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(e) if point.gating() => Err(e.into()),
+            Err(e) => {
+                self.report(Event::Warning {
+                    message: e.to_string(),
+                });
+                Ok(())
             }
         }
     }
@@ -898,8 +981,9 @@ impl Engine {
                 "commits did not advance during the soak (stuck at {start_commit})"
             )));
         }
+        let soaked = planner::count_new(view, &self.spec);
         if let Some(ctx) = self.ctx.as_mut() {
-            ctx.soaked = true;
+            ctx.soaked_new = soaked;
         }
         Ok(())
     }
@@ -1041,6 +1125,9 @@ impl Engine {
         .await?;
         if let Some(tx) = tx {
             self.gov.wait_committed(tx, &self.cancel).await?;
+        }
+        if let Some(a) = address {
+            self.known.retain(|k| k != a);
         }
         self.report(Event::NodeRemoved {
             node_id: node_id.into(),

@@ -105,6 +105,11 @@ pub enum Event {
         #[serde(serialize_with = "secs")]
         elapsed: Duration,
     },
+    /// A hook command ran and succeeded.
+    HookRan {
+        /// Hook name (`after_launch`, ...).
+        hook: String,
+    },
     /// Something noticed and left alone, or worth knowing.
     Warning {
         /// Message.

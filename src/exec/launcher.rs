@@ -4,7 +4,6 @@
 //! `stop` runs with `NODEROLL_NODE_ID` and `NODEROLL_NODE_RPC_ADDRESS` once a node must go.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::ccf::NodeAddr;
@@ -91,38 +90,13 @@ impl CommandLauncher {
             command: command.to_string(),
             detail,
         };
-        let mut cmd = tokio::process::Command::new("sh");
-        cmd.arg("-c")
-            .arg(command)
-            .current_dir(&self.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| failed(format!("cannot start it: {e}")))?;
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+        let ran = super::shell::run(command, &self.cwd, env, None, self.timeout)
             .await
-            .map_err(|_| failed(format!("no exit within {}s", self.timeout.as_secs())))?
-            .map_err(|e| failed(e.to_string()))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let excerpt: String = stderr
-                .trim()
-                .chars()
-                .rev()
-                .take(400)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            return Err(failed(format!("{} ({excerpt})", out.status)));
+            .map_err(failed)?;
+        if !ran.status.success() {
+            return Err(failed(format!("{} ({})", ran.status, ran.stderr_tail)));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(ran.stdout)
     }
 
     /// Start one node.

@@ -2,7 +2,9 @@
 
 pub mod engine;
 pub mod events;
+pub mod hooks;
 pub mod launcher;
+pub mod shell;
 
 pub use engine::{Engine, EngineError, Outcome};
 pub use events::{Event, NullReporter, Reporter};

@@ -10,6 +10,34 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::exec::{Event, Reporter};
 
+/// The spinner currently drawn, if any: log lines are printed through it so they never tear
+/// it.
+static ACTIVE_BAR: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+/// A `tracing` writer for stderr that suspends the active spinner while a line is written.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = ACTIVE_BAR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match bar {
+            Some(b) => b
+                .suspend(|| std::io::stderr().write_all(buf))
+                .map(|_| buf.len()),
+            None => std::io::stderr().write_all(buf).map(|_| buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Colours only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+pub fn use_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Renders events for people.
 pub struct HumanReporter {
     bar: Option<ProgressBar>,
@@ -31,6 +59,7 @@ impl HumanReporter {
                     .expect("valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(125));
+            *ACTIVE_BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
             bar
         });
         HumanReporter {
@@ -64,6 +93,7 @@ impl HumanReporter {
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+            *ACTIVE_BAR.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
     }
 }
@@ -116,6 +146,7 @@ impl Reporter for HumanReporter {
             Event::StepFinished { index, description, elapsed } => {
                 self.line(&format!("ok step {index}: {description} ({:.1}s)", elapsed.as_secs_f64()))
             }
+            Event::HookRan { hook } => self.line(&format!("   {hook} hook passed")),
             Event::Warning { message } => self.line(&format!("warning: {message}")),
         }
     }

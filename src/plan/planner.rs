@@ -76,8 +76,8 @@ impl Launched {
 pub struct RunContext {
     /// Nodes this run launched.
     pub launched: Vec<Launched>,
-    /// The soak has been passed.
-    pub soaked: bool,
+    /// New trusted nodes when the last soak passed (0: none yet).
+    pub soaked_new: usize,
     /// New nodes wanted (resolved once per run).
     pub desired: usize,
     /// Minimum fault tolerance (resolved once per run).
@@ -276,6 +276,11 @@ pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize)
     (desired, min_f)
 }
 
+/// Trusted nodes already on the target.
+pub fn count_new(view: &ServiceView, spec: &UpgradeSpec) -> usize {
+    split_trusted(view, spec).1.len()
+}
+
 fn split_trusted<'a>(
     view: &'a ServiceView,
     spec: &UpgradeSpec,
@@ -311,10 +316,18 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     }
 
     let need_new = ctx.desired.saturating_sub(new.len());
-    // Sequential: one node launched and trusted per round (CCF's test harness does this).
-    let per_round = match spec.nodes.strategy {
-        super::spec::Strategy::Parallel => need_new,
-        super::spec::Strategy::Sequential => need_new.min(1),
+    let sequential = spec.nodes.strategy == super::spec::Strategy::Sequential;
+    // A canary: the first nodes are launched, trusted and soaked before the rest.
+    let canary = spec.nodes.canary.min(ctx.desired);
+    let canary_round = canary > 0 && new.len() < canary;
+    let canary_unsoaked =
+        canary > 0 && new.len() >= canary && need_new > 0 && ctx.soaked_new < canary;
+    let per_round = if canary_round {
+        canary - new.len()
+    } else if sequential {
+        need_new.min(1)
+    } else {
+        need_new
     };
     let trust_now: Vec<String> = pending_ours
         .iter()
@@ -332,6 +345,9 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             point_of_no_return: ponr,
         });
     };
+    let soak = Step::Soak {
+        duration: spec.safety.soak,
+    };
 
     if need_new > 0 {
         let register = target.register_actions(&view.join_policy);
@@ -341,6 +357,15 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
                 Step::RegisterCode { actions: register },
                 trusted,
                 "no other proposal of this run open",
+                false,
+            );
+        }
+        if canary_unsoaked {
+            push(
+                &mut out,
+                soak.clone(),
+                trusted,
+                "the canary trusted and serving",
                 false,
             );
         }
@@ -364,34 +389,44 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             "each node launched by this run, Pending, attesting the target",
             false,
         );
-        for _ in per_round..need_new {
+        let mut remaining = need_new - per_round;
+        if canary_round && remaining > 0 {
             push(
                 &mut out,
-                Step::LaunchNodes { count: 1 },
+                soak.clone(),
                 trusted,
-                "the previous new node trusted",
+                "the canary trusted and serving",
                 false,
             );
-            trusted += 1;
+        }
+        while remaining > 0 {
+            let round = if sequential { 1 } else { remaining };
+            push(
+                &mut out,
+                Step::LaunchNodes { count: round },
+                trusted,
+                "the previous new nodes trusted",
+                false,
+            );
+            trusted += round;
             push(
                 &mut out,
                 Step::TrustNodes {
                     node_ids: vec![],
-                    count: 1,
+                    count: round,
                 },
                 trusted,
-                "the launched node Pending",
+                "the launched nodes Pending",
                 false,
             );
+            remaining -= round;
         }
     }
 
-    if !old.is_empty() && !ctx.soaked {
+    if !old.is_empty() && ctx.soaked_new < ctx.desired {
         push(
             &mut out,
-            Step::Soak {
-                duration: spec.safety.soak,
-            },
+            soak,
             trusted,
             "all new nodes trusted and serving",
             false,
@@ -525,7 +560,10 @@ mod tests {
                 max_parallel_launches: 3,
                 launch_timeout: Duration::from_secs(60),
                 strategy: Default::default(),
+                canary: 0,
             },
+            hooks: Default::default(),
+            notify: None,
             safety: Safety {
                 min_fault_tolerance: None,
                 soak: Duration::from_secs(1),
@@ -657,6 +695,64 @@ mod tests {
     }
 
     #[test]
+    fn a_canary_goes_first_and_is_soaked() {
+        let v = service(
+            (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect(),
+            &[OLD],
+        );
+        let mut s = spec();
+        s.nodes.canary = 1;
+        let p = plan(
+            &v,
+            &s,
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            kinds(&p)[..6],
+            [
+                "register_code",
+                "launch_nodes",
+                "trust_nodes",
+                "soak",
+                "launch_nodes",
+                "trust_nodes"
+            ]
+        );
+        assert_eq!(p.steps[1].step, Step::LaunchNodes { count: 1 });
+        assert_eq!(p.steps[4].step, Step::LaunchNodes { count: 2 });
+        assert_eq!(kinds(&p)[6], "soak");
+        // Canary trusted but not yet soaked: soak before launching the rest.
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.push(node(7, NodeStatus::Trusted, NEW));
+        let v = service(nodes, &[OLD, NEW]);
+        let p = plan(
+            &v,
+            &s,
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(kinds(&p)[..3], ["soak", "launch_nodes", "trust_nodes"]);
+        let p = plan(
+            &v,
+            &s,
+            &RunContext {
+                desired: 3,
+                min_fault_tolerance: 1,
+                soaked_new: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(kinds(&p)[..2], ["launch_nodes", "trust_nodes"]);
+    }
+
+    #[test]
     fn nothing_to_do_once_upgraded() {
         let v = service(
             (0..3).map(|i| node(i, NodeStatus::Trusted, NEW)).collect(),
@@ -748,7 +844,7 @@ mod tests {
             &RunContext {
                 desired: 3,
                 min_fault_tolerance: 1,
-                soaked: true,
+                soaked_new: 3,
                 ..Default::default()
             },
         );

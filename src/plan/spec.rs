@@ -72,6 +72,72 @@ struct NodesTable {
     launch_timeout: Option<String>,
     #[serde(default)]
     strategy: Option<Strategy>,
+    #[serde(default)]
+    canary: Option<i64>,
+}
+
+/// `[hooks]`: commands run at named points of the upgrade.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// After new nodes are launched and Pending (gating).
+    #[serde(default)]
+    pub after_launch: Option<String>,
+    /// After new nodes are trusted and serving (gating).
+    #[serde(default)]
+    pub after_trust: Option<String>,
+    /// Before each old node is retired (gating).
+    #[serde(default)]
+    pub before_retire: Option<String>,
+    /// After each old node is stopped and deleted (gating).
+    #[serde(default)]
+    pub after_retire: Option<String>,
+    /// After the old code version is removed (informational).
+    #[serde(default)]
+    pub after_finalize: Option<String>,
+    /// When the upgrade stops on a failure (informational).
+    #[serde(default)]
+    pub on_failure: Option<String>,
+    /// Time a hook may take (default 5m).
+    #[serde(default)]
+    timeout: Option<String>,
+    #[serde(skip)]
+    /// Parsed `timeout`.
+    pub timeout_parsed: Duration,
+}
+
+/// Event kinds a notification command can receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    /// A run began.
+    Started,
+    /// A step finished.
+    StepFinished,
+    /// The run stopped on a failure.
+    Failed,
+    /// The run finished (upgraded, or nothing to do).
+    Finished,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Receives each selected event as JSON on stdin.
+    pub command: String,
+    /// Which events (default: all).
+    #[serde(default = "all_kinds")]
+    pub events: Vec<NotifyKind>,
+}
+
+fn all_kinds() -> Vec<NotifyKind> {
+    vec![
+        NotifyKind::Started,
+        NotifyKind::StepFinished,
+        NotifyKind::Failed,
+        NotifyKind::Finished,
+    ]
 }
 
 /// How new nodes are added.
@@ -111,6 +177,8 @@ pub struct NodesSpec {
     pub launch_timeout: Duration,
     /// Parallel (default) or sequential addition of new nodes.
     pub strategy: Strategy,
+    /// New nodes launched, trusted and soaked first, before the rest (0 = no canary).
+    pub canary: usize,
 }
 
 /// `[safety]`.
@@ -133,6 +201,10 @@ pub struct UpgradeSpec {
     pub nodes: NodesSpec,
     /// `[safety]`.
     pub safety: Safety,
+    /// `[hooks]`.
+    pub hooks: Hooks,
+    /// `[notify]`.
+    pub notify: Option<Notify>,
 }
 
 /// Parse `30s`, `10m`, `1h`, `500ms`, `1h30m`.
@@ -308,6 +380,35 @@ impl UpgradeSpec {
         if step_timeout.is_zero() {
             return Err(invalid("[safety] step_timeout must be more than 0".into()));
         }
+        let canary = match nodes.canary {
+            None => 0,
+            Some(c) if (0..=64).contains(&c) && count.is_none_or(|n| (c as usize) < n) => {
+                c as usize
+            }
+            Some(c) => {
+                return Err(invalid(format!(
+                    "[nodes] canary = {c}: give fewer canary nodes than new nodes"
+                )));
+            }
+        };
+        let mut hooks: Hooks = match table("hooks") {
+            None => Hooks::default(),
+            Some(t) => t
+                .try_into()
+                .map_err(|e| invalid(format!("[hooks]: {}", one_line(e))))?,
+        };
+        hooks.timeout_parsed = duration(
+            "[hooks] timeout",
+            hooks.timeout.take(),
+            Duration::from_secs(300),
+        )?;
+        let notify: Option<Notify> = match table("notify") {
+            None => None,
+            Some(t) => Some(
+                t.try_into()
+                    .map_err(|e| invalid(format!("[notify]: {}", one_line(e))))?,
+            ),
+        };
         Ok(UpgradeSpec {
             target,
             nodes: NodesSpec {
@@ -317,12 +418,15 @@ impl UpgradeSpec {
                 max_parallel_launches: max_parallel,
                 launch_timeout,
                 strategy: nodes.strategy.unwrap_or_default(),
+                canary,
             },
             safety: Safety {
                 min_fault_tolerance,
                 soak,
                 step_timeout,
             },
+            hooks,
+            notify,
         })
     }
 

@@ -1,0 +1,251 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[noderoll] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'noderoll'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'noderoll'= {
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand status 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
+            cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
+            cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+            cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
+            cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand man 'Print the man page (roff)'
+            cand sandbox 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;status'= {
+            cand --plan 'Plan file whose `[service]` table names the service'
+            cand --service-url 'A node of the service, `host:port` or `https://host:port` (repeat or comma-separate for several; the first that answers is used)'
+            cand --service-cert 'The service certificate (`service_cert.pem`): the only TLS root trusted'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;plan'= {
+            cand --plan 'The plan file'
+            cand --out 'Save the plan for `noderoll apply FILE`'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand --detailed-exitcode 'Exit 0 when there is nothing to do and 2 when there are changes'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;apply'= {
+            cand --plan 'The plan file'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -y 'Do not ask for confirmation (required without a terminal)'
+            cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;vote'= {
+            cand --plan 'The plan file (service and members)'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -y 'Vote without asking'
+            cand --yes 'Vote without asking'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;demo'= {
+            cand --nodes 'Nodes of the demo service'
+            cand --speed 'Speed of the simulated service (2 = twice as fast)'
+            cand --platform 'Platform of the simulated builds'
+            cand --dir 'Keep the sandbox''s files here (default: a temporary directory, removed afterwards)'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;completions'= {
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;man'= {
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;sandbox'= {
+            cand --dir 'Directory for service_cert.pem, member identities, sandbox.json and a ready plan'
+            cand --nodes 'Nodes at start (1–64)'
+            cand --members 'Members, all Active (1–32)'
+            cand --seed 'Seed of the latency model (same seed, same delays)'
+            cand --speed 'Divide every simulated latency by this (2 = twice as fast)'
+            cand --platform 'Platform of the simulated builds'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand launch-node 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+            cand stop-node 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+            cand fault 'Inject a fault'
+            cand check 'Print the invariant violations recorded so far (exit 3 if there are any)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;sandbox;launch-node'= {
+            cand --dir 'The directory given to `noderoll sandbox --dir`'
+            cand --host-data 'Host data of the build to run (default: the sandbox''s next build)'
+            cand --platform 'Platform (default: the sandbox''s)'
+            cand --ccf-version 'Version the node reports (default: that of the known build with this host data)'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;sandbox;stop-node'= {
+            cand --dir 'The directory given to `noderoll sandbox --dir`'
+            cand --node-id 'Node id'
+            cand --rpc-address 'Node RPC address (used when no id is given)'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;sandbox;fault'= {
+            cand --dir 'The directory given to `noderoll sandbox --dir`'
+            cand --node 'Node id or address (kill, partition, heal)'
+            cand --count 'Count (fail-next)'
+            cand --fraction 'Fraction 0–1 (fail-fraction)'
+            cand --ms 'Milliseconds (latency)'
+            cand --factor 'Factor (slow-elections)'
+            cand --member-id 'Member id (member-status)'
+            cand --active 'Active or not (member-status)'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;sandbox;check'= {
+            cand --dir 'The directory given to `noderoll sandbox --dir`'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;sandbox;help'= {
+            cand launch-node 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+            cand stop-node 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+            cand fault 'Inject a fault'
+            cand check 'Print the invariant violations recorded so far (exit 3 if there are any)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;sandbox;help;launch-node'= {
+        }
+        &'noderoll;sandbox;help;stop-node'= {
+        }
+        &'noderoll;sandbox;help;fault'= {
+        }
+        &'noderoll;sandbox;help;check'= {
+        }
+        &'noderoll;sandbox;help;help'= {
+        }
+        &'noderoll;help'= {
+            cand status 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
+            cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
+            cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+            cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
+            cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand man 'Print the man page (roff)'
+            cand sandbox 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;help;status'= {
+        }
+        &'noderoll;help;plan'= {
+        }
+        &'noderoll;help;apply'= {
+        }
+        &'noderoll;help;vote'= {
+        }
+        &'noderoll;help;demo'= {
+        }
+        &'noderoll;help;completions'= {
+        }
+        &'noderoll;help;man'= {
+        }
+        &'noderoll;help;sandbox'= {
+            cand launch-node 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+            cand stop-node 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+            cand fault 'Inject a fault'
+            cand check 'Print the invariant violations recorded so far (exit 3 if there are any)'
+        }
+        &'noderoll;help;sandbox;launch-node'= {
+        }
+        &'noderoll;help;sandbox;stop-node'= {
+        }
+        &'noderoll;help;sandbox;fault'= {
+        }
+        &'noderoll;help;sandbox;check'= {
+        }
+        &'noderoll;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

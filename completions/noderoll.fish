@@ -1,0 +1,164 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_noderoll_global_optspecs
+    string join \n output= q/quiet v/verbose h/help V/version
+end
+
+function __fish_noderoll_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_noderoll_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_noderoll_using_subcommand
+    set -l cmd (__fish_noderoll_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c noderoll -n "__fish_noderoll_needs_command" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_needs_command" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_needs_command" -s V -l version -d 'Print version'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "status" -d 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "plan" -d 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "apply" -d 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "vote" -d 'Show a proposal\'s actions and vote for it as the configured member(s)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "demo" -d 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "sandbox" -d 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l plan -d 'Plan file whose `[service]` table names the service' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l service-url -d 'A node of the service, `host:port` or `https://host:port` (repeat or comma-separate for several; the first that answers is used)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l service-cert -d 'The service certificate (`service_cert.pem`): the only TLS root trusted' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l plan -d 'The plan file' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l out -d 'Save the plan for `noderoll apply FILE`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to do and 2 when there are changes'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l plan -d 'The plan file' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l plan -d 'The plan file (service and members)' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s y -l yes -d 'Vote without asking'
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l nodes -d 'Nodes of the demo service' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l speed -d 'Speed of the simulated service (2 = twice as fast)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l platform -d 'Platform of the simulated builds' -r -f -a "virtual\t'Virtual (host data = SHA-256 of the package)'
+snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l dir -d 'Keep the sandbox\'s files here (default: a temporary directory, removed afterwards)' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand man" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l dir -d 'Directory for service_cert.pem, member identities, sandbox.json and a ready plan' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l nodes -d 'Nodes at start (1–64)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l members -d 'Members, all Active (1–32)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l seed -d 'Seed of the latency model (same seed, same delays)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l speed -d 'Divide every simulated latency by this (2 = twice as fast)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l platform -d 'Platform of the simulated builds' -r -f -a "virtual\t'Virtual (host data = SHA-256 of the package)'
+snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "launch-node" -d 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "stop-node" -d 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "fault" -d 'Inject a fault'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "check" -d 'Print the invariant violations recorded so far (exit 3 if there are any)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l host-data -d 'Host data of the build to run (default: the sandbox\'s next build)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l platform -d 'Platform (default: the sandbox\'s)' -r -f -a "virtual\t'Virtual (host data = SHA-256 of the package)'
+snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l ccf-version -d 'Version the node reports (default: that of the known build with this host data)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l node-id -d 'Node id' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l rpc-address -d 'Node RPC address (used when no id is given)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l node -d 'Node id or address (kill, partition, heal)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l count -d 'Count (fail-next)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l fraction -d 'Fraction 0–1 (fail-fraction)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ms -d 'Milliseconds (latency)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l factor -d 'Factor (slow-elections)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l member-id -d 'Member id (member-status)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l active -d 'Active or not (member-status)' -r -f -a "true\t''
+false\t''"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
+json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Less output (errors only on stderr)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "launch-node" -d 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "stop-node" -d 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "fault" -d 'Inject a fault'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "check" -d 'Print the invariant violations recorded so far (exit 3 if there are any)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "status" -d 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "plan" -d 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "apply" -d 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "vote" -d 'Show a proposal\'s actions and vote for it as the configured member(s)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "demo" -d 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "man" -d 'Print the man page (roff)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "sandbox" -d 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply vote demo completions man sandbox help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "launch-node" -d 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "stop-node" -d 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "fault" -d 'Inject a fault'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "check" -d 'Print the invariant violations recorded so far (exit 3 if there are any)'

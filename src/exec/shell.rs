@@ -1,0 +1,68 @@
+//! Running the operator's commands (launcher, hooks, notifications) through `sh -c`, with a
+//! deadline, optional JSON on stdin, and the exit status and stderr captured for messages.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+/// A command's result.
+pub struct Ran {
+    /// Exit status.
+    pub status: std::process::ExitStatus,
+    /// Standard output.
+    pub stdout: String,
+    /// The end of standard error (for messages).
+    pub stderr_tail: String,
+}
+
+/// Run `command` in `cwd`; `Err` only when it cannot be started or exceeds `timeout`.
+pub async fn run(
+    command: &str,
+    cwd: &Path,
+    env: &[(&str, String)],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Ran, String> {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start it: {e}"))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A command that does not read its input closes the pipe early: not an error.
+        let _ = pipe.write_all(input).await;
+        let _ = pipe.shutdown().await;
+    }
+    let out = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| format!("no exit within {}s", timeout.as_secs_f64()))?
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tail: String = stderr
+        .trim()
+        .chars()
+        .rev()
+        .take(400)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Ok(Ran {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr_tail: tail,
+    })
+}
