@@ -713,7 +713,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__status)
-            opts="-q -v -h --plan --service-url --service-cert --output --quiet --verbose --help"
+            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -728,6 +728,18 @@ _noderoll() {
                     return 0
                     ;;
                 --service-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -W "upgraded" -- "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

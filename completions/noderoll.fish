@@ -42,8 +42,12 @@ complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "help" -d 'Print t
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l plan -d 'Plan file whose `[service]` table names the service' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l service-url -d 'A node of the service, `host:port` or `https://host:port` (repeat or comma-separate for several; the first that answers is used)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l service-cert -d 'The service certificate (`service_cert.pem`): the only TLS root trusted' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l until -d 'With --watch: exit 0 once this holds (`upgraded` needs --plan with a [target])' -r -f -a "upgraded\t'Every node runs the plan\'s target, nothing is Pending or Retired, and only the target code version is registered (what a second `apply` would call "nothing to do")'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l interval -d 'With --watch: how often to look (e.g. 2s, 500ms)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l timeout -d 'With --watch: give up after this long (exit 3), e.g. 10m' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l watch -d 'Keep watching: redraw whenever the service changes (Ctrl-C to stop)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'

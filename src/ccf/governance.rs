@@ -276,6 +276,7 @@ impl Governance {
         let payload = serde_json::to_vec(body).expect("actions serialise");
         let mut created_at = self.now();
         let mut restamped = false;
+        let mut replayed_finished = false;
         loop {
             let headers = GovHeaders {
                 msg_type: MsgType::Proposal,
@@ -312,6 +313,23 @@ impl Governance {
                         })
                         .await?
                         .map(|p| p.proposal_state);
+                    // Signing is deterministic: the same actions signed in the same second
+                    // replay an earlier proposal. If that one is finished without being
+                    // accepted (e.g. Dropped), this is a new intent: sign again a second later.
+                    if matches!(
+                        state,
+                        Some(
+                            ProposalState::Dropped
+                                | ProposalState::Withdrawn
+                                | ProposalState::Rejected
+                                | ProposalState::Failed
+                        )
+                    ) && !replayed_finished
+                    {
+                        replayed_finished = true;
+                        created_at += 1;
+                        continue;
+                    }
                     self.emit(GovEvent::Proposed {
                         proposal_id: id.clone(),
                         recovered: true,

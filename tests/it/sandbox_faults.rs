@@ -360,7 +360,13 @@ async fn replay_stale_created_at_and_retention_behave_like_ccf() {
     // A signer ten minutes behind still gets through: governance re-stamps once.
     let behind = r.gov.clone().with_clock_offset(-600);
     let a = behind
-        .pass(&ProposalBody { actions: vec![] }, &Cancel::never())
+        .pass(
+            &body(vec![Action::new(
+                "set_node_data",
+                json!({"node_id": r.sandbox.info().nodes[1].node_id, "node_data": "a"}),
+            )]),
+            &Cancel::never(),
+        )
         .await
         .unwrap();
     // Retention: once another proposal completes, the earlier accepted one is purged.
@@ -372,7 +378,13 @@ async fn replay_stale_created_at_and_retention_behave_like_ccf() {
             .is_some()
     );
     r.gov
-        .pass(&ProposalBody { actions: vec![] }, &Cancel::never())
+        .pass(
+            &body(vec![Action::new(
+                "set_node_data",
+                json!({"node_id": r.sandbox.info().nodes[1].node_id, "node_data": "b"}),
+            )]),
+            &Cancel::never(),
+        )
         .await
         .unwrap();
     assert!(
@@ -565,4 +577,22 @@ async fn a_forced_election_and_added_latency_are_visible_to_clients() {
         "every answer is delayed by the injected latency"
     );
     assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_dropped_proposal_can_be_proposed_again_at_once() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let member = r.gov.members()[0].clone();
+    let actions = body(vec![Action::new(
+        "set_node_data",
+        json!({"node_id": r.sandbox.info().nodes[0].node_id, "node_data": 7}),
+    )]);
+    let first = r.gov.propose(&member, &actions).await.unwrap();
+    apply_fault(r.sandbox.core(), Fault::InjectAddProposal).unwrap();
+    // Same actions, same second: deterministic signing would replay the dropped proposal.
+    let again = r.gov.pass(&actions, &Cancel::never()).await.unwrap();
+    assert_ne!(
+        again.proposal_id, first.proposal_id,
+        "a new proposal, not the dropped one"
+    );
 }
