@@ -721,11 +721,7 @@ async fn get_proposal(
     let w = ctx.shared.world();
     match w.proposals.get(&id) {
         Some(p) => ok(p.to_json(&id), None),
-        None => error(ApiError::new(
-            404,
-            "ProposalNotFound",
-            format!("Could not find proposal {id}."),
-        )),
+        None => error(ApiError::proposal_not_found(&id)),
     }
 }
 
@@ -738,11 +734,7 @@ async fn proposal_actions(
     let w = ctx.shared.world();
     match w.proposals.get(&id) {
         Some(p) => ([(header::CONTENT_TYPE, "application/json")], p.body.clone()).into_response(),
-        None => error(ApiError::new(
-            404,
-            "ProposalNotFound",
-            format!("Could not find proposal {id}."),
-        )),
+        None => error(ApiError::proposal_not_found(&id)),
     }
 }
 
@@ -778,11 +770,7 @@ async fn get_ballot(
     gov_read!(ctx, q);
     let w = ctx.shared.world();
     let Some(p) = w.proposals.get(&id) else {
-        return error(ApiError::new(
-            404,
-            "ProposalNotFound",
-            format!("Could not find proposal {id}."),
-        ));
+        return error(ApiError::proposal_not_found(&id));
     };
     match p.ballots.get(&member) {
         Some(js) => ([(header::CONTENT_TYPE, "text/javascript")], js.clone()).into_response(),

@@ -348,6 +348,15 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    /// CCF's answer for an unknown (or purged) proposal.
+    pub fn proposal_not_found(id: &str) -> Self {
+        ApiError::new(
+            404,
+            "ProposalNotFound",
+            format!("Could not find proposal {id}."),
+        )
+    }
 }
 
 /// Something the orchestrator must never cause.
@@ -1051,11 +1060,7 @@ impl World {
     ) -> Result<(Value, Option<TxRef>), ApiError> {
         self.require_primary()?;
         let Some(rec) = self.proposals.get(proposal_id) else {
-            return Err(ApiError::new(
-                404,
-                "ProposalNotFound",
-                format!("Could not find proposal {proposal_id}."),
-            ));
+            return Err(ApiError::proposal_not_found(proposal_id));
         };
         if rec.state != PState::Open {
             return Err(ApiError::new(
