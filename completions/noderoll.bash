@@ -137,7 +137,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__apply)
-            opts="-y -q -v -h --plan --yes --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,7 +425,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__plan)
-            opts="-q -v -h --plan --out --detailed-exitcode --output --quiet --verbose --help"
+            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -56,6 +56,8 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l out -d 'Save 
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to do and 2 when there are changes'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-downgrade -d 'Allow a target ccf_version older than what the service runs'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-version-jump -d 'Allow a target that skips a major version (CCF supports N to N+1 only)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -63,6 +65,8 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l plan -d 'The
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l allow-downgrade -d 'Allow a target ccf_version older than what the service runs'
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l allow-version-jump -d 'Allow a target that skips a major version (CCF supports N to N+1 only)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'

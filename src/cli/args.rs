@@ -263,6 +263,20 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to do and 2 when there are changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// How far the version guard lets the target go.
+    #[command(flatten)]
+    pub versions: VersionArgs,
+}
+
+/// Version guard overrides.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct VersionArgs {
+    /// Allow a target ccf_version older than what the service runs.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Allow a target that skips a major version (CCF supports N to N+1 only).
+    #[arg(long)]
+    pub allow_version_jump: bool,
 }
 
 /// `noderoll apply`.
@@ -277,6 +291,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// How far the version guard lets the target go.
+    #[command(flatten)]
+    pub versions: VersionArgs,
 }
 
 /// `noderoll vote`.

@@ -95,6 +95,10 @@ pub async fn run(
         None => base,
     };
     let mut engine = w.engine(reporter, cancel);
+    engine.allow_versions(
+        args.versions.allow_downgrade,
+        args.versions.allow_version_jump,
+    );
     let started = Instant::now();
     let result = engine.run().await;
     if let Some(h) = &human {

@@ -14,6 +14,10 @@ use crate::wait::Cancel;
 pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
     let w = wire(&args.plan, &cancel)?;
     let mut engine = w.engine(std::sync::Arc::new(NullReporter), cancel);
+    engine.allow_versions(
+        args.versions.allow_downgrade,
+        args.versions.allow_version_jump,
+    );
     let (obs, view) = engine.observe().await?;
     let plan = engine.plan_for(&view);
     let checks = if plan.is_done() {

@@ -148,6 +148,8 @@ pub struct Engine {
     probes: crate::observe::ProbeCache,
     executed: usize,
     repeats: BTreeMap<String, usize>,
+    allow_downgrade: bool,
+    allow_version_jump: bool,
 }
 
 impl Engine {
@@ -204,7 +206,15 @@ impl Engine {
             probes: Default::default(),
             executed: 0,
             repeats: BTreeMap::new(),
+            allow_downgrade: false,
+            allow_version_jump: false,
         }
+    }
+
+    /// Let the version guard pass a downgrade and/or a skipped major version.
+    pub fn allow_versions(&mut self, downgrade: bool, major_jump: bool) {
+        self.allow_downgrade = downgrade;
+        self.allow_version_jump = major_jump;
     }
 
     /// This run's id.
@@ -428,6 +438,36 @@ impl Engine {
                 ctx.min_fault_tolerance
             ),
         );
+        let running: Vec<String> = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted)
+            .filter(|n| {
+                !n.claims
+                    .as_ref()
+                    .is_some_and(|c| self.spec.target.matches(c))
+            })
+            .filter_map(|n| n.version.clone())
+            .collect();
+        let (ok, detail) =
+            match crate::plan::version::check(self.spec.target.ccf_version.as_deref(), &running) {
+                crate::plan::version::Verdict::Allowed(d) => (true, d),
+                crate::plan::version::Verdict::Downgrade(d) if self.allow_downgrade => {
+                    (true, format!("{d} (allowed by --allow-downgrade)"))
+                }
+                crate::plan::version::Verdict::Downgrade(d) => (
+                    false,
+                    format!("{d}; pass --allow-downgrade if this is intended"),
+                ),
+                crate::plan::version::Verdict::MajorJump(d) if self.allow_version_jump => {
+                    (true, format!("{d} (allowed by --allow-version-jump)"))
+                }
+                crate::plan::version::Verdict::MajorJump(d) => (
+                    false,
+                    format!("{d}; pass --allow-version-jump if this is intended"),
+                ),
+            };
+        check("version guard", ok, detail);
         let conflicting: Vec<String> = obs
             .open_proposals
             .iter()

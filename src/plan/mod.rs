@@ -3,6 +3,7 @@
 pub mod planner;
 pub mod saved;
 pub mod spec;
+pub mod version;
 
 pub use planner::{Launched, NodeView, Plan, PlannedStep, RunContext, ServiceView, Step};
 pub use spec::{CodePlatform, Target, UpgradeSpec};

@@ -468,3 +468,36 @@ async fn a_node_that_never_joins_times_out_naming_the_step_and_node() {
     assert_eq!(trusted, 3);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+#[tokio::test]
+async fn the_version_guard_refuses_downgrades_and_major_jumps_unless_allowed() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let original = std::fs::read_to_string(&plan).unwrap();
+    for (version, flag) in [
+        ("ccf-7.0.0", "--allow-downgrade"),
+        ("ccf-9.0.0", "--allow-version-jump"),
+    ] {
+        std::fs::write(
+            &plan,
+            original.replace(
+                "ccf_version = \"ccf-7.0.2\"",
+                &format!("ccf_version = \"{version}\""),
+            ),
+        )
+        .unwrap();
+        let run = noderoll(&["plan", "--plan", plan.to_str().unwrap()]).await;
+        assert_eq!(run.code, 5, "{version}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("version guard") && run.stdout.contains(flag),
+            "{}",
+            run.stdout
+        );
+        let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), flag]).await;
+        assert_eq!(run.code, 0, "{version} with {flag}: {}", run.stdout);
+        let before = writes(&r);
+        let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
+        assert_eq!(run.code, 5, "{}", run.stderr);
+        assert_eq!(writes(&r), before, "refused before any change");
+    }
+}
