@@ -69,6 +69,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;apply'= {
             cand --plan 'The plan file'
+            cand --state-dir 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'

@@ -6,6 +6,8 @@ pub const SERVICE_URL: &str = "NODEROLL_SERVICE_URL";
 pub const SERVICE_CERT: &str = "NODEROLL_SERVICE_CERT";
 /// Overrides `--plan`.
 pub const PLAN: &str = "NODEROLL_PLAN";
+/// Overrides the state directory (journals and locks), e.g. a CI cache.
+pub const STATE_DIR: &str = "NODEROLL_STATE_DIR";
 /// Log filter (tracing `EnvFilter` syntax), e.g. `noderoll=debug`.
 pub const LOG: &str = "NODEROLL_LOG";
 

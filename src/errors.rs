@@ -51,6 +51,9 @@ pub enum AppError {
     /// Bad usage that clap cannot see.
     #[error("{0}")]
     Usage(String),
+    /// Another run holds the service's lock, or the state directory is unusable.
+    #[error(transparent)]
+    Lock(#[from] crate::journal::LockError),
     /// A watch ran out of time.
     #[error("{0}")]
     Timeout(String),
@@ -101,6 +104,7 @@ impl AppError {
             AppError::SavedPlan(_) | AppError::Usage(_) => exit_codes::USAGE,
             AppError::Declined => exit_codes::PREFLIGHT_FAILED,
             AppError::Timeout(_) => exit_codes::STEP_FAILED,
+            AppError::Lock(_) => exit_codes::LOCKED,
             AppError::Output(_) => exit_codes::INTERNAL,
         }
     }

@@ -16,6 +16,7 @@ pub mod env_vars;
 pub mod errors;
 pub mod exec;
 pub mod exit_codes;
+pub mod journal;
 pub mod observe;
 pub mod output;
 pub mod plan;

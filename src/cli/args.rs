@@ -294,6 +294,10 @@ pub struct ApplyArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
+    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
+    /// ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll vote`.

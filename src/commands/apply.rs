@@ -49,6 +49,22 @@ pub async fn run(
         ),
         _ => String::new(),
     };
+    // Never two runs on one service: the lock is held until this command ends.
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state = crate::journal::ServiceState::open(&state_dir, &w.service_cert_sha256)?;
+    let run_id = format!("{:x}", jiff::Timestamp::now().as_millisecond());
+    let _lock = state.lock(&run_id, |stale| {
+        tracing::warn!(
+            "taking over the lock of run {} (pid {} on {}, since {}), which is no longer running",
+            stale.run_id,
+            stale.pid,
+            stale.host,
+            stale.started_at
+        );
+    })?;
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
     let (_, view) = preview.observe().await?;

@@ -27,6 +27,8 @@ pub struct Wiring {
     pub probe: CcfClient,
     /// Governance as the configured members.
     pub gov: Governance,
+    /// SHA-256 of the service certificate (keys per-service state).
+    pub service_cert_sha256: String,
 }
 
 /// Load the plan file and its identities; build clients and governance. Nothing is sent.
@@ -59,6 +61,7 @@ pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
         client,
         probe,
         gov,
+        service_cert_sha256: cert.sha256(),
     })
 }
 

@@ -13,6 +13,10 @@ fn noderoll(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_noderoll"))
         .args(args)
         .env_remove("NODEROLL_PLAN")
+        .env(
+            "NODEROLL_STATE_DIR",
+            std::env::temp_dir().join("noderoll-test-state"),
+        )
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

@@ -184,7 +184,24 @@ async fn unregistered_builds_and_stuck_nodes_never_join() {
     apply_fault(r.sandbox.core(), Fault::NeverJoinNext).unwrap();
     let (stuck, _) = r.sandbox.launch(info.current_build.clone()).unwrap();
     let (control, _) = r.sandbox.launch(info.current_build.clone()).unwrap();
-    // Launched after the other two: once it is Pending, they had their chance.
+    let lifecycle = |id: &str| {
+        let status = noderoll::sandbox::control::status_json(r.sandbox.core());
+        let nodes = status["nodes"].as_array().unwrap().clone();
+        nodes.iter().find(|n| n["node_id"] == id).unwrap()["lifecycle"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The join request of the unregistered build is answered: refused, and logged why.
+    let refused = eventually("the unregistered build's join to be refused", 20, || {
+        let l = lifecycle(&unregistered);
+        async move { l.starts_with("refused").then_some(l) }
+    })
+    .await;
+    assert!(
+        refused.contains("Quote host data is not authorised"),
+        "{refused}"
+    );
     wait_pending(&r.client, &r.entry, &control).await;
     for id in [&unregistered, &stuck] {
         assert!(
@@ -192,23 +209,6 @@ async fn unregistered_builds_and_stuck_nodes_never_join() {
             "{id} must not appear"
         );
     }
-    let status = noderoll::sandbox::control::status_json(r.sandbox.core());
-    let lifecycle = |id: &str| {
-        status["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["node_id"] == id)
-            .unwrap()["lifecycle"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    assert!(
-        lifecycle(&unregistered).contains("Quote host data is not authorised"),
-        "{}",
-        lifecycle(&unregistered)
-    );
     assert_eq!(lifecycle(&stuck), "stuck");
 }
 

@@ -23,6 +23,10 @@ async fn noderoll(args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_noderoll"))
             .args(&args)
             .env_remove("NODEROLL_PLAN")
+            .env(
+                "NODEROLL_STATE_DIR",
+                std::env::temp_dir().join("noderoll-test-state"),
+            )
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
@@ -500,4 +504,63 @@ async fn the_version_guard_refuses_downgrades_and_major_jumps_unless_allowed() {
         assert_eq!(run.code, 5, "{}", run.stderr);
         assert_eq!(writes(&r), before, "refused before any change");
     }
+}
+
+#[tokio::test]
+async fn a_second_apply_on_the_same_service_is_refused_while_one_runs() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let state = tempfile::tempdir().unwrap();
+    let apply = |plan: PathBuf, state: PathBuf| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .args([
+                "apply",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--yes",
+                "--state-dir",
+                state.to_str().unwrap(),
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = apply(plan.clone(), state.path().to_path_buf());
+    // Poll until the first run holds the lock (its holder record appears).
+    let holder = eventually("the first run to take the lock", 20, || {
+        let dir = state.path().to_path_buf();
+        async move {
+            let entry = std::fs::read_dir(&dir).ok()?.next()?.ok()?;
+            std::fs::read_to_string(entry.path().join("lock.json")).ok()
+        }
+    })
+    .await;
+    // Wait for processes off the runtime: the sandbox serves from this test's runtime.
+    let (p2, s2) = (plan.clone(), state.path().to_path_buf());
+    let second = tokio::task::spawn_blocking(move || apply(p2, s2).wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let err = String::from_utf8_lossy(&second.stderr);
+    let pid = first.id().to_string();
+    assert!(
+        err.contains("another noderoll run") && err.contains(&pid),
+        "{err}\n{holder}"
+    );
+    let out = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_upgraded(&r, 3).await;
 }
