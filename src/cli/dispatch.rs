@@ -39,8 +39,12 @@ pub fn main_impl() -> ExitCode {
     let (cancel_handle, cancel) = Cancel::new();
     let result = runtime.block_on(async {
         tokio::spawn(async move {
+            // First signal: stop at the next safe point (waits end at once). Second: abort now.
             wait_for_stop_signal().await;
             cancel_handle.cancel();
+            wait_for_stop_signal().await;
+            print_stderr("error: interrupted twice: aborting immediately; re-run the same command to continue");
+            std::process::exit(i32::from(exit_codes::RESUMABLE));
         });
         run(cli, cancel).await
     });

@@ -564,3 +564,73 @@ async fn a_second_apply_on_the_same_service_is_refused_while_one_runs() {
     );
     assert_upgraded(&r, 3).await;
 }
+
+#[tokio::test]
+async fn ctrl_c_during_a_wait_stops_at_once_with_the_resumable_code() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    // A long soak: the run will be waiting in it when interrupted.
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("soak = \"300ms\"", "soak = \"60s\"");
+    std::fs::write(&plan, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+        .args([
+            "apply",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .env(
+            "NODEROLL_STATE_DIR",
+            std::env::temp_dir().join("noderoll-test-state"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    // Read events until the soak starts, then interrupt.
+    let reached = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line.contains("\"step_started\"") && line.contains("soak") {
+                assert!(
+                    std::process::Command::new("kill")
+                        .args(["-INT", &pid])
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                break;
+            }
+        }
+        lines.map_while(Result::ok).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(4), "interrupted: the resumable code");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the 60 s soak is not waited out"
+    );
+    let summary: Value = serde_json::from_str(reached.last().unwrap()).unwrap();
+    assert_eq!(summary["outcome"], "interrupted");
+    assert!(
+        summary["resume"]
+            .as_str()
+            .unwrap()
+            .contains("noderoll apply --plan"),
+        "{summary}"
+    );
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
