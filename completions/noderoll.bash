@@ -28,6 +28,9 @@ _noderoll() {
             noderoll,help)
                 cmd="noderoll__subcmd__help"
                 ;;
+            noderoll,journal)
+                cmd="noderoll__subcmd__journal"
+                ;;
             noderoll,man)
                 cmd="noderoll__subcmd__man"
                 ;;
@@ -54,6 +57,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help,help)
                 cmd="noderoll__subcmd__help__subcmd__help"
+                ;;
+            noderoll__subcmd__help,journal)
+                cmd="noderoll__subcmd__help__subcmd__journal"
                 ;;
             noderoll__subcmd__help,man)
                 cmd="noderoll__subcmd__help__subcmd__man"
@@ -119,7 +125,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +221,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help)
-            opts="status plan apply vote demo completions man sandbox help"
+            opts="status plan apply journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +277,20 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__journal)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -403,6 +423,40 @@ _noderoll() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__journal)
+            opts="-q -v -h --plan --service-url --service-cert --state-dir --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -54,6 +54,9 @@ pub enum AppError {
     /// Another run holds the service's lock, or the state directory is unusable.
     #[error(transparent)]
     Lock(#[from] crate::journal::LockError),
+    /// The journal cannot be used.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// A watch ran out of time.
     #[error("{0}")]
     Timeout(String),
@@ -105,6 +108,8 @@ impl AppError {
             AppError::Declined => exit_codes::PREFLIGHT_FAILED,
             AppError::Timeout(_) => exit_codes::STEP_FAILED,
             AppError::Lock(_) => exit_codes::LOCKED,
+            AppError::Journal(crate::journal::JournalError::Newer { .. }) => exit_codes::LOCKED,
+            AppError::Journal(_) => exit_codes::INTERNAL,
             AppError::Output(_) => exit_codes::INTERNAL,
         }
     }

@@ -37,6 +37,8 @@ pub enum Command {
     /// Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved
     /// by `plan --out` (refused if the service changed since).
     Apply(ApplyArgs),
+    /// Show this service's journal: runs, launched nodes, proposals, steps, outcomes.
+    Journal(JournalArgs),
     /// Show a proposal's actions and vote for it as the configured member(s).
     Vote(VoteArgs),
     /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
@@ -336,4 +338,15 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `noderoll journal`.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Where the service is (its certificate keys the journal).
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }

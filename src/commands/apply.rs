@@ -65,8 +65,11 @@ pub async fn run(
             stale.started_at
         );
     })?;
+    let journal = Arc::new(crate::journal::Journal::open(&state)?);
+    let adopted = journal.unfinished_launches();
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
+    preview.adopt(adopted.clone());
     let (_, view) = preview.observe().await?;
     if let Some(s) = &saved {
         s.check_fresh(&view)?;
@@ -106,11 +109,27 @@ pub async fn run(
         .notify
         .clone()
         .map(|n| Arc::new(Notifier::new(base.clone(), n, &w.plan.dir)));
-    let reporter: Arc<dyn Reporter> = match &notifier {
+    let notified: Arc<dyn Reporter> = match &notifier {
         Some(n) => n.clone(),
         None => base,
     };
+    let plan_sha = crate::plan::saved::file_sha256(&w.plan.path).unwrap_or_default();
+    let journaled = Arc::new(crate::journal::JournalReporter::new(
+        notified,
+        journal.clone(),
+        plan_sha,
+    ));
+    let reporter: Arc<dyn Reporter> = journaled.clone();
+    if !adopted.is_empty() {
+        reporter.report(&crate::exec::Event::Warning {
+            message: format!(
+                "resuming: {} node(s) launched by an earlier run that did not finish are adopted, not launched again",
+                adopted.len()
+            ),
+        });
+    }
     let mut engine = w.engine(reporter, cancel);
+    engine.adopt(adopted);
     engine.allow_versions(
         args.versions.allow_downgrade,
         args.versions.allow_version_jump,
@@ -120,6 +139,12 @@ pub async fn run(
     if let Some(h) = &human {
         h.finish();
     }
+    journaled.ended(match &result {
+        Ok(Outcome::NothingToDo) => "nothing_to_do",
+        Ok(Outcome::Upgraded { .. }) => "upgraded",
+        Err(EngineError::Cancelled { .. }) => "interrupted",
+        Err(_) => "failed",
+    });
     finish(
         &w,
         &engine.known_nodes(),

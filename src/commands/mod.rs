@@ -3,6 +3,7 @@
 pub mod apply;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod journal;
 pub mod plan;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

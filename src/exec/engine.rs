@@ -150,6 +150,7 @@ pub struct Engine {
     repeats: BTreeMap<String, usize>,
     allow_downgrade: bool,
     allow_version_jump: bool,
+    adopted: Vec<Launched>,
 }
 
 impl Engine {
@@ -208,6 +209,7 @@ impl Engine {
             repeats: BTreeMap::new(),
             allow_downgrade: false,
             allow_version_jump: false,
+            adopted: Vec::new(),
         }
     }
 
@@ -215,6 +217,13 @@ impl Engine {
     pub fn allow_versions(&mut self, downgrade: bool, major_jump: bool) {
         self.allow_downgrade = downgrade;
         self.allow_version_jump = major_jump;
+    }
+
+    /// Treat these nodes (launched by an earlier run that did not finish, from the journal) as
+    /// launched by this run: trusted if they are Pending with the target attestation, never
+    /// launched again.
+    pub fn adopt(&mut self, launched: Vec<Launched>) {
+        self.adopted = launched;
     }
 
     /// This run's id.
@@ -285,7 +294,7 @@ impl Engine {
         let ctx = self.ctx.get_or_insert_with(|| {
             let (desired, min_fault_tolerance) = planner::resolve_context(view, &self.spec);
             RunContext {
-                launched: Vec::new(),
+                launched: self.adopted.clone(),
                 soaked_new: 0,
                 desired,
                 min_fault_tolerance,

@@ -634,3 +634,117 @@ async fn ctrl_c_during_a_wait_stops_at_once_with_the_resumable_code() {
     );
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+fn state_dir() -> PathBuf {
+    std::env::temp_dir().join("noderoll-test-state")
+}
+
+#[tokio::test]
+async fn the_journal_records_the_run_without_key_material() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    apply_json(&r).await;
+    let plan = plan_path(&r);
+    let run = noderoll(&[
+        "journal",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--output",
+        "json",
+        "--state-dir",
+        state_dir().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = events(&run.stdout);
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"run_started"));
+    assert_eq!(kinds.iter().filter(|k| **k == "node_launched").count(), 3);
+    assert!(kinds.iter().filter(|k| **k == "proposal_submitted").count() >= 6);
+    assert_eq!(kinds.iter().filter(|k| **k == "step_finished").count(), 8);
+    assert_eq!(records.last().unwrap()["outcome"], "upgraded");
+    let key = std::fs::read_to_string(r.dir.path().join("member0_privk.pem")).unwrap();
+    let secret_line = key
+        .lines()
+        .find(|l| !l.starts_with("-----") && l.len() > 20)
+        .unwrap();
+    assert!(!run.stdout.contains(secret_line) && !run.stdout.contains("PRIVATE KEY"));
+    let human = noderoll(&[
+        "journal",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--state-dir",
+        state_dir().to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        human.stdout.contains("run ended") && human.stdout.contains("upgraded"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_after_launching_is_resumed_without_launching_again() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+        .args([
+            "apply",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .env("NODEROLL_STATE_DIR", state_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            // All three launched and Pending; the trust step is about to propose.
+            if line.contains("\"step_started\"") && line.contains("trust 3 new nodes") {
+                assert!(
+                    std::process::Command::new("kill")
+                        .args(["-KILL", &pid])
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                break;
+            }
+        }
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        r.sandbox.with_world(|w| w.nodes.len()),
+        6,
+        "three old and three launched nodes"
+    );
+    // The re-run adopts the three Pending nodes from the journal.
+    let evs = apply_json(&r).await;
+    assert!(
+        evs.iter()
+            .any(|e| e["type"] == "warning" && e["message"].as_str().unwrap().contains("resuming"))
+    );
+    assert!(
+        !evs.iter().any(|e| e["type"] == "node_launched"),
+        "nothing launched again"
+    );
+    assert_eq!(
+        r.sandbox.with_world(|w| w.nodes.len()),
+        6,
+        "no extra node was launched"
+    );
+    assert_upgraded(&r, 3).await;
+}

@@ -1,0 +1,304 @@
+//! The journal: the durable "upgrade in progress" record of one service, as JSON Lines in its
+//! state directory, appended and fsynced record by record, plus an atomically replaced
+//! snapshot (`state.json`) of the latest run. It is a hint for resuming (the service is the
+//! truth) and never holds key material: ids, addresses, action names, step descriptions.
+
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::lock::ServiceState;
+use crate::exec::{Event, Reporter};
+use crate::plan::Launched;
+
+/// Format version written by this noderoll; journals with a newer one are not written to.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One journal record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A run began (after preflight).
+    RunStarted {
+        /// Format version.
+        format_version: u32,
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// Target, described.
+        target: String,
+        /// SHA-256 of the plan file.
+        plan_sha256: String,
+    },
+    /// A node was launched.
+    NodeLaunched {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// What the launcher reported.
+        node: Launched,
+    },
+    /// A proposal was submitted.
+    ProposalSubmitted {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// Proposal id.
+        proposal_id: String,
+    },
+    /// A step finished.
+    StepFinished {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// Position.
+        index: usize,
+        /// Description.
+        description: String,
+    },
+    /// The run ended.
+    RunEnded {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// `upgraded`, `nothing_to_do`, `failed`, `interrupted`.
+        outcome: String,
+    },
+}
+
+/// A journal problem.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Unreadable or unwritable.
+    #[error("journal {}", .path.display())]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Written by a newer noderoll.
+    #[error("journal {} was written by a newer noderoll (format {found}, this one writes {FORMAT_VERSION}); upgrade noderoll", .path.display())]
+    Newer {
+        /// File.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+    },
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    snapshot: PathBuf,
+    file: Mutex<File>,
+    records: Vec<Record>,
+}
+
+impl Journal {
+    /// Open (creating) the journal of a service; refuse one written by a newer format.
+    pub fn open(state: &ServiceState) -> Result<Journal, JournalError> {
+        let path = state.dir().join("journal.jsonl");
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut records = Vec::new();
+        if let Ok(f) = File::open(&path) {
+            for line in std::io::BufReader::new(f).lines() {
+                let line = line.map_err(io)?;
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && let Some(found) = v.get("format_version").and_then(|x| x.as_u64())
+                    && found as u32 > FORMAT_VERSION
+                {
+                    return Err(JournalError::Newer {
+                        path,
+                        found: found as u32,
+                    });
+                }
+                // A torn last line (killed mid-write) or an unknown record is skipped.
+                if let Ok(r) = serde_json::from_str::<Record>(&line) {
+                    records.push(r);
+                }
+            }
+        }
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        Ok(Journal {
+            snapshot: state.dir().join("state.json"),
+            path,
+            file: Mutex::new(file),
+            records,
+        })
+    }
+
+    /// Every record, oldest first.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Append a record and fsync it; then replace the snapshot atomically.
+    pub fn append(&self, r: &Record) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let line = serde_json::to_string(r).expect("records serialise");
+        f.write_all(format!("{line}\n").as_bytes()).map_err(io)?;
+        f.sync_data().map_err(io)?;
+        drop(f);
+        write_atomically(
+            &self.snapshot,
+            &serde_json::to_string_pretty(r).expect("records serialise"),
+        )
+        .map_err(|source| JournalError::Io {
+            path: self.snapshot.clone(),
+            source,
+        })
+    }
+
+    /// The nodes launched by the latest run that did not end: what a new run must adopt
+    /// rather than launch again.
+    pub fn unfinished_launches(&self) -> Vec<Launched> {
+        let mut launched = Vec::new();
+        for r in &self.records {
+            match r {
+                Record::RunStarted { .. } => {}
+                Record::NodeLaunched { node, .. } => launched.push(node.clone()),
+                Record::RunEnded { outcome, .. }
+                    if outcome == "upgraded" || outcome == "nothing_to_do" =>
+                {
+                    launched.clear()
+                }
+                _ => {}
+            }
+        }
+        launched
+    }
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Records the events that matter for resuming, then passes every event on.
+pub struct JournalReporter {
+    inner: std::sync::Arc<dyn Reporter>,
+    journal: std::sync::Arc<Journal>,
+    run_id: Mutex<String>,
+    plan_sha256: String,
+}
+
+impl JournalReporter {
+    /// Wrap `inner`.
+    pub fn new(
+        inner: std::sync::Arc<dyn Reporter>,
+        journal: std::sync::Arc<Journal>,
+        plan_sha256: String,
+    ) -> Self {
+        JournalReporter {
+            inner,
+            journal,
+            run_id: Mutex::new(String::new()),
+            plan_sha256,
+        }
+    }
+
+    fn record(&self, r: Record) {
+        if let Err(e) = self.journal.append(&r) {
+            tracing::error!("{}", crate::errors::render(&e));
+        }
+    }
+
+    /// Record how the run ended.
+    pub fn ended(&self, outcome: &str) {
+        let run_id = self
+            .run_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !run_id.is_empty() {
+            self.record(Record::RunEnded {
+                run_id,
+                at: jiff::Timestamp::now().to_string(),
+                outcome: outcome.into(),
+            });
+        }
+    }
+}
+
+impl Reporter for JournalReporter {
+    fn report(&self, e: &Event) {
+        let at = jiff::Timestamp::now().to_string();
+        let run_id = || {
+            self.run_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        };
+        match e {
+            Event::RunStarted {
+                run_id: id, target, ..
+            } => {
+                *self.run_id.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
+                self.record(Record::RunStarted {
+                    format_version: FORMAT_VERSION,
+                    run_id: id.clone(),
+                    at,
+                    target: target.clone(),
+                    plan_sha256: self.plan_sha256.clone(),
+                });
+            }
+            Event::NodeLaunched {
+                node_id,
+                rpc_address,
+            } => self.record(Record::NodeLaunched {
+                run_id: run_id(),
+                at,
+                node: Launched {
+                    node_id: node_id.clone(),
+                    rpc_address: rpc_address.as_deref().and_then(|a| a.parse().ok()),
+                },
+            }),
+            Event::ProposalSubmitted { proposal_id, .. } => {
+                self.record(Record::ProposalSubmitted {
+                    run_id: run_id(),
+                    at,
+                    proposal_id: proposal_id.clone(),
+                })
+            }
+            Event::StepFinished {
+                index, description, ..
+            } => self.record(Record::StepFinished {
+                run_id: run_id(),
+                at,
+                index: *index,
+                description: description.clone(),
+            }),
+            _ => {}
+        }
+        self.inner.report(e);
+    }
+}
