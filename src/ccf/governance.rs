@@ -458,9 +458,46 @@ impl Governance {
                 .join(", ");
             return Err(GovError::NoActiveMember { configured });
         };
-        let submitted = self.propose(first, body).await?;
+        // A proposal with these very actions, opened by one of our members (a run that died
+        // before voting): see that one through instead of proposing again.
+        let submitted = match self.find_open(body).await? {
+            Some(found) => {
+                self.emit(GovEvent::Proposed {
+                    proposal_id: found.proposal_id.clone(),
+                    recovered: true,
+                });
+                found
+            }
+            None => self.propose(first, body).await?,
+        };
         self.drive_to_acceptance(&submitted, &signers, active, cancel)
             .await
+    }
+
+    /// An open proposal by a configured member whose actions are exactly `body`'s.
+    pub async fn find_open(&self, body: &ProposalBody) -> Result<Option<Submitted>, GovError> {
+        let ours: Vec<&str> = self.members.iter().map(|m| m.id()).collect();
+        let proposals = self
+            .on_any_node(|n| async move { self.client.proposals(&n).await })
+            .await?;
+        for p in proposals.into_iter().filter(|p| {
+            p.proposal_state == ProposalState::Open && ours.contains(&p.proposer_id.as_str())
+        }) {
+            let actions = self
+                .on_any_node(|n| {
+                    let id = p.proposal_id.clone();
+                    async move { self.client.proposal_actions(&n, &id).await }
+                })
+                .await?;
+            if actions.as_ref() == Some(body) {
+                return Ok(Some(Submitted {
+                    proposal_id: p.proposal_id,
+                    state: Some(ProposalState::Open),
+                    txid: None,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Vote with `signers` on an existing proposal and see it through to a committed

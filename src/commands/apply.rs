@@ -66,10 +66,13 @@ pub async fn run(
         );
     })?;
     let journal = Arc::new(crate::journal::Journal::open(&state)?);
-    let adopted = journal.unfinished_launches();
+    let (adopted, in_flight) = journal.unfinished_launches();
+    let resuming = journal.has_unfinished_run();
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
     preview.adopt(adopted.clone());
+    preview.adopt_in_flight(in_flight);
+    preview.set_resuming(resuming);
     let (_, view) = preview.observe().await?;
     if let Some(s) = &saved {
         s.check_fresh(&view)?;
@@ -130,6 +133,8 @@ pub async fn run(
     }
     let mut engine = w.engine(reporter, cancel);
     engine.adopt(adopted);
+    engine.adopt_in_flight(in_flight);
+    engine.set_resuming(resuming);
     engine.allow_versions(
         args.versions.allow_downgrade,
         args.versions.allow_version_jump,

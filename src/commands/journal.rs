@@ -53,6 +53,9 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
                     Record::RunStarted {
                         at, run_id, target, ..
                     } => (at, run_id, "run started", format!("target {target}")),
+                    Record::LaunchStarted { at, run_id, name } => {
+                        (at, run_id, "launch started", name.clone())
+                    }
                     Record::NodeLaunched { at, run_id, node } => (
                         at,
                         run_id,

@@ -151,6 +151,8 @@ pub struct Engine {
     allow_downgrade: bool,
     allow_version_jump: bool,
     adopted: Vec<Launched>,
+    in_flight: usize,
+    resuming: bool,
 }
 
 impl Engine {
@@ -210,6 +212,8 @@ impl Engine {
             allow_downgrade: false,
             allow_version_jump: false,
             adopted: Vec::new(),
+            in_flight: 0,
+            resuming: false,
         }
     }
 
@@ -224,6 +228,18 @@ impl Engine {
     /// launched again.
     pub fn adopt(&mut self, launched: Vec<Launched>) {
         self.adopted = launched;
+    }
+
+    /// Launches of an unfinished run that were in flight when it stopped: that many Pending
+    /// nodes with the target attestation, not otherwise accounted for, are this run's.
+    pub fn adopt_in_flight(&mut self, n: usize) {
+        self.in_flight = n;
+    }
+
+    /// This run continues one the journal shows unfinished: its members' open proposals are
+    /// its own to finish, not a conflicting upgrade.
+    pub fn set_resuming(&mut self, resuming: bool) {
+        self.resuming = resuming;
     }
 
     /// This run's id.
@@ -291,6 +307,26 @@ impl Engine {
 
     /// The plan for what was just observed (resolving the run's numbers on first use).
     pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
+        if self.ctx.is_none() && self.in_flight > 0 {
+            // Nodes whose launch answer a crash lost: Pending, on the target, unaccounted for.
+            let known = |n: &NodeView| self.adopted.iter().any(|l| l.is(n));
+            let found: Vec<Launched> = view
+                .nodes
+                .iter()
+                .filter(|n| n.status == NodeStatus::Pending && !known(n))
+                .filter(|n| {
+                    n.claims
+                        .as_ref()
+                        .is_some_and(|c| self.spec.target.matches(c))
+                })
+                .take(self.in_flight)
+                .map(|n| Launched {
+                    node_id: Some(n.node_id.clone()),
+                    rpc_address: n.address.clone(),
+                })
+                .collect();
+            self.adopted.extend(found);
+        }
         let ctx = self.ctx.get_or_insert_with(|| {
             let (desired, min_fault_tolerance) = planner::resolve_context(view, &self.spec);
             RunContext {
@@ -485,6 +521,8 @@ impl Engine {
                     .iter()
                     .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
             })
+            // Our own members' proposals are this run's to finish when resuming our journal.
+            .filter(|p| !(self.resuming && configured.contains(&p.proposal.proposer_id.as_str())))
             .map(|p| {
                 format!(
                     "{} ({})",
@@ -797,6 +835,9 @@ impl Engine {
                 target_rpc_address: target.clone(),
                 service_cert: self.service_cert.clone(),
             };
+            self.report(Event::LaunchStarted {
+                name: req.name.clone(),
+            });
             let (launcher, sem) = (self.launcher.clone(), semaphore.clone());
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
@@ -906,7 +947,9 @@ impl Engine {
                 "no Pending node launched by this run attests the target code version".into(),
             ));
         }
-        let valid_from = jiff::Timestamp::now().strftime("%y%m%d%H%M%SZ").to_string();
+        // Start of the day (UTC): a run resumed after a crash proposes the very same actions,
+        // so the earlier open proposal is found and finished instead of a second one made.
+        let valid_from = jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string();
         let actions = node_ids
             .iter()
             .map(|id| {

@@ -62,6 +62,11 @@ pub enum Event {
         /// Yes votes needed.
         needed: usize,
     },
+    /// A launch command is about to run (journaled first, so a crash cannot lose the node).
+    LaunchStarted {
+        /// The name given to the node.
+        name: String,
+    },
     /// The launcher started a node.
     NodeLaunched {
         /// Node id, if reported.

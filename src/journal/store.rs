@@ -34,6 +34,15 @@ pub enum Record {
         /// SHA-256 of the plan file.
         plan_sha256: String,
     },
+    /// A launch command is about to run.
+    LaunchStarted {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// The node's name.
+        name: String,
+    },
     /// A node was launched.
     NodeLaunched {
         /// Run id.
@@ -171,23 +180,43 @@ impl Journal {
         })
     }
 
-    /// The nodes launched by the latest run that did not end: what a new run must adopt
+    /// Whether the latest run started and never recorded its end (crashed or killed).
+    pub fn has_unfinished_run(&self) -> bool {
+        let last_start = self
+            .records
+            .iter()
+            .rposition(|r| matches!(r, Record::RunStarted { .. }));
+        let last_end = self
+            .records
+            .iter()
+            .rposition(|r| matches!(r, Record::RunEnded { .. }));
+        match (last_start, last_end) {
+            (Some(s), Some(e)) => s > e,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    /// The nodes launched by runs that did not finish, and how many launches were still in
+    /// flight when they stopped (started, no answer recorded): what a new run must adopt
     /// rather than launch again.
-    pub fn unfinished_launches(&self) -> Vec<Launched> {
-        let mut launched = Vec::new();
+    pub fn unfinished_launches(&self) -> (Vec<Launched>, usize) {
+        let (mut launched, mut started) = (Vec::new(), 0usize);
         for r in &self.records {
             match r {
-                Record::RunStarted { .. } => {}
+                Record::LaunchStarted { .. } => started += 1,
                 Record::NodeLaunched { node, .. } => launched.push(node.clone()),
                 Record::RunEnded { outcome, .. }
                     if outcome == "upgraded" || outcome == "nothing_to_do" =>
                 {
-                    launched.clear()
+                    launched.clear();
+                    started = 0;
                 }
                 _ => {}
             }
         }
-        launched
+        let in_flight = started.saturating_sub(launched.len());
+        (launched, in_flight)
     }
 }
 
@@ -271,6 +300,11 @@ impl Reporter for JournalReporter {
                     plan_sha256: self.plan_sha256.clone(),
                 });
             }
+            Event::LaunchStarted { name } => self.record(Record::LaunchStarted {
+                run_id: run_id(),
+                at: at.clone(),
+                name: name.clone(),
+            }),
             Event::NodeLaunched {
                 node_id,
                 rpc_address,

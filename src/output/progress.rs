@@ -146,6 +146,7 @@ impl Reporter for HumanReporter {
             Event::StepFinished { index, description, elapsed } => {
                 self.line(&format!("ok step {index}: {description} ({:.1}s)", elapsed.as_secs_f64()))
             }
+            Event::LaunchStarted { .. } => {}
             Event::HookRan { hook } => self.line(&format!("   {hook} hook passed")),
             Event::Warning { message } => self.line(&format!("warning: {message}")),
         }

@@ -265,14 +265,17 @@ pub fn majority(n: usize) -> usize {
 }
 
 /// Resolve the run-wide numbers from the first observation: the new node count (default:
-/// as many as the service has) and the fault-tolerance floor (default: the f it has now).
+/// as many as the service has) and the fault-tolerance floor (default: the f of a service of
+/// that size, i.e. the f it had before the upgrade began).
 pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize) {
     let (old, new) = split_trusted(view, spec);
     let desired = spec.nodes.count.unwrap_or(old.len().max(new.len()).max(1));
+    // The f of the service as it was before the upgrade (not of the larger interim service a
+    // resumed run may find), so the floor holds whether a run starts fresh or resumes.
     let min_f = spec
         .safety
         .min_fault_tolerance
-        .unwrap_or_else(|| fault_tolerance(old.len() + new.len()));
+        .unwrap_or_else(|| fault_tolerance(old.len().max(new.len())));
     (desired, min_f)
 }
 
@@ -750,6 +753,18 @@ mod tests {
             },
         );
         assert_eq!(kinds(&p)[..2], ["launch_nodes", "trust_nodes"]);
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_the_original_floor() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.extend((3..6).map(|i| node(i, NodeStatus::Trusted, NEW)));
+        let v = service(nodes, &[OLD, NEW]);
+        assert_eq!(
+            resolve_context(&v, &spec()),
+            (3, 1),
+            "f of 3 nodes, not of the 6 seen mid-upgrade"
+        );
     }
 
     #[test]

@@ -459,6 +459,8 @@ pub struct World {
     pub write_requests: u64,
     /// Every request received, when enabled (the benchmark measures reactions with it).
     pub request_log: Option<Vec<RequestRecord>>,
+    /// The body of every proposal created (tests count duplicates).
+    pub created_proposals: Vec<Vec<u8>>,
 }
 
 /// One request the service received.
@@ -514,6 +516,7 @@ impl World {
             requests: 0,
             write_requests: 0,
             request_log: None,
+            created_proposals: Vec::new(),
         };
         for (i, (id, port)) in genesis.iter().enumerate() {
             w.nodes.push(SimNode {
@@ -1031,6 +1034,7 @@ impl World {
         h.update(digest.as_bytes());
         let id = hex::encode(h.finalize());
         self.recent.insert(key, id.clone());
+        self.created_proposals.push(body.to_vec());
         while self.recent.len() > RECENT_PROPOSALS_WINDOW {
             let first = self.recent.keys().next().cloned().expect("non-empty");
             self.recent.remove(&first);

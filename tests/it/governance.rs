@@ -227,6 +227,12 @@ async fn get_proposal(State(s): State<Shared>, UrlPath(pid): UrlPath<String>) ->
     }
 }
 
+async fn list_proposals(State(s): State<Shared>) -> Response {
+    let f = s.lock().unwrap();
+    let value: Vec<Value> = f.proposals.iter().map(|(id, (state, b))| proposal_json(id, *state, *b)).collect();
+    axum::Json(json!({ "value": value })).into_response()
+}
+
 async fn members(State(s): State<Shared>) -> Response {
     let f = s.lock().unwrap();
     let value: Vec<Value> = f
@@ -290,6 +296,7 @@ async fn setup(
     let shared: Shared = Arc::new(Mutex::new(fake));
     let router = Router::new()
         .route("/gov/members/proposals:create", post(create))
+        .route("/gov/members/proposals", get(list_proposals))
         .route("/gov/members/proposals/{pid}", get(get_proposal))
         .route(
             "/gov/members/proposals/{pid}/ballots/{member}",

@@ -5,6 +5,7 @@ mod common;
 mod cli_status;
 mod client;
 mod contract;
+mod crash;
 mod generated;
 mod governance;
 mod interop;

@@ -1,0 +1,143 @@
+//! Crash safety: the real binary is killed with SIGKILL at many points of a 3-node upgrade
+//! (step boundaries, right after a proposal is created and before it is voted on, in the
+//! middle of waits), then `apply` runs again. Every run converges with zero duplicate
+//! proposals, zero extra launched nodes and zero invariant violations.
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+
+use noderoll::ccf::types::NodeStatus;
+use noderoll::sandbox::Platform;
+
+use crate::common::*;
+
+/// Kill when the `nth` (1-based) event of `kind` (whose line contains `needle`) is seen.
+async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = r.dir.path().join(&r.sandbox.info().plan);
+    let state = tempfile::tempdir().unwrap();
+    let apply = |capture: bool| {
+        Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .args([
+                "apply",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--yes",
+                "--output",
+                "json",
+            ])
+            .env("NODEROLL_STATE_DIR", state.path())
+            .stdout(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = apply(true);
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    let (kind, wanted) = (format!("\"type\":\"{kind}\""), needle.to_string());
+    let killed = tokio::task::spawn_blocking(move || {
+        let mut seen = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.contains(&kind) && line.contains(&wanted) {
+                seen += 1;
+                if seen == nth {
+                    Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+                    child.wait().unwrap();
+                    return true;
+                }
+            }
+        }
+        child.wait().unwrap();
+        false
+    })
+    .await
+    .unwrap();
+    assert!(
+        killed,
+        "the kill point {nth} × {needle:?} was never reached"
+    );
+    // Run again until it converges (a real operator re-runs the same command).
+    let second = apply(false);
+    let out = tokio::task::spawn_blocking(move || second.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "resume failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+    let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
+    assert_eq!(
+        nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted)
+            .count(),
+        3,
+        "{nodes:?}"
+    );
+    assert!(
+        nodes.iter().all(|n| !r
+            .sandbox
+            .info()
+            .nodes
+            .iter()
+            .any(|o| o.node_id == n.node_id)),
+        "old nodes gone"
+    );
+    let (launched, proposals, violations) = r.sandbox.with_world(|w| {
+        (
+            w.nodes.len() - 3,
+            w.created_proposals.clone(),
+            w.violations.clone(),
+        )
+    });
+    assert_eq!(launched, 3, "no extra node launched");
+    let mut unique = proposals.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), proposals.len(), "no proposal submitted twice");
+    assert_eq!(violations, vec![]);
+}
+
+#[tokio::test]
+async fn killed_at_register_points_then_resumed() {
+    kill_then_resume("proposal_submitted", 1, "").await; // created, not yet voted
+    kill_then_resume("step_finished", 1, "register").await;
+    kill_then_resume("node_launched", 1, "").await; // mid-launch
+}
+
+#[tokio::test]
+async fn killed_at_launch_and_trust_points_then_resumed() {
+    kill_then_resume("node_pending", 2, "").await;
+    kill_then_resume("step_started", 1, "trust").await;
+    kill_then_resume("proposal_submitted", 2, "").await; // trust proposal created, not voted
+}
+
+#[tokio::test]
+async fn killed_while_waiting_for_new_nodes_then_resumed() {
+    kill_then_resume("waiting", 1, "serve governance").await;
+    kill_then_resume("node_serving", 1, "").await;
+    kill_then_resume("step_started", 1, "soak").await;
+}
+
+#[tokio::test]
+async fn killed_during_retirements_then_resumed() {
+    kill_then_resume("proposal_submitted", 3, "").await; // first retirement created, not voted
+    kill_then_resume("waiting", 1, "removable_nodes").await;
+    kill_then_resume("node_removed", 1, "").await;
+}
+
+#[tokio::test]
+async fn killed_around_the_election_and_finalize_then_resumed() {
+    kill_then_resume("waiting", 1, "a new primary").await;
+    kill_then_resume("election_observed", 1, "").await;
+    kill_then_resume("step_started", 1, "remove the old code version").await;
+}
