@@ -3,29 +3,16 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use crate::ccf::ServiceCert;
 use crate::cli::args::JournalArgs;
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
 use crate::journal::{Journal, Record, ServiceState};
 use crate::output::OutputFormat;
-use crate::settings::{PlanFile, resolve_service};
 
 /// Print the journal.
 pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
-    let plan = args
-        .service
-        .plan
-        .as_deref()
-        .map(PlanFile::load)
-        .transpose()?;
-    let service = resolve_service(
-        &args.service.service_url,
-        args.service.service_cert.as_deref(),
-        plan.as_ref(),
-    )?;
-    let cert = ServiceCert::load(&service.service_cert)?;
+    let (_, _, cert) = crate::commands::upgrade::load_service(&args.service)?;
     let state_dir = args
         .state_dir
         .clone()

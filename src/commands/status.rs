@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::ccf::types::NodeStatus;
-use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
+use crate::ccf::{CcfClient, ClientOptions};
 use crate::cli::args::{StatusArgs, UntilCondition};
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
@@ -15,23 +15,11 @@ use crate::output::{OutputFormat, status};
 use crate::plan::UpgradeSpec;
 use crate::plan::planner::{RunContext, plan};
 use crate::plan::spec::parse_duration;
-use crate::settings::{PlanFile, resolve_service};
 use crate::wait::Cancel;
 
 /// Observe the service once (or keep watching) and print it.
 pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let plan_file = args
-        .service
-        .plan
-        .as_deref()
-        .map(PlanFile::load)
-        .transpose()?;
-    let service = resolve_service(
-        &args.service.service_url,
-        args.service.service_cert.as_deref(),
-        plan_file.as_ref(),
-    )?;
-    let cert = ServiceCert::load(&service.service_cert)?;
+    let (plan_file, service, cert) = crate::commands::upgrade::load_service(&args.service)?;
     let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
     let probe = CcfClient::new(&cert, probe_options(), cancel.clone())?;
     let cache = ProbeCache::default();

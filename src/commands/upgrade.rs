@@ -82,3 +82,25 @@ impl Wiring {
         )
     }
 }
+
+/// The service named by `--plan` / `--service-url` / `--service-cert`: the plan file (if any),
+/// the resolved addresses and the loaded service certificate.
+pub fn load_service(
+    args: &crate::cli::args::ServiceArgs,
+) -> Result<
+    (
+        Option<PlanFile>,
+        crate::settings::ServiceSettings,
+        ServiceCert,
+    ),
+    AppError,
+> {
+    let plan = args.plan.as_deref().map(PlanFile::load).transpose()?;
+    let service = crate::settings::resolve_service(
+        &args.service_url,
+        args.service_cert.as_deref(),
+        plan.as_ref(),
+    )?;
+    let cert = ServiceCert::load(&service.service_cert)?;
+    Ok((plan, service, cert))
+}

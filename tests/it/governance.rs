@@ -229,7 +229,11 @@ async fn get_proposal(State(s): State<Shared>, UrlPath(pid): UrlPath<String>) ->
 
 async fn list_proposals(State(s): State<Shared>) -> Response {
     let f = s.lock().unwrap();
-    let value: Vec<Value> = f.proposals.iter().map(|(id, (state, b))| proposal_json(id, *state, *b)).collect();
+    let value: Vec<Value> = f
+        .proposals
+        .iter()
+        .map(|(id, (state, b))| proposal_json(id, *state, *b))
+        .collect();
     axum::Json(json!({ "value": value })).into_response()
 }
 
