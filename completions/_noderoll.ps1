@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)')
+            [CompletionResult]::new('finalize', 'finalize', [CompletionResultType]::ParameterValue, 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain')
             [CompletionResult]::new('journal', 'journal', [CompletionResultType]::ParameterValue, 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes')
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
@@ -82,6 +83,20 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
             [CompletionResult]::new('--allow-downgrade', '--allow-downgrade', [CompletionResultType]::ParameterName, 'Allow a target ccf_version older than what the service runs')
             [CompletionResult]::new('--allow-version-jump', '--allow-version-jump', [CompletionResultType]::ParameterName, 'Allow a target that skips a major version (CCF supports N to N+1 only)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'noderoll;finalize' {
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
@@ -255,6 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)')
+            [CompletionResult]::new('finalize', 'finalize', [CompletionResultType]::ParameterValue, 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain')
             [CompletionResult]::new('journal', 'journal', [CompletionResultType]::ParameterValue, 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes')
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
@@ -271,6 +287,9 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             break
         }
         'noderoll;help;apply' {
+            break
+        }
+        'noderoll;help;finalize' {
             break
         }
         'noderoll;help;journal' {

@@ -25,6 +25,9 @@ _noderoll() {
             noderoll,demo)
                 cmd="noderoll__subcmd__demo"
                 ;;
+            noderoll,finalize)
+                cmd="noderoll__subcmd__finalize"
+                ;;
             noderoll,help)
                 cmd="noderoll__subcmd__help"
                 ;;
@@ -54,6 +57,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help,demo)
                 cmd="noderoll__subcmd__help__subcmd__demo"
+                ;;
+            noderoll__subcmd__help,finalize)
+                cmd="noderoll__subcmd__help__subcmd__finalize"
                 ;;
             noderoll__subcmd__help,help)
                 cmd="noderoll__subcmd__help__subcmd__help"
@@ -125,7 +131,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply journal vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,8 +226,34 @@ _noderoll() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        noderoll__subcmd__finalize)
+            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         noderoll__subcmd__help)
-            opts="status plan apply journal vote demo completions man sandbox help"
+            opts="status plan apply finalize journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,6 +295,20 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__finalize)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

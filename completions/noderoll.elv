@@ -30,6 +30,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand status 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
             cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
             cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+            cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
@@ -76,6 +77,19 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --yes 'Do not ask for confirmation (required without a terminal)'
             cand --allow-downgrade 'Allow a target ccf_version older than what the service runs'
             cand --allow-version-jump 'Allow a target that skips a major version (CCF supports N to N+1 only)'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;finalize'= {
+            cand --plan 'The plan file'
+            cand --state-dir 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -y 'Do not ask for confirmation (required without a terminal)'
+            cand --yes 'Do not ask for confirmation (required without a terminal)'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
@@ -232,6 +246,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand status 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
             cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
             cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
+            cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
@@ -245,6 +260,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;plan'= {
         }
         &'noderoll;help;apply'= {
+        }
+        &'noderoll;help;finalize'= {
         }
         &'noderoll;help;journal'= {
         }

@@ -96,7 +96,10 @@ impl AppError {
             },
             AppError::Violations(_) => exit_codes::STEP_FAILED,
             AppError::Engine(e) => match e {
-                crate::exec::EngineError::Preflight { .. } => exit_codes::PREFLIGHT_FAILED,
+                crate::exec::EngineError::Preflight { .. }
+                | crate::exec::EngineError::NotReadyToFinalize { .. } => {
+                    exit_codes::PREFLIGHT_FAILED
+                }
                 crate::exec::EngineError::Cancelled { .. } => exit_codes::RESUMABLE,
                 crate::exec::EngineError::Observe(inner) => inner.exit_code(),
                 _ => exit_codes::STEP_FAILED,

@@ -37,6 +37,9 @@ pub enum Command {
     /// Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved
     /// by `plan --out` (refused if the service changed since).
     Apply(ApplyArgs),
+    /// Remove the old code version once the rest of the upgrade is done: the point of no
+    /// return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain.
+    Finalize(FinalizeArgs),
     /// Show this service's journal: runs, launched nodes, proposals, steps, outcomes.
     Journal(JournalArgs),
     /// Show a proposal's actions and vote for it as the configured member(s).
@@ -296,6 +299,21 @@ pub struct ApplyArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
+    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
+    /// ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `noderoll finalize`.
+#[derive(Debug, Args)]
+pub struct FinalizeArgs {
+    /// The plan file.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
     /// ~/.local/share/noderoll].
     #[arg(long, env = env_vars::STATE_DIR)]

@@ -75,6 +75,9 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
         Command::Apply(args) => {
             crate::commands::apply::run(&args, cli.output, cli.quiet, cancel).await
         }
+        Command::Finalize(args) => {
+            crate::commands::apply::finalize(&args, cli.output, cli.quiet, cancel).await
+        }
         Command::Journal(args) => crate::commands::journal::run(&args, cli.output),
         Command::Vote(args) => crate::commands::vote::run(&args, cli.output, cancel).await,
         #[cfg(feature = "sandbox")]

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::cli::args::ApplyArgs;
+use crate::cli::args::{ApplyArgs, FinalizeArgs, VersionArgs};
 use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
 use crate::exec::hooks::Notifier;
-use crate::exec::{EngineError, NullReporter, Outcome, Reporter};
+use crate::exec::{EngineError, FinalizePolicy, NullReporter, Outcome, Reporter};
 use crate::exit_codes;
 use crate::observe::observe;
 use crate::output::events::{JsonReporter, envelope, write_line};
@@ -28,6 +28,33 @@ pub async fn run(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
+    execute(args, None, format, quiet, cancel).await
+}
+
+/// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
+pub async fn finalize(
+    args: &FinalizeArgs,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let apply = ApplyArgs {
+        saved: None,
+        plan: Some(args.plan.clone()),
+        yes: args.yes,
+        versions: VersionArgs::default(),
+        state_dir: args.state_dir.clone(),
+    };
+    execute(&apply, Some(FinalizePolicy::Only), format, quiet, cancel).await
+}
+
+async fn execute(
+    args: &ApplyArgs,
+    finalize: Option<FinalizePolicy>,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
     let (w, saved) = match (&args.saved, &args.plan) {
         (Some(saved), _) => {
             let s = SavedPlan::load(saved)?;
@@ -40,8 +67,13 @@ pub async fn run(
             ));
         }
     };
+    let command = if finalize == Some(FinalizePolicy::Only) {
+        "finalize"
+    } else {
+        "apply"
+    };
     let resume_hint = match (&args.saved, &args.plan) {
-        (_, Some(p)) => format!("noderoll apply --plan {} --yes", p.display()),
+        (_, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
         (Some(s), None) => format!(
             "noderoll apply --plan {} --yes (the saved plan {} is now stale)",
             w.plan.path.display(),
@@ -73,18 +105,21 @@ pub async fn run(
     preview.adopt(adopted.clone());
     preview.adopt_in_flight(in_flight);
     preview.set_resuming(resuming);
+    if let Some(policy) = finalize {
+        preview.set_finalize(policy);
+    }
     let (_, view) = preview.observe().await?;
     if let Some(s) = &saved {
         s.check_fresh(&view)?;
     }
     let plan = preview.plan_for(&view);
-    if plan.is_done() {
+    if let Some(settled) = preview.settled(&plan) {
         let nodes = preview.known_nodes();
         return finish(
             &w,
             &nodes,
             format,
-            Ok(Outcome::NothingToDo),
+            settled,
             Instant::now(),
             &resume_hint,
             None,
@@ -98,7 +133,12 @@ pub async fn run(
             ));
         }
         print_stdout(&render::render_human(&w.spec.target.describe(), &plan, &[]))?;
-        if !confirm("Apply these steps to the service?")? {
+        let question = if command == "finalize" {
+            "Remove the old code version? This is the point of no return."
+        } else {
+            "Apply these steps to the service?"
+        };
+        if !confirm(question)? {
             return Err(AppError::Declined);
         }
     }
@@ -135,6 +175,9 @@ pub async fn run(
     engine.adopt(adopted);
     engine.adopt_in_flight(in_flight);
     engine.set_resuming(resuming);
+    if let Some(policy) = finalize {
+        engine.set_finalize(policy);
+    }
     engine.allow_versions(
         args.versions.allow_downgrade,
         args.versions.allow_version_jump,
@@ -147,6 +190,7 @@ pub async fn run(
     journaled.ended(match &result {
         Ok(Outcome::NothingToDo) => "nothing_to_do",
         Ok(Outcome::Upgraded { .. }) => "upgraded",
+        Ok(Outcome::FinalizePending { .. }) => "finalize_pending",
         Err(EngineError::Cancelled { .. }) => "interrupted",
         Err(_) => "failed",
     });
@@ -189,6 +233,7 @@ pub async fn finish(
     let (outcome, error) = match &result {
         Ok(Outcome::NothingToDo) => ("nothing_to_do", None),
         Ok(Outcome::Upgraded { .. }) => ("upgraded", None),
+        Ok(Outcome::FinalizePending { .. }) => ("finalize_pending", None),
         Err(EngineError::Cancelled { .. }) => {
             ("interrupted", result.as_ref().err().map(|e| e.to_string()))
         }
@@ -197,7 +242,10 @@ pub async fn finish(
     let summary = envelope(json!({
         "type": "summary",
         "outcome": outcome,
-        "steps": match &result { Ok(Outcome::Upgraded { steps }) => *steps, _ => 0 },
+        "steps": match &result {
+            Ok(Outcome::Upgraded { steps } | Outcome::FinalizePending { steps }) => *steps,
+            _ => 0,
+        },
         "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         "error": error,
         "resume": (outcome == "interrupted").then_some(resume_hint),
@@ -228,6 +276,16 @@ pub async fn finish(
                 print_stdout(&format!(
                     "Upgraded to {} in {elapsed:.1}s ({steps} steps).\n",
                     w.spec.target.describe()
+                ))?;
+            }
+            Ok(Outcome::FinalizePending { steps }) => {
+                if let Some(a) = &after {
+                    print_stdout(&status::render_human(a))?;
+                }
+                print_stdout(&format!(
+                    "Every node runs {} ({steps} steps in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
+                    w.spec.target.describe(),
+                    w.plan.path.display()
                 ))?;
             }
             Err(EngineError::Cancelled { .. }) => print_stdout(&format!(

@@ -63,6 +63,16 @@ pub enum EngineError {
         #[source]
         source: StepError,
     },
+    /// `noderoll finalize` before the rest of the upgrade is done.
+    #[error(
+        "not ready to finalize: {} step(s) of the upgrade remain (next: {}); run `noderoll apply` first",
+        .remaining.len(),
+        .remaining.first().map(String::as_str).unwrap_or("-")
+    )]
+    NotReadyToFinalize {
+        /// Descriptions of the steps left before finalize.
+        remaining: Vec<String>,
+    },
     /// Ctrl-C / SIGTERM.
     #[error("interrupted during step {step}; re-run the same command to continue")]
     Cancelled {
@@ -117,6 +127,23 @@ pub enum Outcome {
         /// Steps executed.
         steps: usize,
     },
+    /// Everything but finalize is done (`[safety] finalize = "manual"`): the old code version
+    /// is still registered, so its nodes could still join.
+    FinalizePending {
+        /// Steps executed.
+        steps: usize,
+    },
+}
+
+/// Whether this run may take the finalize step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalizePolicy {
+    /// Finalize as the last step.
+    Auto,
+    /// Stop before finalize (`[safety] finalize = "manual"`).
+    Hold,
+    /// Only finalize, refusing while any other step remains (`noderoll finalize`).
+    Only,
 }
 
 /// A preflight check's result.
@@ -153,6 +180,7 @@ pub struct Engine {
     adopted: Vec<Launched>,
     in_flight: usize,
     resuming: bool,
+    finalize: FinalizePolicy,
 }
 
 impl Engine {
@@ -170,6 +198,10 @@ impl Engine {
         reporter: Arc<dyn Reporter>,
         cancel: Cancel,
     ) -> Self {
+        let finalize = match spec.safety.finalize {
+            crate::plan::spec::FinalizeMode::Auto => FinalizePolicy::Auto,
+            crate::plan::spec::FinalizeMode::Manual => FinalizePolicy::Hold,
+        };
         let r = reporter.clone();
         let gov = gov.with_observer(Arc::new(move |e: &GovEvent| match e {
             GovEvent::Proposed { proposal_id, .. } => r.report(&Event::ProposalSubmitted {
@@ -214,6 +246,7 @@ impl Engine {
             adopted: Vec::new(),
             in_flight: 0,
             resuming: false,
+            finalize,
         }
     }
 
@@ -240,6 +273,35 @@ impl Engine {
     /// its own to finish, not a conflicting upgrade.
     pub fn set_resuming(&mut self, resuming: bool) {
         self.resuming = resuming;
+    }
+
+    /// Override `[safety] finalize` (`noderoll finalize` uses [`FinalizePolicy::Only`]).
+    pub fn set_finalize(&mut self, policy: FinalizePolicy) {
+        self.finalize = policy;
+    }
+
+    /// How a run on `plan` ends without executing anything, if it does: nothing to do, only
+    /// a held finalize left, or a finalize-only run with other steps remaining.
+    pub fn settled(&self, plan: &Plan) -> Option<Result<Outcome, EngineError>> {
+        let only_finalize = plan
+            .steps
+            .iter()
+            .all(|s| matches!(s.step, Step::Finalize { .. }));
+        match self.finalize {
+            _ if plan.is_done() => Some(Ok(Outcome::NothingToDo)),
+            FinalizePolicy::Hold if only_finalize => {
+                Some(Ok(Outcome::FinalizePending { steps: 0 }))
+            }
+            FinalizePolicy::Only if !only_finalize => Some(Err(EngineError::NotReadyToFinalize {
+                remaining: plan
+                    .steps
+                    .iter()
+                    .filter(|s| !matches!(s.step, Step::Finalize { .. }))
+                    .map(|s| s.step.describe())
+                    .collect(),
+            })),
+            _ => None,
+        }
     }
 
     /// This run's id.
@@ -554,11 +616,11 @@ impl Engine {
     pub async fn run(&mut self) -> Result<Outcome, EngineError> {
         let (obs, view) = self.observe().await?;
         let plan = self.plan_for(&view);
-        if plan.is_done() {
+        if let Some(settled) = self.settled(&plan) {
             for w in &plan.warnings {
                 self.report(Event::Warning { message: w.clone() });
             }
-            return Ok(Outcome::NothingToDo);
+            return settled;
         }
         self.report(Event::RunStarted {
             run_id: self.run_id.clone(),
@@ -585,6 +647,11 @@ impl Engine {
             let Some(next) = plan.steps.first().cloned() else {
                 break;
             };
+            if self.finalize == FinalizePolicy::Hold && matches!(next.step, Step::Finalize { .. }) {
+                return Ok(Outcome::FinalizePending {
+                    steps: self.executed,
+                });
+            }
             let description = next.step.describe();
             if self.cancel.is_cancelled() {
                 return Err(EngineError::Cancelled { step: description });

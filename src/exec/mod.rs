@@ -6,6 +6,6 @@ pub mod hooks;
 pub mod launcher;
 pub mod shell;
 
-pub use engine::{Engine, EngineError, Outcome};
+pub use engine::{Engine, EngineError, FinalizePolicy, Outcome};
 pub use events::{Event, NullReporter, Reporter};
 pub use launcher::CommandLauncher;

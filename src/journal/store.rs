@@ -78,7 +78,7 @@ pub enum Record {
         run_id: String,
         /// RFC 3339.
         at: String,
-        /// `upgraded`, `nothing_to_do`, `failed`, `interrupted`.
+        /// `upgraded`, `finalize_pending`, `nothing_to_do`, `failed`, `interrupted`.
         outcome: String,
     },
 }
@@ -207,7 +207,10 @@ impl Journal {
                 Record::LaunchStarted { .. } => started += 1,
                 Record::NodeLaunched { node, .. } => launched.push(node.clone()),
                 Record::RunEnded { outcome, .. }
-                    if outcome == "upgraded" || outcome == "nothing_to_do" =>
+                    if matches!(
+                        outcome.as_str(),
+                        "upgraded" | "nothing_to_do" | "finalize_pending"
+                    ) =>
                 {
                     launched.clear();
                     started = 0;

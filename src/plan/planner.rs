@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::UpgradeSpec;
+use super::spec::{FinalizeMode, UpgradeSpec};
 use crate::ccf::NodeAddr;
 use crate::ccf::types::{Action, JoinPolicy, NodeStatus, QuoteClaims};
 
@@ -530,7 +530,12 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             &mut out,
             Step::Finalize { actions: finalize },
             trusted,
-            "no old node left; every node reports the target",
+            match spec.safety.finalize {
+                FinalizeMode::Auto => "no old node left; every node reports the target",
+                FinalizeMode::Manual => {
+                    "no old node left; [safety] finalize = \"manual\": only `noderoll finalize` runs it"
+                }
+            },
             true,
         );
     }
@@ -571,6 +576,7 @@ mod tests {
                 min_fault_tolerance: None,
                 soak: Duration::from_secs(1),
                 step_timeout: Duration::from_secs(60),
+                finalize: Default::default(),
             },
         }
     }

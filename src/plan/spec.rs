@@ -151,6 +151,17 @@ pub enum Strategy {
     Sequential,
 }
 
+/// When the old code version is removed (the point of no return).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FinalizeMode {
+    /// As the last step of the upgrade.
+    #[default]
+    Auto,
+    /// Only by `noderoll finalize`: `apply` stops with the old version still registered.
+    Manual,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SafetyTable {
@@ -160,6 +171,8 @@ struct SafetyTable {
     soak: Option<String>,
     #[serde(default)]
     step_timeout: Option<String>,
+    #[serde(default)]
+    finalize: Option<FinalizeMode>,
 }
 
 /// `[nodes]`.
@@ -190,6 +203,8 @@ pub struct Safety {
     pub soak: Duration,
     /// Deadline of every step.
     pub step_timeout: Duration,
+    /// `[safety] finalize`.
+    pub finalize: FinalizeMode,
 }
 
 /// Everything the upgrade needs from the plan file.
@@ -424,6 +439,7 @@ impl UpgradeSpec {
                 min_fault_tolerance,
                 soak,
                 step_timeout,
+                finalize: safety.finalize.unwrap_or_default(),
             },
             hooks,
             notify,
@@ -614,7 +630,22 @@ mod tests {
         assert_eq!(s.nodes.max_parallel_launches, 3);
         assert_eq!(s.safety.soak, Duration::from_secs(30));
         assert_eq!(s.safety.step_timeout, Duration::from_secs(600));
+        assert_eq!(s.safety.finalize, FinalizeMode::Auto);
         assert_eq!(s.nodes.count, None);
+    }
+
+    #[test]
+    fn finalize_mode_is_auto_or_manual() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        );
+        let s = plan(&format!("{t}[safety]\nfinalize = \"manual\"\n")).unwrap();
+        assert_eq!(s.safety.finalize, FinalizeMode::Manual);
+        let e = plan(&format!("{t}[safety]\nfinalize = \"later\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[safety]") && e.contains("manual"), "{e}");
     }
 
     #[test]

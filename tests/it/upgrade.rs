@@ -748,3 +748,84 @@ async fn a_run_killed_after_launching_is_resumed_without_launching_again() {
     );
     assert_upgraded(&r, 3).await;
 }
+
+/// `[safety] finalize = "manual"`: apply stops with the old code version registered, apply
+/// again changes nothing, `finalize` refuses while other steps remain and otherwise removes
+/// only the old version.
+#[tokio::test]
+async fn manual_finalize_holds_the_point_of_no_return() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("step_timeout = \"2m\"\n"), "{text}");
+    std::fs::write(
+        &plan,
+        text.replace(
+            "step_timeout = \"2m\"\n",
+            "step_timeout = \"2m\"\nfinalize = \"manual\"\n",
+        ),
+    )
+    .unwrap();
+    let plan_arg = plan.to_str().unwrap();
+    let info = r.sandbox.info();
+    let at: noderoll::ccf::NodeAddr = info.service_address.parse().unwrap();
+    let old_host_data = r
+        .client
+        .join_policy(&at)
+        .await
+        .unwrap()
+        .virtual_
+        .unwrap()
+        .host_data;
+    assert_eq!(old_host_data.len(), 1);
+
+    // Before the upgrade, finalize is refused and nothing is written.
+    let before = writes(&r);
+    let run = noderoll(&["finalize", "--plan", plan_arg, "--yes"]).await;
+    assert_eq!(run.code, 5, "stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("not ready to finalize") && run.stderr.contains("noderoll apply"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(writes(&r), before, "a refused finalize must not write");
+
+    let evs = apply_json(&r).await;
+    let summary = evs.last().unwrap();
+    assert_eq!(summary["outcome"], "finalize_pending", "{summary}");
+    let mut registered = r
+        .client
+        .join_policy(&at)
+        .await
+        .unwrap()
+        .virtual_
+        .unwrap()
+        .host_data;
+    registered.sort();
+    let mut both = vec![old_host_data[0].clone(), info.next_build.host_data.clone()];
+    both.sort();
+    assert_eq!(registered, both, "both code versions stay registered");
+
+    // Re-running apply is idempotent: still pending, no write.
+    let before = writes(&r);
+    let evs = apply_json(&r).await;
+    assert_eq!(evs.last().unwrap()["outcome"], "finalize_pending");
+    assert_eq!(evs.last().unwrap()["steps"], 0);
+    assert_eq!(writes(&r), before);
+
+    let run = noderoll(&["finalize", "--plan", plan_arg, "--yes", "--output", "json"]).await;
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(events(&run.stdout).last().unwrap()["outcome"], "upgraded");
+    assert_upgraded(&r, 3).await;
+
+    let run = noderoll(&["finalize", "--plan", plan_arg, "--yes", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(
+        events(&run.stdout).last().unwrap()["outcome"],
+        "nothing_to_do"
+    );
+}
