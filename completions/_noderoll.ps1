@@ -77,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         }
         'noderoll;apply' {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file')
+            [CompletionResult]::new('--adopt', '--adopt', [CompletionResultType]::ParameterName, 'Take over a Pending node this run did not launch (launched by hand, or by a run whose state directory is lost): trusted if it attests the target. Node id or a unique prefix of at least 8 characters; repeat or comma-separate')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')

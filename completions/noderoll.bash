@@ -149,13 +149,17 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__apply)
-            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --adopt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

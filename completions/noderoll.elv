@@ -71,6 +71,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;apply'= {
             cand --plan 'The plan file'
+            cand --adopt 'Take over a Pending node this run did not launch (launched by hand, or by a run whose state directory is lost): trusted if it attests the target. Node id or a unique prefix of at least 8 characters; repeat or comma-separate'
             cand --state-dir 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Do not ask for confirmation (required without a terminal)'

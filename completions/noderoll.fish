@@ -64,6 +64,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s q -l quiet -d
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l plan -d 'The plan file' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l adopt -d 'Take over a Pending node this run did not launch (launched by hand, or by a run whose state directory is lost): trusted if it attests the target. Node id or a unique prefix of at least 8 characters; repeat or comma-separate' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l state-dir -d 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"

@@ -299,6 +299,11 @@ pub struct ApplyArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
+    /// Take over a Pending node this run did not launch (launched by hand, or by a run whose
+    /// state directory is lost): trusted if it attests the target. Node id or a unique prefix
+    /// of at least 8 characters; repeat or comma-separate.
+    #[arg(long, value_name = "NODE_ID", value_delimiter = ',')]
+    pub adopt: Vec<String>,
     /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
     /// ~/.local/share/noderoll].
     #[arg(long, env = env_vars::STATE_DIR)]

@@ -43,6 +43,7 @@ pub async fn finalize(
         plan: Some(args.plan.clone()),
         yes: args.yes,
         versions: VersionArgs::default(),
+        adopt: Vec::new(),
         state_dir: args.state_dir.clone(),
     };
     execute(&apply, Some(FinalizePolicy::Only), format, quiet, cancel).await
@@ -98,7 +99,7 @@ async fn execute(
         );
     })?;
     let journal = Arc::new(crate::journal::Journal::open(&state)?);
-    let (adopted, in_flight) = journal.unfinished_launches();
+    let (mut adopted, in_flight) = journal.unfinished_launches();
     let resuming = journal.has_unfinished_run();
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
@@ -109,6 +110,8 @@ async fn execute(
         preview.set_finalize(policy);
     }
     let (_, view) = preview.observe().await?;
+    adopted.extend(adopt_named(&args.adopt, &view)?);
+    preview.adopt(adopted.clone());
     if let Some(s) = &saved {
         s.check_fresh(&view)?;
     }
@@ -204,6 +207,53 @@ async fn execute(
         notifier.as_deref(),
     )
     .await
+}
+
+/// `--adopt`: each id (or unique prefix) must name a Pending node of the service.
+fn adopt_named(
+    ids: &[String],
+    view: &crate::plan::ServiceView,
+) -> Result<Vec<crate::plan::Launched>, AppError> {
+    let pending: Vec<&crate::plan::NodeView> = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == crate::ccf::types::NodeStatus::Pending)
+        .collect();
+    let listed = || {
+        if pending.is_empty() {
+            "the service has no Pending node".to_string()
+        } else {
+            let ids: Vec<&str> = pending.iter().map(|n| n.node_id.as_str()).collect();
+            format!("Pending nodes: {}", ids.join(", "))
+        }
+    };
+    ids.iter()
+        .map(|id| {
+            let id = id.trim().to_ascii_lowercase();
+            if id.len() < 8 {
+                return Err(AppError::Usage(format!(
+                    "--adopt {id}: give the node id or at least its first 8 characters"
+                )));
+            }
+            let found: Vec<_> = pending
+                .iter()
+                .filter(|n| n.node_id.starts_with(&id))
+                .collect();
+            match found.as_slice() {
+                [n] => Ok(crate::plan::Launched {
+                    node_id: Some(n.node_id.clone()),
+                    rpc_address: n.address.clone(),
+                }),
+                [] => Err(AppError::Usage(format!(
+                    "--adopt {id}: no Pending node has that id ({})",
+                    listed()
+                ))),
+                _ => Err(AppError::Usage(format!(
+                    "--adopt {id}: several Pending nodes start with that; give more of the id"
+                ))),
+            }
+        })
+        .collect()
 }
 
 fn confirm(question: &str) -> Result<bool, AppError> {

@@ -314,7 +314,9 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             (true, false) => out.warnings.push(format!(
                 "node {short} was launched by this run but does not attest the target code version; it is not trusted"
             )),
-            (false, _) => out.warnings.push(format!("unknown Pending node {short} (not launched by this run) is left alone")),
+            (false, _) => out.warnings.push(format!(
+                "unknown Pending node {short} (not launched by this run) is left alone; `apply --adopt {short}` takes it over"
+            )),
         }
     }
 

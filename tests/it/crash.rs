@@ -13,10 +13,16 @@ use crate::common::*;
 
 /// Kill when the `nth` (1-based) event of `kind` (whose line contains `needle`) is seen.
 async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
+    kill_then(kind, nth, needle, false).await;
+}
+
+/// As [`kill_then_resume`]; with `lose_state`, the state directory (journal) is wiped after
+/// the kill and the re-run names the Pending nodes to take over with `--adopt`.
+async fn kill_then(kind: &str, nth: usize, needle: &str, lose_state: bool) {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = r.dir.path().join(&r.sandbox.info().plan);
     let state = tempfile::tempdir().unwrap();
-    let apply = |capture: bool| {
+    let apply = |capture: bool, adopt: &[String]| {
         Command::new(env!("CARGO_BIN_EXE_noderoll"))
             .args([
                 "apply",
@@ -26,6 +32,7 @@ async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
                 "--output",
                 "json",
             ])
+            .args(adopt.iter().flat_map(|id| ["--adopt", id.as_str()]))
             .env("NODEROLL_STATE_DIR", state.path())
             .stdout(if capture {
                 Stdio::piped()
@@ -36,7 +43,7 @@ async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
             .spawn()
             .unwrap()
     };
-    let mut child = apply(true);
+    let mut child = apply(true, &[]);
     let stdout = child.stdout.take().unwrap();
     let pid = child.id().to_string();
     let (kind, wanted) = (format!("\"type\":\"{kind}\""), needle.to_string());
@@ -62,8 +69,22 @@ async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
         killed,
         "the kill point {nth} × {needle:?} was never reached"
     );
+    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+    let mut adopt = Vec::new();
+    if lose_state {
+        for entry in std::fs::read_dir(state.path()).unwrap() {
+            std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+        }
+        let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
+        adopt = nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Pending)
+            .map(|n| n.node_id[..12].to_string())
+            .collect();
+        assert!(!adopt.is_empty(), "{nodes:?}");
+    }
     // Run again until it converges (a real operator re-runs the same command).
-    let second = apply(false);
+    let second = apply(false, &adopt);
     let out = tokio::task::spawn_blocking(move || second.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -73,7 +94,6 @@ async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
     assert_eq!(
         nodes
@@ -140,4 +160,11 @@ async fn killed_around_the_election_and_finalize_then_resumed() {
     kill_then_resume("waiting", 1, "a new primary").await;
     kill_then_resume("election_observed", 1, "").await;
     kill_then_resume("step_started", 1, "remove the old code version").await;
+}
+
+/// The journal is lost with the crash: `--adopt` names the Pending nodes to take over, and
+/// the upgrade completes without launching more.
+#[tokio::test]
+async fn journal_lost_then_pending_nodes_adopted_by_id() {
+    kill_then("node_pending", 3, "", true).await;
 }

@@ -829,3 +829,28 @@ async fn manual_finalize_holds_the_point_of_no_return() {
         "nothing_to_do"
     );
 }
+
+/// `--adopt` naming no Pending node is bad input: exit 64, the fix named, nothing written.
+#[tokio::test]
+async fn adopting_an_unknown_node_is_refused_before_any_write() {
+    let r = start_sandbox(1, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let before = writes(&r);
+    for (id, expected) in [
+        ("deadbeef00", "no Pending node has that id"),
+        ("dead", "at least its first 8 characters"),
+    ] {
+        let run = noderoll(&[
+            "apply",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+            "--adopt",
+            id,
+        ])
+        .await;
+        assert_eq!(run.code, 64, "stderr: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
+    assert_eq!(writes(&r), before, "a refused --adopt must not write");
+}
