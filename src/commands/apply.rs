@@ -103,7 +103,6 @@ async fn execute(
     let resuming = journal.has_unfinished_run();
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
-    preview.adopt(adopted.clone());
     preview.adopt_in_flight(in_flight);
     preview.set_resuming(resuming);
     if let Some(policy) = finalize {

@@ -3,7 +3,6 @@
 
 use std::process::Command;
 
-use noderoll::ccf::types::NodeStatus;
 use noderoll::sandbox::Platform;
 use serde_json::Value;
 
@@ -108,16 +107,7 @@ async fn a_failing_gating_hook_stops_the_upgrade_safely() {
             .contains("before_retire")
     );
     // Stopped before any retirement: old and new nodes are all trusted, nothing was stopped.
-    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
-    let trusted = r
-        .client
-        .nodes(&at, &Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.status == NodeStatus::Trusted)
-        .count();
-    assert_eq!(trusted, 6);
+    assert_eq!(r.trusted_count().await, 6);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 

@@ -283,15 +283,7 @@ async fn an_unknown_pending_node_is_never_trusted() {
     let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let still = r.client.node(&at, &stranger).await.unwrap().unwrap();
     assert_eq!(still.status, NodeStatus::Pending, "it is left alone");
-    let trusted = r
-        .client
-        .nodes(&at, &Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.status == NodeStatus::Trusted)
-        .count();
-    assert_eq!(trusted, 3);
+    assert_eq!(r.trusted_count().await, 3);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 
@@ -461,15 +453,7 @@ async fn a_node_that_never_joins_times_out_naming_the_step_and_node() {
         run.stderr
     );
     // Nothing was retired: the old nodes are all still trusted.
-    let trusted = r
-        .client
-        .nodes(&r.entry, &Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.status == NodeStatus::Trusted)
-        .count();
-    assert_eq!(trusted, 3);
+    assert_eq!(r.trusted_count().await, 3);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 

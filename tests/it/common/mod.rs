@@ -270,6 +270,21 @@ pub struct RunningSandbox {
     pub dir: tempfile::TempDir,
 }
 
+impl RunningSandbox {
+    /// Trusted nodes the service lists now (asked at the stable service address, which
+    /// outlives any one node).
+    pub async fn trusted_count(&self) -> usize {
+        let at: NodeAddr = self.sandbox.info().service_address.parse().unwrap();
+        self.client
+            .nodes(&at, &Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.status == noderoll::ccf::types::NodeStatus::Trusted)
+            .count()
+    }
+}
+
 pub async fn start_sandbox(
     nodes: usize,
     platform: noderoll::sandbox::Platform,
