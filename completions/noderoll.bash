@@ -40,6 +40,9 @@ _noderoll() {
             noderoll,plan)
                 cmd="noderoll__subcmd__plan"
                 ;;
+            noderoll,rollback)
+                cmd="noderoll__subcmd__rollback"
+                ;;
             noderoll,sandbox)
                 cmd="noderoll__subcmd__sandbox"
                 ;;
@@ -72,6 +75,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help,plan)
                 cmd="noderoll__subcmd__help__subcmd__plan"
+                ;;
+            noderoll__subcmd__help,rollback)
+                cmd="noderoll__subcmd__help__subcmd__rollback"
                 ;;
             noderoll__subcmd__help,sandbox)
                 cmd="noderoll__subcmd__help__subcmd__sandbox"
@@ -131,7 +137,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize journal vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize rollback journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +155,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__apply)
-            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --retry-failed-target --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +263,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help)
-            opts="status plan apply finalize journal vote demo completions man sandbox help"
+            opts="status plan apply finalize rollback journal vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +375,20 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -544,6 +564,32 @@ _noderoll() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__rollback)
+            opts="-y -q -v -h --plan --yes --dry-run --state-dir --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
             cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
             cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
+            cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
@@ -71,13 +72,14 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;apply'= {
             cand --plan 'The plan file'
-            cand --adopt 'Take over a Pending node this run did not launch (launched by hand, or by a run whose state directory is lost): trusted if it attests the target. Node id or a unique prefix of at least 8 characters; repeat or comma-separate'
+            cand --adopt 'Continue an upgrade this machine has no journal of (started on another machine, or whose state directory is lost). Alone: every Pending node attesting the target is taken over, mixed builds and the configured members'' open proposals are accepted as that upgrade''s. With node ids (or unique prefixes of 8+ characters; repeat or comma-separate): only those Pending nodes are taken over'
             cand --state-dir 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'
             cand --allow-downgrade 'Allow a target ccf_version older than what the service runs'
             cand --allow-version-jump 'Allow a target that skips a major version (CCF supports N to N+1 only)'
+            cand --retry-failed-target 'Try a target that failed before and was rolled back (the journal remembers it)'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
@@ -91,6 +93,20 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;rollback'= {
+            cand --plan 'The plan file whose target is given up'
+            cand --state-dir 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -y 'Do not ask for confirmation (required without a terminal)'
+            cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand --dry-run 'Show what the rollback would do and change nothing (exit 0: nothing to roll back, 2: steps to run)'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
@@ -248,6 +264,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand plan 'Preview the upgrade a plan file asks for: each step, the nodes it touches, the node count and fault tolerance after it, and its gate. Changes nothing'
             cand apply 'Perform the upgrade: a plan file (asks for confirmation unless --yes), or a plan saved by `plan --out` (refused if the service changed since)'
             cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
+            cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
@@ -263,6 +280,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;apply'= {
         }
         &'noderoll;help;finalize'= {
+        }
+        &'noderoll;help;rollback'= {
         }
         &'noderoll;help;journal'= {
         }

@@ -63,6 +63,45 @@ pub enum AppError {
     /// The operator declined at the prompt.
     #[error("not confirmed: nothing was changed")]
     Declined,
+    /// The target failed before and was rolled back.
+    #[error(
+        "the target {target} failed on {at} and was rolled back ({reason}); fix the cause, then pass --retry-failed-target to try it again"
+    )]
+    FailedTarget {
+        /// The target, described.
+        target: String,
+        /// When it failed.
+        at: String,
+        /// Why.
+        reason: String,
+    },
+    /// A rollback cannot be done.
+    #[error("cannot roll back: {0}")]
+    RollbackImpossible(String),
+    /// A new node failed and the upgrade was rolled back.
+    #[error(
+        "the upgrade to {target} failed and was rolled back: the service runs {to} again; the target is recorded as failed (--retry-failed-target tries it again)"
+    )]
+    RolledBack {
+        /// The abandoned target, described.
+        target: String,
+        /// The version gone back to, described.
+        to: String,
+        /// The failure.
+        #[source]
+        failure: Box<crate::exec::EngineError>,
+    },
+    /// A new node failed and the rollback that followed failed too.
+    #[error(
+        "the upgrade failed ({failure}) and the automatic rollback failed too; `noderoll rollback --plan FILE` retries it, `noderoll apply` continues the upgrade instead"
+    )]
+    RollbackFailed {
+        /// The upgrade's failure, on one line.
+        failure: String,
+        /// The rollback's failure.
+        #[source]
+        rollback: Box<AppError>,
+    },
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -114,6 +153,14 @@ impl AppError {
             AppError::Journal(crate::journal::JournalError::Newer { .. }) => exit_codes::LOCKED,
             AppError::Journal(_) => exit_codes::INTERNAL,
             AppError::Output(_) => exit_codes::INTERNAL,
+            AppError::FailedTarget { .. } | AppError::RollbackImpossible(_) => {
+                exit_codes::PREFLIGHT_FAILED
+            }
+            AppError::RolledBack { .. } => exit_codes::ROLLED_BACK,
+            AppError::RollbackFailed { rollback, .. } => match rollback.exit_code() {
+                exit_codes::RESUMABLE => exit_codes::RESUMABLE,
+                _ => exit_codes::STEP_FAILED,
+            },
         }
     }
 
@@ -121,6 +168,13 @@ impl AppError {
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
+}
+
+/// An error and its causes on one line (`a: b: c`), for messages that embed another error.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    render(err)
+        .trim_start_matches("error: ")
+        .replace("\n  caused by: ", ": ")
 }
 
 /// `error: <top>` plus one `  caused by: <cause>` line per distinct cause.

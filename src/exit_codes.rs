@@ -16,6 +16,9 @@ pub const RESUMABLE: u8 = 4;
 pub const PREFLIGHT_FAILED: u8 = 5;
 /// Another run holds the lock on this service's journal.
 pub const LOCKED: u8 = 6;
+/// A new node failed and the upgrade was rolled back: the service runs the previous version
+/// again and the target is recorded as failed.
+pub const ROLLED_BACK: u8 = 7;
 /// Bad input: command line, plan file, key, certificate (nothing was sent to the service).
 pub const USAGE: u8 = 64;
 /// The service could not be used: unreachable, TLS/certificate mismatch, or answers that are
@@ -40,6 +43,10 @@ pub const TABLE: &[(u8, &str)] = &[
         "a precondition failed; nothing was changed",
     ),
     (LOCKED, "another run holds this service's lock"),
+    (
+        ROLLED_BACK,
+        "a new node failed; rolled back to the previous version",
+    ),
     (
         USAGE,
         "bad input: arguments, plan file, keys or certificates",

@@ -40,6 +40,10 @@ pub enum Command {
     /// Remove the old code version once the rest of the upgrade is done: the point of no
     /// return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain.
     Finalize(FinalizeArgs),
+    /// Go back to the previous version: before any old node was retired, remove the new
+    /// nodes; after, launch nodes of the previous build in their place. Then deregister the
+    /// plan's target. Impossible once the upgrade was finalized.
+    Rollback(RollbackArgs),
     /// Show this service's journal: runs, launched nodes, proposals, steps, outcomes.
     Journal(JournalArgs),
     /// Show a proposal's actions and vote for it as the configured member(s).
@@ -299,11 +303,16 @@ pub struct ApplyArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
-    /// Take over a Pending node this run did not launch (launched by hand, or by a run whose
-    /// state directory is lost): trusted if it attests the target. Node id or a unique prefix
-    /// of at least 8 characters; repeat or comma-separate.
-    #[arg(long, value_name = "NODE_ID", value_delimiter = ',')]
-    pub adopt: Vec<String>,
+    /// Continue an upgrade this machine has no journal of (started on another machine, or
+    /// whose state directory is lost). Alone: every Pending node attesting the target is
+    /// taken over, mixed builds and the configured members' open proposals are accepted as
+    /// that upgrade's. With node ids (or unique prefixes of 8+ characters; repeat or
+    /// comma-separate): only those Pending nodes are taken over.
+    #[arg(long, value_name = "NODE_ID", value_delimiter = ',', num_args = 0..)]
+    pub adopt: Option<Vec<String>>,
+    /// Try a target that failed before and was rolled back (the journal remembers it).
+    #[arg(long)]
+    pub retry_failed_target: bool,
     /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
     /// ~/.local/share/noderoll].
     #[arg(long, env = env_vars::STATE_DIR)]
@@ -319,6 +328,25 @@ pub struct FinalizeArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
+    /// ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `noderoll rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The plan file whose target is given up.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what the rollback would do and change nothing (exit 0: nothing to roll back,
+    /// 2: steps to run).
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
     /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
     /// ~/.local/share/noderoll].
     #[arg(long, env = env_vars::STATE_DIR)]

@@ -75,6 +75,9 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
         Command::Apply(args) => {
             crate::commands::apply::run(&args, cli.output, cli.quiet, cancel).await
         }
+        Command::Rollback(args) => {
+            crate::commands::apply::rollback(&args, cli.output, cli.quiet, cancel).await
+        }
         Command::Finalize(args) => {
             crate::commands::apply::finalize(&args, cli.output, cli.quiet, cancel).await
         }

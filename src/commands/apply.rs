@@ -6,20 +6,37 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::cli::args::{ApplyArgs, FinalizeArgs, VersionArgs};
+use crate::cli::args::{ApplyArgs, FinalizeArgs, RollbackArgs, VersionArgs};
 use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
 use crate::exec::hooks::Notifier;
-use crate::exec::{EngineError, FinalizePolicy, NullReporter, Outcome, Reporter};
+use crate::exec::{Engine, EngineError, FinalizePolicy, NullReporter, Outcome, Reporter};
 use crate::exit_codes;
 use crate::observe::observe;
 use crate::output::events::{JsonReporter, envelope, write_line};
 use crate::output::progress::HumanReporter;
 use crate::output::{OutputFormat, plan as render, status};
+use crate::plan::planner::Abandon;
+use crate::plan::rollback::{RollbackFrom, previous_target};
 use crate::plan::saved::SavedPlan;
-use crate::plan::spec::NotifyKind;
+use crate::plan::spec::{NotifyKind, OnFailure};
+use crate::plan::{Step, Target};
 use crate::wait::Cancel;
+
+/// What a run may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `noderoll apply`.
+    Apply,
+    /// `noderoll finalize`: only the finalize step.
+    Finalize,
+    /// `noderoll rollback`.
+    Rollback {
+        /// `--dry-run`.
+        dry_run: bool,
+    },
+}
 
 /// Apply a plan file or a saved plan.
 pub async fn run(
@@ -28,7 +45,7 @@ pub async fn run(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    execute(args, None, format, quiet, cancel).await
+    execute(args, Mode::Apply, format, quiet, cancel).await
 }
 
 /// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
@@ -43,15 +60,77 @@ pub async fn finalize(
         plan: Some(args.plan.clone()),
         yes: args.yes,
         versions: VersionArgs::default(),
-        adopt: Vec::new(),
+        adopt: None,
+        retry_failed_target: false,
         state_dir: args.state_dir.clone(),
     };
-    execute(&apply, Some(FinalizePolicy::Only), format, quiet, cancel).await
+    execute(&apply, Mode::Finalize, format, quiet, cancel).await
+}
+
+/// `noderoll rollback`: the same run (lock, journal, reporters), aimed at the previous version.
+pub async fn rollback(
+    args: &RollbackArgs,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let apply = ApplyArgs {
+        saved: None,
+        plan: Some(args.plan.clone()),
+        yes: args.yes,
+        versions: VersionArgs::default(),
+        adopt: None,
+        retry_failed_target: false,
+        state_dir: args.state_dir.clone(),
+    };
+    let mode = Mode::Rollback {
+        dry_run: args.dry_run,
+    };
+    execute(&apply, mode, format, quiet, cancel).await
+}
+
+/// The engine of a rollback of `w`'s target, if there is one to do, and the version it goes
+/// back to. `launched` are the nodes the abandoned upgrade launched.
+fn rollback_engine(
+    w: &Wiring,
+    view: &crate::plan::ServiceView,
+    launched: Vec<crate::plan::Launched>,
+    reporter: Arc<dyn Reporter>,
+    cancel: Cancel,
+) -> Result<Option<(Engine, Target)>, AppError> {
+    let previous = match previous_target(view, &w.spec) {
+        RollbackFrom::NothingToRollBack => return Ok(None),
+        RollbackFrom::Impossible(why) => return Err(AppError::RollbackImpossible(why)),
+        RollbackFrom::To(t) => t,
+    };
+    let spec = crate::plan::UpgradeSpec {
+        target: previous.clone(),
+        ..w.spec.clone()
+    };
+    let mut engine = w.engine_for(spec, reporter, cancel);
+    engine.set_rollback(Abandon {
+        target: w.spec.target.clone(),
+        launched,
+    });
+    Ok(Some((engine, previous)))
+}
+
+/// `clean` when nothing of the previous build has to be launched, else `roll_forward`.
+fn rollback_kind(plan: &crate::plan::Plan) -> &'static str {
+    if plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.step, Step::LaunchNodes { .. } | Step::TrustNodes { .. }))
+    {
+        "roll_forward"
+    } else {
+        "clean"
+    }
 }
 
 async fn execute(
     args: &ApplyArgs,
-    finalize: Option<FinalizePolicy>,
+    mode: Mode,
     format: OutputFormat,
     quiet: bool,
     cancel: Cancel,
@@ -68,10 +147,10 @@ async fn execute(
             ));
         }
     };
-    let command = if finalize == Some(FinalizePolicy::Only) {
-        "finalize"
-    } else {
-        "apply"
+    let command = match mode {
+        Mode::Apply => "apply",
+        Mode::Finalize => "finalize",
+        Mode::Rollback { .. } => "rollback",
     };
     let resume_hint = match (&args.saved, &args.plan) {
         (_, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
@@ -100,45 +179,122 @@ async fn execute(
     })?;
     let journal = Arc::new(crate::journal::Journal::open(&state)?);
     let (mut adopted, in_flight) = journal.unfinished_launches();
-    let resuming = journal.has_unfinished_run();
+    let resuming = journal.in_progress();
+    let adopt_all = args.adopt.as_ref().is_some_and(|ids| ids.is_empty());
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
     preview.adopt_in_flight(in_flight);
     preview.set_resuming(resuming);
-    if let Some(policy) = finalize {
-        preview.set_finalize(policy);
+    preview.set_adopting(adopt_all);
+    if mode == Mode::Finalize {
+        preview.set_finalize(FinalizePolicy::Only);
     }
     let (_, view) = preview.observe().await?;
-    adopted.extend(adopt_named(&args.adopt, &view)?);
-    preview.adopt(adopted.clone());
-    if let Some(s) = &saved {
-        s.check_fresh(&view)?;
+    adopted.extend(adopt_named(
+        args.adopt.as_deref().unwrap_or_default(),
+        &view,
+    )?);
+    let mut rolling_back = None;
+    let plan = match mode {
+        Mode::Rollback { .. } => {
+            match rollback_engine(
+                &w,
+                &view,
+                adopted.clone(),
+                Arc::new(NullReporter),
+                cancel.clone(),
+            )? {
+                None => None,
+                Some((mut engine, to)) => {
+                    let plan = engine.plan_for(&view);
+                    rolling_back = Some((to, rollback_kind(&plan)));
+                    (!plan.is_done()).then_some(plan)
+                }
+            }
+        }
+        _ => {
+            preview.adopt(adopted.clone());
+            if let Some(s) = &saved {
+                s.check_fresh(&view)?;
+            }
+            let plan = preview.plan_for(&view);
+            if let Some(settled) = preview.settled(&plan) {
+                let nodes = preview.known_nodes();
+                let settled = settled.map_err(AppError::from);
+                return finish(
+                    &w,
+                    &nodes,
+                    format,
+                    settled,
+                    Instant::now(),
+                    &resume_hint,
+                    None,
+                )
+                .await;
+            }
+            Some(plan)
+        }
+    };
+    let Some(plan) = plan else {
+        // Rollback with nothing of the target on the service.
+        if format == OutputFormat::Human {
+            print_stdout(&format!(
+                "Nothing to roll back: no node runs {} and it is not registered.\n",
+                w.spec.target.describe()
+            ))?;
+        } else {
+            write_line(&envelope(
+                json!({"type": "summary", "outcome": "nothing_to_do", "steps": 0}),
+            ));
+        }
+        return Ok(exit_codes::SUCCESS);
+    };
+    if mode == Mode::Apply
+        && !args.retry_failed_target
+        && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
+    {
+        return Err(AppError::FailedTarget {
+            target: w.spec.target.describe(),
+            at,
+            reason,
+        });
     }
-    let plan = preview.plan_for(&view);
-    if let Some(settled) = preview.settled(&plan) {
-        let nodes = preview.known_nodes();
-        return finish(
-            &w,
-            &nodes,
-            format,
-            settled,
-            Instant::now(),
-            &resume_hint,
-            None,
-        )
-        .await;
+    if let Mode::Rollback { dry_run: true } = mode {
+        let (to, kind) = rolling_back
+            .as_ref()
+            .expect("a rollback plan has a version");
+        match format {
+            OutputFormat::Json => write_line(&envelope(json!({
+                "type": "rollback_plan",
+                "from": w.spec.target.describe(),
+                "to": to.describe(),
+                "kind": kind,
+                "plan": plan,
+            }))),
+            OutputFormat::Human => print_stdout(&format!(
+                "Rollback ({kind}) from {} to {}:\n{}",
+                w.spec.target.describe(),
+                to.describe(),
+                render::render_human(&to.describe(), &plan, &[])
+            ))?,
+        }
+        return Ok(exit_codes::CHANGES_PENDING);
     }
     if saved.is_none() && !args.yes {
         if !std::io::stdin().is_terminal() {
-            return Err(AppError::Usage(
-                "refusing to apply without confirmation: no terminal to ask on; review `noderoll plan` and pass --yes".into(),
-            ));
+            return Err(AppError::Usage(format!(
+                "refusing to {command} without confirmation: no terminal to ask on; review the plan and pass --yes"
+            )));
         }
-        print_stdout(&render::render_human(&w.spec.target.describe(), &plan, &[]))?;
-        let question = if command == "finalize" {
-            "Remove the old code version? This is the point of no return."
-        } else {
-            "Apply these steps to the service?"
+        let heading = match &rolling_back {
+            Some((to, _)) => to.describe(),
+            None => w.spec.target.describe(),
+        };
+        print_stdout(&render::render_human(&heading, &plan, &[]))?;
+        let question = match mode {
+            Mode::Finalize => "Remove the old code version? This is the point of no return.",
+            Mode::Rollback { .. } => "Roll back with these steps?",
+            Mode::Apply => "Apply these steps to the service?",
         };
         if !confirm(question)? {
             return Err(AppError::Declined);
@@ -173,32 +329,54 @@ async fn execute(
             ),
         });
     }
-    let mut engine = w.engine(reporter, cancel);
-    engine.adopt(adopted);
-    engine.adopt_in_flight(in_flight);
-    engine.set_resuming(resuming);
-    if let Some(policy) = finalize {
-        engine.set_finalize(policy);
-    }
-    engine.allow_versions(
-        args.versions.allow_downgrade,
-        args.versions.allow_version_jump,
-    );
     let started = Instant::now();
-    let result = engine.run().await;
+    let (result, nodes) = if let Some((to, kind)) = &rolling_back {
+        reporter.report(&crate::exec::Event::RollbackStarted {
+            from: w.spec.target.describe(),
+            to: to.describe(),
+            kind: kind.to_string(),
+            reason: "requested with `noderoll rollback`".into(),
+        });
+        let (mut engine, _) = rollback_engine(&w, &view, adopted, reporter, cancel)?
+            .expect("the preview found a rollback to do");
+        let result = engine.run().await.map(|o| match o {
+            Outcome::Upgraded { steps } => Outcome::RolledBack { steps },
+            other => other,
+        });
+        (result.map_err(AppError::from), engine.known_nodes())
+    } else {
+        let mut engine = w.engine(reporter.clone(), cancel.clone());
+        engine.adopt(adopted);
+        engine.adopt_in_flight(in_flight);
+        engine.set_resuming(resuming);
+        engine.set_adopting(adopt_all);
+        if mode == Mode::Finalize {
+            engine.set_finalize(FinalizePolicy::Only);
+        }
+        engine.allow_versions(
+            args.versions.allow_downgrade,
+            args.versions.allow_version_jump,
+        );
+        let result = engine.run().await;
+        match result {
+            Err(failure @ EngineError::Step { new_node: true, .. })
+                if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
+            {
+                let result =
+                    roll_back_after(&w, &journaled, reporter, failure, engine.launched(), cancel)
+                        .await;
+                (result, engine.known_nodes())
+            }
+            other => (other.map_err(AppError::from), engine.known_nodes()),
+        }
+    };
     if let Some(h) = &human {
         h.finish();
     }
-    journaled.ended(match &result {
-        Ok(Outcome::NothingToDo) => "nothing_to_do",
-        Ok(Outcome::Upgraded { .. }) => "upgraded",
-        Ok(Outcome::FinalizePending { .. }) => "finalize_pending",
-        Err(EngineError::Cancelled { .. }) => "interrupted",
-        Err(_) => "failed",
-    });
+    journaled.ended(outcome_of(&result).0);
     finish(
         &w,
-        &engine.known_nodes(),
+        &nodes,
         format,
         result,
         started,
@@ -206,6 +384,69 @@ async fn execute(
         notifier.as_deref(),
     )
     .await
+}
+
+/// `[safety] on_failure = "rollback"`: a new node failed; record the target as failed and
+/// go back to the previous version with the same reporters and journal.
+async fn roll_back_after(
+    w: &Wiring,
+    journaled: &crate::journal::JournalReporter,
+    reporter: Arc<dyn Reporter>,
+    failure: EngineError,
+    launched: Vec<crate::plan::Launched>,
+    cancel: Cancel,
+) -> Result<Outcome, AppError> {
+    let reason = crate::errors::one_line(&failure);
+    journaled.target_failed(&w.spec.target, &reason);
+    let failed = |rollback: AppError| AppError::RollbackFailed {
+        failure: reason.clone(),
+        rollback: Box::new(rollback),
+    };
+    let mut observer = w.engine(Arc::new(NullReporter), cancel.clone());
+    let view = match observer.observe().await {
+        Ok((_, v)) => v,
+        Err(e) => return Err(failed(e.into())),
+    };
+    let (mut engine, to) = match rollback_engine(w, &view, launched, reporter.clone(), cancel) {
+        Ok(Some(found)) => found,
+        // Nothing of the target reached the service: nothing to undo.
+        Ok(None) => {
+            return Err(AppError::RolledBack {
+                target: w.spec.target.describe(),
+                to: "the previous version".into(),
+                failure: Box::new(failure),
+            });
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let kind = rollback_kind(&engine.plan_for(&view));
+    reporter.report(&crate::exec::Event::RollbackStarted {
+        from: w.spec.target.describe(),
+        to: to.describe(),
+        kind: kind.into(),
+        reason: reason.clone(),
+    });
+    match engine.run().await {
+        Ok(_) => Err(AppError::RolledBack {
+            target: w.spec.target.describe(),
+            to: to.describe(),
+            failure: Box::new(failure),
+        }),
+        Err(e) => Err(failed(e.into())),
+    }
+}
+
+/// The outcome word of a result (journal, summary) and whether it is an interruption.
+fn outcome_of(result: &Result<Outcome, AppError>) -> (&'static str, bool) {
+    let interrupted = |e: &AppError| e.exit_code() == exit_codes::RESUMABLE;
+    match result {
+        Ok(Outcome::NothingToDo) => ("nothing_to_do", false),
+        Ok(Outcome::Upgraded { .. }) => ("upgraded", false),
+        Ok(Outcome::FinalizePending { .. }) => ("finalize_pending", false),
+        Ok(Outcome::RolledBack { .. }) | Err(AppError::RolledBack { .. }) => ("rolled_back", false),
+        Err(e) if interrupted(e) => ("interrupted", true),
+        Err(_) => ("failed", false),
+    }
 }
 
 /// `--adopt`: each id (or unique prefix) must name a Pending node of the service.
@@ -272,40 +513,39 @@ pub async fn finish(
     w: &Wiring,
     nodes: &[crate::ccf::NodeAddr],
     format: OutputFormat,
-    result: Result<Outcome, EngineError>,
+    result: Result<Outcome, AppError>,
     started: Instant,
     resume_hint: &str,
     notifier: Option<&Notifier>,
 ) -> Result<u8, AppError> {
     let elapsed = started.elapsed().as_secs_f64();
     let after = observe(&w.client, &w.probe, nodes).await.ok();
-    let (outcome, error) = match &result {
-        Ok(Outcome::NothingToDo) => ("nothing_to_do", None),
-        Ok(Outcome::Upgraded { .. }) => ("upgraded", None),
-        Ok(Outcome::FinalizePending { .. }) => ("finalize_pending", None),
-        Err(EngineError::Cancelled { .. }) => {
-            ("interrupted", result.as_ref().err().map(|e| e.to_string()))
-        }
-        Err(e) => ("failed", Some(crate::errors::render(e))),
+    let (outcome, interrupted) = outcome_of(&result);
+    let error = match &result {
+        Ok(_) => None,
+        Err(e) if interrupted => Some(e.to_string()),
+        Err(e) => Some(crate::errors::render(e)),
     };
     let summary = envelope(json!({
         "type": "summary",
         "outcome": outcome,
         "steps": match &result {
-            Ok(Outcome::Upgraded { steps } | Outcome::FinalizePending { steps }) => *steps,
+            Ok(Outcome::Upgraded { steps }
+                | Outcome::FinalizePending { steps }
+                | Outcome::RolledBack { steps }) => *steps,
             _ => 0,
         },
         "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         "error": error,
-        "resume": (outcome == "interrupted").then_some(resume_hint),
+        "resume": interrupted.then_some(resume_hint),
         "service": after.as_ref().map(status::document),
     }));
     if let Some(n) = notifier {
         n.send(
-            if result.is_ok() {
-                NotifyKind::Finished
-            } else {
-                NotifyKind::Failed
+            match (&result, outcome) {
+                (_, "rolled_back") => NotifyKind::RolledBack,
+                (Ok(_), _) => NotifyKind::Finished,
+                (Err(_), _) => NotifyKind::Failed,
             },
             summary.clone(),
         );
@@ -327,6 +567,15 @@ pub async fn finish(
                     w.spec.target.describe()
                 ))?;
             }
+            Ok(Outcome::RolledBack { steps }) => {
+                if let Some(a) = &after {
+                    print_stdout(&status::render_human(a))?;
+                }
+                print_stdout(&format!(
+                    "Rolled back from {} in {elapsed:.1}s ({steps} steps).\n",
+                    w.spec.target.describe()
+                ))?;
+            }
             Ok(Outcome::FinalizePending { steps }) => {
                 if let Some(a) = &after {
                     print_stdout(&status::render_human(a))?;
@@ -337,11 +586,16 @@ pub async fn finish(
                     w.plan.path.display()
                 ))?;
             }
-            Err(EngineError::Cancelled { .. }) => print_stdout(&format!(
+            Err(_) if interrupted => print_stdout(&format!(
                 "Interrupted at a safe point after {elapsed:.1}s. To continue: {resume_hint}\n"
             ))?,
+            Err(AppError::RolledBack { .. }) => {
+                if let Some(a) = &after {
+                    print_stdout(&status::render_human(a))?;
+                }
+            }
             Err(_) => {}
         },
     }
-    result.map(|_| exit_codes::SUCCESS).map_err(AppError::from)
+    result.map(|_| exit_codes::SUCCESS)
 }

@@ -73,7 +73,7 @@ pub async fn run(
         &w,
         &engine.known_nodes(),
         format,
-        result,
+        result.map_err(AppError::from),
         started,
         "noderoll demo",
         None,

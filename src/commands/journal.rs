@@ -82,6 +82,25 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
                         run_id,
                         outcome,
                     } => (at, run_id, "run ended", outcome.clone()),
+                    Record::RollbackStarted {
+                        at,
+                        run_id,
+                        from,
+                        to,
+                        reason,
+                    } => (
+                        at,
+                        run_id,
+                        "rollback started",
+                        format!("{from} → {to}: {reason}"),
+                    ),
+                    Record::TargetFailed {
+                        at,
+                        run_id,
+                        target,
+                        reason,
+                        ..
+                    } => (at, run_id, "target failed", format!("{target}: {reason}")),
                 };
                 t.add_row(vec![at.clone(), run.clone(), kind.to_string(), detail]);
             }

@@ -141,6 +141,7 @@ fn upgraded(obs: &Observation, spec: &UpgradeSpec) -> bool {
         min_fault_tolerance: 0,
         soaked_new: trusted,
         launched: vec![],
+        ..Default::default()
     };
     view.nodes.iter().all(|n| n.status == NodeStatus::Trusted) && plan(&view, spec, &ctx).is_done()
 }

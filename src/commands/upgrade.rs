@@ -68,14 +68,25 @@ pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
 impl Wiring {
     /// An engine reporting to `reporter`.
     pub fn engine(&self, reporter: Arc<dyn Reporter>, cancel: Cancel) -> Engine {
+        self.engine_for(self.spec.clone(), reporter, cancel)
+    }
+
+    /// An engine for another target of the same service (a rollback's previous version):
+    /// its launcher starts that target's build.
+    pub fn engine_for(
+        &self,
+        spec: UpgradeSpec,
+        reporter: Arc<dyn Reporter>,
+        cancel: Cancel,
+    ) -> Engine {
         Engine::new(
             self.client.clone(),
             self.probe.clone(),
             self.gov.clone(),
             self.plan.service.nodes.clone(),
             self.plan.service.service_cert.clone(),
-            self.spec.clone(),
-            CommandLauncher::new(&self.spec, &self.plan.dir),
+            spec.clone(),
+            CommandLauncher::new(&spec, &self.plan.dir),
             HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
             reporter,
             cancel,

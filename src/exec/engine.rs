@@ -17,7 +17,7 @@ use crate::ccf::governance::{GovError, GovEvent, Governance};
 use crate::ccf::types::{Action, NodeStatus, ProposalBody, ProposalState};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
 use crate::observe::{NodeVersion, Observation};
-use crate::plan::planner::{self, majority};
+use crate::plan::planner::{self, Abandon, majority};
 use crate::plan::{Launched, NodeView, Plan, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::{Cancel, Poller, Probe, WaitError, wait_until};
 
@@ -59,6 +59,9 @@ pub enum EngineError {
     Step {
         /// Step description.
         step: String,
+        /// A new node failed to join, attest, catch up or stay healthy: what
+        /// `[safety] on_failure = "rollback"` rolls back.
+        new_node: bool,
         /// Why.
         #[source]
         source: StepError,
@@ -133,6 +136,12 @@ pub enum Outcome {
         /// Steps executed.
         steps: usize,
     },
+    /// A rollback completed: the service runs the previous version again (the engine
+    /// reports [`Outcome::Upgraded`]; commands name it).
+    RolledBack {
+        /// Steps executed.
+        steps: usize,
+    },
 }
 
 /// Whether this run may take the finalize step.
@@ -180,6 +189,8 @@ pub struct Engine {
     adopted: Vec<Launched>,
     in_flight: usize,
     resuming: bool,
+    adopting: bool,
+    abandon: Option<Abandon>,
     finalize: FinalizePolicy,
 }
 
@@ -246,6 +257,8 @@ impl Engine {
             adopted: Vec::new(),
             in_flight: 0,
             resuming: false,
+            adopting: false,
+            abandon: None,
             finalize,
         }
     }
@@ -273,6 +286,32 @@ impl Engine {
     /// its own to finish, not a conflicting upgrade.
     pub fn set_resuming(&mut self, resuming: bool) {
         self.resuming = resuming;
+    }
+
+    /// `apply --adopt` with no node named: continue an upgrade started elsewhere. Every
+    /// Pending node attesting the target is this run's, and the configured members' open
+    /// proposals are this run's to finish.
+    pub fn set_adopting(&mut self, adopting: bool) {
+        self.adopting = adopting;
+    }
+
+    /// Make this a rollback: the spec's target is the version to go back to, `abandon` the
+    /// upgrade given up. The version guard does not apply (going back is the point) and the
+    /// abandoned version is deregistered at the end without waiting for `noderoll finalize`.
+    pub fn set_rollback(&mut self, abandon: Abandon) {
+        self.abandon = Some(abandon);
+        self.allow_downgrade = true;
+        self.allow_version_jump = true;
+        self.resuming = true;
+        self.finalize = FinalizePolicy::Auto;
+    }
+
+    /// Every node this run launched or adopted (what a rollback after it must clean up).
+    pub fn launched(&self) -> Vec<Launched> {
+        match &self.ctx {
+            Some(c) => c.launched.clone(),
+            None => self.adopted.clone(),
+        }
     }
 
     /// Override `[safety] finalize` (`noderoll finalize` uses [`FinalizePolicy::Only`]).
@@ -369,8 +408,14 @@ impl Engine {
 
     /// The plan for what was just observed (resolving the run's numbers on first use).
     pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
-        if self.ctx.is_none() && self.in_flight > 0 {
-            // Nodes whose launch answer a crash lost: Pending, on the target, unaccounted for.
+        if self.ctx.is_none() && (self.in_flight > 0 || self.adopting) {
+            // Nodes whose launch answer a crash lost (or, with a bare `--adopt`, every node
+            // of an upgrade started elsewhere): Pending, on the target, unaccounted for.
+            let take = if self.adopting {
+                usize::MAX
+            } else {
+                self.in_flight
+            };
             let known = |n: &NodeView| self.adopted.iter().any(|l| l.is(n));
             let found: Vec<Launched> = view
                 .nodes
@@ -381,7 +426,7 @@ impl Engine {
                         .as_ref()
                         .is_some_and(|c| self.spec.target.matches(c))
                 })
-                .take(self.in_flight)
+                .take(take)
                 .map(|n| Launched {
                     node_id: Some(n.node_id.clone()),
                     rpc_address: n.address.clone(),
@@ -390,12 +435,17 @@ impl Engine {
             self.adopted.extend(found);
         }
         let ctx = self.ctx.get_or_insert_with(|| {
-            let (desired, min_fault_tolerance) = planner::resolve_context(view, &self.spec);
+            let (desired, min_fault_tolerance) = match &self.abandon {
+                Some(_) => crate::plan::rollback::resolve_context(view, &self.spec),
+                None => planner::resolve_context(view, &self.spec),
+            };
             RunContext {
                 launched: self.adopted.clone(),
                 soaked_new: 0,
                 desired,
                 min_fault_tolerance,
+                abandon: self.abandon.clone(),
+                stopped: Vec::new(),
             }
         });
         planner::plan(view, &self.spec, ctx)
@@ -416,9 +466,15 @@ impl Engine {
             .iter()
             .filter(|n| n.status == NodeStatus::Trusted)
             .collect();
+        // A rollback retires the abandoned version's nodes whether they answer or not.
+        let abandoned = |n: &NodeView| {
+            self.abandon
+                .as_ref()
+                .is_some_and(|a| n.claims.as_ref().is_some_and(|c| a.target.matches(c)))
+        };
         let unreachable: Vec<String> = trusted
             .iter()
-            .filter(|n| !n.reachable)
+            .filter(|n| !n.reachable && !abandoned(n))
             .map(|n| short(&n.node_id))
             .collect();
         check(
@@ -583,8 +639,12 @@ impl Engine {
                     .iter()
                     .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
             })
-            // Our own members' proposals are this run's to finish when resuming our journal.
-            .filter(|p| !(self.resuming && configured.contains(&p.proposal.proposer_id.as_str())))
+            // Our own members' proposals are this run's to finish when resuming our journal
+            // or continuing an upgrade started elsewhere (a rollback withdraws them).
+            .filter(|p| {
+                !((self.resuming || self.adopting)
+                    && configured.contains(&p.proposal.proposer_id.as_str()))
+            })
             .map(|p| {
                 format!(
                     "{} ({})",
@@ -602,6 +662,26 @@ impl Engine {
                 format!("open proposals: {}", conflicting.join("; "))
             },
         );
+        if !(self.resuming || self.adopting) {
+            let known = self
+                .ctx
+                .as_ref()
+                .map(|c| c.launched.clone())
+                .unwrap_or_default();
+            let signs = crate::plan::inprogress::signs(view, &self.spec, &known);
+            checks.push(Check {
+                name: "no upgrade in progress elsewhere",
+                ok: signs.is_empty(),
+                detail: if signs.is_empty() {
+                    "one build, no unknown Pending node of the target".into()
+                } else {
+                    format!(
+                        "{}: an upgrade seems to be under way that this machine has no journal of. If it is yours (another machine, a lost state directory), continue it with `noderoll apply --adopt`; otherwise let it finish first",
+                        signs.join("; ")
+                    )
+                },
+            });
+        }
         for c in &checks {
             self.report(Event::PreflightChecked {
                 check: c.name.into(),
@@ -626,6 +706,7 @@ impl Engine {
             run_id: self.run_id.clone(),
             target: self.spec.target.describe(),
             steps: plan.steps.clone(),
+            rollback: self.abandon.is_some(),
         });
         for w in &plan.warnings {
             self.report(Event::Warning { message: w.clone() });
@@ -639,6 +720,9 @@ impl Engine {
             .collect();
         if !failed.is_empty() {
             return Err(EngineError::Preflight { failed });
+        }
+        if self.abandon.is_some() {
+            self.withdraw_own_proposals(&obs).await;
         }
         loop {
             let (_, view) = self.observe().await?;
@@ -672,6 +756,7 @@ impl Engine {
             if *seen > 3 {
                 return Err(EngineError::Step {
                     step: description,
+                    new_node: false,
                     source: StepError::Other(
                         "the step ran three times on an unchanged service without taking effect"
                             .into(),
@@ -693,8 +778,14 @@ impl Engine {
                 let context =
                     json!({ "step": description, "error": crate::errors::render(&source) });
                 let _ = self.hook(HookPoint::OnFailure, None, context).await;
+                let new_node = self.abandon.is_none()
+                    && matches!(
+                        next.step,
+                        Step::LaunchNodes { .. } | Step::TrustNodes { .. } | Step::Soak { .. }
+                    );
                 return Err(EngineError::Step {
                     step: description,
+                    new_node,
                     source,
                 });
             }
@@ -707,6 +798,39 @@ impl Engine {
         Ok(Outcome::Upgraded {
             steps: self.executed,
         })
+    }
+
+    /// Rolling back: the configured members' open proposals with upgrade actions belong to the
+    /// abandoned upgrade; withdraw them so they cannot pass later.
+    async fn withdraw_own_proposals(&self, obs: &Observation) {
+        for p in obs.open_proposals.iter().filter(|p| {
+            p.actions
+                .iter()
+                .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
+        }) {
+            let Some(member) = self
+                .gov
+                .members()
+                .iter()
+                .find(|m| m.id() == p.proposal.proposer_id)
+                .cloned()
+            else {
+                continue;
+            };
+            let message = match self.gov.withdraw(&member, &p.proposal.proposal_id).await {
+                Ok(_) => format!(
+                    "withdrew open proposal {} ({}) of the abandoned upgrade",
+                    short(&p.proposal.proposal_id),
+                    p.actions.join(", ")
+                ),
+                Err(e) => format!(
+                    "could not withdraw open proposal {}: {}",
+                    short(&p.proposal.proposal_id),
+                    crate::errors::render(&e)
+                ),
+            };
+            self.report(Event::Warning { message });
+        }
     }
 
     /// Re-observe until the next retirement's gate holds (or time out).
@@ -791,6 +915,48 @@ impl Engine {
                 )
                 .await
             }
+            Step::RemovePending { node_id, address } => {
+                // Stopped first: a Pending joiner still running re-registers (CCF #6463).
+                self.launcher.stop(node_id, address.as_ref()).await?;
+                self.mark_stopped(Some(node_id), address.as_ref());
+                self.propose(vec![Action::new(
+                    "remove_node",
+                    json!({ "node_id": node_id }),
+                )])
+                .await?;
+                self.report(Event::NodeRemoved {
+                    node_id: node_id.clone(),
+                });
+                Ok(())
+            }
+            Step::StopLaunched { node } => {
+                self.launcher
+                    .stop(
+                        node.node_id.as_deref().unwrap_or_default(),
+                        node.rpc_address.as_ref(),
+                    )
+                    .await?;
+                self.mark_stopped(node.node_id.as_ref(), node.rpc_address.as_ref());
+                Ok(())
+            }
+            Step::RemoveAbandonedCode { actions } => {
+                self.propose(actions.clone()).await?;
+                let (_, after) = self
+                    .observe()
+                    .await
+                    .map_err(|e| StepError::Other(e.to_string()))?;
+                if let Some(a) = &self.abandon {
+                    let left = a
+                        .target
+                        .deregister_actions(&after.join_policy, &self.spec.target);
+                    if !left.is_empty() {
+                        return Err(StepError::Other(format!(
+                            "the abandoned code version is still registered: {left:?}"
+                        )));
+                    }
+                }
+                Ok(())
+            }
             Step::Finalize { actions } => {
                 self.propose(actions.clone()).await?;
                 let (_, after) = self
@@ -811,6 +977,16 @@ impl Engine {
                 )
                 .await
             }
+        }
+    }
+
+    /// Remember that a node is stopped, so a rollback does not stop it again.
+    fn mark_stopped(&mut self, node_id: Option<&String>, address: Option<&NodeAddr>) {
+        if let Some(ctx) = self.ctx.as_mut() {
+            ctx.stopped.push(Launched {
+                node_id: node_id.cloned(),
+                rpc_address: address.cloned(),
+            });
         }
     }
 
@@ -1085,10 +1261,17 @@ impl Engine {
         self.report(Event::Waiting {
             what: format!("{}s of every node healthy", duration.as_secs_f64()),
         });
+        // A rollback soaks only the nodes that stay (those of the version gone back to).
+        let stays = |n: &NodeView| {
+            self.abandon.is_none()
+                || n.claims
+                    .as_ref()
+                    .is_some_and(|c| self.spec.target.matches(c))
+        };
         let trusted: Vec<(String, NodeAddr)> = view
             .nodes
             .iter()
-            .filter(|n| n.status == NodeStatus::Trusted)
+            .filter(|n| n.status == NodeStatus::Trusted && stays(n))
             .filter_map(|n| Some((n.node_id.clone(), n.address.clone()?)))
             .collect();
         let ask = self.any_node(view, None);
@@ -1288,6 +1471,7 @@ impl Engine {
         if let Some(a) = address {
             self.known.retain(|k| k != a);
         }
+        self.mark_stopped(Some(&node_id.to_string()), address);
         self.report(Event::NodeRemoved {
             node_id: node_id.into(),
         });

@@ -19,6 +19,9 @@ pub enum Event {
         target: String,
         /// The plan at the start.
         steps: Vec<PlannedStep>,
+        /// A rollback run (`target` is the version gone back to).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
     },
     /// A preflight check passed or failed.
     PreflightChecked {
@@ -114,6 +117,18 @@ pub enum Event {
     HookRan {
         /// Hook name (`after_launch`, ...).
         hook: String,
+    },
+    /// The target is given up: the service goes back to the previous version.
+    RollbackStarted {
+        /// The abandoned target, described.
+        from: String,
+        /// The version gone back to, described.
+        to: String,
+        /// `clean` (no old node retired yet: the new nodes are removed) or `roll_forward`
+        /// (nodes of the previous build replace the old nodes already retired).
+        kind: String,
+        /// Why.
+        reason: String,
     },
     /// Something noticed and left alone, or worth knowing.
     Warning {

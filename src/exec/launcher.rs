@@ -60,6 +60,7 @@ pub struct CommandLauncher {
     cwd: PathBuf,
     timeout: Duration,
     host_data: String,
+    ccf_version: String,
     platform: &'static str,
 }
 
@@ -72,6 +73,7 @@ impl CommandLauncher {
             cwd: plan_dir.to_path_buf(),
             timeout: spec.nodes.launch_timeout,
             host_data: spec.target.host_data.clone(),
+            ccf_version: spec.target.ccf_version.clone().unwrap_or_default(),
             platform: match spec.target.platform {
                 CodePlatform::Virtual => "virtual",
                 CodePlatform::Snp => "snp",
@@ -115,6 +117,7 @@ impl CommandLauncher {
             ),
             ("NODEROLL_HOST_DATA", self.host_data.clone()),
             ("NODEROLL_PLATFORM", self.platform.to_string()),
+            ("NODEROLL_CCF_VERSION", self.ccf_version.clone()),
         ];
         let stdout = self.run("launch", &self.launch, &env).await?;
         parse_launch_output(&self.launch, &stdout)

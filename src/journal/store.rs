@@ -72,13 +72,41 @@ pub enum Record {
         /// Description.
         description: String,
     },
+    /// The run gave up its target and began rolling back.
+    RollbackStarted {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// The abandoned target, described.
+        from: String,
+        /// The version rolled back to, described.
+        to: String,
+        /// Why.
+        reason: String,
+    },
+    /// A target failed (a new node did not join, attest, catch up or stay healthy) and was
+    /// rolled back: later runs refuse it unless `--retry-failed-target`.
+    TargetFailed {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// [`crate::plan::Target::key`].
+        key: String,
+        /// The target, described.
+        target: String,
+        /// The failure, rendered.
+        reason: String,
+    },
     /// The run ended.
     RunEnded {
         /// Run id.
         run_id: String,
         /// RFC 3339.
         at: String,
-        /// `upgraded`, `finalize_pending`, `nothing_to_do`, `failed`, `interrupted`.
+        /// `upgraded`, `finalize_pending`, `nothing_to_do`, `rolled_back`, `failed`,
+        /// `interrupted`.
         outcome: String,
     },
 }
@@ -206,12 +234,7 @@ impl Journal {
             match r {
                 Record::LaunchStarted { .. } => started += 1,
                 Record::NodeLaunched { node, .. } => launched.push(node.clone()),
-                Record::RunEnded { outcome, .. }
-                    if matches!(
-                        outcome.as_str(),
-                        "upgraded" | "nothing_to_do" | "finalize_pending"
-                    ) =>
-                {
+                Record::RunEnded { outcome, .. } if settles(outcome) => {
                     launched.clear();
                     started = 0;
                 }
@@ -220,6 +243,67 @@ impl Journal {
         }
         let in_flight = started.saturating_sub(launched.len());
         (launched, in_flight)
+    }
+}
+
+/// Outcomes after which no upgrade of this machine is under way.
+fn settles(outcome: &str) -> bool {
+    matches!(
+        outcome,
+        "upgraded" | "nothing_to_do" | "finalize_pending" | "rolled_back"
+    )
+}
+
+impl Journal {
+    /// Whether a run of this machine changed the service and no later run settled it
+    /// (crashed, interrupted or failed mid-upgrade): the service's mixed state is this
+    /// journal's to continue. Runs refused before their first write do not count.
+    pub fn in_progress(&self) -> bool {
+        let mut dirty = false;
+        for r in &self.records {
+            match r {
+                Record::LaunchStarted { .. }
+                | Record::NodeLaunched { .. }
+                | Record::ProposalSubmitted { .. }
+                | Record::StepFinished { .. }
+                | Record::RollbackStarted { .. } => dirty = true,
+                Record::RunEnded { outcome, .. } if settles(outcome) => dirty = false,
+                _ => {}
+            }
+        }
+        dirty
+    }
+
+    /// When and why `key` last failed, unless a later run upgraded to it.
+    pub fn failed_target(&self, key: &str) -> Option<(String, String)> {
+        let mut failed: Option<(String, String, String)> = None;
+        let mut targets = std::collections::BTreeMap::new();
+        for r in &self.records {
+            match r {
+                Record::RunStarted { run_id, target, .. } => {
+                    targets.insert(run_id.clone(), target.clone());
+                }
+                Record::TargetFailed {
+                    key: k,
+                    at,
+                    reason,
+                    target,
+                    ..
+                } if k == key => failed = Some((at.clone(), reason.clone(), target.clone())),
+                // Retried and reached: no longer failed.
+                Record::RunEnded {
+                    outcome, run_id, ..
+                } if outcome == "upgraded"
+                    && failed
+                        .as_ref()
+                        .is_some_and(|f| targets.get(run_id) == Some(&f.2)) =>
+                {
+                    failed = None;
+                }
+                _ => {}
+            }
+        }
+        failed.map(|(at, reason, _)| (at, reason))
     }
 }
 
@@ -262,6 +346,22 @@ impl JournalReporter {
         if let Err(e) = self.journal.append(&r) {
             tracing::error!("{}", crate::errors::render(&e));
         }
+    }
+
+    /// Record that the target failed and is being rolled back.
+    pub fn target_failed(&self, target: &crate::plan::Target, reason: &str) {
+        let run_id = self
+            .run_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.record(Record::TargetFailed {
+            run_id,
+            at: jiff::Timestamp::now().to_string(),
+            key: target.key(),
+            target: target.describe(),
+            reason: reason.into(),
+        });
     }
 
     /// Record how the run ended.
@@ -326,6 +426,15 @@ impl Reporter for JournalReporter {
                     proposal_id: proposal_id.clone(),
                 })
             }
+            Event::RollbackStarted {
+                from, to, reason, ..
+            } => self.record(Record::RollbackStarted {
+                run_id: run_id(),
+                at,
+                from: from.clone(),
+                to: to.clone(),
+                reason: reason.clone(),
+            }),
             Event::StepFinished {
                 index, description, ..
             } => self.record(Record::StepFinished {

@@ -101,9 +101,15 @@ impl HumanReporter {
 impl Reporter for HumanReporter {
     fn report(&self, e: &Event) {
         match e {
-            Event::RunStarted { target, steps, run_id } => {
-                self.line(&format!("Upgrading to {target}: {} step(s) planned (run {run_id})", steps.len()))
-            }
+            Event::RunStarted { target, steps, run_id, rollback } => self.line(&format!(
+                "{} {target}: {} step(s) planned (run {run_id})",
+                if *rollback { "Rolling back to" } else { "Upgrading to" },
+                steps.len()
+            )),
+            Event::RollbackStarted { from, to, kind, reason } => self.line(&format!(
+                "rolling back ({}) from {from} to {to}: {reason}",
+                if kind == "clean" { "clean: no old node was retired" } else { "roll-forward: old nodes were retired" }
+            )),
             Event::PreflightChecked { check, ok, detail } => {
                 self.line(&format!("{} preflight: {check}: {detail}", if *ok { "ok" } else { "FAILED" }))
             }

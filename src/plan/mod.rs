@@ -1,6 +1,8 @@
 //! Planning: the plan file's upgrade tables and the pure planner.
 
+pub mod inprogress;
 pub mod planner;
+pub mod rollback;
 pub mod saved;
 pub mod spec;
 pub mod version;

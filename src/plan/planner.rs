@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{FinalizeMode, UpgradeSpec};
+use super::spec::{FinalizeMode, Target, UpgradeSpec};
 use crate::ccf::NodeAddr;
 use crate::ccf::types::{Action, JoinPolicy, NodeStatus, QuoteClaims};
 
@@ -61,6 +61,14 @@ pub struct Launched {
 }
 
 impl Launched {
+    /// Whether both describe the same node (same id, or same address when an id is missing).
+    pub fn same_node(&self, other: &Launched) -> bool {
+        match (&self.node_id, &other.node_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.rpc_address.is_some() && self.rpc_address == other.rpc_address,
+        }
+    }
+
     /// Whether `n` is this launched node (by id, else by address).
     pub fn is(&self, n: &NodeView) -> bool {
         match (&self.node_id, &self.rpc_address) {
@@ -82,6 +90,21 @@ pub struct RunContext {
     pub desired: usize,
     /// Minimum fault tolerance (resolved once per run).
     pub min_fault_tolerance: usize,
+    /// Rolling back: the upgrade being abandoned (the spec's target is then the version
+    /// rolled back to).
+    pub abandon: Option<Abandon>,
+    /// Launched nodes (of this run or the abandoned one) already stopped.
+    pub stopped: Vec<Launched>,
+}
+
+/// The upgrade a rollback abandons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abandon {
+    /// Its target: Pending nodes attesting it are stopped and removed, and its code version
+    /// is deregistered last.
+    pub target: Target,
+    /// Nodes it launched: any that never joined are stopped.
+    pub launched: Vec<Launched>,
 }
 
 /// A step of the upgrade.
@@ -129,6 +152,23 @@ pub enum Step {
     },
     /// Remove the old code version (the point of no return).
     Finalize {
+        /// The "remove" actions.
+        actions: Vec<Action>,
+    },
+    /// Rollback: stop a Pending node of the abandoned upgrade, then `remove_node` it.
+    RemovePending {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+    },
+    /// Rollback: stop a node the abandoned upgrade launched that never joined.
+    StopLaunched {
+        /// What the launcher reported.
+        node: Launched,
+    },
+    /// Rollback: deregister the abandoned code version.
+    RemoveAbandonedCode {
         /// The "remove" actions.
         actions: Vec<Action>,
     },
@@ -195,13 +235,35 @@ impl Step {
                 actions.len(),
                 if actions.len() == 1 { "" } else { "s" }
             ),
+            Step::RemovePending { node_id, .. } => {
+                format!("stop Pending node {} and remove it", short(node_id))
+            }
+            Step::StopLaunched { node } => format!(
+                "stop node {} (launched, never joined)",
+                node.node_id
+                    .as_deref()
+                    .map(short)
+                    .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
+                    .unwrap_or_default()
+            ),
+            Step::RemoveAbandonedCode { actions } => format!(
+                "remove the abandoned code version ({})",
+                actions
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 
     /// The nodes this step touches (ids, or a description).
     pub fn touches(&self) -> String {
         match self {
-            Step::RegisterCode { .. } | Step::Finalize { .. } | Step::Soak { .. } => "-".into(),
+            Step::RegisterCode { .. }
+            | Step::Finalize { .. }
+            | Step::Soak { .. }
+            | Step::RemoveAbandonedCode { .. } => "-".into(),
             Step::LaunchNodes { count } => format!("{count} new"),
             Step::TrustNodes { node_ids, count } if node_ids.len() == *count => node_ids
                 .iter()
@@ -209,9 +271,15 @@ impl Step {
                 .collect::<Vec<_>>()
                 .join(", "),
             Step::TrustNodes { count, .. } => format!("the {count} launched"),
-            Step::RetireNode { node_id, .. } | Step::RemoveRetired { node_id, .. } => {
-                node_id.get(..8).unwrap_or(node_id).into()
-            }
+            Step::RetireNode { node_id, .. }
+            | Step::RemoveRetired { node_id, .. }
+            | Step::RemovePending { node_id, .. } => node_id.get(..8).unwrap_or(node_id).into(),
+            Step::StopLaunched { node } => node
+                .node_id
+                .as_deref()
+                .map(|i| i.get(..8).unwrap_or(i).to_string())
+                .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
+                .unwrap_or_default(),
         }
     }
 
@@ -302,11 +370,59 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     let ours = |n: &NodeView| ctx.launched.iter().any(|l| l.is(n));
     let on_target = |n: &NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
 
+    let mut trusted = old.len() + new.len();
+    let push = |out: &mut Plan, step: Step, trusted: usize, gate: &str, ponr: bool| {
+        out.steps.push(PlannedStep {
+            step,
+            trusted_after: trusted,
+            f_after: fault_tolerance(trusted),
+            gate: gate.to_string(),
+            point_of_no_return: ponr,
+        });
+    };
+
+    // Rolling back: first take away what the abandoned upgrade started and never finished.
+    let abandoned = |n: &NodeView| {
+        ctx.abandon
+            .as_ref()
+            .is_some_and(|a| n.claims.as_ref().is_some_and(|c| a.target.matches(c)))
+    };
+    if let Some(a) = &ctx.abandon {
+        for n in view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Pending && abandoned(n))
+        {
+            push(
+                &mut out,
+                Step::RemovePending {
+                    node_id: n.node_id.clone(),
+                    address: n.address.clone(),
+                },
+                trusted,
+                "it attests the abandoned code version",
+                false,
+            );
+        }
+        for l in &a.launched {
+            let joined = view.nodes.iter().any(|n| l.is(n));
+            if !joined && !ctx.stopped.iter().any(|s| s.same_node(l)) {
+                push(
+                    &mut out,
+                    Step::StopLaunched { node: l.clone() },
+                    trusted,
+                    "launched by the abandoned upgrade and not in the node table",
+                    false,
+                );
+            }
+        }
+    }
+
     let mut pending_ours: Vec<&NodeView> = Vec::new();
     for n in view
         .nodes
         .iter()
-        .filter(|n| n.status == NodeStatus::Pending)
+        .filter(|n| n.status == NodeStatus::Pending && !abandoned(n))
     {
         let short = n.node_id.get(..8).unwrap_or(&n.node_id);
         match (ours(n), on_target(n)) {
@@ -340,16 +456,6 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         .map(|n| n.node_id.clone())
         .collect();
     let to_launch = per_round.saturating_sub(pending_ours.len());
-    let mut trusted = old.len() + new.len();
-    let push = |out: &mut Plan, step: Step, trusted: usize, gate: &str, ponr: bool| {
-        out.steps.push(PlannedStep {
-            step,
-            trusted_after: trusted,
-            f_after: fault_tolerance(trusted),
-            gate: gate.to_string(),
-            point_of_no_return: ponr,
-        });
-    };
     let soak = Step::Soak {
         duration: spec.safety.soak,
     };
@@ -428,7 +534,9 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         }
     }
 
-    if !old.is_empty() && ctx.soaked_new < ctx.desired {
+    // A clean rollback keeps nodes that ran all along: nothing new to soak.
+    let clean_rollback = ctx.abandon.is_some() && need_new == 0;
+    if !old.is_empty() && ctx.soaked_new < ctx.desired && !clean_rollback {
         push(
             &mut out,
             soak,
@@ -521,6 +629,20 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         );
     }
 
+    if let Some(a) = &ctx.abandon {
+        let actions = a.target.deregister_actions(&view.join_policy, target);
+        if !actions.is_empty() {
+            push(
+                &mut out,
+                Step::RemoveAbandonedCode { actions },
+                trusted,
+                "no node of the abandoned code version left",
+                false,
+            );
+        }
+        return out;
+    }
+
     let finalize = target.finalize_actions(&view.join_policy);
     let old_remains = !old.is_empty()
         || out
@@ -579,6 +701,7 @@ mod tests {
                 soak: Duration::from_secs(1),
                 step_timeout: Duration::from_secs(60),
                 finalize: Default::default(),
+                on_failure: Default::default(),
             },
         }
     }

@@ -118,6 +118,8 @@ pub enum NotifyKind {
     Failed,
     /// The run finished (upgraded, or nothing to do).
     Finished,
+    /// A new node failed and the upgrade was rolled back (`[safety] on_failure = "rollback"`).
+    RolledBack,
 }
 
 /// `[notify]`.
@@ -137,6 +139,7 @@ fn all_kinds() -> Vec<NotifyKind> {
         NotifyKind::StepFinished,
         NotifyKind::Failed,
         NotifyKind::Finished,
+        NotifyKind::RolledBack,
     ]
 }
 
@@ -162,6 +165,17 @@ pub enum FinalizeMode {
     Manual,
 }
 
+/// What `apply` does when a new node fails to join, attest, catch up or stay healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Roll back to the previous version and record the target as failed.
+    #[default]
+    Rollback,
+    /// Stop where it is (re-running `apply` continues).
+    Stop,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SafetyTable {
@@ -173,6 +187,8 @@ struct SafetyTable {
     step_timeout: Option<String>,
     #[serde(default)]
     finalize: Option<FinalizeMode>,
+    #[serde(default)]
+    on_failure: Option<OnFailure>,
 }
 
 /// `[nodes]`.
@@ -205,6 +221,8 @@ pub struct Safety {
     pub step_timeout: Duration,
     /// `[safety] finalize`.
     pub finalize: FinalizeMode,
+    /// `[safety] on_failure`.
+    pub on_failure: OnFailure,
 }
 
 /// Everything the upgrade needs from the plan file.
@@ -440,6 +458,7 @@ impl UpgradeSpec {
                 soak,
                 step_timeout,
                 finalize: safety.finalize.unwrap_or_default(),
+                on_failure: safety.on_failure.unwrap_or_default(),
             },
             hooks,
             notify,
@@ -579,6 +598,81 @@ impl Target {
                                 ));
                             }
                         }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// What identifies this code version across runs (journal's failed targets).
+    pub fn key(&self) -> String {
+        let platform = match self.platform {
+            CodePlatform::Virtual => "virtual",
+            CodePlatform::Snp => "snp",
+        };
+        match self.platform {
+            CodePlatform::Virtual => format!("{platform}:{}", self.host_data.to_ascii_lowercase()),
+            CodePlatform::Snp => format!(
+                "{platform}:{}:{}",
+                self.host_data.to_ascii_lowercase(),
+                self.measurement().to_ascii_lowercase()
+            ),
+        }
+    }
+
+    /// The "remove" actions that take back what registering this code version added, keeping
+    /// whatever `keep` (the version rolled back to) needs: a rollback's last step.
+    pub fn deregister_actions(&self, policy: &JoinPolicy, keep: &Target) -> Vec<Action> {
+        let mut out = Vec::new();
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        match self.platform {
+            CodePlatform::Virtual => {
+                let registered = policy.virtual_.iter().flat_map(|v| &v.host_data);
+                for h in registered.filter(|h| same(h, &self.host_data)) {
+                    if !same(h, &keep.host_data) {
+                        out.push(Action::new(
+                            "remove_virtual_host_data",
+                            json!({ "host_data": h }),
+                        ));
+                    }
+                }
+            }
+            CodePlatform::Snp => {
+                if let Some(s) = &policy.snp {
+                    for h in s.host_data.keys().filter(|h| same(h, &self.host_data)) {
+                        if !same(h, &keep.host_data) {
+                            out.push(Action::new(
+                                "remove_snp_host_data",
+                                json!({ "host_data": h }),
+                            ));
+                        }
+                    }
+                    for m in s
+                        .measurements
+                        .iter()
+                        .filter(|m| same(m, self.measurement()))
+                    {
+                        if !same(m, keep.measurement()) {
+                            out.push(Action::new(
+                                "remove_snp_measurement",
+                                json!({ "measurement": m }),
+                            ));
+                        }
+                    }
+                    if let Some(u) = &self.uvm_endorsement
+                        && s.uvm_endorsements
+                            .get(&u.did)
+                            .is_some_and(|f| f.contains_key(&u.feed))
+                        && keep
+                            .uvm_endorsement
+                            .as_ref()
+                            .is_none_or(|k| k.did != u.did || k.feed != u.feed)
+                    {
+                        out.push(Action::new(
+                            "remove_snp_uvm_endorsement",
+                            json!({ "did": u.did, "feed": u.feed }),
+                        ));
                     }
                 }
             }

@@ -3,9 +3,6 @@
 //! middle of waits), then `apply` runs again. Every run converges with zero duplicate
 //! proposals, zero extra launched nodes and zero invariant violations.
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
-
 use noderoll::ccf::types::NodeStatus;
 use noderoll::sandbox::Platform;
 
@@ -20,57 +17,12 @@ async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
 /// the kill and the re-run names the Pending nodes to take over with `--adopt`.
 async fn kill_then(kind: &str, nth: usize, needle: &str, lose_state: bool) {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    let plan = r.dir.path().join(&r.sandbox.info().plan);
+    let plan = r.plan_path();
     let state = tempfile::tempdir().unwrap();
-    let apply = |capture: bool, adopt: &[String]| {
-        Command::new(env!("CARGO_BIN_EXE_noderoll"))
-            .args([
-                "apply",
-                "--plan",
-                plan.to_str().unwrap(),
-                "--yes",
-                "--output",
-                "json",
-            ])
-            .args(adopt.iter().flat_map(|id| ["--adopt", id.as_str()]))
-            .env("NODEROLL_STATE_DIR", state.path())
-            .stdout(if capture {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut child = apply(true, &[]);
-    let stdout = child.stdout.take().unwrap();
-    let pid = child.id().to_string();
-    let (kind, wanted) = (format!("\"type\":\"{kind}\""), needle.to_string());
-    let killed = tokio::task::spawn_blocking(move || {
-        let mut seen = 0;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if line.contains(&kind) && line.contains(&wanted) {
-                seen += 1;
-                if seen == nth {
-                    Command::new("kill").args(["-KILL", &pid]).status().unwrap();
-                    child.wait().unwrap();
-                    return true;
-                }
-            }
-        }
-        child.wait().unwrap();
-        false
-    })
-    .await
-    .unwrap();
-    assert!(
-        killed,
-        "the kill point {nth} × {needle:?} was never reached"
-    );
+    apply_killed_at(&plan, state.path(), kind, nth, needle).await;
     let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
-    let mut adopt = Vec::new();
+    let mut args = vec!["apply", "--plan", plan.to_str().unwrap(), "--yes"];
+    let adopt: Vec<String>;
     if lose_state {
         for entry in std::fs::read_dir(state.path()).unwrap() {
             std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
@@ -79,20 +31,14 @@ async fn kill_then(kind: &str, nth: usize, needle: &str, lose_state: bool) {
         adopt = nodes
             .iter()
             .filter(|n| n.status == NodeStatus::Pending)
-            .map(|n| n.node_id[..12].to_string())
+            .map(|n| format!("--adopt={}", &n.node_id[..12]))
             .collect();
         assert!(!adopt.is_empty(), "{nodes:?}");
+        args.extend(adopt.iter().map(String::as_str));
     }
     // Run again until it converges (a real operator re-runs the same command).
-    let second = apply(false, &adopt);
-    let out = tokio::task::spawn_blocking(move || second.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "resume failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let second = noderoll_in(state.path(), &args).await;
+    assert_eq!(second.code, 0, "resume failed:\n{}", second.stderr);
 
     let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
     assert_eq!(
@@ -112,19 +58,10 @@ async fn kill_then(kind: &str, nth: usize, needle: &str, lose_state: bool) {
             .any(|o| o.node_id == n.node_id)),
         "old nodes gone"
     );
-    let (launched, proposals, violations) = r.sandbox.with_world(|w| {
-        (
-            w.nodes.len() - 3,
-            w.created_proposals.clone(),
-            w.violations.clone(),
-        )
-    });
+    let (launched, unique) = r.launched_and_no_duplicate_proposal();
     assert_eq!(launched, 3, "no extra node launched");
-    let mut unique = proposals.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), proposals.len(), "no proposal submitted twice");
-    assert_eq!(violations, vec![]);
+    assert!(unique, "no proposal submitted twice");
+    assert_eq!(r.sandbox.violations(), vec![]);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod generated;
 mod governance;
 mod interop;
 mod operator;
+mod rollback;
 mod sandbox_cli;
 mod sandbox_conformance;
 mod sandbox_faults;

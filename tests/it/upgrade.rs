@@ -254,8 +254,10 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     assert_upgraded(&r, 3).await;
 }
 
+/// A Pending node of the target that no run of this machine launched means an upgrade is
+/// under way elsewhere: `apply` refuses without writing, naming it; `--adopt` continues it.
 #[tokio::test]
-async fn an_unknown_pending_node_is_never_trusted() {
+async fn an_upgrade_started_elsewhere_is_refused_then_adopted() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let next = r.sandbox.info().next_build.clone();
     r.gov
@@ -270,21 +272,44 @@ async fn an_unknown_pending_node_is_never_trusted() {
         )
         .await
         .unwrap();
-    // Someone else's node of the target build joins before noderoll runs.
+    // Another machine's node of the target build joins before noderoll runs here.
     let (stranger, _) = r.sandbox.launch(next).unwrap();
     wait_pending(&r.client, &r.entry, &stranger).await;
-    let evs = apply_json(&r).await;
+    let plan = plan_path(&r);
+    let before = writes(&r);
+    let run = noderoll(&["apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
-        evs.iter()
-            .any(|e| e["type"] == "warning"
-                && e["message"].as_str().unwrap().contains(&stranger[..8])),
-        "the unknown node is reported"
+        run.stderr.contains("no upgrade in progress elsewhere")
+            && run.stderr.contains(&stranger[..8])
+            && run.stderr.contains("noderoll apply --adopt"),
+        "{}",
+        run.stderr
     );
+    assert_eq!(writes(&r), before, "a refused run writes nothing");
     let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let still = r.client.node(&at, &stranger).await.unwrap().unwrap();
     assert_eq!(still.status, NodeStatus::Pending, "it is left alone");
-    assert_eq!(r.trusted_count().await, 3);
-    assert_eq!(r.sandbox.violations(), vec![]);
+
+    let run = noderoll(&[
+        "apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--adopt",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let adopted = r.client.node(&at, &stranger).await.unwrap().unwrap();
+    assert_eq!(
+        adopted.status,
+        NodeStatus::Trusted,
+        "the adopted node is used"
+    );
+    let (launched, unique) = r.launched_and_no_duplicate_proposal();
+    assert_eq!(launched, 3, "the stranger and two more: nothing extra");
+    assert!(unique);
+    assert_upgraded(&r, 3).await;
 }
 
 #[tokio::test]
@@ -425,9 +450,10 @@ async fn with_several_members_apply_waits_and_vote_accepts() {
 async fn a_node_that_never_joins_times_out_naming_the_step_and_node() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = plan_path(&r);
-    let text = std::fs::read_to_string(&plan)
-        .unwrap()
-        .replace("step_timeout = \"2m\"", "step_timeout = \"2s\"");
+    let text = std::fs::read_to_string(&plan).unwrap().replace(
+        "step_timeout = \"2m\"",
+        "step_timeout = \"2s\"\non_failure = \"stop\"",
+    );
     std::fs::write(&plan, text).unwrap();
     noderoll::sandbox::control::apply_fault(
         r.sandbox.core(),

@@ -357,3 +357,97 @@ pub async fn wait_pending(
     })
     .await
 }
+
+/// What a finished `noderoll` process left.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the `noderoll` binary to completion (off the async runtime) with `state` as its state
+/// directory and no terminal.
+pub async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let state = state.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .args(&args)
+            .env_remove("NODEROLL_PLAN")
+            .env("NODEROLL_STATE_DIR", state)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Start `noderoll apply --plan PLAN --yes --output json` and SIGKILL it when the `nth`
+/// (1-based) event of `kind` whose line contains `needle` is printed.
+pub async fn apply_killed_at(plan: &Path, state: &Path, kind: &str, nth: usize, needle: &str) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+        .args(["apply", "--plan", plan.to_str().unwrap(), "--yes"])
+        .args(["--output", "json"])
+        .env_remove("NODEROLL_PLAN")
+        .env("NODEROLL_STATE_DIR", state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    let (kind, wanted) = (format!("\"type\":\"{kind}\""), needle.to_string());
+    let killed = tokio::task::spawn_blocking(move || {
+        let mut seen = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.contains(&kind) && line.contains(&wanted) {
+                seen += 1;
+                if seen == nth {
+                    std::process::Command::new("kill")
+                        .args(["-KILL", &pid])
+                        .status()
+                        .unwrap();
+                    child.wait().unwrap();
+                    return true;
+                }
+            }
+        }
+        child.wait().unwrap();
+        false
+    })
+    .await
+    .unwrap();
+    assert!(
+        killed,
+        "the kill point {nth} × {needle:?} was never reached"
+    );
+}
+
+impl RunningSandbox {
+    /// The ready plan the sandbox wrote.
+    pub fn plan_path(&self) -> std::path::PathBuf {
+        self.dir.path().join(&self.sandbox.info().plan)
+    }
+
+    /// Nodes launched since the start, and whether every proposal was created only once.
+    pub fn launched_and_no_duplicate_proposal(&self) -> (usize, bool) {
+        let start = self.sandbox.info().nodes.len();
+        self.sandbox.with_world(|w| {
+            let mut unique = w.created_proposals.clone();
+            unique.sort();
+            unique.dedup();
+            (
+                w.nodes.len() - start,
+                unique.len() == w.created_proposals.len(),
+            )
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! Signs on the service itself that an upgrade is already under way, started by a run this
+//! machine has no journal of (another machine, a lost state directory, or by hand). Pure.
+
+use std::collections::BTreeMap;
+
+use super::planner::{Launched, ServiceView};
+use super::spec::UpgradeSpec;
+use crate::ccf::types::NodeStatus;
+
+/// What is seen, one sentence each; empty when nothing suggests an upgrade in progress.
+/// `known` are the nodes this machine's journal (or `--adopt`) accounts for.
+pub fn signs(view: &ServiceView, spec: &UpgradeSpec, known: &[Launched]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut builds: BTreeMap<String, usize> = BTreeMap::new();
+    for n in view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+    {
+        if let Some(c) = &n.claims {
+            *builds.entry(c.host_data.to_ascii_lowercase()).or_default() += 1;
+        }
+    }
+    if builds.len() > 1 {
+        let list: Vec<String> = builds
+            .iter()
+            .map(|(h, n)| format!("{}… ×{n}", &h[..h.len().min(8)]))
+            .collect();
+        out.push(format!(
+            "trusted nodes run {} different builds ({})",
+            builds.len(),
+            list.join(", ")
+        ));
+    }
+    let foreign: Vec<&str> = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Pending)
+        .filter(|n| n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
+        .filter(|n| !known.iter().any(|l| l.is(n)))
+        .map(|n| n.node_id.get(..8).unwrap_or(&n.node_id))
+        .collect();
+    if !foreign.is_empty() {
+        out.push(format!(
+            "Pending node(s) {} attest the target and no run on this machine launched them",
+            foreign.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccf::NodeAddr;
+    use crate::ccf::types::QuoteClaims;
+    use crate::plan::NodeView;
+    use crate::plan::spec::{CodePlatform, NodesSpec, Safety, Target, VIRTUAL_MEASUREMENT};
+    use std::time::Duration;
+
+    fn spec() -> UpgradeSpec {
+        UpgradeSpec {
+            target: Target {
+                platform: CodePlatform::Virtual,
+                host_data: "bb".repeat(32),
+                ccf_version: None,
+                measurement: None,
+                security_policy: None,
+                uvm_endorsement: None,
+            },
+            nodes: NodesSpec {
+                count: None,
+                launch: "l".into(),
+                stop: "s".into(),
+                max_parallel_launches: 3,
+                launch_timeout: Duration::from_secs(60),
+                strategy: Default::default(),
+                canary: 0,
+            },
+            hooks: Default::default(),
+            notify: None,
+            safety: Safety {
+                min_fault_tolerance: None,
+                soak: Duration::ZERO,
+                step_timeout: Duration::from_secs(60),
+                finalize: Default::default(),
+                on_failure: Default::default(),
+            },
+        }
+    }
+
+    fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
+        NodeView {
+            node_id: format!("{i:x}").repeat(64),
+            status,
+            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
+            claims: Some(QuoteClaims {
+                measurement: VIRTUAL_MEASUREMENT.into(),
+                host_data: build.repeat(32),
+                report_data: String::new(),
+            }),
+            version: None,
+            reachable: true,
+            ready: true,
+            removable: false,
+        }
+    }
+
+    fn view(nodes: Vec<NodeView>) -> ServiceView {
+        ServiceView {
+            primary: None,
+            nodes,
+            join_policy: Default::default(),
+        }
+    }
+
+    #[test]
+    fn one_build_and_no_stranger_is_quiet() {
+        let v = view((0..3).map(|i| node(i, NodeStatus::Trusted, "aa")).collect());
+        assert!(signs(&v, &spec(), &[]).is_empty());
+    }
+
+    #[test]
+    fn mixed_builds_and_foreign_pending_nodes_are_named() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, "aa")).collect();
+        nodes.push(node(4, NodeStatus::Trusted, "bb"));
+        nodes.push(node(5, NodeStatus::Pending, "bb"));
+        nodes.push(node(6, NodeStatus::Pending, "cc"));
+        let v = view(nodes);
+        let s = signs(&v, &spec(), &[]);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].contains("2 different builds") && s[0].contains("aaaaaaaa… ×3"));
+        assert!(s[1].contains("55555555") && !s[1].contains("66666666"));
+        // A node this machine launched is not foreign.
+        let known = [Launched {
+            node_id: Some("5".repeat(64)),
+            rpc_address: None,
+        }];
+        assert_eq!(signs(&v, &spec(), &known).len(), 1);
+    }
+}

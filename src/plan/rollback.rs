@@ -1,0 +1,339 @@
+//! Rollback, as a pure function of the observed service: which code version to go back to,
+//! whether going back is still possible, and how many nodes the service should end with.
+//!
+//! A rollback is the same reconciliation as an upgrade, aimed at the previous version, with
+//! the abandoned upgrade's leftovers (Pending nodes, launches that never joined, its code
+//! version) taken away. Before any old node is retired it launches nothing and retires the new
+//! nodes ("clean"); after, it launches nodes of the previous build to replace the retired ones
+//! ("roll-forward"). Once the old code version is deregistered (finalize), it is impossible.
+
+use std::collections::BTreeMap;
+
+use super::planner::{ServiceView, fault_tolerance};
+use super::spec::{CodePlatform, Target, UpgradeSpec};
+use crate::ccf::types::NodeStatus;
+
+/// What a rollback of `spec.target` can do on the service as observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RollbackFrom {
+    /// Nothing of the target is on the service: no node runs it, none is Pending with it and
+    /// it is not registered.
+    NothingToRollBack,
+    /// Go back to this version.
+    To(Target),
+    /// Going back is no longer possible, and why.
+    Impossible(String),
+}
+
+/// The version before `spec.target`: the one the trusted nodes not on the target attest (they
+/// must agree), else the one other code version still registered.
+pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
+    let target = &spec.target;
+    let on_target = |n: &&super::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
+    let live = |s: NodeStatus| matches!(s, NodeStatus::Trusted | NodeStatus::Pending);
+    let registered = !target
+        .deregister_actions(&view.join_policy, &other(target))
+        .is_empty();
+    let target_nodes = view
+        .nodes
+        .iter()
+        .filter(|n| live(n.status))
+        .filter(on_target)
+        .count();
+    if target_nodes == 0 && !registered {
+        return RollbackFrom::NothingToRollBack;
+    }
+    // Builds of the trusted nodes not on the target, with the version each reports.
+    let mut builds: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
+    for n in view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+    {
+        if on_target(&n) {
+            continue;
+        }
+        let Some(c) = &n.claims else {
+            return RollbackFrom::Impossible(format!(
+                "node {} does not show what it runs (its quote could not be read); retry when it answers",
+                short(&n.node_id)
+            ));
+        };
+        builds
+            .entry((c.host_data.to_ascii_lowercase(), c.measurement.clone()))
+            .or_default()
+            .push(n.version.clone());
+    }
+    let previous = |host_data: String, measurement: String, versions: &[Option<String>]| {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for v in versions.iter().flatten() {
+            *counts.entry(v.as_str()).or_default() += 1;
+        }
+        let ccf_version = counts
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(v, _)| v.to_string());
+        Target {
+            platform: target.platform,
+            host_data,
+            ccf_version,
+            measurement: (target.platform == CodePlatform::Snp).then_some(measurement),
+            security_policy: None,
+            uvm_endorsement: None,
+        }
+    };
+    match builds.len() {
+        1 => {
+            let ((h, m), versions) = builds.into_iter().next().expect("one build");
+            return RollbackFrom::To(previous(h, m, &versions));
+        }
+        0 => {}
+        _ => {
+            let list: Vec<String> = builds
+                .iter()
+                .map(|((h, _), v)| format!("{}… ({} node(s))", &h[..h.len().min(8)], v.len()))
+                .collect();
+            return RollbackFrom::Impossible(format!(
+                "the nodes not on the target run {} different builds ({}): which one to go back to is not clear; finish or roll back that other upgrade first",
+                list.len(),
+                list.join(", ")
+            ));
+        }
+    }
+    // No old node left: the previous version is whatever else is still registered.
+    let others: Vec<(String, Option<String>)> = match target.platform {
+        CodePlatform::Virtual => view
+            .join_policy
+            .virtual_
+            .iter()
+            .flat_map(|v| &v.host_data)
+            .filter(|h| !h.eq_ignore_ascii_case(&target.host_data))
+            .map(|h| (h.clone(), None))
+            .collect(),
+        CodePlatform::Snp => {
+            let snp = view.join_policy.snp.clone().unwrap_or_default();
+            let measurement = snp
+                .measurements
+                .iter()
+                .find(|m| !m.eq_ignore_ascii_case(target.measurement()))
+                .or_else(|| snp.measurements.first())
+                .cloned();
+            snp.host_data
+                .keys()
+                .filter(|h| !h.eq_ignore_ascii_case(&target.host_data))
+                .map(|h| (h.clone(), measurement.clone()))
+                .collect()
+        }
+    };
+    match others.as_slice() {
+        [(h, m)] => RollbackFrom::To(previous(
+            h.to_ascii_lowercase(),
+            m.clone().unwrap_or_default(),
+            &[],
+        )),
+        [] => RollbackFrom::Impossible(format!(
+            "every node runs {} and no other code version is registered: the upgrade was finalized (the point of no return has passed). To go back, upgrade to the previous build with a plan whose [target] names it (and --allow-downgrade)",
+            target.describe()
+        )),
+        many => RollbackFrom::Impossible(format!(
+            "no node runs the previous version and {} other code versions are registered: which one to go back to is not clear",
+            many.len()
+        )),
+    }
+}
+
+/// The node count and fault-tolerance floor of a rollback, `spec` being aimed at the previous
+/// version. While new nodes are still being added no old node has been retired, so the old
+/// nodes present are all of them; once the new nodes are all there, the service goes back to
+/// the size the upgrade aimed for (`[nodes] count`, or as many nodes as it had).
+pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize) {
+    let trusted = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted);
+    let (previous, upgraded): (Vec<_>, Vec<_>) =
+        trusted.partition(|n| n.claims.as_ref().is_some_and(|c| spec.target.matches(c)));
+    let aimed = spec.nodes.count.unwrap_or(upgraded.len());
+    let desired = if upgraded.len() >= aimed {
+        previous.len().max(aimed)
+    } else {
+        previous.len()
+    }
+    .max(1);
+    let min_f = spec
+        .safety
+        .min_fault_tolerance
+        .unwrap_or_else(|| fault_tolerance(desired));
+    (desired, min_f)
+}
+
+/// A target that keeps nothing in common with `t` (to ask what `t` alone registered).
+fn other(t: &Target) -> Target {
+    Target {
+        platform: t.platform,
+        host_data: String::new(),
+        ccf_version: None,
+        measurement: Some(String::new()),
+        security_policy: None,
+        uvm_endorsement: None,
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccf::NodeAddr;
+    use crate::ccf::types::{JoinPolicy, QuoteClaims, VirtualPolicy};
+    use crate::plan::NodeView;
+    use crate::plan::spec::{NodesSpec, Safety, VIRTUAL_MEASUREMENT};
+    use std::time::Duration;
+
+    fn spec(count: Option<usize>) -> UpgradeSpec {
+        UpgradeSpec {
+            target: Target {
+                platform: CodePlatform::Virtual,
+                host_data: "bb".repeat(32),
+                ccf_version: Some("ccf-7.0.2".into()),
+                measurement: None,
+                security_policy: None,
+                uvm_endorsement: None,
+            },
+            nodes: NodesSpec {
+                count,
+                launch: "l".into(),
+                stop: "s".into(),
+                max_parallel_launches: 3,
+                launch_timeout: Duration::from_secs(60),
+                strategy: Default::default(),
+                canary: 0,
+            },
+            hooks: Default::default(),
+            notify: None,
+            safety: Safety {
+                min_fault_tolerance: None,
+                soak: Duration::from_secs(1),
+                step_timeout: Duration::from_secs(60),
+                finalize: Default::default(),
+                on_failure: Default::default(),
+            },
+        }
+    }
+
+    fn node(i: usize, status: NodeStatus, build: &str, version: &str) -> NodeView {
+        NodeView {
+            node_id: format!("{i:x}").repeat(64),
+            status,
+            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
+            claims: Some(QuoteClaims {
+                measurement: VIRTUAL_MEASUREMENT.into(),
+                host_data: build.repeat(32),
+                report_data: String::new(),
+            }),
+            version: Some(version.into()),
+            reachable: true,
+            ready: true,
+            removable: false,
+        }
+    }
+
+    fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
+        ServiceView {
+            primary: Some(nodes[0].node_id.clone()),
+            join_policy: JoinPolicy {
+                virtual_: Some(VirtualPolicy {
+                    measurements: vec![VIRTUAL_MEASUREMENT.into()],
+                    host_data: registered.iter().map(|h| h.repeat(32)).collect(),
+                }),
+                ..Default::default()
+            },
+            nodes,
+        }
+    }
+
+    #[test]
+    fn the_previous_version_is_what_the_old_nodes_run() {
+        let mut nodes: Vec<_> = (0..3)
+            .map(|i| node(i, NodeStatus::Trusted, "aa", "ccf-6.0.9"))
+            .collect();
+        nodes.push(node(4, NodeStatus::Pending, "bb", "ccf-7.0.2"));
+        let v = service(nodes, &["aa", "bb"]);
+        match previous_target(&v, &spec(None)) {
+            RollbackFrom::To(t) => {
+                assert_eq!(t.host_data, "aa".repeat(32));
+                assert_eq!(t.ccf_version.as_deref(), Some("ccf-6.0.9"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_to_roll_back_and_past_the_point_of_no_return() {
+        let v = service(
+            (0..3)
+                .map(|i| node(i, NodeStatus::Trusted, "aa", "ccf-6.0.9"))
+                .collect(),
+            &["aa"],
+        );
+        assert_eq!(
+            previous_target(&v, &spec(None)),
+            RollbackFrom::NothingToRollBack
+        );
+        let v = service(
+            (0..3)
+                .map(|i| node(i, NodeStatus::Trusted, "bb", "ccf-7.0.2"))
+                .collect(),
+            &["bb"],
+        );
+        assert!(
+            matches!(previous_target(&v, &spec(None)), RollbackFrom::Impossible(m) if m.contains("finalized"))
+        );
+        // All old nodes retired, old version still registered (finalize held): go back to it.
+        let v = service(
+            (0..3)
+                .map(|i| node(i, NodeStatus::Trusted, "bb", "ccf-7.0.2"))
+                .collect(),
+            &["aa", "bb"],
+        );
+        assert!(
+            matches!(previous_target(&v, &spec(None)), RollbackFrom::To(t) if t.host_data == "aa".repeat(32))
+        );
+    }
+
+    #[test]
+    fn the_rollback_size_is_the_size_before_the_upgrade() {
+        let prev = |s: &UpgradeSpec, v: &ServiceView| {
+            let RollbackFrom::To(t) = previous_target(v, s) else {
+                panic!()
+            };
+            UpgradeSpec {
+                target: t,
+                ..s.clone()
+            }
+        };
+        // Adding: 3 old, 2 of 3 new trusted: keep the 3 old.
+        let mut nodes: Vec<_> = (0..3)
+            .map(|i| node(i, NodeStatus::Trusted, "aa", "6"))
+            .collect();
+        nodes.extend((3..5).map(|i| node(i, NodeStatus::Trusted, "bb", "7")));
+        let v = service(nodes, &["aa", "bb"]);
+        assert_eq!(resolve_context(&v, &prev(&spec(None), &v)).0, 3);
+        // One old node retired: back to 3.
+        let mut nodes: Vec<_> = (0..2)
+            .map(|i| node(i, NodeStatus::Trusted, "aa", "6"))
+            .collect();
+        nodes.extend((3..6).map(|i| node(i, NodeStatus::Trusted, "bb", "7")));
+        let v = service(nodes, &["aa", "bb"]);
+        assert_eq!(resolve_context(&v, &prev(&spec(None), &v)), (3, 1));
+        // A plan growing the service 3 → 5, 2 new trusted: the 3 old stay, nothing launched.
+        let mut nodes: Vec<_> = (0..3)
+            .map(|i| node(i, NodeStatus::Trusted, "aa", "6"))
+            .collect();
+        nodes.extend((3..5).map(|i| node(i, NodeStatus::Trusted, "bb", "7")));
+        let v = service(nodes, &["aa", "bb"]);
+        assert_eq!(resolve_context(&v, &prev(&spec(Some(5)), &v)).0, 3);
+    }
+}

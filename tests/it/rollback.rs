@@ -1,0 +1,244 @@
+//! Rollback against the sandbox: clean before any old node is retired, roll-forward after,
+//! automatic when a new node never joins (and the failed target refused afterwards), and an
+//! upgrade started on another machine refused, then continued with `--adopt`.
+
+use noderoll::ccf::NodeAddr;
+use noderoll::ccf::types::NodeStatus;
+use noderoll::sandbox::Platform;
+use serde_json::Value;
+
+use crate::common::*;
+
+fn summary(stdout: &str) -> Value {
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    serde_json::from_str(last).unwrap()
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The service is back where it started: the original nodes (and `replaced` more of the
+/// original build) trusted, nothing else listed, only the original code version registered,
+/// no launched node left running, no invariant violated.
+async fn assert_rolled_back(r: &RunningSandbox, replaced: usize) {
+    let info = r.sandbox.info();
+    let at: NodeAddr = info.service_address.parse().unwrap();
+    let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
+    assert!(
+        nodes.iter().all(|n| n.status == NodeStatus::Trusted),
+        "{nodes:?}"
+    );
+    assert_eq!(nodes.len(), info.nodes.len(), "{nodes:?}");
+    let original = nodes
+        .iter()
+        .filter(|n| info.nodes.iter().any(|o| o.node_id == n.node_id))
+        .count();
+    assert_eq!(original, info.nodes.len() - replaced);
+    let old_version = r.client.version(&r.entry).await.ok();
+    for n in &nodes {
+        let addr: NodeAddr = n.rpc_address().unwrap().parse().unwrap();
+        let v = r.client.version(&addr).await.unwrap().ccf_version;
+        assert_ne!(
+            v, info.next_build.ccf_version,
+            "node {} runs the target",
+            n.node_id
+        );
+        if let Some(old) = &old_version {
+            assert_eq!(&v, &old.ccf_version);
+        }
+    }
+    let jp = r.client.join_policy(&at).await.unwrap();
+    let registered = jp.virtual_.unwrap().host_data;
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_ne!(registered[0], info.next_build.host_data);
+    let running_new = r.sandbox.with_world(|w| {
+        w.nodes
+            .iter()
+            .filter(|n| n.running && !nodes.iter().any(|t| t.node_id == n.node_id))
+            .count()
+    });
+    assert_eq!(running_new, 0, "every node the upgrade launched is stopped");
+    let (_, unique) = r.launched_and_no_duplicate_proposal();
+    assert!(unique, "no proposal submitted twice");
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
+    // Killed with the new nodes Pending (never trusted), then killed with them trusted.
+    for (kind, nth, needle) in [("node_pending", 3, ""), ("step_started", 1, "soak")] {
+        let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+        let state = tempfile::tempdir().unwrap();
+        let plan = r.plan_path();
+        let plan = plan.to_str().unwrap();
+        apply_killed_at(r.plan_path().as_path(), state.path(), kind, nth, needle).await;
+        let launched = r.launched_and_no_duplicate_proposal().0;
+
+        let writes = r.sandbox.with_world(|w| w.write_requests);
+        let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
+        assert_eq!(dry.code, 2, "{}", dry.stderr);
+        assert!(dry.stdout.contains("Rollback (clean)"), "{}", dry.stdout);
+        assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
+
+        let run = noderoll_in(
+            state.path(),
+            &["rollback", "--plan", plan, "--yes", "--output", "json"],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{kind}: {}", run.stderr);
+        assert_eq!(summary(&run.stdout)["outcome"], "rolled_back");
+        let evs = events(&run.stdout);
+        let started = evs
+            .iter()
+            .find(|e| e["type"] == "rollback_started")
+            .unwrap();
+        assert_eq!(started["kind"], "clean");
+        assert!(
+            !evs.iter().any(|e| e["type"] == "node_launched"),
+            "a clean rollback launches nothing"
+        );
+        assert_eq!(r.launched_and_no_duplicate_proposal().0, launched);
+        assert_rolled_back(&r, 0).await;
+
+        // Rolled back: a second rollback has nothing to do, and the journal says so.
+        let again = noderoll_in(state.path(), &["rollback", "--plan", plan, "--yes"]).await;
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            again.stdout.contains("Nothing to roll back"),
+            "{}",
+            again.stdout
+        );
+        let journal = noderoll_in(
+            state.path(),
+            &["journal", "--plan", plan, "--output", "json"],
+        )
+        .await;
+        assert!(
+            journal.stdout.contains("\"rolled_back\""),
+            "{}",
+            journal.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn after_one_retirement_rollback_rolls_forward_to_the_old_build() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+    apply_killed_at(r.plan_path().as_path(), state.path(), "node_removed", 1, "").await;
+    let run = noderoll_in(
+        state.path(),
+        &["rollback", "--plan", plan, "--yes", "--output", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let evs = events(&run.stdout);
+    let started = evs
+        .iter()
+        .find(|e| e["type"] == "rollback_started")
+        .unwrap();
+    assert_eq!(started["kind"], "roll_forward");
+    assert_eq!(
+        evs.iter().filter(|e| e["type"] == "node_launched").count(),
+        1,
+        "one node of the old build replaces the retired one"
+    );
+    assert_eq!(summary(&run.stdout)["outcome"], "rolled_back");
+    assert_rolled_back(&r, 1).await;
+}
+
+#[tokio::test]
+async fn a_node_that_never_joins_is_rolled_back_and_its_target_refused_until_retried() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("step_timeout = \"2m\"", "step_timeout = \"3s\"");
+    std::fs::write(
+        &plan,
+        format!(
+            "{text}\n[notify]\ncommand = \"cat >> notified.jsonl\"\nevents = [\"rolled_back\"]\n"
+        ),
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::NeverJoinNext,
+    )
+    .unwrap();
+    let run = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("failed and was rolled back")
+            && run.stderr.contains("to appear Pending"),
+        "{}",
+        run.stderr
+    );
+    assert_rolled_back(&r, 0).await;
+    let notified = std::fs::read_to_string(r.dir.path().join("notified.jsonl")).unwrap();
+    let note: Value = serde_json::from_str(notified.lines().next().unwrap()).unwrap();
+    assert_eq!(note["outcome"], "rolled_back", "{notified}");
+
+    // The failed target is remembered: refused without a write...
+    let writes = r.sandbox.with_world(|w| w.write_requests);
+    let again = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(again.code, 5, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("failed on") && again.stderr.contains("--retry-failed-target"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
+    // ...until retried on purpose (the fault was one-shot: this time every node joins).
+    let retry = noderoll_in(
+        state.path(),
+        &["apply", "--plan", plan, "--yes", "--retry-failed-target"],
+    )
+    .await;
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert_eq!(r.trusted_count().await, 3);
+    let after = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(
+        after.code, 0,
+        "reached: no longer refused\n{}",
+        after.stderr
+    );
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+/// Another machine's run died mid-upgrade: this machine (its own state directory) sees mixed
+/// builds and refuses; `--adopt` continues that upgrade to the end without launching more.
+#[tokio::test]
+async fn an_upgrade_killed_on_another_machine_is_refused_then_adopted() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let here = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    apply_killed_at(&plan, elsewhere.path(), "node_removed", 1, "").await;
+    let plan = plan.to_str().unwrap();
+    let writes = r.sandbox.with_world(|w| w.write_requests);
+    let run = noderoll_in(here.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 different builds") && run.stderr.contains("--adopt"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
+    let run = noderoll_in(here.path(), &["apply", "--plan", plan, "--yes", "--adopt"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(r.trusted_count().await, 3);
+    let (launched, unique) = r.launched_and_no_duplicate_proposal();
+    assert_eq!(launched, 3, "no extra node launched");
+    assert!(unique);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
