@@ -64,6 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         'noderoll;plan' {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Save the plan for `noderoll apply FILE`')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory whose journal says what this machine''s runs left unfinished [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('--detailed-exitcode', '--detailed-exitcode', [CompletionResultType]::ParameterName, 'Exit 0 when there is nothing to do and 2 when there are changes')
             [CompletionResult]::new('--allow-downgrade', '--allow-downgrade', [CompletionResultType]::ParameterName, 'Allow a target ccf_version older than what the service runs')

@@ -553,7 +553,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__plan)
-            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --output --quiet --verbose --help"
+            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +564,10 @@ _noderoll() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;plan'= {
             cand --plan 'The plan file'
             cand --out 'Save the plan for `noderoll apply FILE`'
+            cand --state-dir 'The state directory whose journal says what this machine''s runs left unfinished [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand --detailed-exitcode 'Exit 0 when there is nothing to do and 2 when there are changes'
             cand --allow-downgrade 'Allow a target ccf_version older than what the service runs'

@@ -56,6 +56,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s v -l verbos
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l plan -d 'The plan file' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l out -d 'Save the plan for `noderoll apply FILE`' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l state-dir -d 'The state directory whose journal says what this machine\'s runs left unfinished [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to do and 2 when there are changes'

@@ -275,6 +275,10 @@ pub struct PlanArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
+    /// The state directory whose journal says what this machine's runs left unfinished
+    /// [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Version guard overrides.

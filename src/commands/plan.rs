@@ -18,8 +18,29 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
         args.versions.allow_downgrade,
         args.versions.allow_version_jump,
     );
+    // This machine's journal (read, not locked): what its unfinished runs launched is theirs
+    // to continue, not a sign of an upgrade elsewhere; a failed target is flagged.
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let journal = crate::journal::Journal::open(&crate::journal::ServiceState::open(
+        &state_dir,
+        &w.service_cert_sha256,
+    )?)?;
+    let (adopted, in_flight) = journal.unfinished_launches();
+    engine.adopt(adopted);
+    engine.adopt_in_flight(in_flight);
+    engine.set_resuming(journal.in_progress());
     let (obs, view) = engine.observe().await?;
-    let plan = engine.plan_for(&view);
+    let mut plan = engine.plan_for(&view);
+    if !plan.is_done()
+        && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
+    {
+        plan.warnings.push(format!(
+            "this target failed on {at} and was rolled back ({reason}); apply refuses it unless --retry-failed-target"
+        ));
+    }
     let checks = if plan.is_done() {
         Vec::new()
     } else {

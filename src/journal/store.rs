@@ -448,3 +448,84 @@ impl Reporter for JournalReporter {
         self.inner.report(e);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(records: Vec<Record>) -> Journal {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ServiceState::open(dir.path(), &"ab".repeat(32)).unwrap();
+        let mut j = Journal::open(&state).unwrap();
+        j.records = records;
+        j
+    }
+
+    fn started(run: &str, target: &str) -> Record {
+        Record::RunStarted {
+            format_version: FORMAT_VERSION,
+            run_id: run.into(),
+            at: "t".into(),
+            target: target.into(),
+            plan_sha256: String::new(),
+        }
+    }
+
+    fn ended(run: &str, outcome: &str) -> Record {
+        Record::RunEnded {
+            run_id: run.into(),
+            at: "t".into(),
+            outcome: outcome.into(),
+        }
+    }
+
+    fn step(run: &str) -> Record {
+        Record::StepFinished {
+            run_id: run.into(),
+            at: "t".into(),
+            index: 1,
+            description: "d".into(),
+        }
+    }
+
+    #[test]
+    fn in_progress_means_a_write_no_later_run_settled() {
+        assert!(!journal(vec![]).in_progress());
+        // Refused before its first write: not in progress.
+        assert!(!journal(vec![started("a", "T"), ended("a", "failed")]).in_progress());
+        assert!(journal(vec![started("a", "T"), step("a"), ended("a", "failed")]).in_progress());
+        assert!(journal(vec![started("a", "T"), step("a")]).in_progress());
+        assert!(
+            !journal(vec![
+                started("a", "T"),
+                step("a"),
+                ended("a", "interrupted"),
+                started("b", "T"),
+                ended("b", "rolled_back")
+            ])
+            .in_progress()
+        );
+    }
+
+    #[test]
+    fn a_failed_target_is_remembered_until_an_upgrade_reaches_it() {
+        let failed = Record::TargetFailed {
+            run_id: "a".into(),
+            at: "when".into(),
+            key: "virtual:bb".into(),
+            target: "T".into(),
+            reason: "never joined".into(),
+        };
+        let mut records = vec![started("a", "T"), step("a"), failed];
+        records.extend([started("b", "P"), ended("b", "upgraded")]);
+        let j = journal(records.clone());
+        assert_eq!(
+            j.failed_target("virtual:bb"),
+            Some(("when".into(), "never joined".into())),
+            "an upgrade to another target does not clear it"
+        );
+        assert_eq!(j.failed_target("virtual:cc"), None);
+        records.extend([started("c", "T"), ended("c", "upgraded")]);
+        assert_eq!(journal(records).failed_target("virtual:bb"), None);
+    }
+}

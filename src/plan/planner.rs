@@ -976,6 +976,100 @@ mod tests {
         );
     }
 
+    fn rollback_ctx(v: &ServiceView, launched: Vec<Launched>) -> (UpgradeSpec, RunContext) {
+        let s = spec();
+        let crate::plan::rollback::RollbackFrom::To(previous) =
+            crate::plan::rollback::previous_target(v, &s)
+        else {
+            panic!("a rollback is possible")
+        };
+        let back = UpgradeSpec {
+            target: previous,
+            ..s.clone()
+        };
+        let (desired, min_fault_tolerance) = crate::plan::rollback::resolve_context(v, &back);
+        let ctx = RunContext {
+            desired,
+            min_fault_tolerance,
+            abandon: Some(Abandon {
+                target: s.target,
+                launched,
+            }),
+            ..Default::default()
+        };
+        (back, ctx)
+    }
+
+    #[test]
+    fn a_clean_rollback_removes_what_the_upgrade_added_and_launches_nothing() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.push(node(4, NodeStatus::Trusted, NEW));
+        nodes.push(node(5, NodeStatus::Pending, NEW));
+        nodes.push(node(6, NodeStatus::Pending, "cc"));
+        let v = service(nodes, &[OLD, NEW]);
+        let never_joined = Launched {
+            node_id: Some("7".repeat(64)),
+            rpc_address: None,
+        };
+        let (back, mut ctx) = rollback_ctx(&v, vec![never_joined.clone()]);
+        assert_eq!(ctx.desired, 3);
+        let p = plan(&v, &back, &ctx);
+        assert_eq!(
+            kinds(&p),
+            [
+                "remove_pending",
+                "stop_launched",
+                "retire_node",
+                "remove_abandoned_code"
+            ]
+        );
+        assert!(p.steps.iter().all(|s| !s.point_of_no_return));
+        assert_eq!(
+            p.steps[3].step,
+            Step::RemoveAbandonedCode {
+                actions: vec![Action::new(
+                    "remove_virtual_host_data",
+                    serde_json::json!({ "host_data": NEW.repeat(32) })
+                )]
+            }
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("66666666")),
+            "a Pending node of another build is left alone: {:?}",
+            p.warnings
+        );
+        // Once stopped, a never-joined node is not stopped again.
+        ctx.stopped.push(Launched {
+            node_id: never_joined.node_id,
+            rpc_address: Some(NodeAddr::new("127.0.0.1", 1)),
+        });
+        assert!(!kinds(&plan(&v, &back, &ctx)).contains(&"stop_launched".to_string()));
+    }
+
+    #[test]
+    fn after_retirements_a_rollback_rolls_forward() {
+        let mut nodes: Vec<_> = (0..2).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.extend((3..6).map(|i| node(i, NodeStatus::Trusted, NEW)));
+        let v = service(nodes, &[OLD, NEW]);
+        let (back, ctx) = rollback_ctx(&v, vec![]);
+        let p = plan(&v, &back, &ctx);
+        assert_eq!(
+            kinds(&p),
+            [
+                "launch_nodes",
+                "trust_nodes",
+                "soak",
+                "retire_node",
+                "retire_node",
+                "retire_node",
+                "remove_abandoned_code"
+            ]
+        );
+        assert_eq!(p.steps[0].step, Step::LaunchNodes { count: 1 });
+        let f: Vec<_> = p.steps.iter().map(|s| s.f_after).collect();
+        assert!(f.iter().all(|f| *f >= 1), "{f:?}");
+    }
+
     #[test]
     fn an_unhealthy_new_node_blocks_the_next_retirement() {
         let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();

@@ -743,6 +743,21 @@ mod tests {
     }
 
     #[test]
+    fn on_failure_is_rollback_unless_stop() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        );
+        assert_eq!(plan(&t).unwrap().safety.on_failure, OnFailure::Rollback);
+        let s = plan(&format!("{t}[safety]\non_failure = \"stop\"\n")).unwrap();
+        assert_eq!(s.safety.on_failure, OnFailure::Stop);
+        let e = plan(&format!("{t}[safety]\non_failure = \"retry\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rollback") && e.contains("stop"), "{e}");
+    }
+
+    #[test]
     fn bad_plans_are_named_clearly() {
         let t = format!(
             "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n",

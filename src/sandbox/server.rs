@@ -449,7 +449,8 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), SandboxError> {
 }
 
 fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
-    let dir = shell_quote(&opts.dir.display().to_string());
+    // Launcher commands run in the plan file's directory, which is the sandbox's.
+    let dir = ".";
     let platform = match info.next_build.platform {
         Platform::Virtual => "virtual",
         Platform::Snp => "snp",
