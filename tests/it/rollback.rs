@@ -242,3 +242,57 @@ async fn an_upgrade_killed_on_another_machine_is_refused_then_adopted() {
     assert!(unique);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+/// With `finalize = "manual"` the upgrade stops short of the point of no return: every old
+/// node is gone, yet `rollback` still brings the old build back. After finalize it refuses.
+#[tokio::test]
+async fn rollback_is_possible_until_finalize_and_refused_after() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let text = std::fs::read_to_string(&plan).unwrap();
+    std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
+    let plan = plan.to_str().unwrap();
+    let run = noderoll_in(
+        state.path(),
+        &["apply", "--plan", plan, "--yes", "--output", "json"],
+    )
+    .await;
+    assert_eq!(
+        summary(&run.stdout)["outcome"],
+        "finalize_pending",
+        "{}",
+        run.stderr
+    );
+    let run = noderoll_in(
+        state.path(),
+        &["rollback", "--plan", plan, "--yes", "--output", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let evs = events(&run.stdout);
+    assert_eq!(
+        evs.iter()
+            .find(|e| e["type"] == "rollback_started")
+            .unwrap()["kind"],
+        "roll_forward"
+    );
+    assert_rolled_back(&r, 3).await;
+
+    // Upgrade again, this time to the end: the old version is deregistered for good.
+    let retry = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    let fin = noderoll_in(state.path(), &["finalize", "--plan", plan, "--yes"]).await;
+    assert_eq!(fin.code, 0, "{}", fin.stderr);
+    let writes = r.sandbox.with_world(|w| w.write_requests);
+    let refused = noderoll_in(state.path(), &["rollback", "--plan", plan, "--yes"]).await;
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("cannot roll back")
+            && refused.stderr.contains("point of no return"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
