@@ -10,6 +10,7 @@ mod generated;
 mod governance;
 mod interop;
 mod operator;
+mod planner_props;
 mod rollback;
 mod sandbox_cli;
 mod sandbox_conformance;
