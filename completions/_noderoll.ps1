@@ -240,6 +240,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--fraction', '--fraction', [CompletionResultType]::ParameterName, 'Fraction 0–1 (fail-fraction)')
             [CompletionResult]::new('--ms', '--ms', [CompletionResultType]::ParameterName, 'Milliseconds (latency)')
             [CompletionResult]::new('--factor', '--factor', [CompletionResultType]::ParameterName, 'Factor (slow-elections)')
+            [CompletionResult]::new('--secs', '--secs', [CompletionResultType]::ParameterName, 'Seconds (clock-skew)')
             [CompletionResult]::new('--member-id', '--member-id', [CompletionResultType]::ParameterName, 'Member id (member-status)')
             [CompletionResult]::new('--active', '--active', [CompletionResultType]::ParameterName, 'Active or not (member-status)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')

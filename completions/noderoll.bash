@@ -673,7 +673,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__fault)
-            opts="-q -v -h --dir --node --count --fraction --ms --factor --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next force-election inject-add-proposal slow-elections member-status"
+            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next clock-skew force-election inject-add-proposal slow-elections member-status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,6 +700,10 @@ _noderoll() {
                     return 0
                     ;;
                 --factor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -223,6 +223,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --fraction 'Fraction 0–1 (fail-fraction)'
             cand --ms 'Milliseconds (latency)'
             cand --factor 'Factor (slow-elections)'
+            cand --secs 'Seconds (clock-skew)'
             cand --member-id 'Member id (member-status)'
             cand --active 'Active or not (member-status)'
             cand --output 'Output format: `human` tables or one `json` document'

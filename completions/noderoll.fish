@@ -171,6 +171,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l fraction -d 'Fraction 0–1 (fail-fraction)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ms -d 'Milliseconds (latency)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l factor -d 'Factor (slow-elections)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l secs -d 'Seconds (clock-skew)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l member-id -d 'Member id (member-status)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l active -d 'Active or not (member-status)' -r -f -a "true\t''
 false\t''"

@@ -316,9 +316,12 @@ pub fn probe_options() -> crate::ccf::ClientOptions {
     crate::ccf::ClientOptions {
         request_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        // A busy node (503) is asked again briefly; one that does not answer is not.
         retry: crate::ccf::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
+            max_attempts: 4,
+            min_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+            unreachable_attempts: 1,
         },
         ..Default::default()
     }

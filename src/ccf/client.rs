@@ -143,6 +143,10 @@ pub struct RetryPolicy {
     pub min_delay: Duration,
     /// Largest back-off delay.
     pub max_delay: Duration,
+    /// Attempts at a node that does not answer at all (connection refused, timeout), within
+    /// `max_attempts`: callers that know other nodes fail over instead of waiting on a
+    /// stopped one (probes: 1), while a busy node's 503s are still ridden out.
+    pub unreachable_attempts: usize,
 }
 
 impl Default for RetryPolicy {
@@ -151,6 +155,7 @@ impl Default for RetryPolicy {
             max_attempts: 6,
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            unreachable_attempts: 2,
         }
     }
 }
@@ -404,6 +409,7 @@ impl CcfClient {
             .with_max_times(policy.max_attempts.saturating_sub(1))
             .with_jitter()
             .build();
+        let mut unreachable = 0;
         loop {
             if self.inner.cancel.is_cancelled() {
                 return Err(ClientError::new(
@@ -419,6 +425,12 @@ impl CcfClient {
             let Retry::Transient(after) = err.retry() else {
                 return Err(err);
             };
+            if err.is_unreachable() {
+                unreachable += 1;
+                if unreachable >= policy.unreachable_attempts {
+                    return Err(err);
+                }
+            }
             let Some(delay) = delays.next() else {
                 return Err(err);
             };
@@ -530,12 +542,23 @@ impl CcfClient {
     }
 
     async fn ready(&self, node: &NodeAddr, path: &str) -> Result<bool, ClientError> {
-        // A 503 here is an answer ("not ready"), not a failure to retry.
+        // CCF answers "not ready" with an empty-bodied 503: an answer, not a failure. A 503
+        // carrying an error body is an overloaded or failing node: retried like any other.
         let url = Self::url(node, path);
-        match self.execute_once(&Method::GET, &url, None).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.status() == Some(503) => Ok(false),
-            Err(e) => Err(e),
+        let policy = &self.inner.opts.retry;
+        let mut attempt = 1;
+        loop {
+            match self.execute_once(&Method::GET, &url, None).await {
+                Ok(_) => return Ok(true),
+                Err(e) if e.status() == Some(503) && e.code().is_none() => return Ok(false),
+                Err(e) if e.status() == Some(503) && attempt < policy.max_attempts => {
+                    attempt += 1;
+                    if !self.inner.cancel.sleep(policy.min_delay).await {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 

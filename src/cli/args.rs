@@ -218,6 +218,12 @@ pub enum FaultKind {
     Latency,
     /// The next launched node never joins.
     NeverJoinNext,
+    /// The next launched node joins but never reports ready.
+    NeverReadyNext,
+    /// The next accepted proposal fails to apply (500).
+    FailApplyNext,
+    /// Other members' recent proposals are --secs ahead (this signer's clock is behind).
+    ClockSkew,
     /// Depose the primary now.
     ForceElection,
     /// Another member's add proposal is accepted (drops open proposals).
@@ -252,6 +258,9 @@ pub struct FaultArgs {
     /// Factor (slow-elections).
     #[arg(long, default_value_t = 1.0)]
     pub factor: f64,
+    /// Seconds (clock-skew).
+    #[arg(long, default_value_t = 600)]
+    pub secs: u64,
     /// Member id (member-status).
     #[arg(long)]
     pub member_id: Option<String>,

@@ -361,9 +361,25 @@ impl Engine {
                 .into_iter()
                 .filter(|a| !self.known.contains(a)),
         );
-        let obs = crate::observe::observe_cached(&self.client, &self.probe, &order, &self.probes)
-            .await
-            .map_err(Box::new)?;
+        // An observation reads a dozen endpoints; on a busy service one of them can still
+        // fail after its own retries. Look again a few times before giving up.
+        let mut poller = Poller::new(Duration::from_millis(100), Duration::from_secs(1));
+        let mut attempt = 1;
+        let obs = loop {
+            match crate::observe::observe_cached(&self.client, &self.probe, &order, &self.probes)
+                .await
+            {
+                Ok(obs) => break obs,
+                Err(e) if attempt < 4 && transient(&e) && !self.cancel.is_cancelled() => {
+                    attempt += 1;
+                    tracing::debug!("observation failed, looking again: {e}");
+                    if !self.cancel.sleep(poller.next_delay()).await {
+                        return Err(Box::new(e).into());
+                    }
+                }
+                Err(e) => return Err(Box::new(e).into()),
+            }
+        };
         let view = view_of(&obs);
         self.known = view
             .nodes
@@ -451,6 +467,22 @@ impl Engine {
         planner::plan(view, &self.spec, ctx)
     }
 
+    /// Whether a node that did not answer an observation answers one of a few more looks.
+    async fn answers_again(&self, address: Option<&NodeAddr>) -> bool {
+        let Some(addr) = address else {
+            return false;
+        };
+        for _ in 0..3 {
+            if self.probe.version(addr).await.is_ok() {
+                return true;
+            }
+            if !self.cancel.sleep(Duration::from_millis(200)).await {
+                return false;
+            }
+        }
+        false
+    }
+
     /// Preflight checks (read-only).
     pub async fn preflight(&mut self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
         let mut checks = Vec::new();
@@ -466,17 +498,20 @@ impl Engine {
             .iter()
             .filter(|n| n.status == NodeStatus::Trusted)
             .collect();
-        // A rollback retires the abandoned version's nodes whether they answer or not.
-        let abandoned = |n: &NodeView| {
-            self.abandon
-                .as_ref()
-                .is_some_and(|a| n.claims.as_ref().is_some_and(|c| a.target.matches(c)))
+        // A rollback retires every node not of the version it goes back to (a dead one too).
+        let stays = |n: &NodeView| {
+            self.abandon.is_none()
+                || n.claims
+                    .as_ref()
+                    .is_some_and(|c| self.spec.target.matches(c))
         };
-        let unreachable: Vec<String> = trusted
-            .iter()
-            .filter(|n| !n.reachable && !abandoned(n))
-            .map(|n| short(&n.node_id))
-            .collect();
+        // One failed look is not enough to refuse: a busy node is asked again.
+        let mut unreachable: Vec<String> = Vec::new();
+        for n in trusted.iter().filter(|n| !n.reachable && stays(n)) {
+            if !self.answers_again(n.address.as_ref()).await {
+                unreachable.push(short(&n.node_id));
+            }
+        }
         check(
             "a majority of trusted nodes running",
             trusted.len() - unreachable.len() >= majority(trusted.len()),
@@ -1259,14 +1294,14 @@ impl Engine {
 
     async fn soak(&mut self, duration: Duration, view: &ServiceView) -> Result<(), StepError> {
         self.report(Event::Waiting {
-            what: format!("{}s of every node healthy", duration.as_secs_f64()),
+            what: format!("{}s of the new nodes healthy", duration.as_secs_f64()),
         });
-        // A rollback soaks only the nodes that stay (those of the version gone back to).
+        // The soak judges the nodes that stay (the target's): an old node that drops out is
+        // retired anyway, and the retirement gates keep a healthy majority.
         let stays = |n: &NodeView| {
-            self.abandon.is_none()
-                || n.claims
-                    .as_ref()
-                    .is_some_and(|c| self.spec.target.matches(c))
+            n.claims
+                .as_ref()
+                .is_some_and(|c| self.spec.target.matches(c))
         };
         let trusted: Vec<(String, NodeAddr)> = view
             .nodes
@@ -1282,34 +1317,60 @@ impl Engine {
         let start_commit = self.client.commit(&first).await?.transaction_id;
         let end = Instant::now() + duration;
         let mut poller = Poller::new(Duration::from_millis(100), Duration::from_millis(500));
+        // One failed look is a blip (a busy node answers 503, an election is brief); the same
+        // node failing three looks in a row has dropped out. The soak ends on a clean look.
+        const STRIKES: usize = 3;
+        let mut strikes: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+        let mut disagreements = 0;
         loop {
             let mut primaries = std::collections::BTreeSet::new();
+            let mut clean = true;
             for (id, addr) in &trusted {
-                let net = self.probe.network(addr).await.map_err(|e| {
-                    StepError::Other(format!(
-                        "node {} dropped out during the soak: {e}",
-                        short(id)
-                    ))
-                })?;
-                primaries.insert(net.primary_id);
-                if !self.probe.ready_gov(addr).await.unwrap_or(false) {
-                    return Err(StepError::Other(format!(
-                        "node {} stopped serving during the soak",
-                        short(id)
-                    )));
+                let problem = match self.probe.network(addr).await {
+                    Err(e) => Some(format!("dropped out: {e}")),
+                    Ok(net) => {
+                        primaries.insert(net.primary_id);
+                        match self.probe.ready_gov(addr).await {
+                            Ok(true) => None,
+                            Ok(false) => Some("stopped serving governance".to_string()),
+                            Err(e) => Some(format!("stopped serving governance: {e}")),
+                        }
+                    }
+                };
+                let entry = strikes.entry(id.as_str()).or_default();
+                match problem {
+                    None => *entry = (0, String::new()),
+                    Some(p) => {
+                        clean = false;
+                        *entry = (entry.0 + 1, p);
+                        if entry.0 >= STRIKES {
+                            return Err(StepError::Other(format!(
+                                "node {} {} during the soak ({STRIKES} looks in a row)",
+                                short(id),
+                                entry.1
+                            )));
+                        }
+                    }
                 }
             }
             if primaries.len() != 1 || primaries.contains(&None) {
-                return Err(StepError::Other(format!(
-                    "nodes disagree on the primary during the soak: {primaries:?}"
-                )));
+                clean = false;
+                disagreements += 1;
+                if disagreements >= STRIKES {
+                    return Err(StepError::Other(format!(
+                        "the new nodes disagree on the primary during the soak: {primaries:?}"
+                    )));
+                }
+            } else {
+                disagreements = 0;
             }
-            if Instant::now() >= end {
+            if clean && Instant::now() >= end {
                 break;
             }
             let delay = poller
                 .next_delay()
-                .min(end.saturating_duration_since(Instant::now()));
+                .min(end.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(if clean { 0 } else { 50 }));
             if !self.cancel.sleep(delay).await {
                 return Err(StepError::Wait(WaitError::Cancelled {
                     what: "the soak".into(),
@@ -1548,6 +1609,16 @@ pub fn view_of(obs: &Observation) -> ServiceView {
                 removable: n.removable,
             })
             .collect(),
+    }
+}
+
+/// A failure to observe that looking again may cure (not a certificate mismatch, ...).
+fn transient(e: &crate::errors::AppError) -> bool {
+    use crate::errors::AppError;
+    match e {
+        AppError::Client(c) => matches!(c.retry(), Retry::Transient(_)),
+        AppError::NoNodeAnswered { last, .. } => matches!(last.retry(), Retry::Transient(_)),
+        _ => false,
     }
 }
 

@@ -211,7 +211,7 @@ impl Step {
                 if *count == 1 { "" } else { "s" }
             ),
             Step::Soak { duration } => format!(
-                "soak for {}s: every node healthy, commits advancing",
+                "soak for {}s: new nodes healthy, commits advancing",
                 duration.as_secs_f64()
             ),
             Step::RetireNode {

@@ -53,11 +53,10 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
         if on_target(&n) {
             continue;
         }
+        // A node that does not answer shows no build; it is retired with the others not on
+        // the version gone back to.
         let Some(c) = &n.claims else {
-            return RollbackFrom::Impossible(format!(
-                "node {} does not show what it runs (its quote could not be read); retry when it answers",
-                short(&n.node_id)
-            ));
+            continue;
         };
         builds
             .entry((c.host_data.to_ascii_lowercase(), c.measurement.clone()))
@@ -177,10 +176,6 @@ fn other(t: &Target) -> Target {
         security_policy: None,
         uvm_endorsement: None,
     }
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
 }
 
 #[cfg(test)]

@@ -76,6 +76,16 @@ pub enum Fault {
     },
     /// The next launched node never completes its join.
     NeverJoinNext,
+    /// The next launched node joins and can be trusted but never reports ready.
+    NeverReadyNext,
+    /// The next accepted proposal fails to apply (500).
+    FailApplyNext,
+    /// Other members' recent proposals come from a clock this far ahead (this machine's
+    /// signer is that far behind).
+    ClockSkew {
+        /// Seconds.
+        secs: u64,
+    },
     /// Depose the primary now.
     ForceElection,
     /// Another member's "add" proposal is accepted, dropping every open proposal.
@@ -146,6 +156,9 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
                 }
                 Fault::Latency { ms } => w.faults.latency_ms = ms,
                 Fault::NeverJoinNext => w.faults.never_join_next = true,
+                Fault::NeverReadyNext => w.faults.never_ready_next = true,
+                Fault::FailApplyNext => w.faults.fail_apply_next = true,
+                Fault::ClockSkew { secs } => w.skew_clock(secs),
                 Fault::ForceElection => w.start_election(now),
                 Fault::InjectAddProposal => {
                     w.inject_foreign_add(now)

@@ -319,7 +319,7 @@ async fn ready(State(ctx): State<NodeCtx>) -> Response {
         return error(e);
     }
     let w = ctx.shared.world();
-    if w.nodes[ctx.slot].caught_up() {
+    if w.nodes[ctx.slot].caught_up() && !w.nodes[ctx.slot].never_ready {
         StatusCode::NO_CONTENT.into_response()
     } else {
         StatusCode::SERVICE_UNAVAILABLE.into_response()

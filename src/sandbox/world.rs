@@ -197,6 +197,8 @@ pub struct SimNode {
     pub partitioned: bool,
     /// Its trust has been committed (with `PartOfNetwork`: presents the endorsed certificate).
     pub trust_committed: bool,
+    /// Injected: never answers `/node/ready/*` with 204 (a node that never becomes healthy).
+    pub never_ready: bool,
 }
 
 impl SimNode {
@@ -395,6 +397,12 @@ pub struct Faults {
     pub never_join_next: bool,
     /// Multiply election time by this (0 = 1).
     pub election_factor: f64,
+    /// The next launched node joins and can be trusted but never reports ready.
+    #[serde(default)]
+    pub never_ready_next: bool,
+    /// The next accepted proposal fails in `apply()` (500, nothing kept).
+    #[serde(default)]
+    pub fail_apply_next: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -527,6 +535,7 @@ impl World {
                 running: true,
                 partitioned: false,
                 trust_committed: true,
+                never_ready: false,
             });
             w.table.insert(
                 id.clone(),
@@ -693,6 +702,7 @@ impl World {
                 at: now + self.latency.join(&mut self.rng),
             }
         };
+        let never_ready = std::mem::take(&mut self.faults.never_ready_next);
         self.nodes.push(SimNode {
             node_id,
             port,
@@ -701,6 +711,7 @@ impl World {
             running: true,
             partitioned: false,
             trust_committed: false,
+            never_ready,
         });
         self.nodes.len() - 1
     }
@@ -978,6 +989,25 @@ impl World {
             .retain(|id, p| id == keep || p.state == PState::Open);
     }
 
+    /// Other members' recent proposals signed `secs` ahead of this machine's clock fill the
+    /// replay window, so its median (CCF's lower bound for `created_at`) moves that far
+    /// ahead: what a signer whose clock is `secs` behind the others meets.
+    pub fn skew_clock(&mut self, secs: u64) {
+        let ahead = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            + secs;
+        for i in 0..=self.recent.len() {
+            let key = format!("{ahead:010}:{:064x}", i + 1);
+            self.recent.insert(key, format!("{:064x}", i + 1));
+        }
+        while self.recent.len() > RECENT_PROPOSALS_WINDOW {
+            let first = self.recent.keys().next().cloned().expect("non-empty");
+            self.recent.remove(&first);
+        }
+    }
+
     /// `POST /gov/members/proposals:create` after authentication.
     pub fn create_proposal(
         &mut self,
@@ -1105,6 +1135,13 @@ impl World {
         let actions = rec.actions.clone();
         if accepted {
             // apply() runs in the same transaction; if it throws, nothing is kept.
+            if std::mem::take(&mut self.faults.fail_apply_next) {
+                return Err(ApiError::new(
+                    500,
+                    "InternalError",
+                    "Failed to apply(): injected failure (the constitution threw)",
+                ));
+            }
             let effects = self.apply_actions(&actions, now).map_err(|e| {
                 ApiError::new(500, "InternalError", format!("Failed to apply(): {e}"))
             })?;

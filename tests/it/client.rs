@@ -31,6 +31,7 @@ fn quick() -> ClientOptions {
             max_attempts: 4,
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
+            unreachable_attempts: 6,
         },
         ..Default::default()
     }
@@ -369,6 +370,7 @@ async fn cancellation_stops_a_retry_back_off_at_once() {
             max_attempts: 100,
             min_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(30),
+            unreachable_attempts: 6,
         },
         ..Default::default()
     };

@@ -9,13 +9,13 @@ use noderoll::sandbox::Platform;
 use crate::common::*;
 
 /// Kill when the `nth` (1-based) event of `kind` (whose line contains `needle`) is seen.
-async fn kill_then_resume(kind: &str, nth: usize, needle: &str) {
+async fn kill_then_resume(kind: &'static str, nth: usize, needle: &'static str) {
     kill_then(kind, nth, needle, false).await;
 }
 
 /// As [`kill_then_resume`]; with `lose_state`, the state directory (journal) is wiped after
 /// the kill and the re-run names the Pending nodes to take over with `--adopt`.
-async fn kill_then(kind: &str, nth: usize, needle: &str, lose_state: bool) {
+async fn kill_then(kind: &'static str, nth: usize, needle: &'static str, lose_state: bool) {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = r.plan_path();
     let state = tempfile::tempdir().unwrap();

@@ -315,6 +315,7 @@ async fn setup(
             max_attempts: 3,
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(10),
+            unreachable_attempts: 6,
         },
         ..Default::default()
     };

@@ -6,6 +6,7 @@ mod cli_status;
 mod client;
 mod contract;
 mod crash;
+mod fault_matrix;
 mod generated;
 mod governance;
 mod interop;

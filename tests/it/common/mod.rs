@@ -388,45 +388,108 @@ pub async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
     .unwrap()
 }
 
-/// Start `noderoll apply --plan PLAN --yes --output json` and SIGKILL it when the `nth`
-/// (1-based) event of `kind` whose line contains `needle` is printed.
-pub async fn apply_killed_at(plan: &Path, state: &Path, kind: &str, nth: usize, needle: &str) {
-    use std::io::BufRead;
+/// Something to do when `apply` prints the `nth` (1-based) event of `kind` whose line
+/// contains `needle`: `act` gets that line and the process id.
+pub struct Trigger {
+    pub kind: &'static str,
+    pub nth: usize,
+    pub needle: &'static str,
+    pub act: Box<dyn FnOnce(&str, u32) + Send>,
+}
+
+impl Trigger {
+    pub fn new(
+        kind: &'static str,
+        nth: usize,
+        needle: &'static str,
+        act: impl FnOnce(&str, u32) + Send + 'static,
+    ) -> Self {
+        Trigger {
+            kind,
+            nth,
+            needle,
+            act: Box::new(act),
+        }
+    }
+}
+
+/// Run `noderoll apply --plan PLAN --yes --output json [extra]` with `state` as its state
+/// directory, firing `triggers` in order as their events are printed; returns how it ended
+/// and how many triggers fired.
+pub async fn apply_with(
+    plan: &Path,
+    state: &Path,
+    extra: &[&str],
+    triggers: Vec<Trigger>,
+) -> (Ran, usize) {
+    use std::io::{BufRead, Read};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
         .args(["apply", "--plan", plan.to_str().unwrap(), "--yes"])
         .args(["--output", "json"])
+        .args(extra)
         .env_remove("NODEROLL_PLAN")
         .env("NODEROLL_STATE_DIR", state)
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let pid = child.id().to_string();
-    let (kind, wanted) = (format!("\"type\":\"{kind}\""), needle.to_string());
-    let killed = tokio::task::spawn_blocking(move || {
-        let mut seen = 0;
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let pid = child.id();
+    tokio::task::spawn_blocking(move || {
+        let mut triggers = std::collections::VecDeque::from(triggers);
+        let (mut seen, mut fired, mut out) = (0, 0, String::new());
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            if line.contains(&kind) && line.contains(&wanted) {
+            out.push_str(&line);
+            out.push('\n');
+            let Some(t) = triggers.front() else { continue };
+            if line.contains(&format!("\"type\":\"{}\"", t.kind)) && line.contains(t.needle) {
                 seen += 1;
-                if seen == nth {
-                    std::process::Command::new("kill")
-                        .args(["-KILL", &pid])
-                        .status()
-                        .unwrap();
-                    child.wait().unwrap();
-                    return true;
+                if seen == t.nth {
+                    let t = triggers.pop_front().unwrap();
+                    (t.act)(&line, pid);
+                    fired += 1;
+                    seen = 0;
                 }
             }
         }
-        child.wait().unwrap();
-        false
+        let status = child.wait().unwrap();
+        let ran = Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: out,
+            stderr: errors.join().unwrap(),
+        };
+        (ran, fired)
     })
     .await
-    .unwrap();
-    assert!(
-        killed,
+    .unwrap()
+}
+
+/// Start `noderoll apply --plan PLAN --yes --output json` and SIGKILL it when the `nth`
+/// (1-based) event of `kind` whose line contains `needle` is printed.
+pub async fn apply_killed_at(
+    plan: &Path,
+    state: &Path,
+    kind: &'static str,
+    nth: usize,
+    needle: &'static str,
+) {
+    let kill = Trigger::new(kind, nth, needle, |_, pid| {
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+    });
+    let (_, fired) = apply_with(plan, state, &[], vec![kill]).await;
+    assert_eq!(
+        fired, 1,
         "the kill point {nth} × {needle:?} was never reached"
     );
 }
