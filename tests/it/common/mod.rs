@@ -388,11 +388,11 @@ pub async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
     .unwrap()
 }
 
-/// Something to do when `apply` prints the `nth` (1-based) event of `kind` whose line
-/// contains `needle`: `act` gets that line and the process id.
 /// What a trigger does: gets the event line and the process id.
 pub type Act = Box<dyn FnOnce(&str, u32) + Send>;
 
+/// Something to do when `apply` prints the `nth` (1-based) event of `kind` whose line
+/// contains `needle`.
 pub struct Trigger {
     pub kind: &'static str,
     pub nth: usize,
