@@ -324,8 +324,14 @@ impl CcfClient {
                 .body(bytes.to_vec());
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let mut resp = req.send().await.map_err(|e| err(self.map_transport(e)))?;
         let status = resp.status().as_u16();
+        // Method, URL and status only: bodies carry signed governance requests.
+        tracing::trace!(
+            "{method} {url} -> {status} in {} ms",
+            started.elapsed().as_millis()
+        );
         let txid = resp
             .headers()
             .get("x-ms-ccf-transaction-id")

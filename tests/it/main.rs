@@ -17,5 +17,6 @@ mod sandbox_cli;
 mod sandbox_conformance;
 mod sandbox_faults;
 mod sandbox_upgrade;
+mod security;
 mod signing;
 mod upgrade;
