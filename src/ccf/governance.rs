@@ -314,18 +314,12 @@ impl Governance {
                         .await?
                         .map(|p| p.proposal_state);
                     // Signing is deterministic: the same actions signed in the same second
-                    // replay an earlier proposal. If that one is finished without being
-                    // accepted (e.g. Dropped), this is a new intent: sign again a second later.
-                    if matches!(
-                        state,
-                        Some(
-                            ProposalState::Dropped
-                                | ProposalState::Withdrawn
-                                | ProposalState::Rejected
-                                | ProposalState::Failed
-                        )
-                    ) && !replayed_finished
-                    {
+                    // replay an earlier proposal. Our own lost create is still Open (it needs
+                    // our ballot); one that is finished or already purged is an earlier
+                    // intent (another run, or a rollback's undoing since): this is a new
+                    // one, so sign again a second later. The actions noderoll proposes are
+                    // idempotent should that earlier one have been ours after all.
+                    if !matches!(state, Some(ProposalState::Open)) && !replayed_finished {
                         replayed_finished = true;
                         created_at += 1;
                         continue;

@@ -965,12 +965,23 @@ impl Engine {
                 Ok(())
             }
             Step::StopLaunched { node } => {
-                self.launcher
+                // The node is not part of the service: failing to stop it leaks a process
+                // or VM, not safety. Say so and go on.
+                if let Err(e) = self
+                    .launcher
                     .stop(
                         node.node_id.as_deref().unwrap_or_default(),
                         node.rpc_address.as_ref(),
                     )
-                    .await?;
+                    .await
+                {
+                    self.report(Event::Warning {
+                        message: format!(
+                            "could not stop a launched node that never joined; stop it by hand: {}",
+                            crate::errors::one_line(&e)
+                        ),
+                    });
+                }
                 self.mark_stopped(node.node_id.as_ref(), node.rpc_address.as_ref());
                 Ok(())
             }

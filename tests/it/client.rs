@@ -447,3 +447,49 @@ async fn node_filters_are_sent_as_query_parameters() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn invalid_json_and_a_slow_drip_are_clear_errors() {
+    let f = fixture();
+    let router = Router::new()
+        .route(
+            "/node/version",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "{\"ccf_version\": \"ccf-7.0.1\", ",
+                )
+            }),
+        )
+        .route(
+            "/node/state",
+            get(|| async {
+                // One byte every 200 ms, forever: only the request timeout ends it.
+                let drip = futures_util::stream::unfold((), |()| async {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Some((
+                        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b" ")),
+                        (),
+                    ))
+                });
+                axum::body::Body::from_stream(drip)
+            }),
+        );
+    let server = TestServer::start(router, &f.service.node_cert()).await;
+    let e = client(&f).version(&server.addr).await.unwrap_err();
+    let t = e.to_string();
+    assert!(t.contains("not JSON") && t.contains("/node/version"), "{t}");
+    let opts = ClientOptions {
+        request_timeout: Duration::from_secs(1),
+        ..quick()
+    };
+    let slow = CcfClient::new(&f.cert, opts, Cancel::never()).unwrap();
+    let started = std::time::Instant::now();
+    let e = slow.state(&server.addr).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded by the request timeout and the retry limit"
+    );
+    let t = e.to_string();
+    assert!(t.contains("/node/state") && t.contains("timeout"), "{t}");
+}

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod bad_input;
 mod cli_status;
 mod client;
 mod contract;

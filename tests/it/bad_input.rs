@@ -1,0 +1,316 @@
+//! The bad-input corpus: broken plan files, keys, certificates and launchers, each given to
+//! the real binary against a live sandbox. Every one ends with a clear message naming the
+//! thing and the fix, its documented exit code, no panic, and (but for the launcher cases,
+//! which are only found out at launch and then rolled back) no request that changes the
+//! service.
+
+use noderoll::sandbox::Platform;
+
+use crate::common::*;
+
+struct Bench {
+    r: RunningSandbox,
+    original: String,
+    state: tempfile::TempDir,
+}
+
+impl Bench {
+    async fn new() -> Bench {
+        let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+        let original = std::fs::read_to_string(r.plan_path()).unwrap();
+        Bench {
+            r,
+            original,
+            state: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn writes(&self) -> u64 {
+        self.r.sandbox.with_world(|w| w.write_requests)
+    }
+
+    /// Apply `plan` (written beside the sandbox's files, so its relative paths resolve);
+    /// expect `code`, every one of `words` in stderr, and no write.
+    async fn refused(&self, name: &str, plan: &str, code: i32, words: &[&str]) -> Ran {
+        let path = self.r.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, plan).unwrap();
+        let before = self.writes();
+        let run = noderoll_in(
+            self.state.path(),
+            &["apply", "--plan", path.to_str().unwrap(), "--yes"],
+        )
+        .await;
+        assert_eq!(run.code, code, "{name}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.lines().any(|l| l.starts_with("error: ")),
+            "{name}: {}",
+            run.stderr
+        );
+        for w in words {
+            assert!(
+                run.stderr.contains(w),
+                "{name}: no {w:?} in\n{}",
+                run.stderr
+            );
+        }
+        assert_eq!(self.writes(), before, "{name}: the service was changed");
+        run
+    }
+
+    fn with(&self, from: &str, to: &str) -> String {
+        assert!(self.original.contains(from), "{from}");
+        self.original.replacen(from, to, 1)
+    }
+}
+
+#[tokio::test]
+async fn broken_plan_files_are_named_with_the_fix() {
+    let b = Bench::new().await;
+    let dir = b.r.dir.path();
+    b.refused("not-toml", "[service\nurl = ", 64, &["not-toml.toml"])
+        .await;
+    let typed = b.with(
+        "max_parallel_launches = 3",
+        "max_parallel_launches = \"three\"",
+    );
+    b.refused(
+        "wrong-type",
+        &typed,
+        64,
+        &["wrong-type.toml", "max_parallel_launches"],
+    )
+    .await;
+    let unknown = b.with("soak = ", "soaks = \"1s\"\nsoak = ");
+    b.refused(
+        "unknown-key",
+        &unknown,
+        64,
+        &["soaks", "step_timeout", "on_failure"],
+    )
+    .await;
+    let http = b.with("url = \"https://", "url = \"http://");
+    b.refused("http", &http, 64, &["http://", "https"]).await;
+    for count in ["0", "1000"] {
+        let plan = b.with("[nodes]\n", &format!("[nodes]\ncount = {count}\n"));
+        b.refused("count", &plan, 64, &["count", count]).await;
+    }
+    let missing_cert = b.with(
+        "service_cert = \"service_cert.pem\"",
+        "service_cert = \"nope.pem\"",
+    );
+    b.refused(
+        "missing-cert",
+        &missing_cert,
+        64,
+        &[&dir.join("nope.pem").display().to_string()],
+    )
+    .await;
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let plan = b.with(
+        "service_cert = \"service_cert.pem\"",
+        "service_cert = \"garbage.pem\"",
+    );
+    b.refused("garbage-cert", &plan, 64, &["garbage.pem"]).await;
+
+    // A plan file that does not exist.
+    let run = noderoll_in(
+        b.state.path(),
+        &["apply", "--plan", "/no/such/plan.toml", "--yes"],
+    )
+    .await;
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("/no/such/plan.toml"), "{}", run.stderr);
+
+    // Relative paths are the plan's, not the working directory's.
+    // (Waited for off the runtime: the sandbox serves from this test's runtime.)
+    let (plan, state) = (b.r.plan_path(), b.state.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .current_dir("/")
+            .args(["plan", "--plan", plan.to_str().unwrap()])
+            .env("NODEROLL_STATE_DIR", state)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn unreachable_and_wrong_services_are_refused() {
+    let b = Bench::new().await;
+    let port = closed_port();
+    let url = format!("url = \"https://127.0.0.1:{port}\"");
+    let start = b.original.find("url = \"").unwrap();
+    let end = start + b.original[start..].find('\n').unwrap();
+    let plan = format!("{}{url}{}", &b.original[..start], &b.original[end..]);
+    b.refused("unreachable", &plan, 69, &[&format!("127.0.0.1:{port}")])
+        .await;
+
+    // Another service's certificate: the TLS handshake fails and names the file.
+    let other = ServiceIdentity::new();
+    std::fs::write(b.r.dir.path().join("other_service.pem"), &other.cert_pem).unwrap();
+    let plan = b.with(
+        "service_cert = \"service_cert.pem\"",
+        "service_cert = \"other_service.pem\"",
+    );
+    b.refused(
+        "wrong-service",
+        &plan,
+        69,
+        &["service certificate mismatch", "other_service.pem"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_member_identities_are_refused() {
+    let b = Bench::new().await;
+    let dir = b.r.dir.path();
+    let member = &b.r.sandbox.info().members[0];
+    let stranger = member_files(dir, "stranger", Curve::P384);
+    // A key that is not the certificate's.
+    let plan = b.with(
+        &format!("key = \"{}\"", member.key),
+        &format!("key = \"{}\"", stranger.key_sec1.display()),
+    );
+    b.refused("mismatch", &plan, 64, &["does not match"]).await;
+    // A matching pair that is not a member of this service.
+    let plan = b
+        .with(
+            &format!("cert = \"{}\"", member.cert),
+            &format!("cert = \"{}\"", stranger.cert.display()),
+        )
+        .replace(
+            &format!("key = \"{}\"", member.key),
+            &format!("key = \"{}\"", stranger.key_sec1.display()),
+        );
+    b.refused(
+        "not-a-member",
+        &plan,
+        5,
+        &["configured members are Active", "not Active members"],
+    )
+    .await;
+    // RSA and encrypted keys.
+    let rsa = dir.join("rsa.pem");
+    let enc = dir.join("enc.pem");
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&rsa)
+        .status()
+        .unwrap()
+        .success()
+        && std::process::Command::new("openssl")
+            .args([
+                "pkcs8",
+                "-topk8",
+                "-v2",
+                "aes-256-cbc",
+                "-passout",
+                "pass:x",
+                "-in",
+            ])
+            .arg(&stranger.key_pkcs8)
+            .arg("-out")
+            .arg(&enc)
+            .status()
+            .unwrap()
+            .success();
+    assert!(ok, "openssl is installed by .ci/run");
+    for (name, key, word) in [("rsa", &rsa, "RSA"), ("encrypted", &enc, "encrypted")] {
+        let plan = b.with(
+            &format!("key = \"{}\"", member.key),
+            &format!("key = \"{}\"", key.display()),
+        );
+        b.refused(name, &plan, 64, &[word, &key.display().to_string()])
+            .await;
+    }
+}
+
+/// A broken launcher is only found out at launch, after the code version was registered:
+/// the automatic rollback takes the registration back, and the error names the command.
+#[tokio::test]
+async fn broken_launchers_are_named_and_rolled_back() {
+    let b = Bench::new().await;
+    let id = "ab".repeat(32);
+    let cases: [(&str, String, &[&str]); 5] = [
+        (
+            "fails",
+            "echo boom >&2; exit 3".into(),
+            &["launch command", "exit status: 3", "boom"],
+        ),
+        ("hangs", "sleep 30".into(), &["launch command", "1s"]),
+        (
+            "silent",
+            "true".into(),
+            &["launch command", "nothing on stdout"],
+        ),
+        (
+            "garbage",
+            "echo not json".into(),
+            &["launch command", "not json"],
+        ),
+        (
+            "phantom",
+            format!("echo '{{\"node_id\": \"{id}\"}}'"),
+            &["to appear Pending", &id[..8]],
+        ),
+    ];
+    let at: noderoll::ccf::NodeAddr = b.r.sandbox.info().service_address.parse().unwrap();
+    for (name, launch, words) in cases {
+        let start = b.original.find("launch = \"").unwrap();
+        let end = start + b.original[start..].find('\n').unwrap();
+        let plan = format!(
+            "{}launch = {launch:?}\nlaunch_timeout = \"1s\"{}",
+            &b.original[..start],
+            &b.original[end..]
+        )
+        .replace("step_timeout = \"2m\"", "step_timeout = \"2s\"");
+        let path = b.r.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, plan).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let run = noderoll_in(
+            state.path(),
+            &["apply", "--plan", path.to_str().unwrap(), "--yes"],
+        )
+        .await;
+        assert_eq!(run.code, 7, "{name}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        for w in words {
+            assert!(
+                run.stderr.contains(w),
+                "{name}: no {w:?} in\n{}",
+                run.stderr
+            );
+        }
+        let nodes = b.r.client.nodes(&at, &Default::default()).await.unwrap();
+        assert_eq!(nodes.len(), 3, "{name}: {nodes:?}");
+        let jp = b.r.client.join_policy(&at).await.unwrap();
+        assert_eq!(
+            jp.virtual_.unwrap().host_data.len(),
+            1,
+            "{name}: registration taken back"
+        );
+    }
+    assert_eq!(b.r.sandbox.violations(), vec![]);
+}
