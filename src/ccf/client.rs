@@ -143,9 +143,10 @@ pub struct RetryPolicy {
     pub min_delay: Duration,
     /// Largest back-off delay.
     pub max_delay: Duration,
-    /// Attempts at a node that does not answer at all (connection refused, timeout), within
+    /// Attempts at a node where nothing answers (connection refused, timeout), within
     /// `max_attempts`: callers that know other nodes fail over instead of waiting on a
-    /// stopped one (probes: 1), while a busy node's 503s are still ridden out.
+    /// stopped one (probes: 1), while a busy node's 503s and dropped connections are still
+    /// ridden out.
     pub unreachable_attempts: usize,
 }
 
@@ -431,7 +432,7 @@ impl CcfClient {
             let Retry::Transient(after) = err.retry() else {
                 return Err(err);
             };
-            if err.is_unreachable() {
+            if err.is_absent() {
                 unreachable += 1;
                 if unreachable >= policy.unreachable_attempts {
                     return Err(err);

@@ -195,6 +195,16 @@ impl ClientError {
         }
     }
 
+    /// Whether nothing listens or answers at the address (refused, or no answer in time):
+    /// a stopped node rather than a busy one or a dropped connection.
+    pub fn is_absent(&self) -> bool {
+        match self.kind.as_ref() {
+            ErrorKind::Connect(d) => d.to_ascii_lowercase().contains("refused"),
+            ErrorKind::Timeout => true,
+            _ => false,
+        }
+    }
+
     /// Whether this is a transport-level failure (the node did not answer at all).
     pub fn is_unreachable(&self) -> bool {
         matches!(*self.kind, ErrorKind::Connect(_) | ErrorKind::Timeout)

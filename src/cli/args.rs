@@ -222,6 +222,8 @@ pub enum FaultKind {
     NeverReadyNext,
     /// The next accepted proposal fails to apply (500).
     FailApplyNext,
+    /// Tear down the connections of the next --count requests.
+    ResetNext,
     /// Other members' recent proposals are --secs ahead (this signer's clock is behind).
     ClockSkew,
     /// Depose the primary now.

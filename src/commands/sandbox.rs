@@ -168,6 +168,7 @@ async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
         FaultKind::NeverJoinNext => Fault::NeverJoinNext,
         FaultKind::NeverReadyNext => Fault::NeverReadyNext,
         FaultKind::FailApplyNext => Fault::FailApplyNext,
+        FaultKind::ResetNext => Fault::ResetNext { count: a.count },
         FaultKind::ClockSkew => Fault::ClockSkew { secs: a.secs },
         FaultKind::ForceElection => Fault::ForceElection,
         FaultKind::InjectAddProposal => Fault::InjectAddProposal,

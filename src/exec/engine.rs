@@ -110,7 +110,20 @@ pub enum StepError {
     Other(String),
 }
 
+/// Transient failures a run rides out by re-observing and re-planning.
+const MAX_TRANSIENT_FAILURES: usize = 8;
+
 impl StepError {
+    /// A request that failed for a reason that passes (unreachable, busy, reset), after the
+    /// client's own retries.
+    fn transient(&self) -> bool {
+        let transient = |c: &ClientError| matches!(c.retry(), Retry::Transient(_));
+        match self {
+            StepError::Client(c) | StepError::Gov(GovError::Client(c)) => transient(c),
+            _ => false,
+        }
+    }
+
     fn cancelled(&self) -> bool {
         matches!(
             self,
@@ -189,6 +202,7 @@ pub struct Engine {
     adopted: Vec<Launched>,
     in_flight: usize,
     resuming: bool,
+    transient_failures: usize,
     adopting: bool,
     abandon: Option<Abandon>,
     finalize: FinalizePolicy,
@@ -257,6 +271,7 @@ impl Engine {
             adopted: Vec::new(),
             in_flight: 0,
             resuming: false,
+            transient_failures: 0,
             adopting: false,
             abandon: None,
             finalize,
@@ -779,14 +794,8 @@ impl Engine {
                 self.wait_for_gate(&description).await?;
                 continue;
             }
-            let seen = self
-                .repeats
-                .entry(format!(
-                    "{:?} {}",
-                    next.step,
-                    crate::plan::saved::fingerprint(&view)
-                ))
-                .or_default();
+            let repeat_key = format!("{:?} {}", next.step, crate::plan::saved::fingerprint(&view));
+            let seen = self.repeats.entry(repeat_key.clone()).or_default();
             *seen += 1;
             if *seen > 3 {
                 return Err(EngineError::Step {
@@ -809,6 +818,25 @@ impl Engine {
             if let Err(source) = self.execute(&next.step, &view).await {
                 if source.cancelled() || self.cancel.is_cancelled() {
                     return Err(EngineError::Cancelled { step: description });
+                }
+                // The service did not answer (after the client's own retries): look again
+                // and re-plan, as a re-run after a crash would. Bounded per run.
+                if source.transient() && self.transient_failures < MAX_TRANSIENT_FAILURES {
+                    self.transient_failures += 1;
+                    if let Some(seen) = self.repeats.get_mut(&repeat_key) {
+                        *seen -= 1;
+                    }
+                    self.report(Event::Warning {
+                        message: format!(
+                            "step {index} ({description}) was interrupted by a transient failure ({}); looking at the service again",
+                            crate::errors::one_line(&source)
+                        ),
+                    });
+                    let pause = Duration::from_millis(250 * self.transient_failures as u64);
+                    if !self.cancel.sleep(pause).await {
+                        return Err(EngineError::Cancelled { step: description });
+                    }
+                    continue;
                 }
                 let context =
                     json!({ "step": description, "error": crate::errors::render(&source) });

@@ -80,6 +80,11 @@ pub enum Fault {
     NeverReadyNext,
     /// The next accepted proposal fails to apply (500).
     FailApplyNext,
+    /// Tear down the connections of the next `count` requests (a burst of resets).
+    ResetNext {
+        /// How many.
+        count: u32,
+    },
     /// Other members' recent proposals come from a clock this far ahead (this machine's
     /// signer is that far behind).
     ClockSkew {
@@ -158,6 +163,7 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
                 Fault::NeverJoinNext => w.faults.never_join_next = true,
                 Fault::NeverReadyNext => w.faults.never_ready_next = true,
                 Fault::FailApplyNext => w.faults.fail_apply_next = true,
+                Fault::ResetNext { count } => w.faults.reset_next = count,
                 Fault::ClockSkew { secs } => w.skew_clock(secs),
                 Fault::ForceElection => w.start_election(now),
                 Fault::InjectAddProposal => {

@@ -834,6 +834,10 @@ async fn log_request(
 ) -> Response {
     {
         let mut w = shared.world();
+        if w.faults.reset_next > 0 {
+            w.faults.reset_next -= 1;
+            return reset_connection();
+        }
         let at_ms = w.ms(Instant::now());
         if let Some(log) = w.request_log.as_mut() {
             let path = req
@@ -849,6 +853,26 @@ async fn log_request(
         }
     }
     next.run(req).await
+}
+
+/// A response whose body fails before its first byte: the connection is torn down, which a
+/// client sees as a reset (the request was not processed).
+fn reset_connection() -> Response {
+    struct Reset;
+    impl axum::body::HttpBody for Reset {
+        type Data = axum::body::Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected connection reset",
+            ))))
+        }
+    }
+    Response::new(axum::body::Body::new(Reset))
 }
 
 /// The router one node serves.

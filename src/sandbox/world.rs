@@ -403,6 +403,9 @@ pub struct Faults {
     /// The next accepted proposal fails in `apply()` (500, nothing kept).
     #[serde(default)]
     pub fail_apply_next: bool,
+    /// Tear down the connection of the next N requests before they are processed.
+    #[serde(default)]
+    pub reset_next: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -328,3 +328,21 @@ async fn fewer_running_nodes_than_a_majority_is_refused_in_preflight() {
         case(n, "", setup, |_| vec![], expect).await;
     }
 }
+
+#[tokio::test]
+async fn bursts_of_connection_resets() {
+    for n in [3, 5] {
+        let triggers = |r: &RunningSandbox| {
+            ["register", "trust", "retire"]
+                .into_iter()
+                .map(|step| {
+                    let core = core_of(r);
+                    Trigger::new("step_started", 1, step, move |_, _| {
+                        fault(&core, Fault::ResetNext { count: 8 })
+                    })
+                })
+                .collect()
+        };
+        case(n, "", |_| {}, triggers, Expect::Completes).await;
+    }
+}
