@@ -224,6 +224,8 @@ pub enum FaultKind {
     FailApplyNext,
     /// Tear down the connections of the next --count requests.
     ResetNext,
+    /// Renew the service certificate with the same key (the directory's file keeps the old).
+    RenewServiceCert,
     /// Other members' recent proposals are --secs ahead (this signer's clock is behind).
     ClockSkew,
     /// Depose the primary now.

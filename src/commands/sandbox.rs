@@ -169,6 +169,7 @@ async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
         FaultKind::NeverReadyNext => Fault::NeverReadyNext,
         FaultKind::FailApplyNext => Fault::FailApplyNext,
         FaultKind::ResetNext => Fault::ResetNext { count: a.count },
+        FaultKind::RenewServiceCert => Fault::RenewServiceCert,
         FaultKind::ClockSkew => Fault::ClockSkew { secs: a.secs },
         FaultKind::ForceElection => Fault::ForceElection,
         FaultKind::InjectAddProposal => Fault::InjectAddProposal,

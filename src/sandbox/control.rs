@@ -80,6 +80,8 @@ pub enum Fault {
     NeverReadyNext,
     /// The next accepted proposal fails to apply (500).
     FailApplyNext,
+    /// Renew the service certificate with the same key.
+    RenewServiceCert,
     /// Tear down the connections of the next `count` requests (a burst of resets).
     ResetNext {
         /// How many.
@@ -152,6 +154,7 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
         Fault::Kill { node } => core.stop(&node, false),
         Fault::Partition { node } => core.partition(&node, true),
         Fault::Heal { node } => core.partition(&node, false),
+        Fault::RenewServiceCert => core.renew_service_cert(),
         other => {
             let mut w = core.shared.world();
             match other {
@@ -179,7 +182,10 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
                         .ok_or_else(|| SandboxError::Refused(format!("no member {member_id}")))?;
                     m.active = active;
                 }
-                Fault::Kill { .. } | Fault::Partition { .. } | Fault::Heal { .. } => {
+                Fault::Kill { .. }
+                | Fault::Partition { .. }
+                | Fault::Heal { .. }
+                | Fault::RenewServiceCert => {
                     unreachable!("handled above")
                 }
             }

@@ -25,8 +25,8 @@ use crate::signing::ParsedMessage;
 pub struct Shared {
     /// The simulated service.
     pub world: Mutex<World>,
-    /// Service certificate PEM.
-    pub service_cert_pem: String,
+    /// Service certificate PEM (replaced when renewed).
+    pub service_cert_pem: Mutex<String>,
     /// Endorsed certificate PEM per node slot.
     pub endorsed_pems: Mutex<Vec<String>>,
     /// The certificate each node's listener presents, per slot.
@@ -34,6 +34,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The current service certificate PEM.
+    pub fn service_cert(&self) -> String {
+        self.service_cert_pem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Lock the world (a poisoned lock still holds consistent simulation state).
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
@@ -167,7 +175,7 @@ async fn network(State(ctx): State<NodeCtx>) -> Response {
     ok(
         json!({
             "service_status": "Open",
-            "service_certificate": ctx.shared.service_cert_pem,
+            "service_certificate": ctx.shared.service_cert(),
             "current_view": w.view,
             "primary_id": w.primary,
             "recovery_count": 0,
@@ -573,7 +581,7 @@ async fn service_info(
     ok(
         json!({
             "status": "Open",
-            "certificate": ctx.shared.service_cert_pem,
+            "certificate": ctx.shared.service_cert(),
             "recoveryCount": 0,
             "creationTransactionId": format!("{}.1", super::world::GENESIS_VIEW),
             "serviceData": {},

@@ -58,6 +58,7 @@ pub struct ServiceIdentity {
     /// Service certificate PEM.
     pub cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
+    key_pkcs8: Vec<u8>,
 }
 
 impl ServiceIdentity {
@@ -72,9 +73,41 @@ impl ServiceIdentity {
         let cert = params.self_signed(&key).map_err(pki_err)?;
         Ok(ServiceIdentity {
             cert_pem: cert.pem(),
+            key_pkcs8: key.serialize_der(),
             issuer: Issuer::new(params, key),
         })
     }
+
+    /// A renewed service certificate: same key and name, new serial and validity (what
+    /// renewing the service certificate in CCF gives). Node certificates signed before stay
+    /// valid under it, and under the old one.
+    pub fn renewed_cert_pem(&self) -> Result<String, PkiError> {
+        let key = KeyPair::try_from(self.key_pkcs8.as_slice()).map_err(pki_err)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "CCF Service");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let now = std::time::SystemTime::now();
+        params.not_before = now.into();
+        params.not_after = (now + std::time::Duration::from_secs(365 * 24 * 3600)).into();
+        let serial: [u8; 16] = rand_serial();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+        Ok(params.self_signed(&key).map_err(pki_err)?.pem())
+    }
+}
+
+fn rand_serial() -> [u8; 16] {
+    use sha2::Digest;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let digest = sha2::Sha256::digest(nanos.to_le_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out[0] &= 0x7f; // a positive INTEGER
+    out
 }
 
 /// One node's identity and both of its certificates.

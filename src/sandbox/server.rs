@@ -278,7 +278,7 @@ impl Sandbox {
         );
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
-            service_cert_pem: service.cert_pem.clone(),
+            service_cert_pem: Mutex::new(service.cert_pem.clone()),
             endorsed_pems: Mutex::new(identities.iter().map(|i| i.endorsed_pem.clone()).collect()),
             cert_slots: Mutex::new(identities.iter().map(|i| CertSlot::new(i, true)).collect()),
         });
@@ -567,6 +567,22 @@ impl Core {
                 port,
             });
         Ok((identity.node_id, format!("127.0.0.1:{port}")))
+    }
+
+    /// Renew the service certificate (same key): served from now on by `/node/network` and
+    /// `/gov/service/info`; the file in the sandbox directory keeps the old one, as an
+    /// operator's copy would.
+    pub fn renew_service_cert(&self) -> Result<(), SandboxError> {
+        let pem = self
+            .service
+            .renewed_cert_pem()
+            .map_err(|e| SandboxError::Refused(e.to_string()))?;
+        *self
+            .shared
+            .service_cert_pem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = pem;
+        Ok(())
     }
 
     /// Stop a node; see [`Sandbox::stop`].

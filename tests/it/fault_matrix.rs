@@ -346,3 +346,37 @@ async fn bursts_of_connection_resets() {
         case(n, "", |_| {}, triggers, Expect::Completes).await;
     }
 }
+
+/// The service certificate is renewed with the same key mid-run: noderoll keeps trusting its
+/// copy of the old one (same key, same name), and the new one works as well.
+#[tokio::test]
+async fn the_service_certificate_renewed_mid_run() {
+    for n in [3, 5] {
+        let triggers = |r: &RunningSandbox| {
+            let core = core_of(r);
+            vec![Trigger::new("step_started", 1, "soak", move |_, _| {
+                fault(&core, Fault::RenewServiceCert)
+            })]
+        };
+        let (r, _) = case(n, "", |_| {}, triggers, Expect::Completes).await;
+        let at: NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+        let served = r.client.network(&at).await.unwrap().service_certificate;
+        let file = std::fs::read_to_string(r.dir.path().join("service_cert.pem")).unwrap();
+        assert_ne!(served.trim(), file.trim(), "the certificate was renewed");
+        // A client trusting only the renewed certificate reaches the new nodes too.
+        let renewed = r.dir.path().join("renewed.pem");
+        std::fs::write(&renewed, &served).unwrap();
+        let cert = noderoll::ccf::ServiceCert::load(&renewed).unwrap();
+        let c = noderoll::ccf::CcfClient::new(
+            &cert,
+            Default::default(),
+            noderoll::wait::Cancel::never(),
+        )
+        .unwrap();
+        let nodes = c.nodes(&at, &Default::default()).await.unwrap();
+        for node in nodes {
+            let addr: NodeAddr = node.rpc_address().unwrap().parse().unwrap();
+            c.version(&addr).await.unwrap();
+        }
+    }
+}
