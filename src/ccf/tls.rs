@@ -94,10 +94,23 @@ impl ServiceCert {
         // Make sure it parses as X.509 now, so a garbage PEM is reported as such and not as a
         // confusing handshake failure later.
         use x509_cert::der::Decode;
-        x509_cert::Certificate::from_der(&der).map_err(|e| TrustError::Invalid {
+        let cert = x509_cert::Certificate::from_der(&der).map_err(|e| TrustError::Invalid {
             path: origin.to_path_buf(),
             detail: e.to_string(),
         })?;
+        // A trust anchor's own dates are not checked in the handshake, so an expired copy
+        // keeps working while the key is the service's; say so, since it usually means the
+        // service renewed its certificate and this copy is stale.
+        let not_after = cert.tbs_certificate().validity().not_after.to_system_time();
+        if not_after < std::time::SystemTime::now() {
+            let when = jiff::Timestamp::try_from(not_after)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| "an earlier date".into());
+            tracing::warn!(
+                "the service certificate {} expired on {when}; if the service renewed it, use the current one (service_certificate of GET /node/network)",
+                origin.display()
+            );
+        }
         Ok(ServiceCert {
             path: origin.to_path_buf(),
             der,

@@ -314,3 +314,58 @@ async fn broken_launchers_are_named_and_rolled_back() {
     }
     assert_eq!(b.r.sandbox.violations(), vec![]);
 }
+
+#[tokio::test]
+async fn an_expired_certificate_and_a_key_readable_by_others_are_warned_about() {
+    let b = Bench::new().await;
+    let dir = b.r.dir.path();
+    // An expired certificate of some other service: refused, and the expiry said.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "CCF Service");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    std::fs::write(
+        dir.join("expired.pem"),
+        params.self_signed(&key).unwrap().pem(),
+    )
+    .unwrap();
+    let plan = b.with(
+        "service_cert = \"service_cert.pem\"",
+        "service_cert = \"expired.pem\"",
+    );
+    b.refused(
+        "expired",
+        &plan,
+        69,
+        &["expired on 2021-01-01", "service certificate mismatch"],
+    )
+    .await;
+
+    // A member key others can read: a warning naming the file and the fix; nothing refused.
+    let member = &b.r.sandbox.info().members[0];
+    let open = dir.join("open_privk.pem");
+    std::fs::copy(dir.join(&member.key), &open).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let plan = b.with(
+        &format!("key = \"{}\"", member.key),
+        "key = \"open_privk.pem\"",
+    );
+    let path = dir.join("open.toml");
+    std::fs::write(&path, plan).unwrap();
+    let run = noderoll_in(b.state.path(), &["plan", "--plan", path.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("open_privk.pem")
+            && run.stderr.contains("readable by group or others")
+            && run.stderr.contains("chmod 600"),
+        "{}",
+        run.stderr
+    );
+}
