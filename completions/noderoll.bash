@@ -19,6 +19,9 @@ _noderoll() {
             noderoll,apply)
                 cmd="noderoll__subcmd__apply"
                 ;;
+            noderoll,channel)
+                cmd="noderoll__subcmd__channel"
+                ;;
             noderoll,completions)
                 cmd="noderoll__subcmd__completions"
                 ;;
@@ -52,8 +55,23 @@ _noderoll() {
             noderoll,vote)
                 cmd="noderoll__subcmd__vote"
                 ;;
+            noderoll__subcmd__channel,check)
+                cmd="noderoll__subcmd__channel__subcmd__check"
+                ;;
+            noderoll__subcmd__channel,help)
+                cmd="noderoll__subcmd__channel__subcmd__help"
+                ;;
+            noderoll__subcmd__channel__subcmd__help,check)
+                cmd="noderoll__subcmd__channel__subcmd__help__subcmd__check"
+                ;;
+            noderoll__subcmd__channel__subcmd__help,help)
+                cmd="noderoll__subcmd__channel__subcmd__help__subcmd__help"
+                ;;
             noderoll__subcmd__help,apply)
                 cmd="noderoll__subcmd__help__subcmd__apply"
+                ;;
+            noderoll__subcmd__help,channel)
+                cmd="noderoll__subcmd__help__subcmd__channel"
                 ;;
             noderoll__subcmd__help,completions)
                 cmd="noderoll__subcmd__help__subcmd__completions"
@@ -87,6 +105,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help,vote)
                 cmd="noderoll__subcmd__help__subcmd__vote"
+                ;;
+            noderoll__subcmd__help__subcmd__channel,check)
+                cmd="noderoll__subcmd__help__subcmd__channel__subcmd__check"
                 ;;
             noderoll__subcmd__help__subcmd__sandbox,check)
                 cmd="noderoll__subcmd__help__subcmd__sandbox__subcmd__check"
@@ -137,7 +158,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize rollback journal vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize rollback journal channel vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +198,96 @@ _noderoll() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel)
+            opts="-q -v -h --output --quiet --verbose --help check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__check)
+            opts="-q -v -h --plan --channel --ca --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -263,7 +374,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help)
-            opts="status plan apply finalize rollback journal vote demo completions man sandbox help"
+            opts="status plan apply finalize rollback journal channel vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +390,34 @@ _noderoll() {
         noderoll__subcmd__help__subcmd__apply)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__channel)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__channel__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
             cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
+            cand channel 'Release channels: which release on a channel this service should run'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
@@ -127,6 +128,37 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;channel'= {
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;channel;check'= {
+            cand --plan 'The plan file naming the service'
+            cand --channel 'The channel manifest: an `https://` URL or a local file'
+            cand --ca 'Trust only this CA (PEM) for an `https://` channel instead of the system''s roots'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;channel;help'= {
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'noderoll;channel;help;check'= {
+        }
+        &'noderoll;channel;help;help'= {
         }
         &'noderoll;vote'= {
             cand --plan 'The plan file (service and members)'
@@ -268,6 +300,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand finalize 'Remove the old code version once the rest of the upgrade is done: the point of no return, for plans with `[safety] finalize = "manual"`. Refused while other steps remain'
             cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
+            cand channel 'Release channels: which release on a channel this service should run'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
@@ -286,6 +319,11 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;rollback'= {
         }
         &'noderoll;help;journal'= {
+        }
+        &'noderoll;help;channel'= {
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+        }
+        &'noderoll;help;channel;check'= {
         }
         &'noderoll;help;vote'= {
         }

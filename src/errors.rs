@@ -63,6 +63,12 @@ pub enum AppError {
     /// The operator declined at the prompt.
     #[error("not confirmed: nothing was changed")]
     Declined,
+    /// A channel manifest could not be read.
+    #[error(transparent)]
+    ChannelFetch(#[from] crate::channel::fetch::FetchError),
+    /// A channel manifest is malformed.
+    #[error(transparent)]
+    Manifest(#[from] crate::channel::manifest::ManifestError),
     /// The target failed before and was rolled back.
     #[error(
         "the target {target} failed on {at} and was rolled back ({reason}); fix the cause, then pass --retry-failed-target to try it again"
@@ -157,6 +163,13 @@ impl AppError {
                 exit_codes::PREFLIGHT_FAILED
             }
             AppError::RolledBack { .. } => exit_codes::ROLLED_BACK,
+            AppError::Manifest(_) => exit_codes::USAGE,
+            AppError::ChannelFetch(crate::channel::fetch::FetchError::Read { .. })
+            | AppError::ChannelFetch(crate::channel::fetch::FetchError::NotHttps(_))
+            | AppError::ChannelFetch(crate::channel::fetch::FetchError::Ca { .. }) => {
+                exit_codes::USAGE
+            }
+            AppError::ChannelFetch(_) => exit_codes::SERVICE_UNAVAILABLE,
             AppError::RollbackFailed { rollback, .. } => match rollback.exit_code() {
                 exit_codes::RESUMABLE => exit_codes::RESUMABLE,
                 _ => exit_codes::STEP_FAILED,

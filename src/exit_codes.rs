@@ -31,7 +31,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (INTERNAL, "unexpected internal error (a bug)"),
     (
         CHANGES_PENDING,
-        "changes pending (with --detailed-exitcode)",
+        "changes pending (with --detailed-exitcode), or an upgrade available (channel check)",
     ),
     (
         STEP_FAILED,

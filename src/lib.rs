@@ -10,6 +10,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod ccf;
+pub mod channel;
 pub mod cli;
 pub mod commands;
 pub mod env_vars;

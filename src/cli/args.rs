@@ -46,6 +46,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Show this service's journal: runs, launched nodes, proposals, steps, outcomes.
     Journal(JournalArgs),
+    /// Release channels: which release on a channel this service should run.
+    Channel(ChannelArgs),
     /// Show a proposal's actions and vote for it as the configured member(s).
     Vote(VoteArgs),
     /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
@@ -368,6 +370,37 @@ pub struct RollbackArgs {
     /// ~/.local/share/noderoll].
     #[arg(long, env = env_vars::STATE_DIR)]
     pub state_dir: Option<PathBuf>,
+}
+
+/// `noderoll channel`.
+#[derive(Debug, Args)]
+pub struct ChannelArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ChannelAction,
+}
+
+/// `noderoll channel` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ChannelAction {
+    /// Compare the channel's newest eligible release with what the service runs (version
+    /// guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade
+    /// is available (its [target] table is printed). Read-only.
+    Check(ChannelCheckArgs),
+}
+
+/// `noderoll channel check`.
+#[derive(Debug, Args)]
+pub struct ChannelCheckArgs {
+    /// The plan file naming the service.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// The channel manifest: an `https://` URL or a local file.
+    #[arg(long)]
+    pub channel: String,
+    /// Trust only this CA (PEM) for an `https://` channel instead of the system's roots.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
 }
 
 /// `noderoll vote`.

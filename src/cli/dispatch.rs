@@ -82,6 +82,11 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
             crate::commands::apply::finalize(&args, cli.output, cli.quiet, cancel).await
         }
         Command::Journal(args) => crate::commands::journal::run(&args, cli.output),
+        Command::Channel(args) => match &args.action {
+            crate::cli::args::ChannelAction::Check(a) => {
+                crate::commands::channel::check(a, cli.output, cancel).await
+            }
+        },
         Command::Vote(args) => crate::commands::vote::run(&args, cli.output, cancel).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => {

@@ -1,6 +1,7 @@
 //! One function per subcommand, wiring settings → client → work → output.
 
 pub mod apply;
+pub mod channel;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod journal;

@@ -1,0 +1,161 @@
+//! `noderoll channel check`: is there a release on the channel this service should move to?
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::json;
+
+use crate::ccf::types::NodeStatus;
+use crate::ccf::{CcfClient, ClientOptions};
+use crate::channel::{Manifest, Release, Running, fetch::fetch, judge};
+use crate::cli::args::{ChannelCheckArgs, ServiceArgs};
+use crate::cli::dispatch::print_stdout;
+use crate::errors::AppError;
+use crate::exit_codes;
+use crate::observe::{NodeVersion, observe, probe_options};
+use crate::output::OutputFormat;
+use crate::output::events::envelope;
+use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
+use crate::wait::Cancel;
+
+/// Read the channel, observe the service (read-only), judge every release.
+pub async fn check(
+    args: &ChannelCheckArgs,
+    format: OutputFormat,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let text = fetch(&args.channel, args.ca.as_deref()).await?;
+    let manifest = Manifest::parse(&text, &args.channel)?;
+    let service_args = ServiceArgs {
+        plan: Some(args.plan.clone()),
+        service_url: Vec::new(),
+        service_cert: None,
+    };
+    let (_, service, cert) = crate::commands::upgrade::load_service(&service_args)?;
+    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
+    let probe = CcfClient::new(&cert, probe_options(), cancel)?;
+    let obs = observe(&client, &probe, &service.nodes).await?;
+    let trusted: Vec<_> = obs
+        .nodes
+        .iter()
+        .filter(|n| n.info.status == NodeStatus::Trusted)
+        .collect();
+    let claims: Vec<_> = trusted
+        .iter()
+        .filter_map(|n| n.attestation.as_ref())
+        .collect();
+    let Some(first) = claims.first() else {
+        return Err(AppError::Usage(
+            "no trusted node showed what it runs (no quote could be read); retry when they answer"
+                .into(),
+        ));
+    };
+    let running = Running {
+        platform: if first.measurement == VIRTUAL_MEASUREMENT {
+            CodePlatform::Virtual
+        } else {
+            CodePlatform::Snp
+        },
+        host_data: claims
+            .iter()
+            .map(|c| c.host_data.to_ascii_lowercase())
+            .collect(),
+        versions: trusted
+            .iter()
+            .filter_map(|n| match &n.version {
+                NodeVersion::Reported(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect(),
+    };
+    let (judged, newest) = judge(&manifest, &running);
+    let upgrade = newest.map(|i| judged[i].release.clone());
+    match format {
+        OutputFormat::Json => print_stdout(&format!(
+            "{}\n",
+            envelope(json!({
+                "type": "channel_check",
+                "channel": manifest.channel,
+                "source": args.channel,
+                "running": {
+                    "platform": running.platform,
+                    "host_data": dedup(&running.host_data),
+                    "ccf_version": dedup(&running.versions),
+                },
+                "releases": judged,
+                "upgrade": upgrade,
+            }))
+        ))?,
+        OutputFormat::Human => {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header(vec!["version", "platform", "host data", "eligible", "why"]);
+            for j in &judged {
+                t.add_row(vec![
+                    j.release.ccf_version.clone(),
+                    platform(j.release.platform).into(),
+                    format!("{}…", &j.release.host_data[..8]),
+                    if j.eligible { "yes" } else { "no" }.into(),
+                    j.reason.clone(),
+                ]);
+            }
+            let mut out = format!(
+                "Channel {} ({}): {} release(s). The service runs {} ({}).\n{t}\n",
+                manifest.channel,
+                args.channel,
+                judged.len(),
+                dedup(&running.versions).join(", "),
+                dedup(&running.host_data)
+                    .iter()
+                    .map(|h| format!("{} {}…", platform(running.platform), &h[..8.min(h.len())]))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            match &upgrade {
+                Some(r) => out.push_str(&format!(
+                    "Upgrade available: {}. Its [target] table:\n\n{}",
+                    r.ccf_version,
+                    target_table(r)
+                )),
+                None => out.push_str("Current: no newer eligible release on this channel.\n"),
+            }
+            print_stdout(&out)?;
+        }
+    }
+    Ok(if upgrade.is_some() {
+        exit_codes::CHANGES_PENDING
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+fn platform(p: CodePlatform) -> &'static str {
+    match p {
+        CodePlatform::Virtual => "virtual",
+        CodePlatform::Snp => "snp",
+    }
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = v.to_vec();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The plan file `[target]` for a release.
+fn target_table(r: &Release) -> String {
+    let mut t = format!(
+        "[target]\nplatform = \"{}\"\nhost_data = \"{}\"\nccf_version = \"{}\"\n",
+        platform(r.platform),
+        r.host_data,
+        r.ccf_version
+    );
+    if let Some(m) = &r.measurement {
+        t.push_str(&format!("measurement = \"{m}\"\n"));
+    }
+    if let Some(p) = &r.security_policy {
+        t.push_str(&format!("security_policy = {p:?}\n"));
+    }
+    t
+}
