@@ -148,6 +148,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -155,7 +156,25 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file naming the service')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The channel manifest: an `https://` URL or a local file')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for an `https://` channel instead of the system''s roots')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory whose journal remembers releases that failed here [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'noderoll;channel;apply' {
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file: service, members, launcher, safety (its [target] may be absent)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The channel manifest: an `https://` URL or a local file')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for `https://` channels and packages')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (lock, journal, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
+            [CompletionResult]::new('--retry-failed-target', '--retry-failed-target', [CompletionResultType]::ParameterName, 'Consider releases that failed on this service before')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
@@ -166,10 +185,14 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         }
         'noderoll;channel;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'noderoll;channel;help;check' {
+            break
+        }
+        'noderoll;channel;help;apply' {
             break
         }
         'noderoll;channel;help;help' {
@@ -359,9 +382,13 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         }
         'noderoll;help;channel' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
             break
         }
         'noderoll;help;channel;check' {
+            break
+        }
+        'noderoll;help;channel;apply' {
             break
         }
         'noderoll;help;vote' {

@@ -55,11 +55,17 @@ _noderoll() {
             noderoll,vote)
                 cmd="noderoll__subcmd__vote"
                 ;;
+            noderoll__subcmd__channel,apply)
+                cmd="noderoll__subcmd__channel__subcmd__apply"
+                ;;
             noderoll__subcmd__channel,check)
                 cmd="noderoll__subcmd__channel__subcmd__check"
                 ;;
             noderoll__subcmd__channel,help)
                 cmd="noderoll__subcmd__channel__subcmd__help"
+                ;;
+            noderoll__subcmd__channel__subcmd__help,apply)
+                cmd="noderoll__subcmd__channel__subcmd__help__subcmd__apply"
                 ;;
             noderoll__subcmd__channel__subcmd__help,check)
                 cmd="noderoll__subcmd__channel__subcmd__help__subcmd__check"
@@ -105,6 +111,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help,vote)
                 cmd="noderoll__subcmd__help__subcmd__vote"
+                ;;
+            noderoll__subcmd__help__subcmd__channel,apply)
+                cmd="noderoll__subcmd__help__subcmd__channel__subcmd__apply"
                 ;;
             noderoll__subcmd__help__subcmd__channel,check)
                 cmd="noderoll__subcmd__help__subcmd__channel__subcmd__check"
@@ -206,7 +215,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel)
-            opts="-q -v -h --output --quiet --verbose --help check help"
+            opts="-q -v -h --output --quiet --verbose --help check apply help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,8 +232,8 @@ _noderoll() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        noderoll__subcmd__channel__subcmd__check)
-            opts="-q -v -h --plan --channel --ca --output --quiet --verbose --help"
+        noderoll__subcmd__channel__subcmd__apply)
+            opts="-y -q -v -h --plan --channel --ca --yes --retry-failed-target --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,6 +251,44 @@ _noderoll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__check)
+            opts="-q -v -h --plan --channel --ca --state-dir --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -254,8 +301,22 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__help)
-            opts="check help"
+            opts="check apply help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -402,8 +463,22 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__channel)
-            opts="check"
+            opts="check apply"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__channel__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -138,13 +138,31 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'noderoll;channel;check'= {
             cand --plan 'The plan file naming the service'
             cand --channel 'The channel manifest: an `https://` URL or a local file'
             cand --ca 'Trust only this CA (PEM) for an `https://` channel instead of the system''s roots'
+            cand --state-dir 'The state directory whose journal remembers releases that failed here [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'noderoll;channel;apply'= {
+            cand --plan 'The plan file: service, members, launcher, safety (its [target] may be absent)'
+            cand --channel 'The channel manifest: an `https://` URL or a local file'
+            cand --ca 'Trust only this CA (PEM) for `https://` channels and packages'
+            cand --state-dir 'Where per-service state (lock, journal, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -y 'Do not ask for confirmation (required without a terminal)'
+            cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand --retry-failed-target 'Consider releases that failed on this service before'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
@@ -154,9 +172,12 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;channel;help'= {
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'noderoll;channel;help;check'= {
+        }
+        &'noderoll;channel;help;apply'= {
         }
         &'noderoll;channel;help;help'= {
         }
@@ -322,8 +343,11 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;help;channel'= {
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
         }
         &'noderoll;help;channel;check'= {
+        }
+        &'noderoll;help;channel;apply'= {
         }
         &'noderoll;help;vote'= {
         }

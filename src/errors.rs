@@ -66,6 +66,9 @@ pub enum AppError {
     /// A channel manifest could not be read.
     #[error(transparent)]
     ChannelFetch(#[from] crate::channel::fetch::FetchError),
+    /// A release's package failed verification.
+    #[error(transparent)]
+    Package(#[from] crate::channel::package::PackageError),
     /// A channel manifest is malformed.
     #[error(transparent)]
     Manifest(#[from] crate::channel::manifest::ManifestError),
@@ -164,6 +167,10 @@ impl AppError {
             }
             AppError::RolledBack { .. } => exit_codes::ROLLED_BACK,
             AppError::Manifest(_) => exit_codes::USAGE,
+            AppError::Package(crate::channel::package::PackageError::Fetch(_)) => {
+                exit_codes::SERVICE_UNAVAILABLE
+            }
+            AppError::Package(_) => exit_codes::PREFLIGHT_FAILED,
             AppError::ChannelFetch(crate::channel::fetch::FetchError::Read { .. })
             | AppError::ChannelFetch(crate::channel::fetch::FetchError::NotHttps(_))
             | AppError::ChannelFetch(crate::channel::fetch::FetchError::Ca { .. }) => {

@@ -49,9 +49,41 @@ pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError
         let path = PathBuf::from(source);
         return std::fs::read_to_string(&path).map_err(|source| FetchError::Read { path, source });
     }
-    crate::ccf::tls::ensure_crypto_provider();
     let http = |detail: String| FetchError::Http {
         url: source.into(),
+        detail,
+    };
+    let client = https_client(source, ca)?;
+    let resp = client
+        .get(source)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| http(crate::errors::one_line(&e)))?;
+    if !resp.status().is_success() {
+        return Err(http(format!("answered {}", resp.status())));
+    }
+    if resp
+        .content_length()
+        .is_some_and(|l| l as usize > MAX_BYTES)
+    {
+        return Err(http(format!("larger than {MAX_BYTES} bytes")));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| http(crate::errors::one_line(&e)))?;
+    if body.len() > MAX_BYTES {
+        return Err(http(format!("larger than {MAX_BYTES} bytes")));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| http("not UTF-8 text".into()))
+}
+
+/// An HTTPS client trusting the system's roots, or only `ca` when given.
+pub fn https_client(url: &str, ca: Option<&Path>) -> Result<reqwest::Client, FetchError> {
+    crate::ccf::tls::ensure_crypto_provider();
+    let http = |detail: String| FetchError::Http {
+        url: url.into(),
         detail,
     };
     let roots: Vec<reqwest::Certificate> = match ca {
@@ -78,29 +110,9 @@ pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError
     }
     let client = reqwest::Client::builder()
         .tls_certs_only(roots)
-        .timeout(Duration::from_secs(30))
+        // Packages can be large; a manifest request sets its own, shorter timeout.
+        .timeout(Duration::from_secs(30 * 60))
         .build()
         .map_err(|e| http(e.to_string()))?;
-    let resp = client
-        .get(source)
-        .send()
-        .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?;
-    if !resp.status().is_success() {
-        return Err(http(format!("answered {}", resp.status())));
-    }
-    if resp
-        .content_length()
-        .is_some_and(|l| l as usize > MAX_BYTES)
-    {
-        return Err(http(format!("larger than {MAX_BYTES} bytes")));
-    }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?;
-    if body.len() > MAX_BYTES {
-        return Err(http(format!("larger than {MAX_BYTES} bytes")));
-    }
-    String::from_utf8(body.to_vec()).map_err(|_| http("not UTF-8 text".into()))
+    Ok(client)
 }

@@ -64,6 +64,20 @@ pub struct Package {
     pub sha256: String,
 }
 
+impl Release {
+    /// The plan `[target]` this release stands for.
+    pub fn target(&self) -> crate::plan::Target {
+        crate::plan::Target {
+            platform: self.platform,
+            host_data: self.host_data.to_ascii_lowercase(),
+            ccf_version: Some(self.ccf_version.clone()),
+            measurement: self.measurement.as_ref().map(|m| m.to_ascii_lowercase()),
+            security_policy: self.security_policy.clone(),
+            uvm_endorsement: None,
+        }
+    }
+}
+
 /// A manifest that cannot be used, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("channel manifest {origin}: {detail}")]
@@ -155,7 +169,12 @@ pub struct Judged {
 }
 
 /// Judge every release (newest first) and pick the newest the service may move to, if any.
-pub fn judge(manifest: &Manifest, running: &Running) -> (Vec<Judged>, Option<usize>) {
+/// `failed` says why a release is skipped on this service (it failed and was rolled back).
+pub fn judge(
+    manifest: &Manifest,
+    running: &Running,
+    failed: &dyn Fn(&Release) -> Option<String>,
+) -> (Vec<Judged>, Option<usize>) {
     let mut releases = manifest.releases.clone();
     releases
         .sort_by(|a, b| CcfVersion::parse(&b.ccf_version).cmp(&CcfVersion::parse(&a.ccf_version)));
@@ -176,6 +195,8 @@ pub fn judge(manifest: &Manifest, running: &Running) -> (Vec<Judged>, Option<usi
                 (false, "another platform".to_string())
             } else if runs {
                 (false, "the service runs it".to_string())
+            } else if let Some(why) = failed(&r) {
+                (false, why)
             } else {
                 match version::check(Some(&r.ccf_version), &running.versions) {
                     Verdict::Downgrade(d) => (false, d),
@@ -269,7 +290,7 @@ mod tests {
             host_data: vec!["aa".repeat(32)],
             versions: vec!["ccf-7.0.1".into(); 3],
         };
-        let (judged, newest) = judge(&m, &running);
+        let (judged, newest) = judge(&m, &running, &|_| None);
         let order: Vec<&str> = judged
             .iter()
             .map(|j| j.release.ccf_version.as_str())
@@ -294,6 +315,11 @@ mod tests {
             versions: vec!["ccf-7.1.0".into()],
             ..running
         };
-        assert_eq!(judge(&m, &current).1, None);
+        assert_eq!(judge(&m, &current, &|_| None).1, None);
+        // A release that failed here is skipped for the next newest.
+        let (judged, newest) = judge(&m, &running, &|r| {
+            (r.ccf_version == "ccf-7.1.0").then(|| "failed here".to_string())
+        });
+        assert_eq!(judged[newest.unwrap()].release.ccf_version, "ccf-7.0.2");
     }
 }

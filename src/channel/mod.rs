@@ -3,5 +3,6 @@
 
 pub mod fetch;
 pub mod manifest;
+pub mod package;
 
 pub use manifest::{Judged, Manifest, Release, Running, judge};

@@ -387,6 +387,10 @@ pub enum ChannelAction {
     /// guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade
     /// is available (its [target] table is printed). Read-only.
     Check(ChannelCheckArgs),
+    /// Upgrade the service to the channel's newest eligible release: its package (if the
+    /// manifest names one) is downloaded and verified first and handed to the launcher as
+    /// NODEROLL_PACKAGE; then the same run as `apply` with the release as [target].
+    Apply(ChannelApplyArgs),
 }
 
 /// `noderoll channel check`.
@@ -401,6 +405,34 @@ pub struct ChannelCheckArgs {
     /// Trust only this CA (PEM) for an `https://` channel instead of the system's roots.
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// The state directory whose journal remembers releases that failed here
+    /// [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `noderoll channel apply`.
+#[derive(Debug, Args)]
+pub struct ChannelApplyArgs {
+    /// The plan file: service, members, launcher, safety (its [target] may be absent).
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// The channel manifest: an `https://` URL or a local file.
+    #[arg(long)]
+    pub channel: String,
+    /// Trust only this CA (PEM) for `https://` channels and packages.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Consider releases that failed on this service before.
+    #[arg(long)]
+    pub retry_failed_target: bool,
+    /// Where per-service state (lock, journal, package cache) lives [default:
+    /// $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll vote`.

@@ -45,7 +45,26 @@ pub async fn run(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    execute(args, Mode::Apply, format, quiet, cancel).await
+    execute(args, Mode::Apply, None, format, quiet, cancel).await
+}
+
+/// A channel release to apply in place of the plan's `[target]`, with its verified package.
+pub struct ReleaseRun {
+    /// The release's target.
+    pub target: Target,
+    /// Its verified package, handed to the launcher as `NODEROLL_PACKAGE`.
+    pub package: Option<std::path::PathBuf>,
+}
+
+/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release.
+pub async fn run_release(
+    args: &ApplyArgs,
+    release: ReleaseRun,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    execute(args, Mode::Apply, Some(release), format, quiet, cancel).await
 }
 
 /// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
@@ -64,7 +83,7 @@ pub async fn finalize(
         retry_failed_target: false,
         state_dir: args.state_dir.clone(),
     };
-    execute(&apply, Mode::Finalize, format, quiet, cancel).await
+    execute(&apply, Mode::Finalize, None, format, quiet, cancel).await
 }
 
 /// `noderoll rollback`: the same run (lock, journal, reporters), aimed at the previous version.
@@ -86,7 +105,7 @@ pub async fn rollback(
     let mode = Mode::Rollback {
         dry_run: args.dry_run,
     };
-    execute(&apply, mode, format, quiet, cancel).await
+    execute(&apply, mode, None, format, quiet, cancel).await
 }
 
 /// The engine of a rollback of `w`'s target, if there is one to do, and the version it goes
@@ -131,6 +150,7 @@ fn rollback_kind(plan: &crate::plan::Plan) -> &'static str {
 async fn execute(
     args: &ApplyArgs,
     mode: Mode,
+    release: Option<ReleaseRun>,
     format: OutputFormat,
     quiet: bool,
     cancel: Cancel,
@@ -140,7 +160,15 @@ async fn execute(
             let s = SavedPlan::load(saved)?;
             (wire(&s.plan_file, &cancel)?, Some(s))
         }
-        (None, Some(plan)) => (wire(plan, &cancel)?, None),
+        (None, Some(plan)) => {
+            let mut w = crate::commands::upgrade::wire_for(
+                plan,
+                release.as_ref().map(|r| &r.target),
+                &cancel,
+            )?;
+            w.package = release.and_then(|r| r.package);
+            (w, None)
+        }
         (None, None) => {
             return Err(AppError::Usage(
                 "give a plan: `noderoll apply --plan FILE` or `noderoll apply SAVED.json`".into(),

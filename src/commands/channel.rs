@@ -6,27 +6,39 @@ use serde_json::json;
 
 use crate::ccf::types::NodeStatus;
 use crate::ccf::{CcfClient, ClientOptions};
+use std::path::Path;
+
 use crate::channel::{Manifest, Release, Running, fetch::fetch, judge};
-use crate::cli::args::{ChannelCheckArgs, ServiceArgs};
+use crate::cli::args::{ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ServiceArgs, VersionArgs};
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
+use crate::journal::{Journal, Record, ServiceState};
 use crate::observe::{NodeVersion, observe, probe_options};
 use crate::output::OutputFormat;
 use crate::output::events::envelope;
 use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
 use crate::wait::Cancel;
 
-/// Read the channel, observe the service (read-only), judge every release.
-pub async fn check(
-    args: &ChannelCheckArgs,
-    format: OutputFormat,
+/// The channel, the service and this machine's journal of it.
+struct Seen {
+    manifest: Manifest,
+    running: Running,
+    journal: Journal,
+    state: ServiceState,
+}
+
+async fn look(
+    plan: &Path,
+    channel: &str,
+    ca: Option<&Path>,
+    state_dir: Option<&Path>,
     cancel: Cancel,
-) -> Result<u8, AppError> {
-    let text = fetch(&args.channel, args.ca.as_deref()).await?;
-    let manifest = Manifest::parse(&text, &args.channel)?;
+) -> Result<Seen, AppError> {
+    let text = fetch(channel, ca).await?;
+    let manifest = Manifest::parse(&text, channel)?;
     let service_args = ServiceArgs {
-        plan: Some(args.plan.clone()),
+        plan: Some(plan.to_path_buf()),
         service_url: Vec::new(),
         service_cert: None,
     };
@@ -67,14 +79,60 @@ pub async fn check(
             })
             .collect(),
     };
-    let (judged, newest) = judge(&manifest, &running);
+    let state_dir = state_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state = ServiceState::open(&state_dir, &cert.sha256())?;
+    let journal = Journal::open(&state)?;
+    Ok(Seen {
+        manifest,
+        running,
+        journal,
+        state,
+    })
+}
+
+/// Why a release is skipped on this service: it failed here and was rolled back.
+fn failed_here(journal: &Journal, retry: bool) -> impl Fn(&Release) -> Option<String> + '_ {
+    move |r: &Release| {
+        if retry {
+            return None;
+        }
+        journal.failed_target(&r.target().key()).map(|(at, reason)| {
+            format!(
+                "failed on this service on {at} ({reason}); skipped until a newer release (or --retry-failed-target)"
+            )
+        })
+    }
+}
+
+/// Read the channel, observe the service (read-only), judge every release.
+pub async fn check(
+    args: &ChannelCheckArgs,
+    format: OutputFormat,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let seen = look(
+        &args.plan,
+        &args.channel,
+        args.ca.as_deref(),
+        args.state_dir.as_deref(),
+        cancel,
+    )
+    .await?;
+    let (judged, newest) = judge(
+        &seen.manifest,
+        &seen.running,
+        &failed_here(&seen.journal, false),
+    );
+    let (manifest, running) = (&seen.manifest, &seen.running);
     let upgrade = newest.map(|i| judged[i].release.clone());
     match format {
         OutputFormat::Json => print_stdout(&format!(
             "{}\n",
             envelope(json!({
                 "type": "channel_check",
-                "channel": manifest.channel,
+                "channel": &manifest.channel,
                 "source": args.channel,
                 "running": {
                     "platform": running.platform,
@@ -158,4 +216,75 @@ fn target_table(r: &Release) -> String {
         t.push_str(&format!("security_policy = {p:?}\n"));
     }
     t
+}
+
+/// Upgrade the service to the channel's newest eligible release: verify its package first,
+/// then the same run as `apply` (lock, journal, preflight, rollback on failure).
+pub async fn apply(
+    args: &ChannelApplyArgs,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let seen = look(
+        &args.plan,
+        &args.channel,
+        args.ca.as_deref(),
+        args.state_dir.as_deref(),
+        cancel.clone(),
+    )
+    .await?;
+    let (judged, newest) = judge(
+        &seen.manifest,
+        &seen.running,
+        &failed_here(&seen.journal, args.retry_failed_target),
+    );
+    let Some(i) = newest else {
+        let line = format!(
+            "Nothing to do: no newer eligible release on channel {}.\n",
+            seen.manifest.channel
+        );
+        match format {
+            OutputFormat::Human => print_stdout(&line)?,
+            OutputFormat::Json => print_stdout(&format!(
+                "{}\n",
+                envelope(json!({"type": "summary", "outcome": "nothing_to_do", "steps": 0}))
+            ))?,
+        }
+        return Ok(exit_codes::SUCCESS);
+    };
+    let release = judged[i].release.clone();
+    let cache = seen.state.dir().join("packages");
+    let package = match crate::channel::package::verify(&release, &cache, args.ca.as_deref()).await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            // Remembered like a failed upgrade: the release is skipped until a newer one.
+            let _lock = seen.state.lock("channel", |_| {})?;
+            let target = release.target();
+            seen.journal.append(&Record::TargetFailed {
+                run_id: "channel".into(),
+                at: jiff::Timestamp::now().to_string(),
+                key: target.key(),
+                target: target.describe(),
+                reason: crate::errors::one_line(&e),
+            })?;
+            return Err(e.into());
+        }
+    };
+    drop(seen);
+    let apply = ApplyArgs {
+        saved: None,
+        plan: Some(args.plan.clone()),
+        yes: args.yes,
+        versions: VersionArgs::default(),
+        adopt: None,
+        retry_failed_target: args.retry_failed_target,
+        state_dir: args.state_dir.clone(),
+    };
+    let run = crate::commands::apply::ReleaseRun {
+        target: release.target(),
+        package,
+    };
+    crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
 }

@@ -29,11 +29,27 @@ pub struct Wiring {
     pub gov: Governance,
     /// SHA-256 of the service certificate (keys per-service state).
     pub service_cert_sha256: String,
+    /// A verified package every launch gets as `NODEROLL_PACKAGE` (channel releases).
+    pub package: Option<std::path::PathBuf>,
 }
 
 /// Load the plan file and its identities; build clients and governance. Nothing is sent.
 pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
-    let (plan, spec) = UpgradeSpec::load(plan_path)?;
+    wire_for(plan_path, None, cancel)
+}
+
+/// As [`wire`], with `target` (a channel's release) in place of the plan's `[target]`,
+/// which may then be absent.
+pub fn wire_for(
+    plan_path: &Path,
+    target: Option<&crate::plan::Target>,
+    cancel: &Cancel,
+) -> Result<Wiring, AppError> {
+    let mut plan = PlanFile::load(plan_path)?;
+    if let Some(t) = target {
+        plan.raw.insert("target".into(), target_table(t).into());
+    }
+    let spec = UpgradeSpec::from_plan(&plan)?;
     let cert = ServiceCert::load(&plan.service.service_cert)?;
     let mut members = Vec::new();
     for m in &plan.members {
@@ -62,7 +78,28 @@ pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
         probe,
         gov,
         service_cert_sha256: cert.sha256(),
+        package: None,
     })
+}
+
+fn target_table(t: &crate::plan::Target) -> toml::Table {
+    let mut table = toml::Table::new();
+    let platform = match t.platform {
+        crate::plan::CodePlatform::Virtual => "virtual",
+        crate::plan::CodePlatform::Snp => "snp",
+    };
+    table.insert("platform".into(), platform.into());
+    table.insert("host_data".into(), t.host_data.clone().into());
+    for (key, value) in [
+        ("ccf_version", &t.ccf_version),
+        ("measurement", &t.measurement),
+        ("security_policy", &t.security_policy),
+    ] {
+        if let Some(v) = value {
+            table.insert(key.into(), v.clone().into());
+        }
+    }
+    table
 }
 
 impl Wiring {
@@ -86,7 +123,7 @@ impl Wiring {
             self.plan.service.nodes.clone(),
             self.plan.service.service_cert.clone(),
             spec.clone(),
-            CommandLauncher::new(&spec, &self.plan.dir),
+            CommandLauncher::new(&spec, &self.plan.dir).with_package(self.package.clone()),
             HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
             reporter,
             cancel,

@@ -62,6 +62,7 @@ pub struct CommandLauncher {
     host_data: String,
     ccf_version: String,
     platform: &'static str,
+    package: Option<PathBuf>,
 }
 
 impl CommandLauncher {
@@ -74,6 +75,7 @@ impl CommandLauncher {
             timeout: spec.nodes.launch_timeout,
             host_data: spec.target.host_data.clone(),
             ccf_version: spec.target.ccf_version.clone().unwrap_or_default(),
+            package: None,
             platform: match spec.target.platform {
                 CodePlatform::Virtual => "virtual",
                 CodePlatform::Snp => "snp",
@@ -101,9 +103,15 @@ impl CommandLauncher {
         Ok(ran.stdout)
     }
 
+    /// Pass a verified package to every launch as `NODEROLL_PACKAGE`.
+    pub fn with_package(mut self, package: Option<PathBuf>) -> Self {
+        self.package = package;
+        self
+    }
+
     /// Start one node.
     pub async fn launch(&self, req: &LaunchRequest) -> Result<Launched, LaunchError> {
-        let env = [
+        let mut env = vec![
             ("NODEROLL_RUN_ID", req.run_id.clone()),
             ("NODEROLL_NODE_INDEX", req.index.to_string()),
             ("NODEROLL_NODE_NAME", req.name.clone()),
@@ -119,6 +127,9 @@ impl CommandLauncher {
             ("NODEROLL_PLATFORM", self.platform.to_string()),
             ("NODEROLL_CCF_VERSION", self.ccf_version.clone()),
         ];
+        if let Some(p) = &self.package {
+            env.push(("NODEROLL_PACKAGE", p.display().to_string()));
+        }
         let stdout = self.run("launch", &self.launch, &env).await?;
         parse_launch_output(&self.launch, &stdout)
     }

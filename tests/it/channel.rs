@@ -156,3 +156,179 @@ async fn an_https_channel_is_verified_and_a_bad_manifest_is_named() {
     assert_eq!(run.code, 64, "{}", run.stderr);
     assert!(run.stderr.contains("use https://"), "{}", run.stderr);
 }
+
+/// The sandbox's plan without `[target]` (the channel supplies it), launching whatever build
+/// the release names and noting the package each launch was given.
+fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(r.plan_path()).unwrap();
+    let (head, rest) = text.split_once("[target]").unwrap();
+    let rest = &rest[rest.find("[nodes]").unwrap()..];
+    let start = rest.find("launch = \"").unwrap();
+    let end = start + rest[start..].find('\n').unwrap();
+    let cmd = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
+    let launch = format!(
+        "echo \"$NODEROLL_PACKAGE\" >> packages.txt; {cmd} sandbox launch-node --dir . --ccf-version \"$NODEROLL_CCF_VERSION\""
+    );
+    let plan = format!(
+        "{head}{}launch = {launch:?}{}",
+        &rest[..start],
+        &rest[end..]
+    );
+    let path = r.dir.path().join("channel-plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    path
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A channel served over HTTPS (trusting only `ca`) with one release whose package is
+/// `served`, announced with digest `announced`.
+async fn serve_release(
+    version: &str,
+    served: &'static [u8],
+    announced: &str,
+    host_data: &str,
+    ca: &ServiceIdentity,
+) -> (TestServer, String) {
+    let tls = ca.node_cert();
+    let router = Router::new().route("/pkg.tar.gz", get(move || async move { served }));
+    let server = TestServer::start(router, &tls).await;
+    let manifest = json!({
+        "schema_version": 1,
+        "channel": "stable",
+        "releases": [{
+            "ccf_version": version, "platform": "virtual", "host_data": host_data,
+            "package": {"url": format!("https://{}/pkg.tar.gz", server.addr), "sha256": announced}
+        }]
+    });
+    (server, manifest.to_string())
+}
+
+#[tokio::test]
+async fn channel_apply_verifies_the_package_then_upgrades_to_the_release() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    const PACKAGE: &[u8] = b"noderoll test package: ccf-7.0.3 for the virtual platform";
+    let digest = sha256_hex(PACKAGE);
+    let ca = ServiceIdentity::new();
+    let (_server, manifest) = serve_release("ccf-7.0.3", PACKAGE, &digest, &digest, &ca).await;
+    let channel = r.dir.path().join("stable.json");
+    std::fs::write(&channel, manifest).unwrap();
+    let ca_file = r.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    let plan = channel_plan(&r);
+    let args = |cmd: &'static str| -> Vec<String> {
+        let mut a: Vec<String> = ["channel", cmd, "--plan", plan.to_str().unwrap()]
+            .map(String::from)
+            .to_vec();
+        a.extend(["--channel".into(), channel.display().to_string()]);
+        a.extend(["--ca".into(), ca_file.display().to_string()]);
+        a
+    };
+    let apply: Vec<String> = args("apply").into_iter().chain(["--yes".into()]).collect();
+    let apply: Vec<&str> = apply.iter().map(String::as_str).collect();
+    let run = noderoll_in(state.path(), &apply).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Every node runs the release; every launch was handed the verified package.
+    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+    let nodes = r.client.nodes(&at, &Default::default()).await.unwrap();
+    assert_eq!(nodes.len(), 3);
+    for n in &nodes {
+        let addr: noderoll::ccf::NodeAddr = n.rpc_address().unwrap().parse().unwrap();
+        assert_eq!(
+            r.client.version(&addr).await.unwrap().ccf_version,
+            "ccf-7.0.3"
+        );
+    }
+    let packages = std::fs::read_to_string(r.dir.path().join("packages.txt")).unwrap();
+    let lines: Vec<&str> = packages.lines().collect();
+    assert_eq!(lines.len(), 3, "{packages}");
+    for l in lines {
+        assert_eq!(sha256_hex(&std::fs::read(l).unwrap()), digest, "{l}");
+    }
+    // Current now: nothing to do.
+    let run = noderoll_in(state.path(), &apply).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Nothing to do"), "{}", run.stdout);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_package_that_does_not_verify_is_refused_recorded_and_skipped() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let ca = ServiceIdentity::new();
+    let ca_file = r.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    let plan = channel_plan(&r);
+    let plan = plan.to_str().unwrap();
+    const SERVED: &[u8] = b"what the server sends";
+    let announced = sha256_hex(b"what the channel promised");
+    let cases = [
+        // The bytes are not the ones announced.
+        (announced.clone(), announced.clone(), "refused"),
+        // A virtual release whose host data is not its package's digest.
+        (
+            sha256_hex(SERVED),
+            "cd".repeat(32),
+            "is not the SHA-256 of its package",
+        ),
+    ];
+    for (digest, host_data, words) in cases {
+        let (_server, manifest) =
+            serve_release("ccf-7.0.3", SERVED, &digest, &host_data, &ca).await;
+        let channel = r.dir.path().join("bad.json");
+        std::fs::write(&channel, manifest).unwrap();
+        let channel = channel.to_str().unwrap();
+        let writes = r.sandbox.with_world(|w| w.write_requests);
+        let run = noderoll_in(
+            state.path(),
+            &[
+                "channel",
+                "apply",
+                "--plan",
+                plan,
+                "--channel",
+                channel,
+                "--ca",
+                ca_file.to_str().unwrap(),
+                "--yes",
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 5, "{}", run.stderr);
+        assert!(run.stderr.contains(words), "{}", run.stderr);
+        assert_eq!(
+            r.sandbox.with_world(|w| w.write_requests),
+            writes,
+            "nothing changed"
+        );
+        // Remembered: the release is skipped from now on.
+        let run = noderoll_in(
+            state.path(),
+            &[
+                "channel",
+                "check",
+                "--plan",
+                plan,
+                "--channel",
+                channel,
+                "--ca",
+                ca_file.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("failed on this service"),
+            "{}",
+            run.stdout
+        );
+    }
+}
