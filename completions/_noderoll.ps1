@@ -149,6 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
+            [CompletionResult]::new('clear-failed', 'clear-failed', [CompletionResultType]::ParameterValue, 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -183,9 +184,22 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'noderoll;channel;clear-failed' {
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file naming the service')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'noderoll;channel;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
+            [CompletionResult]::new('clear-failed', 'clear-failed', [CompletionResultType]::ParameterValue, 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -193,6 +207,9 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             break
         }
         'noderoll;channel;help;apply' {
+            break
+        }
+        'noderoll;channel;help;clear-failed' {
             break
         }
         'noderoll;channel;help;help' {
@@ -383,12 +400,16 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         'noderoll;help;channel' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]')
+            [CompletionResult]::new('clear-failed', 'clear-failed', [CompletionResultType]::ParameterValue, 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared')
             break
         }
         'noderoll;help;channel;check' {
             break
         }
         'noderoll;help;channel;apply' {
+            break
+        }
+        'noderoll;help;channel;clear-failed' {
             break
         }
         'noderoll;help;vote' {

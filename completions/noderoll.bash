@@ -61,6 +61,9 @@ _noderoll() {
             noderoll__subcmd__channel,check)
                 cmd="noderoll__subcmd__channel__subcmd__check"
                 ;;
+            noderoll__subcmd__channel,clear-failed)
+                cmd="noderoll__subcmd__channel__subcmd__clear__subcmd__failed"
+                ;;
             noderoll__subcmd__channel,help)
                 cmd="noderoll__subcmd__channel__subcmd__help"
                 ;;
@@ -69,6 +72,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__channel__subcmd__help,check)
                 cmd="noderoll__subcmd__channel__subcmd__help__subcmd__check"
+                ;;
+            noderoll__subcmd__channel__subcmd__help,clear-failed)
+                cmd="noderoll__subcmd__channel__subcmd__help__subcmd__clear__subcmd__failed"
                 ;;
             noderoll__subcmd__channel__subcmd__help,help)
                 cmd="noderoll__subcmd__channel__subcmd__help__subcmd__help"
@@ -117,6 +123,9 @@ _noderoll() {
                 ;;
             noderoll__subcmd__help__subcmd__channel,check)
                 cmd="noderoll__subcmd__help__subcmd__channel__subcmd__check"
+                ;;
+            noderoll__subcmd__help__subcmd__channel,clear-failed)
+                cmd="noderoll__subcmd__help__subcmd__channel__subcmd__clear__subcmd__failed"
                 ;;
             noderoll__subcmd__help__subcmd__sandbox,check)
                 cmd="noderoll__subcmd__help__subcmd__sandbox__subcmd__check"
@@ -215,7 +224,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel)
-            opts="-q -v -h --output --quiet --verbose --help check apply help"
+            opts="-q -v -h --output --quiet --verbose --help check apply clear-failed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,8 +309,34 @@ _noderoll() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        noderoll__subcmd__channel__subcmd__clear__subcmd__failed)
+            opts="-q -v -h --plan --state-dir --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         noderoll__subcmd__channel__subcmd__help)
-            opts="check apply help"
+            opts="check apply clear-failed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +364,20 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__channel__subcmd__help__subcmd__clear__subcmd__failed)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -463,7 +512,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__channel)
-            opts="check apply"
+            opts="check apply clear-failed"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,6 +540,20 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help__subcmd__channel__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__help__subcmd__channel__subcmd__clear__subcmd__failed)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -139,6 +139,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
             cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'noderoll;channel;check'= {
@@ -170,14 +171,28 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'noderoll;channel;clear-failed'= {
+            cand --plan 'The plan file naming the service'
+            cand --state-dir 'The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'noderoll;channel;help'= {
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
             cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'noderoll;channel;help;check'= {
         }
         &'noderoll;channel;help;apply'= {
+        }
+        &'noderoll;channel;help;clear-failed'= {
         }
         &'noderoll;channel;help;help'= {
         }
@@ -344,10 +359,13 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;channel'= {
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
             cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
         }
         &'noderoll;help;channel;check'= {
         }
         &'noderoll;help;channel;apply'= {
+        }
+        &'noderoll;help;channel;clear-failed'= {
         }
         &'noderoll;help;vote'= {
         }

@@ -391,6 +391,20 @@ pub enum ChannelAction {
     /// manifest names one) is downloaded and verified first and handed to the launcher as
     /// NODEROLL_PACKAGE; then the same run as `apply` with the release as [target].
     Apply(ChannelApplyArgs),
+    /// Forget which releases failed on this service, so `check` and `apply` consider them
+    /// again. Prints what was cleared.
+    ClearFailed(ChannelClearArgs),
+}
+
+/// `noderoll channel clear-failed`.
+#[derive(Debug, Args)]
+pub struct ChannelClearArgs {
+    /// The plan file naming the service.
+    #[arg(long, env = env_vars::PLAN)]
+    pub plan: PathBuf,
+    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll channel check`.

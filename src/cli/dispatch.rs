@@ -86,6 +86,9 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
             crate::cli::args::ChannelAction::Check(a) => {
                 crate::commands::channel::check(a, cli.output, cancel).await
             }
+            crate::cli::args::ChannelAction::ClearFailed(a) => {
+                crate::commands::channel::clear_failed(a, cli.output)
+            }
             crate::cli::args::ChannelAction::Apply(a) => {
                 crate::commands::channel::apply(a, cli.output, cli.quiet, cancel).await
             }

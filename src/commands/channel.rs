@@ -9,7 +9,9 @@ use crate::ccf::{CcfClient, ClientOptions};
 use std::path::Path;
 
 use crate::channel::{Manifest, Release, Running, fetch::fetch, judge};
-use crate::cli::args::{ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ServiceArgs, VersionArgs};
+use crate::cli::args::{
+    ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ServiceArgs, VersionArgs,
+};
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
@@ -287,4 +289,50 @@ pub async fn apply(
         package,
     };
     crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
+}
+
+/// Clear every failed-release mark of the service (under its lock), printing what was cleared.
+pub fn clear_failed(args: &ChannelClearArgs, format: OutputFormat) -> Result<u8, AppError> {
+    let service_args = ServiceArgs {
+        plan: Some(args.plan.clone()),
+        service_url: Vec::new(),
+        service_cert: None,
+    };
+    let (_, _, cert) = crate::commands::upgrade::load_service(&service_args)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state = ServiceState::open(&state_dir, &cert.sha256())?;
+    let _lock = state.lock("clear-failed", |_| {})?;
+    let journal = Journal::open(&state)?;
+    let cleared = journal.failed_targets();
+    if !cleared.is_empty() {
+        journal.append(&Record::FailedCleared {
+            at: jiff::Timestamp::now().to_string(),
+        })?;
+    }
+    match format {
+        OutputFormat::Json => print_stdout(&format!(
+            "{}\n",
+            envelope(json!({
+                "type": "failed_cleared",
+                "cleared": cleared
+                    .iter()
+                    .map(|(t, at, why)| json!({"target": t, "failed_at": at, "reason": why}))
+                    .collect::<Vec<_>>(),
+            }))
+        ))?,
+        OutputFormat::Human if cleared.is_empty() => {
+            print_stdout("No release is marked failed on this service.\n")?
+        }
+        OutputFormat::Human => {
+            let mut out = String::from("Cleared; these may be tried again:\n");
+            for (t, at, why) in &cleared {
+                out.push_str(&format!("  {t} (failed {at}: {why})\n"));
+            }
+            print_stdout(&out)?;
+        }
+    }
+    Ok(exit_codes::SUCCESS)
 }

@@ -94,6 +94,12 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
                         "rollback started",
                         format!("{from} → {to}: {reason}"),
                     ),
+                    Record::FailedCleared { at } => (
+                        at,
+                        &String::new(),
+                        "failed cleared",
+                        "every failed target may be tried again".to_string(),
+                    ),
                     Record::TargetFailed {
                         at,
                         run_id,

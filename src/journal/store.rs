@@ -99,6 +99,11 @@ pub enum Record {
         /// The failure, rendered.
         reason: String,
     },
+    /// An operator cleared every failed-target mark (`noderoll channel clear-failed`).
+    FailedCleared {
+        /// RFC 3339.
+        at: String,
+    },
     /// The run ended.
     RunEnded {
         /// Run id.
@@ -274,6 +279,28 @@ impl Journal {
         dirty
     }
 
+    /// Every target still marked failed: (target, when, why), oldest first.
+    pub fn failed_targets(&self) -> Vec<(String, String, String)> {
+        let mut keys: Vec<&str> = Vec::new();
+        for r in &self.records {
+            if let Record::TargetFailed { key, .. } = r
+                && !keys.contains(&key.as_str())
+            {
+                keys.push(key);
+            }
+        }
+        keys.into_iter()
+            .filter_map(|k| {
+                let (at, reason) = self.failed_target(k)?;
+                let target = self.records.iter().rev().find_map(|r| match r {
+                    Record::TargetFailed { key, target, .. } if key == k => Some(target.clone()),
+                    _ => None,
+                })?;
+                Some((target, at, reason))
+            })
+            .collect()
+    }
+
     /// When and why `key` last failed, unless a later run upgraded to it.
     pub fn failed_target(&self, key: &str) -> Option<(String, String)> {
         let mut failed: Option<(String, String, String)> = None;
@@ -290,6 +317,7 @@ impl Journal {
                     target,
                     ..
                 } if k == key => failed = Some((at.clone(), reason.clone(), target.clone())),
+                Record::FailedCleared { .. } => failed = None,
                 // Retried and reached: no longer failed.
                 Record::RunEnded {
                     outcome, run_id, ..

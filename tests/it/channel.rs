@@ -331,4 +331,35 @@ async fn a_package_that_does_not_verify_is_refused_recorded_and_skipped() {
             run.stdout
         );
     }
+    // An operator clears the marks: the last release is eligible again.
+    let run = noderoll_in(state.path(), &["channel", "clear-failed", "--plan", plan]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cleared = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  virtual "))
+        .count();
+    assert_eq!(cleared, 2, "{}", run.stdout);
+    let channel = r.dir.path().join("bad.json");
+    let run = noderoll_in(
+        state.path(),
+        &[
+            "channel",
+            "check",
+            "--plan",
+            plan,
+            "--channel",
+            channel.to_str().unwrap(),
+            "--ca",
+            ca_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let run = noderoll_in(state.path(), &["channel", "clear-failed", "--plan", plan]).await;
+    assert!(
+        run.stdout.contains("No release is marked failed"),
+        "{}",
+        run.stdout
+    );
 }
