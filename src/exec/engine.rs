@@ -761,6 +761,13 @@ impl Engine {
         for w in &plan.warnings {
             self.report(Event::Warning { message: w.clone() });
         }
+        // An election in progress (often the one a previous run's retirement started) ends
+        // by itself: wait for it, bounded, rather than refuse.
+        let (obs, view) = if view.primary.is_none() {
+            self.wait_for_primary().await?
+        } else {
+            (obs, view)
+        };
         let failed: Vec<String> = self
             .preflight(&obs, &view)
             .await
@@ -893,6 +900,27 @@ impl Engine {
                 ),
             };
             self.report(Event::Warning { message });
+        }
+    }
+
+    /// Re-observe until the service has a primary, for at most a step timeout; returns the
+    /// last observation either way (preflight then says what it sees).
+    async fn wait_for_primary(&mut self) -> Result<(Observation, ServiceView), EngineError> {
+        self.report(Event::Waiting {
+            what: "a primary (an election is in progress)".into(),
+        });
+        let deadline = Instant::now() + self.spec.safety.step_timeout;
+        let mut poller = Poller::new(Duration::from_millis(100), Duration::from_secs(1));
+        loop {
+            let (obs, view) = self.observe().await?;
+            if view.primary.is_some() || Instant::now() >= deadline {
+                return Ok((obs, view));
+            }
+            if !self.cancel.sleep(poller.next_delay()).await {
+                return Err(EngineError::Cancelled {
+                    step: "preflight".into(),
+                });
+            }
         }
     }
 
