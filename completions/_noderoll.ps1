@@ -154,10 +154,10 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             break
         }
         'noderoll;channel;check' {
-            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file naming the service')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file: service, members, launcher, safety (its [target] may be absent)')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The channel manifest: an `https://` URL or a local file')
-            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for an `https://` channel instead of the system''s roots')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory whose journal remembers releases that failed here [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (lock, journal with the releases that failed here, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
@@ -170,8 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         'noderoll;channel;apply' {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file: service, members, launcher, safety (its [target] may be absent)')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The channel manifest: an `https://` URL or a local file')
-            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for `https://` channels and packages')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (lock, journal, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (lock, journal with the releases that failed here, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')

@@ -242,7 +242,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__apply)
-            opts="-y -q -v -h --plan --channel --ca --yes --retry-failed-target --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --channel --ca --state-dir --yes --retry-failed-target --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

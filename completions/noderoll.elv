@@ -143,10 +143,10 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'noderoll;channel;check'= {
-            cand --plan 'The plan file naming the service'
+            cand --plan 'The plan file: service, members, launcher, safety (its [target] may be absent)'
             cand --channel 'The channel manifest: an `https://` URL or a local file'
-            cand --ca 'Trust only this CA (PEM) for an `https://` channel instead of the system''s roots'
-            cand --state-dir 'The state directory whose journal remembers releases that failed here [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --ca 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots'
+            cand --state-dir 'Where per-service state (lock, journal with the releases that failed here, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
@@ -158,8 +158,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;channel;apply'= {
             cand --plan 'The plan file: service, members, launcher, safety (its [target] may be absent)'
             cand --channel 'The channel manifest: an `https://` URL or a local file'
-            cand --ca 'Trust only this CA (PEM) for `https://` channels and packages'
-            cand --state-dir 'Where per-service state (lock, journal, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --ca 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots'
+            cand --state-dir 'Where per-service state (lock, journal with the releases that failed here, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'

@@ -338,6 +338,22 @@ pub struct ApplyArgs {
     pub state_dir: Option<PathBuf>,
 }
 
+impl ApplyArgs {
+    /// An apply of a plan file with no other flag: what `finalize`, `rollback` and
+    /// `channel apply` run under.
+    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: Option<PathBuf>) -> Self {
+        ApplyArgs {
+            saved: None,
+            plan: Some(plan),
+            yes,
+            versions: VersionArgs::default(),
+            adopt: None,
+            retry_failed_target: false,
+            state_dir,
+        }
+    }
+}
+
 /// `noderoll finalize`.
 #[derive(Debug, Args)]
 pub struct FinalizeArgs {
@@ -407,46 +423,45 @@ pub struct ChannelClearArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// `noderoll channel check`.
+/// A channel and the service it is compared with.
 #[derive(Debug, Args)]
-pub struct ChannelCheckArgs {
-    /// The plan file naming the service.
-    #[arg(long, env = env_vars::PLAN)]
-    pub plan: PathBuf,
-    /// The channel manifest: an `https://` URL or a local file.
-    #[arg(long)]
-    pub channel: String,
-    /// Trust only this CA (PEM) for an `https://` channel instead of the system's roots.
-    #[arg(long)]
-    pub ca: Option<PathBuf>,
-    /// The state directory whose journal remembers releases that failed here
-    /// [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
-}
-
-/// `noderoll channel apply`.
-#[derive(Debug, Args)]
-pub struct ChannelApplyArgs {
+pub struct ChannelSourceArgs {
     /// The plan file: service, members, launcher, safety (its [target] may be absent).
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
     /// The channel manifest: an `https://` URL or a local file.
     #[arg(long)]
     pub channel: String,
-    /// Trust only this CA (PEM) for `https://` channels and packages.
+    /// Trust only this CA (PEM) for `https://` channels and packages instead of the
+    /// system's roots.
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// Where per-service state (lock, journal with the releases that failed here, package
+    /// cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `noderoll channel check`.
+#[derive(Debug, Args)]
+pub struct ChannelCheckArgs {
+    /// The channel and the service.
+    #[command(flatten)]
+    pub source: ChannelSourceArgs,
+}
+
+/// `noderoll channel apply`.
+#[derive(Debug, Args)]
+pub struct ChannelApplyArgs {
+    /// The channel and the service.
+    #[command(flatten)]
+    pub source: ChannelSourceArgs,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Consider releases that failed on this service before.
     #[arg(long)]
     pub retry_failed_target: bool,
-    /// Where per-service state (lock, journal, package cache) lives [default:
-    /// $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll vote`.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::cli::args::{ApplyArgs, FinalizeArgs, RollbackArgs, VersionArgs};
+use crate::cli::args::{ApplyArgs, FinalizeArgs, RollbackArgs};
 use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
@@ -74,15 +74,7 @@ pub async fn finalize(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let apply = ApplyArgs {
-        saved: None,
-        plan: Some(args.plan.clone()),
-        yes: args.yes,
-        versions: VersionArgs::default(),
-        adopt: None,
-        retry_failed_target: false,
-        state_dir: args.state_dir.clone(),
-    };
+    let apply = ApplyArgs::for_plan(args.plan.clone(), args.yes, args.state_dir.clone());
     execute(&apply, Mode::Finalize, None, format, quiet, cancel).await
 }
 
@@ -93,15 +85,7 @@ pub async fn rollback(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let apply = ApplyArgs {
-        saved: None,
-        plan: Some(args.plan.clone()),
-        yes: args.yes,
-        versions: VersionArgs::default(),
-        adopt: None,
-        retry_failed_target: false,
-        state_dir: args.state_dir.clone(),
-    };
+    let apply = ApplyArgs::for_plan(args.plan.clone(), args.yes, args.state_dir.clone());
     let mode = Mode::Rollback {
         dry_run: args.dry_run,
     };
@@ -391,8 +375,7 @@ async fn execute(
                 if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
             {
                 let result =
-                    roll_back_after(&w, &journaled, reporter, failure, engine.launched(), cancel)
-                        .await;
+                    roll_back_after(&w, &journaled, reporter, failure, &mut engine, cancel).await;
                 (result, engine.known_nodes())
             }
             other => (other.map_err(AppError::from), engine.known_nodes()),
@@ -421,7 +404,7 @@ async fn roll_back_after(
     journaled: &crate::journal::JournalReporter,
     reporter: Arc<dyn Reporter>,
     failure: EngineError,
-    launched: Vec<crate::plan::Launched>,
+    failed_run: &mut Engine,
     cancel: Cancel,
 ) -> Result<Outcome, AppError> {
     let reason = crate::errors::one_line(&failure);
@@ -430,11 +413,12 @@ async fn roll_back_after(
         failure: reason.clone(),
         rollback: Box::new(rollback),
     };
-    let mut observer = w.engine(Arc::new(NullReporter), cancel.clone());
-    let view = match observer.observe().await {
+    // The failed run knows where the service's nodes are now, and what it launched.
+    let view = match failed_run.observe().await {
         Ok((_, v)) => v,
         Err(e) => return Err(failed(e.into())),
     };
+    let launched = failed_run.launched();
     let (mut engine, to) = match rollback_engine(w, &view, launched, reporter.clone(), cancel) {
         Ok(Some(found)) => found,
         // Nothing of the target reached the service: nothing to undo.

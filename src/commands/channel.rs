@@ -5,12 +5,12 @@ use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
 use crate::ccf::types::NodeStatus;
-use crate::ccf::{CcfClient, ClientOptions};
+use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
 use std::path::Path;
 
 use crate::channel::{Manifest, Release, Running, fetch::fetch, judge};
 use crate::cli::args::{
-    ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ServiceArgs, VersionArgs,
+    ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ChannelSourceArgs, ServiceArgs,
 };
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
@@ -30,21 +30,10 @@ struct Seen {
     state: ServiceState,
 }
 
-async fn look(
-    plan: &Path,
-    channel: &str,
-    ca: Option<&Path>,
-    state_dir: Option<&Path>,
-    cancel: Cancel,
-) -> Result<Seen, AppError> {
-    let text = fetch(channel, ca).await?;
-    let manifest = Manifest::parse(&text, channel)?;
-    let service_args = ServiceArgs {
-        plan: Some(plan.to_path_buf()),
-        service_url: Vec::new(),
-        service_cert: None,
-    };
-    let (_, service, cert) = crate::commands::upgrade::load_service(&service_args)?;
+async fn look(source: &ChannelSourceArgs, cancel: Cancel) -> Result<Seen, AppError> {
+    let text = fetch(&source.channel, source.ca.as_deref()).await?;
+    let manifest = Manifest::parse(&text, &source.channel)?;
+    let (service, cert, state) = open_service(&source.plan, source.state_dir.as_ref())?;
     let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
     let probe = CcfClient::new(&cert, probe_options(), cancel)?;
     let obs = observe(&client, &probe, &service.nodes).await?;
@@ -81,10 +70,6 @@ async fn look(
             })
             .collect(),
     };
-    let state_dir = state_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
-    let state = ServiceState::open(&state_dir, &cert.sha256())?;
     let journal = Journal::open(&state)?;
     Ok(Seen {
         manifest,
@@ -92,6 +77,24 @@ async fn look(
         journal,
         state,
     })
+}
+
+/// The service a plan file names, its certificate, and this machine's state of it.
+fn open_service(
+    plan: &Path,
+    state_dir: Option<&std::path::PathBuf>,
+) -> Result<(crate::settings::ServiceSettings, ServiceCert, ServiceState), AppError> {
+    let service_args = ServiceArgs {
+        plan: Some(plan.to_path_buf()),
+        service_url: Vec::new(),
+        service_cert: None,
+    };
+    let (_, service, cert) = crate::commands::upgrade::load_service(&service_args)?;
+    let state_dir = state_dir
+        .cloned()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state = ServiceState::open(&state_dir, &cert.sha256())?;
+    Ok((service, cert, state))
 }
 
 /// Why a release is skipped on this service: it failed here and was rolled back.
@@ -114,14 +117,7 @@ pub async fn check(
     format: OutputFormat,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let seen = look(
-        &args.plan,
-        &args.channel,
-        args.ca.as_deref(),
-        args.state_dir.as_deref(),
-        cancel,
-    )
-    .await?;
+    let seen = look(&args.source, cancel).await?;
     let (judged, newest) = judge(
         &seen.manifest,
         &seen.running,
@@ -135,7 +131,7 @@ pub async fn check(
             envelope(json!({
                 "type": "channel_check",
                 "channel": &manifest.channel,
-                "source": args.channel,
+                "source": args.source.channel,
                 "running": {
                     "platform": running.platform,
                     "host_data": dedup(&running.host_data),
@@ -162,7 +158,7 @@ pub async fn check(
             let mut out = format!(
                 "Channel {} ({}): {} release(s). The service runs {} ({}).\n{t}\n",
                 manifest.channel,
-                args.channel,
+                args.source.channel,
                 judged.len(),
                 dedup(&running.versions).join(", "),
                 dedup(&running.host_data)
@@ -228,14 +224,7 @@ pub async fn apply(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let seen = look(
-        &args.plan,
-        &args.channel,
-        args.ca.as_deref(),
-        args.state_dir.as_deref(),
-        cancel.clone(),
-    )
-    .await?;
+    let seen = look(&args.source, cancel.clone()).await?;
     let (judged, newest) = judge(
         &seen.manifest,
         &seen.running,
@@ -257,32 +246,31 @@ pub async fn apply(
     };
     let release = judged[i].release.clone();
     let cache = seen.state.dir().join("packages");
-    let package = match crate::channel::package::verify(&release, &cache, args.ca.as_deref()).await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            // Remembered like a failed upgrade: the release is skipped until a newer one.
-            let _lock = seen.state.lock("channel", |_| {})?;
-            let target = release.target();
-            seen.journal.append(&Record::TargetFailed {
-                run_id: "channel".into(),
-                at: jiff::Timestamp::now().to_string(),
-                key: target.key(),
-                target: target.describe(),
-                reason: crate::errors::one_line(&e),
-            })?;
-            return Err(e.into());
-        }
-    };
+    let package =
+        match crate::channel::package::verify(&release, &cache, args.source.ca.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => {
+                // Remembered like a failed upgrade: the release is skipped until a newer one.
+                let _lock = seen.state.lock("channel", |_| {})?;
+                let target = release.target();
+                seen.journal.append(&Record::TargetFailed {
+                    run_id: "channel".into(),
+                    at: jiff::Timestamp::now().to_string(),
+                    key: target.key(),
+                    target: target.describe(),
+                    reason: crate::errors::one_line(&e),
+                })?;
+                return Err(e.into());
+            }
+        };
     drop(seen);
     let apply = ApplyArgs {
-        saved: None,
-        plan: Some(args.plan.clone()),
-        yes: args.yes,
-        versions: VersionArgs::default(),
-        adopt: None,
         retry_failed_target: args.retry_failed_target,
-        state_dir: args.state_dir.clone(),
+        ..ApplyArgs::for_plan(
+            args.source.plan.clone(),
+            args.yes,
+            args.source.state_dir.clone(),
+        )
     };
     let run = crate::commands::apply::ReleaseRun {
         target: release.target(),
@@ -293,17 +281,7 @@ pub async fn apply(
 
 /// Clear every failed-release mark of the service (under its lock), printing what was cleared.
 pub fn clear_failed(args: &ChannelClearArgs, format: OutputFormat) -> Result<u8, AppError> {
-    let service_args = ServiceArgs {
-        plan: Some(args.plan.clone()),
-        service_url: Vec::new(),
-        service_cert: None,
-    };
-    let (_, _, cert) = crate::commands::upgrade::load_service(&service_args)?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
-    let state = ServiceState::open(&state_dir, &cert.sha256())?;
+    let (_, _, state) = open_service(&args.plan, args.state_dir.as_ref())?;
     let _lock = state.lock("clear-failed", |_| {})?;
     let journal = Journal::open(&state)?;
     let cleared = journal.failed_targets();

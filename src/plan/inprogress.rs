@@ -52,61 +52,9 @@ pub fn signs(view: &ServiceView, spec: &UpgradeSpec, known: &[Launched]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ccf::NodeAddr;
-    use crate::ccf::types::QuoteClaims;
-    use crate::plan::NodeView;
-    use crate::plan::spec::{CodePlatform, NodesSpec, Safety, Target, VIRTUAL_MEASUREMENT};
-    use std::time::Duration;
+    use crate::plan::fixtures::{node, spec};
 
-    fn spec() -> UpgradeSpec {
-        UpgradeSpec {
-            target: Target {
-                platform: CodePlatform::Virtual,
-                host_data: "bb".repeat(32),
-                ccf_version: None,
-                measurement: None,
-                security_policy: None,
-                uvm_endorsement: None,
-            },
-            nodes: NodesSpec {
-                count: None,
-                launch: "l".into(),
-                stop: "s".into(),
-                max_parallel_launches: 3,
-                launch_timeout: Duration::from_secs(60),
-                strategy: Default::default(),
-                canary: 0,
-            },
-            hooks: Default::default(),
-            notify: None,
-            safety: Safety {
-                min_fault_tolerance: None,
-                soak: Duration::ZERO,
-                step_timeout: Duration::from_secs(60),
-                finalize: Default::default(),
-                on_failure: Default::default(),
-            },
-        }
-    }
-
-    fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
-        NodeView {
-            node_id: format!("{i:x}").repeat(64),
-            status,
-            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
-            claims: Some(QuoteClaims {
-                measurement: VIRTUAL_MEASUREMENT.into(),
-                host_data: build.repeat(32),
-                report_data: String::new(),
-            }),
-            version: None,
-            reachable: true,
-            ready: true,
-            removable: false,
-        }
-    }
-
-    fn view(nodes: Vec<NodeView>) -> ServiceView {
+    fn view(nodes: Vec<crate::plan::NodeView>) -> ServiceView {
         ServiceView {
             primary: None,
             nodes,

@@ -1,5 +1,7 @@
 //! Planning: the plan file's upgrade tables and the pure planner.
 
+#[cfg(test)]
+mod fixtures;
 pub mod inprogress;
 pub mod planner;
 pub mod rollback;

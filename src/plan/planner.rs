@@ -193,14 +193,7 @@ impl Step {
         let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
         match self {
             Step::RegisterCode { actions } => {
-                format!(
-                    "register the new code version ({})",
-                    actions
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("register the new code version ({})", names(actions))
             }
             Step::LaunchNodes { count } => format!(
                 "launch {count} new node{}",
@@ -246,14 +239,9 @@ impl Step {
                     .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
                     .unwrap_or_default()
             ),
-            Step::RemoveAbandonedCode { actions } => format!(
-                "remove the abandoned code version ({})",
-                actions
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Step::RemoveAbandonedCode { actions } => {
+                format!("remove the abandoned code version ({})", names(actions))
+            }
         }
     }
 
@@ -287,6 +275,15 @@ impl Step {
     pub fn writes(&self) -> bool {
         !matches!(self, Step::Soak { .. })
     }
+}
+
+/// Action names, comma-separated.
+fn names(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A step with its consequences.
@@ -669,73 +666,9 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ccf::types::VirtualPolicy;
-    use crate::plan::spec::{CodePlatform, NodesSpec, Safety, Target};
+    use crate::plan::fixtures::{NEW, node, service, spec};
 
     const OLD: &str = "aa";
-    const NEW: &str = "bb";
-
-    fn spec() -> UpgradeSpec {
-        UpgradeSpec {
-            target: Target {
-                platform: CodePlatform::Virtual,
-                host_data: NEW.repeat(32),
-                ccf_version: Some("ccf-7.0.2".into()),
-                measurement: None,
-                security_policy: None,
-                uvm_endorsement: None,
-            },
-            nodes: NodesSpec {
-                count: None,
-                launch: "l".into(),
-                stop: "s".into(),
-                max_parallel_launches: 3,
-                launch_timeout: Duration::from_secs(60),
-                strategy: Default::default(),
-                canary: 0,
-            },
-            hooks: Default::default(),
-            notify: None,
-            safety: Safety {
-                min_fault_tolerance: None,
-                soak: Duration::from_secs(1),
-                step_timeout: Duration::from_secs(60),
-                finalize: Default::default(),
-                on_failure: Default::default(),
-            },
-        }
-    }
-
-    fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
-        NodeView {
-            node_id: format!("{i:x}").repeat(64),
-            status,
-            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
-            claims: Some(QuoteClaims {
-                measurement: crate::plan::spec::VIRTUAL_MEASUREMENT.into(),
-                host_data: build.repeat(32),
-                report_data: String::new(),
-            }),
-            version: None,
-            reachable: true,
-            ready: true,
-            removable: false,
-        }
-    }
-
-    fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
-        ServiceView {
-            primary: Some(nodes[0].node_id.clone()),
-            join_policy: JoinPolicy {
-                virtual_: Some(VirtualPolicy {
-                    measurements: vec![crate::plan::spec::VIRTUAL_MEASUREMENT.into()],
-                    host_data: registered.iter().map(|h| h.repeat(32)).collect(),
-                }),
-                ..Default::default()
-            },
-            nodes,
-        }
-    }
 
     fn kinds(p: &Plan) -> Vec<String> {
         p.steps

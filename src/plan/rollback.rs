@@ -32,8 +32,9 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     let on_target = |n: &&super::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
     let live = |s: NodeStatus| matches!(s, NodeStatus::Trusted | NodeStatus::Pending);
     let registered = !target
-        .deregister_actions(&view.join_policy, &other(target))
-        .is_empty();
+        .register_actions(&view.join_policy)
+        .iter()
+        .any(|a| a.name.ends_with("_host_data"));
     let target_nodes = view
         .nodes
         .iter()
@@ -166,86 +167,22 @@ pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize)
     (desired, min_f)
 }
 
-/// A target that keeps nothing in common with `t` (to ask what `t` alone registered).
-fn other(t: &Target) -> Target {
-    Target {
-        platform: t.platform,
-        host_data: String::new(),
-        ccf_version: None,
-        measurement: Some(String::new()),
-        security_policy: None,
-        uvm_endorsement: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ccf::NodeAddr;
-    use crate::ccf::types::{JoinPolicy, QuoteClaims, VirtualPolicy};
     use crate::plan::NodeView;
-    use crate::plan::spec::{NodesSpec, Safety, VIRTUAL_MEASUREMENT};
-    use std::time::Duration;
+    use crate::plan::fixtures::{self, service};
 
     fn spec(count: Option<usize>) -> UpgradeSpec {
-        UpgradeSpec {
-            target: Target {
-                platform: CodePlatform::Virtual,
-                host_data: "bb".repeat(32),
-                ccf_version: Some("ccf-7.0.2".into()),
-                measurement: None,
-                security_policy: None,
-                uvm_endorsement: None,
-            },
-            nodes: NodesSpec {
-                count,
-                launch: "l".into(),
-                stop: "s".into(),
-                max_parallel_launches: 3,
-                launch_timeout: Duration::from_secs(60),
-                strategy: Default::default(),
-                canary: 0,
-            },
-            hooks: Default::default(),
-            notify: None,
-            safety: Safety {
-                min_fault_tolerance: None,
-                soak: Duration::from_secs(1),
-                step_timeout: Duration::from_secs(60),
-                finalize: Default::default(),
-                on_failure: Default::default(),
-            },
-        }
+        let mut s = fixtures::spec();
+        s.nodes.count = count;
+        s
     }
 
     fn node(i: usize, status: NodeStatus, build: &str, version: &str) -> NodeView {
         NodeView {
-            node_id: format!("{i:x}").repeat(64),
-            status,
-            address: Some(NodeAddr::new("127.0.0.1", 1000 + i as u16)),
-            claims: Some(QuoteClaims {
-                measurement: VIRTUAL_MEASUREMENT.into(),
-                host_data: build.repeat(32),
-                report_data: String::new(),
-            }),
             version: Some(version.into()),
-            reachable: true,
-            ready: true,
-            removable: false,
-        }
-    }
-
-    fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
-        ServiceView {
-            primary: Some(nodes[0].node_id.clone()),
-            join_policy: JoinPolicy {
-                virtual_: Some(VirtualPolicy {
-                    measurements: vec![VIRTUAL_MEASUREMENT.into()],
-                    host_data: registered.iter().map(|h| h.repeat(32)).collect(),
-                }),
-                ..Default::default()
-            },
-            nodes,
+            ..fixtures::node(i, status, build)
         }
     }
 

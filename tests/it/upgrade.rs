@@ -2,7 +2,6 @@
 //! the sandbox through the command-launcher contract, with zero invariant violations.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use noderoll::ccf::types::{Action, NodeStatus, ProposalBody};
 use noderoll::sandbox::Platform;
@@ -11,33 +10,10 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn noderoll(args: &[&str]) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_noderoll"))
-            .args(&args)
-            .env_remove("NODEROLL_PLAN")
-            .env(
-                "NODEROLL_STATE_DIR",
-                std::env::temp_dir().join("noderoll-test-state"),
-            )
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
-    })
-    .await
-    .unwrap()
+/// The binary with a state directory shared by these tests (keyed per service inside).
+async fn noderoll(args: &[&str]) -> Ran {
+    let state = std::env::temp_dir().join("noderoll-test-state");
+    noderoll_in(&state, args).await
 }
 
 fn plan_path(r: &RunningSandbox) -> PathBuf {
