@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -37,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized')
             [CompletionResult]::new('journal', 'journal', [CompletionResultType]::ParameterValue, 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes')
             [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'Release channels: which release on a channel this service should run')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Keep services on a release channel, unattended: resume any upgrade left unfinished, then every interval read the channel and upgrade each service that is behind (inside its [watch] windows, one upgrade per service, at most --max-concurrent at once), with each plan''s own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops at a safe point')
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
@@ -58,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -74,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -92,6 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -106,6 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -121,6 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -135,6 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -145,6 +153,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only')
@@ -163,6 +172,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -180,6 +190,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -192,6 +203,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -215,6 +227,24 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         'noderoll;channel;help;help' {
             break
         }
+        'noderoll;watch' {
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'A plan file naming a service (repeat for several services; each plan''s [target] may be absent: the channel supplies it)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The channel manifest: an `https://` URL or a local file (read again every interval)')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between two looks at the channel (e.g. 10m, 1h, 30s)')
+            [CompletionResult]::new('--max-concurrent', '--max-concurrent', [CompletionResultType]::ParameterName, 'Upgrades running at the same time, at most (each service has at most one)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where per-service state (locks, journals, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Look once (after resuming what was left unfinished), wait for the upgrades it started, then exit: for cron jobs. Exit code: the first failure''s, else 0')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'noderoll;vote' {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file (service and members)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
@@ -224,6 +254,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -238,6 +269,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -248,6 +280,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -258,6 +291,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -274,6 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('launch-node', 'launch-node', [CompletionResultType]::ParameterValue, 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`')
@@ -293,6 +328,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -306,6 +342,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -325,6 +362,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -336,6 +374,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -371,6 +410,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized')
             [CompletionResult]::new('journal', 'journal', [CompletionResultType]::ParameterValue, 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes')
             [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'Release channels: which release on a channel this service should run')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Keep services on a release channel, unattended: resume any upgrade left unfinished, then every interval read the channel and upgrade each service that is behind (inside its [watch] windows, one upgrade per service, at most --max-concurrent at once), with each plan''s own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops at a safe point')
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
@@ -410,6 +450,9 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             break
         }
         'noderoll;help;channel;clear-failed' {
+            break
+        }
+        'noderoll;help;watch' {
             break
         }
         'noderoll;help;vote' {

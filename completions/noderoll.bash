@@ -55,6 +55,9 @@ _noderoll() {
             noderoll,vote)
                 cmd="noderoll__subcmd__vote"
                 ;;
+            noderoll,watch)
+                cmd="noderoll__subcmd__watch"
+                ;;
             noderoll__subcmd__channel,apply)
                 cmd="noderoll__subcmd__channel__subcmd__apply"
                 ;;
@@ -118,6 +121,9 @@ _noderoll() {
             noderoll__subcmd__help,vote)
                 cmd="noderoll__subcmd__help__subcmd__vote"
                 ;;
+            noderoll__subcmd__help,watch)
+                cmd="noderoll__subcmd__help__subcmd__watch"
+                ;;
             noderoll__subcmd__help__subcmd__channel,apply)
                 cmd="noderoll__subcmd__help__subcmd__channel__subcmd__apply"
                 ;;
@@ -176,7 +182,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize rollback journal channel vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --supervised --help --version status plan apply finalize rollback journal channel watch vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -194,7 +200,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__apply)
-            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --retry-failed-target --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --retry-failed-target --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,7 +230,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel)
-            opts="-q -v -h --output --quiet --verbose --help check apply clear-failed help"
+            opts="-q -v -h --output --quiet --verbose --supervised --help check apply clear-failed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,7 +248,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__apply)
-            opts="-y -q -v -h --plan --channel --ca --state-dir --yes --retry-failed-target --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --channel --ca --state-dir --yes --retry-failed-target --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,7 +282,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__check)
-            opts="-q -v -h --plan --channel --ca --state-dir --output --quiet --verbose --help"
+            opts="-q -v -h --plan --channel --ca --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,7 +316,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__clear__subcmd__failed)
-            opts="-q -v -h --plan --state-dir --output --quiet --verbose --help"
+            opts="-q -v -h --plan --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -406,7 +412,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__completions)
-            opts="-q -v -h --output --quiet --verbose --help bash elvish fish powershell zsh"
+            opts="-q -v -h --output --quiet --verbose --supervised --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,7 +430,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__demo)
-            opts="-q -v -h --nodes --speed --platform --dir --output --quiet --verbose --help"
+            opts="-q -v -h --nodes --speed --platform --dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,7 +464,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__finalize)
-            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,7 +490,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__help)
-            opts="status plan apply finalize rollback journal channel vote demo completions man sandbox help"
+            opts="status plan apply finalize rollback journal channel watch vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,8 +783,22 @@ _noderoll() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        noderoll__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         noderoll__subcmd__journal)
-            opts="-q -v -h --plan --service-url --service-cert --state-dir --output --quiet --verbose --help"
+            opts="-q -v -h --plan --service-url --service-cert --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,7 +832,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__man)
-            opts="-q -v -h --output --quiet --verbose --help"
+            opts="-q -v -h --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,7 +850,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__plan)
-            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --help"
+            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -860,7 +880,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__rollback)
-            opts="-y -q -v -h --plan --yes --dry-run --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --dry-run --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -886,7 +906,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox)
-            opts="-q -v -h --dir --nodes --members --seed --speed --platform --output --quiet --verbose --help launch-node stop-node fault check help"
+            opts="-q -v -h --dir --nodes --members --seed --speed --platform --output --quiet --verbose --supervised --help launch-node stop-node fault check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -928,7 +948,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__check)
-            opts="-q -v -h --dir --output --quiet --verbose --help"
+            opts="-q -v -h --dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -950,7 +970,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__fault)
-            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
+            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --supervised --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1088,7 +1108,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__launch__subcmd__node)
-            opts="-q -v -h --dir --host-data --platform --ccf-version --output --quiet --verbose --help"
+            opts="-q -v -h --dir --host-data --platform --ccf-version --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1122,7 +1142,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__stop__subcmd__node)
-            opts="-q -v -h --dir --node-id --rpc-address --output --quiet --verbose --help"
+            opts="-q -v -h --dir --node-id --rpc-address --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1152,7 +1172,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__status)
-            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --output --quiet --verbose --help"
+            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1194,13 +1214,55 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__vote)
-            opts="-y -q -v -h --plan --yes --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        noderoll__subcmd__watch)
+            opts="-q -v -h --plan --channel --ca --interval --max-concurrent --once --state-dir --output --quiet --verbose --supervised --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

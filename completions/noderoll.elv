@@ -23,6 +23,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -34,6 +35,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand channel 'Release channels: which release on a channel this service should run'
+            cand watch 'Keep services on a release channel, unattended: resume any upgrade left unfinished, then every interval read the channel and upgrade each service that is behind (inside its [watch] windows, one upgrade per service, at most --max-concurrent at once), with each plan''s own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops at a safe point'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
@@ -54,6 +56,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -69,6 +72,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -86,6 +90,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -99,6 +104,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -113,6 +119,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -126,6 +133,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -135,6 +143,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
@@ -152,6 +161,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -168,6 +178,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -179,6 +190,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -196,6 +208,23 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;channel;help;help'= {
         }
+        &'noderoll;watch'= {
+            cand --plan 'A plan file naming a service (repeat for several services; each plan''s [target] may be absent: the channel supplies it)'
+            cand --channel 'The channel manifest: an `https://` URL or a local file (read again every interval)'
+            cand --ca 'Trust only this CA (PEM) for `https://` channels and packages instead of the system''s roots'
+            cand --interval 'Time between two looks at the channel (e.g. 10m, 1h, 30s)'
+            cand --max-concurrent 'Upgrades running at the same time, at most (each service has at most one)'
+            cand --state-dir 'Where per-service state (locks, journals, package cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
+            cand --output 'Output format: `human` tables or one `json` document'
+            cand --once 'Look once (after resuming what was left unfinished), wait for the upgrades it started, then exit: for cron jobs. Exit code: the first failure''s, else 0'
+            cand -q 'Less output (errors only on stderr)'
+            cand --quiet 'Less output (errors only on stderr)'
+            cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'noderoll;vote'= {
             cand --plan 'The plan file (service and members)'
             cand --output 'Output format: `human` tables or one `json` document'
@@ -205,6 +234,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -218,6 +248,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -227,6 +258,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -236,6 +268,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -251,6 +284,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand launch-node 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
@@ -269,6 +303,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -281,6 +316,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -299,6 +335,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -309,6 +346,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
+            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -337,6 +375,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand rollback 'Go back to the previous version: before any old node was retired, remove the new nodes; after, launch nodes of the previous build in their place. Then deregister the plan''s target. Impossible once the upgrade was finalized'
             cand journal 'Show this service''s journal: runs, launched nodes, proposals, steps, outcomes'
             cand channel 'Release channels: which release on a channel this service should run'
+            cand watch 'Keep services on a release channel, unattended: resume any upgrade left unfinished, then every interval read the channel and upgrade each service that is behind (inside its [watch] windows, one upgrade per service, at most --max-concurrent at once), with each plan''s own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops at a safe point'
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
@@ -366,6 +405,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;channel;apply'= {
         }
         &'noderoll;help;channel;clear-failed'= {
+        }
+        &'noderoll;help;watch'= {
         }
         &'noderoll;help;vote'= {
         }

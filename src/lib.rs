@@ -26,3 +26,4 @@ pub mod sandbox;
 pub mod settings;
 pub mod signing;
 pub mod wait;
+pub mod watch;

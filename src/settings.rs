@@ -97,6 +97,8 @@ pub struct PlanFile {
     pub service: ServiceSettings,
     /// `[[members]]`, paths resolved.
     pub members: Vec<MemberEntry>,
+    /// `[watch]`: when `noderoll watch` may start an upgrade.
+    pub watch: crate::watch::WatchSettings,
     /// The whole document, for the sections owned by other modules.
     pub raw: toml::Table,
 }
@@ -181,7 +183,9 @@ impl PlanFile {
                     .collect::<Result<Vec<_>, _>>()?
             }
         };
+        let watch = crate::watch::WatchSettings::from_table(raw.get("watch")).map_err(invalid)?;
         Ok(PlanFile {
+            watch,
             path: path.into(),
             service: ServiceSettings {
                 nodes,

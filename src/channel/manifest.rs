@@ -166,6 +166,9 @@ pub struct Judged {
     pub eligible: bool,
     /// Why (or why not).
     pub reason: String,
+    /// Skipped because it failed on this service before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub failed_here: bool,
 }
 
 /// Judge every release (newest first) and pick the newest the service may move to, if any.
@@ -191,11 +194,13 @@ pub fn judge(
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(&r.host_data));
             let v = CcfVersion::parse(&r.ccf_version);
+            let mut failed_here = false;
             let (eligible, reason) = if r.platform != running.platform {
                 (false, "another platform".to_string())
             } else if runs {
                 (false, "the service runs it".to_string())
             } else if let Some(why) = failed(&r) {
+                failed_here = true;
                 (false, why)
             } else {
                 match version::check(Some(&r.ccf_version), &running.versions) {
@@ -211,6 +216,7 @@ pub fn judge(
                 release: r,
                 eligible,
                 reason,
+                failed_here,
             }
         })
         .collect();

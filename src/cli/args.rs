@@ -20,6 +20,10 @@ pub struct Cli {
     /// More diagnostics on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the
+    /// supervisor's to handle.
+    #[arg(long, global = true, hide = true)]
+    pub supervised: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -48,6 +52,12 @@ pub enum Command {
     Journal(JournalArgs),
     /// Release channels: which release on a channel this service should run.
     Channel(ChannelArgs),
+    /// Keep services on a release channel, unattended: resume any upgrade left unfinished,
+    /// then every interval read the channel and upgrade each service that is behind (inside
+    /// its [watch] windows, one upgrade per service, at most --max-concurrent at once), with
+    /// each plan's own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops
+    /// at a safe point.
+    Watch(WatchArgs),
     /// Show a proposal's actions and vote for it as the configured member(s).
     Vote(VoteArgs),
     /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
@@ -462,6 +472,36 @@ pub struct ChannelApplyArgs {
     /// Consider releases that failed on this service before.
     #[arg(long)]
     pub retry_failed_target: bool,
+}
+
+/// `noderoll watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// A plan file naming a service (repeat for several services; each plan's [target] may
+    /// be absent: the channel supplies it).
+    #[arg(long = "plan", required = true)]
+    pub plans: Vec<PathBuf>,
+    /// The channel manifest: an `https://` URL or a local file (read again every interval).
+    #[arg(long)]
+    pub channel: String,
+    /// Trust only this CA (PEM) for `https://` channels and packages instead of the
+    /// system's roots.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Time between two looks at the channel (e.g. 10m, 1h, 30s).
+    #[arg(long, default_value = "10m")]
+    pub interval: String,
+    /// Upgrades running at the same time, at most (each service has at most one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent: u16,
+    /// Look once (after resuming what was left unfinished), wait for the upgrades it
+    /// started, then exit: for cron jobs. Exit code: the first failure's, else 0.
+    #[arg(long)]
+    pub once: bool,
+    /// Where per-service state (locks, journals, package cache) lives [default:
+    /// $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll vote`.

@@ -37,15 +37,26 @@ pub fn main_impl() -> ExitCode {
         }
     };
     let (cancel_handle, cancel) = Cancel::new();
+    let supervised = cli.supervised;
     let result = runtime.block_on(async {
-        tokio::spawn(async move {
+        if supervised {
+            stop_when_stdin_closes(cancel_handle);
+            // Installed so that signals do not kill: the supervisor decides when to stop.
+            tokio::spawn(async {
+                loop {
+                    wait_for_stop_signal().await;
+                }
+            });
+        } else {
+            tokio::spawn(async move {
             // First signal: stop at the next safe point (waits end at once). Second: abort now.
             wait_for_stop_signal().await;
             cancel_handle.cancel();
             wait_for_stop_signal().await;
             print_stderr("error: interrupted twice: aborting immediately; re-run the same command to continue");
             std::process::exit(i32::from(exit_codes::RESUMABLE));
-        });
+            });
+        }
         run(cli, cancel).await
     });
     // Do not wait for stray in-flight requests on the way out.
@@ -94,6 +105,9 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
             }
         },
         Command::Vote(args) => crate::commands::vote::run(&args, cli.output, cancel).await,
+        Command::Watch(args) => {
+            crate::commands::watch::run(&args, cli.output, cli.quiet, cli.verbose, cancel).await
+        }
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => {
             crate::commands::demo::run(&args, cli.output, cli.quiet, cancel).await
@@ -101,6 +115,17 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::commands::sandbox::run(args, cli.output, cancel).await,
     }
+}
+
+/// `--supervised`: the supervisor closes our stdin to stop us (and so does its death).
+fn stop_when_stdin_closes(handle: crate::wait::CancelHandle) {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 64];
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        handle.cancel();
+    });
 }
 
 /// Ctrl-C or SIGTERM.

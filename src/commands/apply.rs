@@ -50,10 +50,12 @@ pub async fn run(
 
 /// A channel release to apply in place of the plan's `[target]`, with its verified package.
 pub struct ReleaseRun {
-    /// The release's target.
-    pub target: Target,
+    /// The release (recorded in the journal so a restart resumes it).
+    pub release: crate::channel::Release,
     /// Its verified package, handed to the launcher as `NODEROLL_PACKAGE`.
     pub package: Option<std::path::PathBuf>,
+    /// The command that continues it if interrupted.
+    pub resume_hint: String,
 }
 
 /// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release.
@@ -65,6 +67,18 @@ pub async fn run_release(
     cancel: Cancel,
 ) -> Result<u8, AppError> {
     execute(args, Mode::Apply, Some(release), format, quiet, cancel).await
+}
+
+/// Finish the rollback of a channel release that an interrupted run had started.
+pub async fn roll_back_release(
+    args: &ApplyArgs,
+    release: ReleaseRun,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let mode = Mode::Rollback { dry_run: false };
+    execute(args, mode, Some(release), format, quiet, cancel).await
 }
 
 /// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
@@ -145,12 +159,9 @@ async fn execute(
             (wire(&s.plan_file, &cancel)?, Some(s))
         }
         (None, Some(plan)) => {
-            let mut w = crate::commands::upgrade::wire_for(
-                plan,
-                release.as_ref().map(|r| &r.target),
-                &cancel,
-            )?;
-            w.package = release.and_then(|r| r.package);
+            let target = release.as_ref().map(|r| r.release.target());
+            let mut w = crate::commands::upgrade::wire_for(plan, target.as_ref(), &cancel)?;
+            w.package = release.as_ref().and_then(|r| r.package.clone());
             (w, None)
         }
         (None, None) => {
@@ -165,6 +176,10 @@ async fn execute(
         Mode::Rollback { .. } => "rollback",
     };
     let resume_hint = match (&args.saved, &args.plan) {
+        _ if release.is_some() => release
+            .as_ref()
+            .map(|r| r.resume_hint.clone())
+            .unwrap_or_default(),
         (_, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
         (Some(s), None) => format!(
             "noderoll apply --plan {} --yes (the saved plan {} is now stale)",
@@ -190,6 +205,14 @@ async fn execute(
         );
     })?;
     let journal = Arc::new(crate::journal::Journal::open(&state)?);
+    if let Some(r) = &release {
+        // Before anything can change: a restart must find which release this was.
+        journal.append(&crate::journal::Record::ReleaseChosen {
+            run_id: run_id.clone(),
+            at: jiff::Timestamp::now().to_string(),
+            release: r.release.clone(),
+        })?;
+    }
     let (mut adopted, in_flight) = journal.unfinished_launches();
     let resuming = journal.in_progress();
     let adopt_all = args.adopt.as_ref().is_some_and(|ids| ids.is_empty());

@@ -1,114 +1,31 @@
-//! `noderoll channel check`: is there a release on the channel this service should move to?
+//! `noderoll channel check | apply | clear-failed`: which release of a channel a service
+//! should run, moving it there, and forgetting the releases that failed on it.
+
+use std::io::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
-use crate::ccf::types::NodeStatus;
-use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
-use std::path::Path;
-
-use crate::channel::{Manifest, Release, Running, fetch::fetch, judge};
+use crate::channel::service::{
+    Seen, failed_here, fetch_manifest, look_with, open_service, unsettled,
+};
+use crate::channel::{Release, judge};
 use crate::cli::args::{
-    ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ChannelSourceArgs, ServiceArgs,
+    ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ChannelSourceArgs,
 };
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::journal::{Journal, Record, ServiceState};
-use crate::observe::{NodeVersion, observe, probe_options};
+use crate::journal::{Journal, Record, Unsettled};
 use crate::output::OutputFormat;
-use crate::output::events::envelope;
-use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
+use crate::output::events::{envelope, write_line};
+use crate::plan::spec::CodePlatform;
 use crate::wait::Cancel;
 
-/// The channel, the service and this machine's journal of it.
-struct Seen {
-    manifest: Manifest,
-    running: Running,
-    journal: Journal,
-    state: ServiceState,
-}
-
 async fn look(source: &ChannelSourceArgs, cancel: Cancel) -> Result<Seen, AppError> {
-    let text = fetch(&source.channel, source.ca.as_deref()).await?;
-    let manifest = Manifest::parse(&text, &source.channel)?;
-    let (service, cert, state) = open_service(&source.plan, source.state_dir.as_ref())?;
-    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
-    let probe = CcfClient::new(&cert, probe_options(), cancel)?;
-    let obs = observe(&client, &probe, &service.nodes).await?;
-    let trusted: Vec<_> = obs
-        .nodes
-        .iter()
-        .filter(|n| n.info.status == NodeStatus::Trusted)
-        .collect();
-    let claims: Vec<_> = trusted
-        .iter()
-        .filter_map(|n| n.attestation.as_ref())
-        .collect();
-    let Some(first) = claims.first() else {
-        return Err(AppError::Usage(
-            "no trusted node showed what it runs (no quote could be read); retry when they answer"
-                .into(),
-        ));
-    };
-    let running = Running {
-        platform: if first.measurement == VIRTUAL_MEASUREMENT {
-            CodePlatform::Virtual
-        } else {
-            CodePlatform::Snp
-        },
-        host_data: claims
-            .iter()
-            .map(|c| c.host_data.to_ascii_lowercase())
-            .collect(),
-        versions: trusted
-            .iter()
-            .filter_map(|n| match &n.version {
-                NodeVersion::Reported(v) => Some(v.clone()),
-                _ => None,
-            })
-            .collect(),
-    };
-    let journal = Journal::open(&state)?;
-    Ok(Seen {
-        manifest,
-        running,
-        journal,
-        state,
-    })
-}
-
-/// The service a plan file names, its certificate, and this machine's state of it.
-fn open_service(
-    plan: &Path,
-    state_dir: Option<&std::path::PathBuf>,
-) -> Result<(crate::settings::ServiceSettings, ServiceCert, ServiceState), AppError> {
-    let service_args = ServiceArgs {
-        plan: Some(plan.to_path_buf()),
-        service_url: Vec::new(),
-        service_cert: None,
-    };
-    let (_, service, cert) = crate::commands::upgrade::load_service(&service_args)?;
-    let state_dir = state_dir
-        .cloned()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
-    let state = ServiceState::open(&state_dir, &cert.sha256())?;
-    Ok((service, cert, state))
-}
-
-/// Why a release is skipped on this service: it failed here and was rolled back.
-fn failed_here(journal: &Journal, retry: bool) -> impl Fn(&Release) -> Option<String> + '_ {
-    move |r: &Release| {
-        if retry {
-            return None;
-        }
-        journal.failed_target(&r.target().key()).map(|(at, reason)| {
-            format!(
-                "failed on this service on {at} ({reason}); skipped until a newer release (or --retry-failed-target)"
-            )
-        })
-    }
+    let manifest = fetch_manifest(&source.channel, source.ca.as_deref()).await?;
+    look_with(manifest, &source.plan, source.state_dir.as_ref(), cancel).await
 }
 
 /// Read the channel, observe the service (read-only), judge every release.
@@ -125,6 +42,7 @@ pub async fn check(
     );
     let (manifest, running) = (&seen.manifest, &seen.running);
     let upgrade = newest.map(|i| judged[i].release.clone());
+    let unsettled = seen.journal.unsettled();
     match format {
         OutputFormat::Json => print_stdout(&format!(
             "{}\n",
@@ -139,6 +57,11 @@ pub async fn check(
                 },
                 "releases": judged,
                 "upgrade": upgrade,
+                "in_progress": unsettled.as_ref().map(|u| json!({
+                    "target": u.target,
+                    "release": u.release.as_ref().map(|r| &r.ccf_version),
+                    "rolling_back": u.rolling_back,
+                })),
             }))
         ))?,
         OutputFormat::Human => {
@@ -167,18 +90,25 @@ pub async fn check(
                     .collect::<Vec<_>>()
                     .join(", "),
             );
-            match &upgrade {
-                Some(r) => out.push_str(&format!(
+            match (&unsettled, &upgrade) {
+                (Some(u), _) => out.push_str(&format!(
+                    "In progress: an earlier run of this machine left the {} {} unfinished; `noderoll channel apply` finishes it before anything else.\n",
+                    if u.rolling_back { "rollback from" } else { "upgrade to" },
+                    u.target
+                )),
+                (None, Some(r)) => out.push_str(&format!(
                     "Upgrade available: {}. Its [target] table:\n\n{}",
                     r.ccf_version,
                     target_table(r)
                 )),
-                None => out.push_str("Current: no newer eligible release on this channel.\n"),
+                (None, None) => {
+                    out.push_str("Current: no newer eligible release on this channel.\n")
+                }
             }
             print_stdout(&out)?;
         }
     }
-    Ok(if upgrade.is_some() {
+    Ok(if upgrade.is_some() || unsettled.is_some() {
         exit_codes::CHANGES_PENDING
     } else {
         exit_codes::SUCCESS
@@ -217,13 +147,17 @@ fn target_table(r: &Release) -> String {
 }
 
 /// Upgrade the service to the channel's newest eligible release: verify its package first,
-/// then the same run as `apply` (lock, journal, preflight, rollback on failure).
+/// then the same run as `apply` (lock, journal, preflight, rollback on failure). An upgrade
+/// this machine left unsettled on the service is finished first, and is all this run does.
 pub async fn apply(
     args: &ChannelApplyArgs,
     format: OutputFormat,
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
+    if let Some(u) = unsettled(&args.source.plan, args.source.state_dir.as_ref())? {
+        return resume(args, u, format, quiet, cancel).await;
+    }
     let seen = look(&args.source, cancel.clone()).await?;
     let (judged, newest) = judge(
         &seen.manifest,
@@ -273,10 +207,80 @@ pub async fn apply(
         )
     };
     let run = crate::commands::apply::ReleaseRun {
-        target: release.target(),
+        release,
         package,
+        resume_hint: resume_hint(args),
     };
     crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
+}
+
+/// Finish what an earlier run left unsettled: its release (even if the channel has moved on
+/// since), forward or, if it was rolling back, back; or a plan file's own `[target]`.
+async fn resume(
+    args: &ChannelApplyArgs,
+    u: Unsettled,
+    format: OutputFormat,
+    quiet: bool,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let what = if u.rolling_back {
+        "rollback from"
+    } else {
+        "upgrade to"
+    };
+    match format {
+        OutputFormat::Json => write_line(&envelope(json!({
+            "type": "resuming",
+            "target": u.target,
+            "release": u.release.as_ref().map(|r| &r.ccf_version),
+            "rolling_back": u.rolling_back,
+        }))),
+        OutputFormat::Human if !quiet => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "Resuming the {what} {} that an earlier run left unfinished; the channel is looked at once it is settled.",
+                u.target
+            );
+        }
+        OutputFormat::Human => {}
+    }
+    let apply = ApplyArgs {
+        // The release was chosen before it failed here (if it did): finishing it is not a retry.
+        retry_failed_target: true,
+        ..ApplyArgs::for_plan(
+            args.source.plan.clone(),
+            args.yes,
+            args.source.state_dir.clone(),
+        )
+    };
+    let Some(release) = u.release else {
+        return if u.rolling_back {
+            let rollback = crate::cli::args::RollbackArgs {
+                plan: args.source.plan.clone(),
+                yes: args.yes,
+                dry_run: false,
+                state_dir: args.source.state_dir.clone(),
+            };
+            crate::commands::apply::rollback(&rollback, format, quiet, cancel).await
+        } else {
+            crate::commands::apply::run(&apply, format, quiet, cancel).await
+        };
+    };
+    let (_, _, state) = open_service(&args.source.plan, args.source.state_dir.as_ref())?;
+    let cache = state.dir().join("packages");
+    let package =
+        crate::channel::package::verify(&release, &cache, args.source.ca.as_deref()).await?;
+    let run = crate::commands::apply::ReleaseRun {
+        release,
+        package,
+        resume_hint: resume_hint(args),
+    };
+    if u.rolling_back {
+        crate::commands::apply::roll_back_release(&apply, run, format, quiet, cancel).await
+    } else {
+        crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
+    }
 }
 
 /// Clear every failed-release mark of the service (under its lock), printing what was cleared.
@@ -313,4 +317,17 @@ pub fn clear_failed(args: &ChannelClearArgs, format: OutputFormat) -> Result<u8,
         }
     }
     Ok(exit_codes::SUCCESS)
+}
+
+/// The command that continues an interrupted `channel apply`.
+fn resume_hint(args: &ChannelApplyArgs) -> String {
+    let mut hint = format!(
+        "noderoll channel apply --plan {} --channel {}",
+        args.source.plan.display(),
+        args.source.channel
+    );
+    if let Some(ca) = &args.source.ca {
+        hint.push_str(&format!(" --ca {}", ca.display()));
+    }
+    hint + " --yes"
 }

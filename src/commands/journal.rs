@@ -94,6 +94,11 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
                         "rollback started",
                         format!("{from} → {to}: {reason}"),
                     ),
+                    Record::ReleaseChosen {
+                        at,
+                        run_id,
+                        release,
+                    } => (at, run_id, "release chosen", release.target().describe()),
                     Record::FailedCleared { at } => (
                         at,
                         &String::new(),

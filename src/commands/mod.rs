@@ -11,3 +11,4 @@ pub mod sandbox;
 pub mod status;
 pub mod upgrade;
 pub mod vote;
+pub mod watch;

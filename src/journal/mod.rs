@@ -4,4 +4,4 @@ pub mod lock;
 pub mod store;
 
 pub use lock::{LockError, RunLock, ServiceState};
-pub use store::{Journal, JournalError, JournalReporter, Record};
+pub use store::{Journal, JournalError, JournalReporter, Record, Unsettled};

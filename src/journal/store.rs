@@ -33,6 +33,19 @@ pub enum Record {
         target: String,
         /// SHA-256 of the plan file.
         plan_sha256: String,
+        /// A rollback's run (its target is the version gone back to).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    /// The run's target is a channel release (`noderoll channel apply`, `noderoll watch`):
+    /// the whole release, so a restart resumes that release even if the channel moved on.
+    ReleaseChosen {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// The release as the channel published it (no secrets: identities and a URL).
+        release: crate::channel::Release,
     },
     /// A launch command is about to run.
     LaunchStarted {
@@ -251,6 +264,17 @@ impl Journal {
     }
 }
 
+/// An upgrade left unsettled by a run of this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsettled {
+    /// Its target, described (empty if the run's start was not recorded).
+    pub target: String,
+    /// The channel release it was aimed at, if it came from a channel.
+    pub release: Option<crate::channel::Release>,
+    /// Its last run had given the target up and was rolling back.
+    pub rolling_back: bool,
+}
+
 /// Outcomes after which no upgrade of this machine is under way.
 fn settles(outcome: &str) -> bool {
     matches!(
@@ -277,6 +301,51 @@ impl Journal {
             }
         }
         dirty
+    }
+
+    /// The upgrade this machine left unsettled (see [`Journal::in_progress`]), if any: whether
+    /// its last run was rolling back, and the channel release it was aimed at (`None` for a
+    /// plan file's own `[target]`).
+    pub fn unsettled(&self) -> Option<Unsettled> {
+        if !self.in_progress() {
+            return None;
+        }
+        let (mut chosen, mut out): (Option<&crate::channel::Release>, Option<Unsettled>) =
+            (None, None);
+        for r in &self.records {
+            match r {
+                Record::ReleaseChosen { release, .. } => chosen = Some(release),
+                // A forward run: toward the release just chosen, or a plan file's own target.
+                Record::RunStarted {
+                    target,
+                    rollback: false,
+                    ..
+                } => {
+                    out = Some(Unsettled {
+                        target: target.clone(),
+                        release: chosen.filter(|c| c.target().describe() == *target).cloned(),
+                        rolling_back: false,
+                    });
+                    chosen = None;
+                }
+                Record::RollbackStarted { from, .. } => {
+                    let release = match (&out, chosen) {
+                        (_, Some(c)) if c.target().describe() == *from => Some(c.clone()),
+                        (Some(u), _) if u.target == *from => u.release.clone(),
+                        _ => None,
+                    };
+                    out = Some(Unsettled {
+                        target: from.clone(),
+                        release,
+                        rolling_back: true,
+                    });
+                    chosen = None;
+                }
+                Record::RunEnded { outcome, .. } if settles(outcome) => out = None,
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Every target still marked failed: (target, when, why), oldest first.
@@ -420,7 +489,10 @@ impl Reporter for JournalReporter {
         };
         match e {
             Event::RunStarted {
-                run_id: id, target, ..
+                run_id: id,
+                target,
+                rollback,
+                ..
             } => {
                 *self.run_id.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
                 self.record(Record::RunStarted {
@@ -429,6 +501,7 @@ impl Reporter for JournalReporter {
                     at,
                     target: target.clone(),
                     plan_sha256: self.plan_sha256.clone(),
+                    rollback: *rollback,
                 });
             }
             Event::LaunchStarted { name } => self.record(Record::LaunchStarted {
@@ -496,7 +569,84 @@ mod tests {
             at: "t".into(),
             target: target.into(),
             plan_sha256: String::new(),
+            rollback: false,
         }
+    }
+
+    fn release(version: &str, host: &str) -> crate::channel::Release {
+        serde_json::from_value(serde_json::json!({
+            "ccf_version": version, "platform": "virtual", "host_data": host.repeat(32)
+        }))
+        .unwrap()
+    }
+
+    fn chosen(run: &str, r: &crate::channel::Release) -> Record {
+        Record::ReleaseChosen {
+            run_id: run.into(),
+            at: "t".into(),
+            release: r.clone(),
+        }
+    }
+
+    #[test]
+    fn unsettled_names_the_release_and_whether_it_was_rolling_back() {
+        let x = release("ccf-7.0.3", "ab");
+        let tx = x.target().describe();
+        // A channel run interrupted mid-upgrade: resume that release.
+        let j = journal(vec![
+            chosen("a", &x),
+            started("a", &tx),
+            step("a"),
+            ended("a", "interrupted"),
+        ]);
+        let u = j.unsettled().unwrap();
+        assert_eq!((u.release.as_ref(), u.rolling_back), (Some(&x), false));
+        // Its automatic rollback interrupted: the rollback run has another id and target.
+        let j = journal(vec![
+            chosen("a", &x),
+            started("a", &tx),
+            step("a"),
+            Record::RollbackStarted {
+                run_id: "a".into(),
+                at: "t".into(),
+                from: tx.clone(),
+                to: "old".into(),
+                reason: "never joined".into(),
+            },
+            Record::RunStarted {
+                format_version: FORMAT_VERSION,
+                run_id: "b".into(),
+                at: "t".into(),
+                target: "old".into(),
+                plan_sha256: String::new(),
+                rollback: true,
+            },
+            step("b"),
+        ]);
+        let u = j.unsettled().unwrap();
+        assert_eq!(
+            (u.release.as_ref(), u.rolling_back, u.target.as_str()),
+            (Some(&x), true, tx.as_str())
+        );
+        // A plan file's own target after a settled channel run: no release.
+        let j = journal(vec![
+            chosen("a", &x),
+            started("a", &tx),
+            step("a"),
+            ended("a", "upgraded"),
+            started("c", "plan target"),
+            step("c"),
+        ]);
+        let u = j.unsettled().unwrap();
+        assert_eq!((u.release, u.target.as_str()), (None, "plan target"));
+        // Settled: nothing.
+        let j = journal(vec![
+            chosen("a", &x),
+            started("a", &tx),
+            step("a"),
+            ended("a", "upgraded"),
+        ]);
+        assert_eq!(j.unsettled(), None);
     }
 
     fn ended(run: &str, outcome: &str) -> Record {

@@ -5,6 +5,7 @@ pub mod events;
 pub mod plan;
 pub mod progress;
 pub mod status;
+pub mod watch;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

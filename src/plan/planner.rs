@@ -380,9 +380,12 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
 
     // Rolling back: first take away what the abandoned upgrade started and never finished.
     let abandoned = |n: &NodeView| {
-        ctx.abandon
-            .as_ref()
-            .is_some_and(|a| n.claims.as_ref().is_some_and(|c| a.target.matches(c)))
+        ctx.abandon.as_ref().is_some_and(|a| match &n.claims {
+            Some(c) => a.target.matches(c),
+            // Stopped by an interrupted rollback, it no longer shows what it runs: the
+            // abandoned upgrade's own launch is still its to remove.
+            None => a.launched.iter().any(|l| l.is(n)),
+        })
     };
     if let Some(a) = &ctx.abandon {
         for n in view
@@ -397,7 +400,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
                     address: n.address.clone(),
                 },
                 trusted,
-                "it attests the abandoned code version",
+                "it attests the abandoned code version (or the abandoned upgrade launched it)",
                 false,
             );
         }
@@ -977,6 +980,36 @@ mod tests {
             rpc_address: Some(NodeAddr::new("127.0.0.1", 1)),
         });
         assert!(!kinds(&plan(&v, &back, &ctx)).contains(&"stop_launched".to_string()));
+    }
+
+    #[test]
+    fn a_pending_node_stopped_by_an_interrupted_rollback_is_still_removed() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        // Stopped before its removal was proposed: it no longer shows what it runs.
+        let mut stopped = node(5, NodeStatus::Pending, NEW);
+        (stopped.claims, stopped.reachable, stopped.ready) = (None, false, false);
+        let mut stranger = node(6, NodeStatus::Pending, NEW);
+        (stranger.claims, stranger.reachable) = (None, false);
+        nodes.extend([stopped.clone(), stranger]);
+        let v = service(nodes, &[OLD, NEW]);
+        let ours = Launched {
+            node_id: Some(stopped.node_id.clone()),
+            rpc_address: stopped.address.clone(),
+        };
+        let (back, ctx) = rollback_ctx(&v, vec![ours]);
+        let p = plan(&v, &back, &ctx);
+        assert_eq!(kinds(&p), ["remove_pending", "remove_abandoned_code"]);
+        assert!(
+            matches!(&p.steps[0].step, Step::RemovePending { node_id, .. } if *node_id == stopped.node_id)
+        );
+        // A Pending node nobody here launched is still left alone.
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("unknown Pending node 66666666")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

@@ -157,36 +157,6 @@ async fn an_https_channel_is_verified_and_a_bad_manifest_is_named() {
     assert!(run.stderr.contains("use https://"), "{}", run.stderr);
 }
 
-/// The sandbox's plan without `[target]` (the channel supplies it), launching whatever build
-/// the release names and noting the package each launch was given.
-fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(r.plan_path()).unwrap();
-    let (head, rest) = text.split_once("[target]").unwrap();
-    let rest = &rest[rest.find("[nodes]").unwrap()..];
-    let start = rest.find("launch = \"").unwrap();
-    let end = start + rest[start..].find('\n').unwrap();
-    let cmd = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
-    let launch = format!(
-        "echo \"$NODEROLL_PACKAGE\" >> packages.txt; {cmd} sandbox launch-node --dir . --ccf-version \"$NODEROLL_CCF_VERSION\""
-    );
-    let plan = format!(
-        "{head}{}launch = {launch:?}{}",
-        &rest[..start],
-        &rest[end..]
-    );
-    let path = r.dir.path().join("channel-plan.toml");
-    std::fs::write(&path, plan).unwrap();
-    path
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A channel served over HTTPS (trusting only `ca`) with one release whose package is
 /// `served`, announced with digest `announced`.
 async fn serve_release(

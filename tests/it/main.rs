@@ -22,3 +22,4 @@ mod sandbox_upgrade;
 mod security;
 mod signing;
 mod upgrade;
+mod watch;

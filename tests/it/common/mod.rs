@@ -425,11 +425,19 @@ pub async fn apply_with(
     extra: &[&str],
     triggers: Vec<Trigger>,
 ) -> (Ran, usize) {
+    let mut args = vec!["apply", "--plan", plan.to_str().unwrap(), "--yes"];
+    args.extend(extra);
+    run_with(&args, state, triggers).await
+}
+
+/// Run `noderoll ARGS --output json` with `state` as its state directory, firing
+/// `triggers` in order as their events are printed; returns how it ended and how many
+/// triggers fired.
+pub async fn run_with(args: &[&str], state: &Path, triggers: Vec<Trigger>) -> (Ran, usize) {
     use std::io::{BufRead, Read};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
-        .args(["apply", "--plan", plan.to_str().unwrap(), "--yes"])
+        .args(args)
         .args(["--output", "json"])
-        .args(extra)
         .env_remove("NODEROLL_PLAN")
         .env("NODEROLL_STATE_DIR", state)
         .stdin(std::process::Stdio::null())
@@ -516,4 +524,34 @@ impl RunningSandbox {
             )
         })
     }
+}
+
+/// The sandbox's plan without `[target]` (the channel supplies it), launching whatever build
+/// the release names and noting the package each launch was given.
+pub fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(r.plan_path()).unwrap();
+    let (head, rest) = text.split_once("[target]").unwrap();
+    let rest = &rest[rest.find("[nodes]").unwrap()..];
+    let start = rest.find("launch = \"").unwrap();
+    let end = start + rest[start..].find('\n').unwrap();
+    let cmd = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
+    let launch = format!(
+        "echo \"$NODEROLL_PACKAGE\" >> packages.txt; {cmd} sandbox launch-node --dir . --ccf-version \"$NODEROLL_CCF_VERSION\""
+    );
+    let plan = format!(
+        "{head}{}launch = {launch:?}{}",
+        &rest[..start],
+        &rest[end..]
+    );
+    let path = r.dir.path().join("channel-plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    path
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

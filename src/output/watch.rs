@@ -1,0 +1,185 @@
+//! Rendering `noderoll watch`: human lines (time-stamped; each upgrade's own lines prefixed
+//! with its service) or JSON Lines (each upgrade's events carry a `service` field).
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use super::events::{envelope, write_line};
+use crate::watch::supervisor::{Stream, WatchEvent, WatchReporter};
+
+/// Human lines: the loop's on stdout, each upgrade's on the stream it used.
+pub struct HumanWatchReporter {
+    /// Hide routine lines (started, current); keep decisions, outcomes and failures.
+    pub quiet: bool,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+/// `600` → `10m`, `3600` → `1h`, `1.5` → `1.5s`.
+fn interval(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    if (seconds - whole as f64).abs() > f64::EPSILON || whole < 60 {
+        format!("{seconds}s")
+    } else if whole.is_multiple_of(3600) {
+        format!("{}h", whole / 3600)
+    } else if whole.is_multiple_of(60) {
+        format!("{}m", whole / 60)
+    } else {
+        format!("{whole}s")
+    }
+}
+
+fn out(line: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{line}");
+    let _ = o.flush();
+}
+
+fn err(line: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{line}");
+}
+
+impl WatchReporter for HumanWatchReporter {
+    fn report(&self, e: &WatchEvent) {
+        let t = now();
+        match e {
+            WatchEvent::WatchStarted {
+                services,
+                channel,
+                interval_s,
+                max_concurrent,
+                once,
+            } if !self.quiet => out(&format!(
+                "{t} watching {} on channel {channel} {}, at most {max_concurrent} upgrade(s) at once",
+                services.join(", "),
+                if *once {
+                    "once".to_string()
+                } else {
+                    format!("every {}", interval(*interval_s))
+                }
+            )),
+            WatchEvent::WatchStarted { .. } => {}
+            WatchEvent::Resuming {
+                service,
+                target,
+                rolling_back,
+            } => out(&format!(
+                "{t} [{service}] resuming the {} {target} that an earlier run left unfinished",
+                if *rolling_back {
+                    "rollback from"
+                } else {
+                    "upgrade to"
+                }
+            )),
+            WatchEvent::Current {
+                service,
+                running,
+                skipped,
+            } if !self.quiet || !skipped.is_empty() => {
+                let mut line = format!("{t} [{service}] current: runs {}", running.join(", "));
+                for s in skipped {
+                    line.push_str(&format!("; skipping {}: {}", s.ccf_version, s.reason));
+                }
+                out(&line);
+            }
+            WatchEvent::Current { .. } => {}
+            WatchEvent::Deferred {
+                service,
+                release,
+                next_window,
+            } => out(&format!(
+                "{t} [{service}] {release} is available; deferred: no maintenance window is open{}",
+                next_window
+                    .as_deref()
+                    .map(|w| format!(" (next opens {w})"))
+                    .unwrap_or_default()
+            )),
+            WatchEvent::UpgradeAvailable { service, release } => {
+                out(&format!("{t} [{service}] {release} is available"))
+            }
+            WatchEvent::UpgradeStarted {
+                service,
+                release,
+                resume,
+            } => out(&format!(
+                "{t} [{service}] {} {release}",
+                if *resume { "resuming" } else { "upgrading to" }
+            )),
+            WatchEvent::Output {
+                service,
+                stream: Stream::Stdout,
+                line,
+            } => out(&format!("[{service}] {line}")),
+            WatchEvent::Output {
+                service,
+                stream: Stream::Stderr,
+                line,
+            } => err(&format!("[{service}] {line}")),
+            WatchEvent::UpgradeEnded {
+                service,
+                outcome,
+                exit_code,
+            } => out(&format!(
+                "{t} [{service}] upgrade ended: {outcome} (exit {exit_code})"
+            )),
+            WatchEvent::CheckFailed {
+                service,
+                error,
+                exit_code: _,
+            } => err(&format!(
+                "{t} [{}] could not look; trying again next interval: {error}",
+                service.as_deref().unwrap_or("channel")
+            )),
+            WatchEvent::Stopping { running } => out(&format!(
+                "{t} stopping: {running} upgrade(s) stop at their next safe point"
+            )),
+            WatchEvent::WatchStopped { exit_code } => {
+                out(&format!("{t} stopped (exit {exit_code})"))
+            }
+        }
+    }
+}
+
+/// JSON Lines: the loop's events as `watch_*`-style records; an upgrade's own JSON events
+/// pass through with a `plan` field added (the service's label;
+/// their own `service` field, in summaries, is the service's status document).
+pub struct JsonWatchReporter;
+
+impl WatchReporter for JsonWatchReporter {
+    fn report(&self, e: &WatchEvent) {
+        if let WatchEvent::Output {
+            service,
+            stream: Stream::Stdout,
+            line,
+        } = e
+            && let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(line)
+        {
+            m.insert("plan".into(), service.clone().into());
+            write_line(&Value::Object(m));
+            return;
+        }
+        write_line(&envelope(
+            serde_json::to_value(e).expect("watch events serialise"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interval;
+
+    #[test]
+    fn intervals_read_as_they_were_written() {
+        assert_eq!(interval(600.0), "10m");
+        assert_eq!(interval(3600.0), "1h");
+        assert_eq!(interval(90.0), "90s");
+        assert_eq!(interval(1.0), "1s");
+        assert_eq!(interval(1.5), "1.5s");
+    }
+}

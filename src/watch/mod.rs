@@ -1,0 +1,12 @@
+//! `noderoll watch`: follow a release channel for several services, unattended.
+//!
+//! [`window`] is the pure maintenance-window logic, [`supervisor`] the loop that checks the
+//! channel and runs each service's upgrade as a supervised `noderoll channel apply` child
+//! (one per service, at most `--max-concurrent` at once), emitting [`WatchEvent`]s that the
+//! reporters in [`crate::output::watch`] render.
+
+pub mod supervisor;
+pub mod window;
+
+pub use supervisor::{Service, WatchConfig, WatchEvent, WatchReporter, run};
+pub use window::{WatchSettings, Window};
