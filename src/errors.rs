@@ -123,8 +123,23 @@ impl From<GovError> for AppError {
 }
 
 impl AppError {
+    /// A read cut short by Ctrl-C/SIGTERM (or a supervisor's stop): an interruption at a
+    /// safe point, not a service that failed to answer.
+    pub fn is_cancelled(&self) -> bool {
+        let client = |e: &ClientError| matches!(*e.kind, crate::ccf::error::ErrorKind::Cancelled);
+        match self {
+            AppError::NoNodeAnswered { last, .. } => client(last),
+            AppError::Client(e) => client(e),
+            AppError::Engine(crate::exec::EngineError::Observe(inner)) => inner.is_cancelled(),
+            _ => false,
+        }
+    }
+
     /// The documented exit code for this failure.
     pub fn exit_code(&self) -> u8 {
+        if self.is_cancelled() {
+            return exit_codes::RESUMABLE;
+        }
         match self {
             AppError::Settings(_) | AppError::Trust(_) | AppError::Identity(_) => exit_codes::USAGE,
             AppError::NoNodeAnswered { .. } | AppError::Client(_) => {

@@ -114,12 +114,17 @@ pub async fn find_answering_node(
     let mut last = None;
     // One quick attempt per node first (a stopped node refuses at once), then the patient
     // client with its retries, so one dead address never costs a whole back-off.
-    for c in [probe_client, client] {
+    'clients: for c in [probe_client, client] {
         for n in nodes {
             match c.network(n).await {
                 Ok(info) => return Ok((n.clone(), info)),
                 Err(e) if matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
                     return Err(e.into());
+                }
+                // Asked to stop: every other node would say the same.
+                Err(e) if matches!(*e.kind, ErrorKind::Cancelled) => {
+                    last = Some(e);
+                    break 'clients;
                 }
                 Err(e) => last = Some(e),
             }

@@ -84,7 +84,20 @@ pub enum EngineError {
     },
     /// The service could not be observed.
     #[error(transparent)]
-    Observe(#[from] Box<crate::errors::AppError>),
+    Observe(Box<crate::errors::AppError>),
+}
+
+impl From<Box<crate::errors::AppError>> for EngineError {
+    fn from(e: Box<crate::errors::AppError>) -> Self {
+        // A look cut short by a stop request is an interruption, not an unreachable service.
+        if e.is_cancelled() {
+            EngineError::Cancelled {
+                step: "observe the service".into(),
+            }
+        } else {
+            EngineError::Observe(e)
+        }
+    }
 }
 
 /// What went wrong inside a step.
