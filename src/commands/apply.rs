@@ -58,26 +58,21 @@ pub struct ReleaseRun {
     pub resume_hint: String,
 }
 
-/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release.
+/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release; or,
+/// `rolling_back`, the finish of its rollback that an interrupted run had started.
 pub async fn run_release(
     args: &ApplyArgs,
     release: ReleaseRun,
+    rolling_back: bool,
     format: OutputFormat,
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    execute(args, Mode::Apply, Some(release), format, quiet, cancel).await
-}
-
-/// Finish the rollback of a channel release that an interrupted run had started.
-pub async fn roll_back_release(
-    args: &ApplyArgs,
-    release: ReleaseRun,
-    format: OutputFormat,
-    quiet: bool,
-    cancel: Cancel,
-) -> Result<u8, AppError> {
-    let mode = Mode::Rollback { dry_run: false };
+    let mode = if rolling_back {
+        Mode::Rollback { dry_run: false }
+    } else {
+        Mode::Apply
+    };
     execute(args, mode, Some(release), format, quiet, cancel).await
 }
 

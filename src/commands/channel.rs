@@ -211,7 +211,7 @@ pub async fn apply(
         package,
         resume_hint: resume_hint(args),
     };
-    crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
+    crate::commands::apply::run_release(&apply, run, false, format, quiet, cancel).await
 }
 
 /// Finish what an earlier run left unsettled: its release (even if the channel has moved on
@@ -276,11 +276,7 @@ async fn resume(
         package,
         resume_hint: resume_hint(args),
     };
-    if u.rolling_back {
-        crate::commands::apply::roll_back_release(&apply, run, format, quiet, cancel).await
-    } else {
-        crate::commands::apply::run_release(&apply, run, format, quiet, cancel).await
-    }
+    crate::commands::apply::run_release(&apply, run, u.rolling_back, format, quiet, cancel).await
 }
 
 /// Clear every failed-release mark of the service (under its lock), printing what was cleared.

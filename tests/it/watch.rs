@@ -56,6 +56,31 @@ impl Watcher {
         }
     }
 
+    /// `watch --plan PLAN --channel CHANNEL --interval 1s`.
+    fn every_second(state: &Path, plan: &Path, channel: &Path) -> Watcher {
+        Watcher::start(
+            state,
+            &[
+                "--plan",
+                s(plan),
+                "--channel",
+                s(channel),
+                "--interval",
+                "1s",
+            ],
+        )
+    }
+
+    /// Wait (bounded) until the upgrade of `plan` has trusted its new nodes.
+    async fn until_trusted(&self, plan: &str) {
+        self.until("the new nodes trusted", 60, |e| {
+            e["type"] == "step_finished"
+                && e["plan"] == plan
+                && e["description"].as_str().unwrap_or("").starts_with("trust")
+        })
+        .await;
+    }
+
     fn events(&self) -> Vec<Value> {
         self.events.lock().unwrap().clone()
     }
@@ -84,6 +109,14 @@ impl Watcher {
             async move { gone }
         })
         .await;
+    }
+
+    /// SIGTERM with no upgrade running: a clean stop (exit 0); its events.
+    async fn stop_idle(self) -> Vec<Value> {
+        self.signal("-TERM");
+        let (code, stderr, events) = self.exit().await;
+        assert_eq!(code, 0, "{stderr}");
+        events
     }
 
     /// Wait (bounded) for the process to exit; its exit code and stderr.
@@ -142,6 +175,10 @@ fn decisions(events: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+fn count(events: &[Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["type"] == kind).count()
+}
+
 fn is(e: &Value, kind: &str, service: &str) -> bool {
     e["type"] == kind && e["plan"] == service
 }
@@ -198,17 +235,7 @@ async fn a_release_published_while_watching_is_applied_then_the_service_is_curre
     write_channel(&channel, &r, &[]);
     // A window that is always open: the upgrade is not deferred.
     let plan = watched_plan(&r, "svc", "[watch]\nwindows = [\"00:00-24:00 UTC\"]\n", &[]);
-    let w = Watcher::start(
-        state.path(),
-        &[
-            "--plan",
-            s(&plan),
-            "--channel",
-            s(&channel),
-            "--interval",
-            "1s",
-        ],
-    );
+    let w = Watcher::every_second(state.path(), &plan, &channel);
     w.until("the service judged current", 30, |e| {
         is(e, "watch_current", "svc")
     })
@@ -237,13 +264,8 @@ async fn a_release_published_while_watching_is_applied_then_the_service_is_curre
     .await;
     assert!(versions(&r).await.iter().all(|v| v == "ccf-7.0.3"));
 
-    w.signal("-TERM");
-    let (code, stderr, events) = w.exit().await;
-    assert_eq!(code, 0, "{stderr}");
-    let started = events
-        .iter()
-        .filter(|e| e["type"] == "watch_upgrade_started")
-        .count();
+    let events = w.stop_idle().await;
+    let started = count(&events, "watch_upgrade_started");
     assert_eq!(started, 1, "one upgrade, then current: {events:?}");
     assert_eq!(r.launched_and_no_duplicate_proposal(), (3, true));
     assert_eq!(r.sandbox.violations(), vec![]);
@@ -314,8 +336,9 @@ async fn a_package_that_does_not_match_is_refused_without_change_and_skipped_aft
     assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
 }
 
-#[tokio::test]
-async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next_look() {
+/// A sandbox whose channel offers ccf-7.0.3, whose next new node never joins (found out
+/// within a 3 s step timeout): its state dir, channel and plan.
+async fn a_release_that_never_joins() -> (RunningSandbox, tempfile::TempDir, PathBuf, PathBuf) {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let state = tempfile::tempdir().unwrap();
     let channel = r.dir.path().join("stable.json");
@@ -331,17 +354,13 @@ async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next
         noderoll::sandbox::Fault::NeverJoinNext,
     )
     .unwrap();
-    let w = Watcher::start(
-        state.path(),
-        &[
-            "--plan",
-            s(&plan),
-            "--channel",
-            s(&channel),
-            "--interval",
-            "1s",
-        ],
-    );
+    (r, state, channel, plan)
+}
+
+#[tokio::test]
+async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next_look() {
+    let (r, state, channel, plan) = a_release_that_never_joins().await;
+    let w = Watcher::every_second(state.path(), &plan, &channel);
     let ended = w
         .until("the failed upgrade to end", 60, |e| {
             is(e, "watch_upgrade_ended", "svc")
@@ -366,48 +385,68 @@ async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next
     );
     let old = r.sandbox.info().current_build.ccf_version.clone();
     assert!(versions(&r).await.iter().all(|v| *v == old));
-    w.signal("-TERM");
-    let (code, stderr, events) = w.exit().await;
-    assert_eq!(code, 0, "{stderr}");
-    let started = events
-        .iter()
-        .filter(|e| e["type"] == "watch_upgrade_started")
-        .count();
+    let events = w.stop_idle().await;
+    let started = count(&events, "watch_upgrade_started");
     assert_eq!(started, 1, "never tried again: {events:?}");
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 
-#[tokio::test]
-async fn two_services_are_upgraded_within_the_concurrency_limit() {
-    let (a, b) = tokio::join!(
-        start_sandbox(3, Platform::Virtual, 5.0),
-        start_sandbox(3, Platform::Virtual, 5.0)
-    );
-    let state = tempfile::tempdir().unwrap();
-    let channel = a.dir.path().join("stable.json");
-    // Both sandboxes start on the same build.
-    write_channel(&channel, &a, &[release("ccf-7.0.3", "c3")]);
-    let (pa, pb) = (
-        watched_plan(&a, "alpha", "", &[]),
-        watched_plan(&b, "beta", "", &[]),
-    );
-    let once = |limit: &'static str| {
+/// Two sandboxes (`alpha`, `beta`) on the same build, a channel offering ccf-7.0.3.
+struct Fleet {
+    a: RunningSandbox,
+    b: RunningSandbox,
+    state: tempfile::TempDir,
+    channel: PathBuf,
+    pa: PathBuf,
+    pb: PathBuf,
+}
+
+impl Fleet {
+    /// `watch --plan alpha --plan beta --once --max-concurrent LIMIT`.
+    fn watch_once(&self, limit: &str) -> Watcher {
         Watcher::start(
-            state.path(),
+            self.state.path(),
             &[
                 "--plan",
-                s(&pa),
+                s(&self.pa),
                 "--plan",
-                s(&pb),
+                s(&self.pb),
                 "--channel",
-                s(&channel),
+                s(&self.channel),
                 "--once",
                 "--max-concurrent",
                 limit,
             ],
         )
-    };
-    let (code, stderr, events) = once("1").exit().await;
+    }
+}
+
+async fn two_services_behind() -> Fleet {
+    let (a, b) = tokio::join!(
+        start_sandbox(3, Platform::Virtual, 5.0),
+        start_sandbox(3, Platform::Virtual, 5.0)
+    );
+    let channel = a.dir.path().join("stable.json");
+    write_channel(&channel, &a, &[release("ccf-7.0.3", "c3")]);
+    let (pa, pb) = (
+        watched_plan(&a, "alpha", "", &[]),
+        watched_plan(&b, "beta", "", &[]),
+    );
+    Fleet {
+        a,
+        b,
+        state: tempfile::tempdir().unwrap(),
+        channel,
+        pa,
+        pb,
+    }
+}
+
+#[tokio::test]
+async fn two_services_are_upgraded_within_the_concurrency_limit() {
+    let fleet = two_services_behind().await;
+    let Fleet { a, b, channel, .. } = &fleet;
+    let (code, stderr, events) = fleet.watch_once("1").exit().await;
     assert_eq!(code, 0, "{stderr}");
     // One slot: each upgrade ends before the other starts.
     assert_eq!(
@@ -424,8 +463,8 @@ async fn two_services_are_upgraded_within_the_concurrency_limit() {
     }
 
     // A newer release: with room for two, both upgrades run at once.
-    write_channel(&channel, &a, &[release("ccf-7.0.4", "c4")]);
-    let (code, stderr, events) = once("2").exit().await;
+    write_channel(channel, a, &[release("ccf-7.0.4", "c4")]);
+    let (code, stderr, events) = fleet.watch_once("2").exit().await;
     assert_eq!(code, 0, "{stderr}");
     let kinds: Vec<&str> = upgrades(&events).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
@@ -461,35 +500,18 @@ fn upgrades(events: &[Value]) -> Vec<(&str, &str)> {
 
 #[tokio::test]
 async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
-    let (a, b) = tokio::join!(
-        start_sandbox(3, Platform::Virtual, 5.0),
-        start_sandbox(3, Platform::Virtual, 5.0)
-    );
-    let state = tempfile::tempdir().unwrap();
-    let channel = a.dir.path().join("stable.json");
-    write_channel(&channel, &a, &[release("ccf-7.0.3", "c3")]);
-    let (pa, pb) = (
-        watched_plan(&a, "alpha", "", &[]),
-        watched_plan(&b, "beta", "", &[]),
-    );
+    let fleet = two_services_behind().await;
+    let Fleet {
+        a,
+        b,
+        state,
+        channel,
+        pa,
+        ..
+    } = &fleet;
     // Only alpha at first: killed once its new nodes are trusted.
-    let w = Watcher::start(
-        state.path(),
-        &[
-            "--plan",
-            s(&pa),
-            "--channel",
-            s(&channel),
-            "--interval",
-            "1s",
-        ],
-    );
-    w.until("alpha's new nodes trusted", 60, |e| {
-        e["type"] == "step_finished"
-            && e["plan"] == "alpha"
-            && e["description"].as_str().unwrap_or("").starts_with("trust")
-    })
-    .await;
+    let w = Watcher::every_second(state.path(), pa, channel);
+    w.until_trusted("alpha").await;
     w.kill().await;
     // Its upgrade saw the watcher die (stdin closed) and stopped at a safe point.
     eventually("alpha's run to record its interruption", 60, || {
@@ -509,14 +531,7 @@ async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
     // `channel check` says so (and that it comes first).
     let check = noderoll_in(
         state.path(),
-        &[
-            "channel",
-            "check",
-            "--plan",
-            s(&pa),
-            "--channel",
-            s(&channel),
-        ],
+        &["channel", "check", "--plan", s(pa), "--channel", s(channel)],
     )
     .await;
     assert_eq!(check.code, 2, "{}", check.stderr);
@@ -531,22 +546,7 @@ async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
     assert_eq!(mid, 3, "the three new nodes were launched before the kill");
 
     // Restarted with both services: alpha's upgrade is finished before beta is looked at.
-    let (code, stderr, events) = Watcher::start(
-        state.path(),
-        &[
-            "--plan",
-            s(&pa),
-            "--plan",
-            s(&pb),
-            "--channel",
-            s(&channel),
-            "--once",
-            "--max-concurrent",
-            "2",
-        ],
-    )
-    .exit()
-    .await;
+    let (code, stderr, events) = fleet.watch_once("2").exit().await;
     assert_eq!(code, 0, "{stderr}");
     let decisions = decisions(&events);
     let expected: Vec<(String, String)> = [
@@ -613,21 +613,7 @@ async fn outside_its_windows_an_upgrade_is_deferred_and_nothing_changes() {
 
 #[tokio::test]
 async fn channel_apply_finishes_an_interrupted_rollback_of_a_release_before_anything_else() {
-    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    let state = tempfile::tempdir().unwrap();
-    let channel = r.dir.path().join("stable.json");
-    write_channel(&channel, &r, &[release("ccf-7.0.3", "c3")]);
-    let plan = watched_plan(
-        &r,
-        "svc",
-        "",
-        &[("step_timeout = \"2m\"", "step_timeout = \"3s\"")],
-    );
-    noderoll::sandbox::control::apply_fault(
-        r.sandbox.core(),
-        noderoll::sandbox::Fault::NeverJoinNext,
-    )
-    .unwrap();
+    let (r, state, channel, plan) = a_release_that_never_joins().await;
     let apply = [
         "channel",
         "apply",
@@ -758,23 +744,8 @@ async fn sigterm_mid_upgrade_stops_it_at_a_safe_point_and_exits_resumable() {
     let channel = r.dir.path().join("stable.json");
     write_channel(&channel, &r, &[release("ccf-7.0.3", "c3")]);
     let plan = watched_plan(&r, "svc", "", &[]);
-    let w = Watcher::start(
-        state.path(),
-        &[
-            "--plan",
-            s(&plan),
-            "--channel",
-            s(&channel),
-            "--interval",
-            "1s",
-        ],
-    );
-    w.until("the new nodes trusted", 60, |e| {
-        e["type"] == "step_finished"
-            && e["plan"] == "svc"
-            && e["description"].as_str().unwrap_or("").starts_with("trust")
-    })
-    .await;
+    let w = Watcher::every_second(state.path(), &plan, &channel);
+    w.until_trusted("svc").await;
     w.signal("-TERM");
     let (code, stderr, events) = w.exit().await;
     assert_eq!(code, 4, "{stderr}");
