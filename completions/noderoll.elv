@@ -146,8 +146,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
-            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An upgrade this machine left unfinished on the service is finished first (and alone)'
             cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -195,8 +195,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'noderoll;channel;help'= {
-            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
-            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An upgrade this machine left unfinished on the service is finished first (and alone)'
             cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -396,8 +396,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         &'noderoll;help;journal'= {
         }
         &'noderoll;help;channel'= {
-            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed). Read-only'
-            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]'
+            cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
+            cand apply 'Upgrade the service to the channel''s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An upgrade this machine left unfinished on the service is finished first (and alone)'
             cand clear-failed 'Forget which releases failed on this service, so `check` and `apply` consider them again. Prints what was cleared'
         }
         &'noderoll;help;channel;check'= {

@@ -411,11 +411,12 @@ pub struct ChannelArgs {
 pub enum ChannelAction {
     /// Compare the channel's newest eligible release with what the service runs (version
     /// guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade
-    /// is available (its [target] table is printed). Read-only.
+    /// is available (its [target] table is printed), or one is in progress. Read-only.
     Check(ChannelCheckArgs),
     /// Upgrade the service to the channel's newest eligible release: its package (if the
     /// manifest names one) is downloaded and verified first and handed to the launcher as
-    /// NODEROLL_PACKAGE; then the same run as `apply` with the release as [target].
+    /// NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An
+    /// upgrade this machine left unfinished on the service is finished first (and alone).
     Apply(ChannelApplyArgs),
     /// Forget which releases failed on this service, so `check` and `apply` consider them
     /// again. Prints what was cleared.
