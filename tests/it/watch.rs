@@ -343,10 +343,11 @@ async fn a_release_that_never_joins() -> (RunningSandbox, tempfile::TempDir, Pat
     let state = tempfile::tempdir().unwrap();
     let channel = r.dir.path().join("stable.json");
     write_channel(&channel, &r, &[release("ccf-7.0.3", "c3")]);
+    let notify = "[notify]\ncommand = \"cat >> notified.jsonl\"\nevents = [\"rolled_back\"]\n";
     let plan = watched_plan(
         &r,
         "svc",
-        "",
+        notify,
         &[("step_timeout = \"2m\"", "step_timeout = \"3s\"")],
     );
     noderoll::sandbox::control::apply_fault(
@@ -388,6 +389,10 @@ async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next
     let events = w.stop_idle().await;
     let started = count(&events, "watch_upgrade_started");
     assert_eq!(started, 1, "never tried again: {events:?}");
+    // The plan's notification went out as it does for `apply`.
+    let sent = std::fs::read_to_string(r.dir.path().join("notified.jsonl")).unwrap();
+    let sent: Value = serde_json::from_str(sent.lines().next().unwrap()).unwrap();
+    assert_eq!(sent["outcome"], "rolled_back", "{sent}");
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 
