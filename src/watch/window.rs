@@ -14,6 +14,15 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const FULL_DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
 /// One maintenance window.
@@ -159,29 +168,16 @@ fn parse_days(text: &str) -> Result<[bool; 7], String> {
 
 fn day_index(text: &str) -> Result<usize, String> {
     let lower = text.to_ascii_lowercase();
-    DAYS.iter()
-        .position(|d| lower.len() >= 3 && d.starts_with(&lower[..3]) && day_name_ok(&lower, d))
+    (0..7)
+        .find(|&i| lower == DAYS[i] || lower == FULL_DAYS[i])
         .ok_or_else(|| format!("`{text}` is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)"))
-}
-
-/// `sat` and `saturday` are Saturday; `satx` is not.
-fn day_name_ok(lower: &str, abbrev: &str) -> bool {
-    const FULL: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    lower == abbrev || FULL.iter().any(|f| f.starts_with(abbrev) && *f == lower)
 }
 
 fn parse_time(text: &str) -> Result<u16, String> {
     let bad = || format!("`{text}` is not a time HH:MM (00:00 to 24:00)");
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
         return Err(bad());
     }
     let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
@@ -316,6 +312,9 @@ mod tests {
             ("Sat 02:00-25:00 UTC", "is not a time"),
             ("Caturday 02:00-06:00 UTC", "is not a day"),
             ("Satx 02:00-06:00 UTC", "is not a day"),
+            ("éé 02:00-06:00 UTC", "is not a day"),
+            ("Sat 0é:00-06:00 UTC", "is not a time"),
+            ("Sat +2:00-06:00 UTC", "is not a time"),
             ("Sat 02:00-02:00 UTC", "same time"),
             ("Sat 02:00-06:00 Mars/Olympus", "unknown time zone"),
             ("Sat 02:00 UTC", "HH:MM-HH:MM"),
