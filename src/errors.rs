@@ -124,13 +124,13 @@ impl From<GovError> for AppError {
 
 impl AppError {
     /// A read cut short by Ctrl-C/SIGTERM (or a supervisor's stop): an interruption at a
-    /// safe point, not a service that failed to answer.
+    /// safe point, not a service that failed to answer. (Inside a run, the engine turns these
+    /// into [`crate::exec::EngineError::Cancelled`] itself.)
     pub fn is_cancelled(&self) -> bool {
         let client = |e: &ClientError| matches!(*e.kind, crate::ccf::error::ErrorKind::Cancelled);
         match self {
             AppError::NoNodeAnswered { last, .. } => client(last),
             AppError::Client(e) => client(e),
-            AppError::Engine(crate::exec::EngineError::Observe(inner)) => inner.is_cancelled(),
             _ => false,
         }
     }

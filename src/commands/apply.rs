@@ -58,11 +58,12 @@ pub struct ReleaseRun {
     pub resume_hint: String,
 }
 
-/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release; or,
-/// `rolling_back`, the finish of its rollback that an interrupted run had started.
+/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release (or the
+/// plan's own `[target]` without one); or, `rolling_back`, the finish of a rollback that an
+/// interrupted run had started.
 pub async fn run_release(
     args: &ApplyArgs,
-    release: ReleaseRun,
+    release: Option<ReleaseRun>,
     rolling_back: bool,
     format: OutputFormat,
     quiet: bool,
@@ -73,7 +74,7 @@ pub async fn run_release(
     } else {
         Mode::Apply
     };
-    execute(args, mode, Some(release), format, quiet, cancel).await
+    execute(args, mode, release, format, quiet, cancel).await
 }
 
 /// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
@@ -170,13 +171,10 @@ async fn execute(
         Mode::Finalize => "finalize",
         Mode::Rollback { .. } => "rollback",
     };
-    let resume_hint = match (&args.saved, &args.plan) {
-        _ if release.is_some() => release
-            .as_ref()
-            .map(|r| r.resume_hint.clone())
-            .unwrap_or_default(),
-        (_, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
-        (Some(s), None) => format!(
+    let resume_hint = match (&release, &args.saved, &args.plan) {
+        (Some(r), _, _) => r.resume_hint.clone(),
+        (None, _, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
+        (None, Some(s), None) => format!(
             "noderoll apply --plan {} --yes (the saved plan {} is now stale)",
             w.plan.path.display(),
             s.display()
@@ -581,6 +579,17 @@ pub async fn finish(
         );
         n.flush().await;
     }
+    let shows_service = matches!(
+        &result,
+        Ok(Outcome::Upgraded { .. } | Outcome::RolledBack { .. } | Outcome::FinalizePending { .. })
+            | Err(AppError::RolledBack { .. })
+    );
+    if format == OutputFormat::Human
+        && shows_service
+        && let Some(a) = &after
+    {
+        print_stdout(&status::render_human(a))?;
+    }
     match format {
         OutputFormat::Json => write_line(&summary),
         OutputFormat::Human => match &result {
@@ -589,27 +598,18 @@ pub async fn finish(
                 w.spec.target.describe()
             ))?,
             Ok(Outcome::Upgraded { steps }) => {
-                if let Some(a) = &after {
-                    print_stdout(&status::render_human(a))?;
-                }
                 print_stdout(&format!(
                     "Upgraded to {} in {elapsed:.1}s ({steps} steps).\n",
                     w.spec.target.describe()
                 ))?;
             }
             Ok(Outcome::RolledBack { steps }) => {
-                if let Some(a) = &after {
-                    print_stdout(&status::render_human(a))?;
-                }
                 print_stdout(&format!(
                     "Rolled back from {} in {elapsed:.1}s ({steps} steps).\n",
                     w.spec.target.describe()
                 ))?;
             }
             Ok(Outcome::FinalizePending { steps }) => {
-                if let Some(a) = &after {
-                    print_stdout(&status::render_human(a))?;
-                }
                 print_stdout(&format!(
                     "Every node runs {} ({steps} steps in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
                     w.spec.target.describe(),
@@ -619,11 +619,6 @@ pub async fn finish(
             Err(_) if interrupted => print_stdout(&format!(
                 "Interrupted at a safe point after {elapsed:.1}s. To continue: {resume_hint}\n"
             ))?,
-            Err(AppError::RolledBack { .. }) => {
-                if let Some(a) = &after {
-                    print_stdout(&status::render_human(a))?;
-                }
-            }
             Err(_) => {}
         },
     }

@@ -7,6 +7,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
+use crate::channel::package::PackageError;
 use crate::channel::service::{
     Seen, failed_here, fetch_manifest, look_with, open_service, unsettled,
 };
@@ -15,9 +16,10 @@ use crate::cli::args::{
     ApplyArgs, ChannelApplyArgs, ChannelCheckArgs, ChannelClearArgs, ChannelSourceArgs,
 };
 use crate::cli::dispatch::print_stdout;
+use crate::commands::apply::ReleaseRun;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::journal::{Journal, Record, Unsettled};
+use crate::journal::{Journal, Record, ServiceState, Unsettled};
 use crate::output::OutputFormat;
 use crate::output::events::{envelope, write_line};
 use crate::plan::spec::CodePlatform;
@@ -179,43 +181,58 @@ pub async fn apply(
         return Ok(exit_codes::SUCCESS);
     };
     let release = judged[i].release.clone();
-    let cache = seen.state.dir().join("packages");
-    let package =
-        match crate::channel::package::verify(&release, &cache, args.source.ca.as_deref()).await {
-            Ok(p) => p,
-            Err(e) => {
-                // Remembered like a failed upgrade: the release is skipped until a newer one.
-                let _lock = seen.state.lock("channel", |_| {})?;
-                let target = release.target();
-                seen.journal.append(&Record::TargetFailed {
-                    run_id: "channel".into(),
-                    at: jiff::Timestamp::now().to_string(),
-                    key: target.key(),
-                    target: target.describe(),
-                    reason: crate::errors::one_line(&e),
-                })?;
-                return Err(e.into());
-            }
-        };
+    let run = match verified(args, release.clone(), &seen.state).await {
+        Ok(run) => run,
+        Err(e) => {
+            // Remembered like a failed upgrade: the release is skipped until a newer one.
+            let _lock = seen.state.lock("channel", |_| {})?;
+            let target = release.target();
+            seen.journal.append(&Record::TargetFailed {
+                run_id: "channel".into(),
+                at: jiff::Timestamp::now().to_string(),
+                key: target.key(),
+                target: target.describe(),
+                reason: crate::errors::one_line(&e),
+            })?;
+            return Err(e.into());
+        }
+    };
     drop(seen);
-    let apply = ApplyArgs {
-        retry_failed_target: args.retry_failed_target,
+    let apply = apply_args(args, args.retry_failed_target);
+    crate::commands::apply::run_release(&apply, Some(run), false, format, quiet, cancel).await
+}
+
+/// `release` with its package downloaded (once, into the service's package cache) and
+/// verified, ready to run.
+async fn verified(
+    args: &ChannelApplyArgs,
+    release: Release,
+    state: &ServiceState,
+) -> Result<ReleaseRun, PackageError> {
+    let cache = state.dir().join("packages");
+    let package =
+        crate::channel::package::verify(&release, &cache, args.source.ca.as_deref()).await?;
+    Ok(ReleaseRun {
+        release,
+        package,
+        resume_hint: resume_hint(args),
+    })
+}
+
+/// The `apply` run a channel command makes.
+fn apply_args(args: &ChannelApplyArgs, retry_failed_target: bool) -> ApplyArgs {
+    ApplyArgs {
+        retry_failed_target,
         ..ApplyArgs::for_plan(
             args.source.plan.clone(),
             args.yes,
             args.source.state_dir.clone(),
         )
-    };
-    let run = crate::commands::apply::ReleaseRun {
-        release,
-        package,
-        resume_hint: resume_hint(args),
-    };
-    crate::commands::apply::run_release(&apply, run, false, format, quiet, cancel).await
+    }
 }
 
 /// Finish what an earlier run left unsettled: its release (even if the channel has moved on
-/// since), forward or, if it was rolling back, back; or a plan file's own `[target]`.
+/// since) or a plan file's own `[target]`, forward or, if it was rolling back, back.
 async fn resume(
     args: &ChannelApplyArgs,
     u: Unsettled,
@@ -245,36 +262,15 @@ async fn resume(
         }
         OutputFormat::Human => {}
     }
-    let apply = ApplyArgs {
-        // The release was chosen before it failed here (if it did): finishing it is not a retry.
-        retry_failed_target: true,
-        ..ApplyArgs::for_plan(
-            args.source.plan.clone(),
-            args.yes,
-            args.source.state_dir.clone(),
-        )
-    };
-    let Some(release) = u.release else {
-        return if u.rolling_back {
-            let rollback = crate::cli::args::RollbackArgs {
-                plan: args.source.plan.clone(),
-                yes: args.yes,
-                dry_run: false,
-                state_dir: args.source.state_dir.clone(),
-            };
-            crate::commands::apply::rollback(&rollback, format, quiet, cancel).await
-        } else {
-            crate::commands::apply::run(&apply, format, quiet, cancel).await
-        };
-    };
-    let (_, _, state) = open_service(&args.source.plan, args.source.state_dir.as_ref())?;
-    let cache = state.dir().join("packages");
-    let package =
-        crate::channel::package::verify(&release, &cache, args.source.ca.as_deref()).await?;
-    let run = crate::commands::apply::ReleaseRun {
-        release,
-        package,
-        resume_hint: resume_hint(args),
+    // The release was chosen before it failed here (if it did): finishing it is not a retry.
+    let apply = apply_args(args, true);
+    let run = match u.release {
+        Some(release) => {
+            let (_, _, state) = open_service(&args.source.plan, args.source.state_dir.as_ref())?;
+            Some(verified(args, release, &state).await?)
+        }
+        // A plan file's own `[target]`.
+        None => None,
     };
     crate::commands::apply::run_release(&apply, run, u.rolling_back, format, quiet, cancel).await
 }
