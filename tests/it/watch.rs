@@ -223,6 +223,19 @@ async fn versions(r: &RunningSandbox) -> Vec<String> {
     out
 }
 
+/// `channel apply --plan PLAN --channel CHANNEL --yes`.
+fn channel_apply<'a>(plan: &'a Path, channel: &'a Path) -> [&'a str; 7] {
+    [
+        "channel",
+        "apply",
+        "--plan",
+        s(plan),
+        "--channel",
+        s(channel),
+        "--yes",
+    ]
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -619,15 +632,7 @@ async fn outside_its_windows_an_upgrade_is_deferred_and_nothing_changes() {
 #[tokio::test]
 async fn channel_apply_finishes_an_interrupted_rollback_of_a_release_before_anything_else() {
     let (r, state, channel, plan) = a_release_that_never_joins().await;
-    let apply = [
-        "channel",
-        "apply",
-        "--plan",
-        s(&plan),
-        "--channel",
-        s(&channel),
-        "--yes",
-    ];
+    let apply = channel_apply(&plan, &channel);
     // Killed as soon as its automatic rollback has begun removing what it launched.
     let kill = Trigger::new("step_started", 1, "", |_, pid| {
         Command::new("kill")
@@ -782,19 +787,7 @@ async fn sigterm_mid_upgrade_stops_it_at_a_safe_point_and_exits_resumable() {
         "{summary}"
     );
     // Continued by hand, as it says: the same release, nothing launched twice.
-    let run = noderoll_in(
-        state.path(),
-        &[
-            "channel",
-            "apply",
-            "--plan",
-            s(&plan),
-            "--channel",
-            s(&channel),
-            "--yes",
-        ],
-    )
-    .await;
+    let run = noderoll_in(state.path(), &channel_apply(&plan, &channel)).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(versions(&r).await.iter().all(|v| v == "ccf-7.0.3"));
     assert_eq!(r.launched_and_no_duplicate_proposal(), (3, true));
