@@ -39,7 +39,8 @@ pub struct ObservedNode {
     pub removable: bool,
     /// Its own `/node/version`.
     pub version: NodeVersion,
-    /// What its own `/node/quotes/self` attests.
+    /// What it attests, from the service's store: `/node/quotes` for a Trusted node, the
+    /// governance view's `quoteInfo.details` otherwise (virtual only). `None`: unknown.
     pub attestation: Option<QuoteClaims>,
     /// `/node/ready/gov` answered 204 (over service-certificate TLS: trusted and caught up).
     pub ready: bool,
@@ -162,12 +163,12 @@ pub async fn observe(
 }
 
 /// What never changes for a node id (its build), remembered across observations so a
-/// long-running reconciler asks each node for its version and attestation once.
+/// long-running reconciler asks each node for its version once.
 #[derive(Debug, Default)]
-pub struct ProbeCache(std::sync::Mutex<BTreeMap<String, (String, Option<QuoteClaims>)>>);
+pub struct ProbeCache(std::sync::Mutex<BTreeMap<String, String>>);
 
 impl ProbeCache {
-    fn get(&self, id: &str) -> Option<(String, Option<QuoteClaims>)> {
+    fn get(&self, id: &str) -> Option<String> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -175,12 +176,12 @@ impl ProbeCache {
             .cloned()
     }
 
-    fn put(&self, id: &str, version: &NodeVersion, claims: &Option<QuoteClaims>) {
-        if let (NodeVersion::Reported(v), Some(_)) = (version, claims) {
+    fn put(&self, id: &str, version: &NodeVersion) {
+        if let NodeVersion::Reported(v) = version {
             self.0
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_string(), (v.clone(), claims.clone()));
+                .insert(id.to_string(), v.clone());
         }
     }
 }
@@ -194,14 +195,23 @@ pub async fn observe_cached(
 ) -> Result<Observation, AppError> {
     let (at, network) = find_answering_node(client, probe_client, nodes).await?;
     let no_filter = Default::default();
-    let (node_list, gov_nodes, removable, join_policy, members, proposals) = tokio::try_join!(
+    let (node_list, gov_nodes, removable, join_policy, members, proposals, quotes) = tokio::try_join!(
         client.nodes(&at, &no_filter),
         client.gov_nodes(&at),
         client.removable_nodes(&at),
         client.join_policy(&at),
         client.members(&at),
         client.proposals(&at),
+        client.quotes(&at),
     )?;
+    // What each node attests, as the service's store holds it. A node's own
+    // `/node/quotes/self` reads the same row of its own store, and a Pending node has no
+    // store yet (404), so the answering node is asked about everyone.
+    let trusted_claims: BTreeMap<String, QuoteClaims> = quotes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|q| Some((q.node_id.clone(), q.claims()?)))
+        .collect();
     let mut open_proposals = Vec::new();
     for p in proposals
         .into_iter()
@@ -233,30 +243,35 @@ pub async fn observe_cached(
             probes.spawn(async move {
                 match known {
                     // Only readiness changes for a known node.
-                    Some((version, claims)) => {
+                    Some(version) => {
                         let ready = status == NodeStatus::Trusted
                             && c.ready_gov(&addr).await.unwrap_or(false);
-                        (i, (NodeVersion::Reported(version), claims, ready))
+                        (i, (NodeVersion::Reported(version), ready))
                     }
                     None => (i, probe(c, addr, id, status).await),
                 }
             });
         }
+        let gov = gov_by_id.remove(&info.node_id);
+        let attestation = match info.status {
+            NodeStatus::Trusted => trusted_claims.get(&info.node_id).cloned(),
+            _ => None,
+        }
+        .or_else(|| gov.as_ref()?.quote_info.as_ref()?.claims());
         observed.push(ObservedNode {
-            gov: gov_by_id.remove(&info.node_id),
+            gov,
             removable: removable.contains(&info.node_id),
             address,
             info,
             version: NodeVersion::NotAsked,
-            attestation: None,
+            attestation,
             ready: false,
         });
     }
     while let Some(r) = probes.join_next().await {
-        if let Ok((i, (version, attestation, ready))) = r {
-            cache.put(&observed[i].info.node_id, &version, &attestation);
+        if let Ok((i, (version, ready))) = r {
+            cache.put(&observed[i].info.node_id, &version);
             observed[i].version = version;
-            observed[i].attestation = attestation;
             observed[i].ready = ready;
         }
     }
@@ -270,28 +285,24 @@ pub async fn observe_cached(
     })
 }
 
-/// Ask a node itself for its version and attestation. A Pending node still presents its
+/// Ask a node itself for its version and readiness. A Pending node still presents its
 /// self-signed certificate, so it is reached with TLS pinned to its node id.
 async fn probe(
     client: CcfClient,
     addr: NodeAddr,
     node_id: String,
     status: NodeStatus,
-) -> (NodeVersion, Option<QuoteClaims>, bool) {
+) -> (NodeVersion, bool) {
     let pinned = status == NodeStatus::Pending;
     let client = match (status, Pin::node_id(&node_id)) {
         (NodeStatus::Pending, Some(pin)) => client.with_pin(pin).unwrap_or(client),
         _ => client,
     };
     let version = version_of(&client, &addr).await;
-    let claims = match version {
-        NodeVersion::Reported(_) => client.quote_self(&addr).await.ok().and_then(|q| q.claims()),
-        _ => None,
-    };
     let ready = !pinned
         && matches!(version, NodeVersion::Reported(_))
         && client.ready_gov(&addr).await.unwrap_or(false);
-    (version, claims, ready)
+    (version, ready)
 }
 
 async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {

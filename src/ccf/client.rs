@@ -26,6 +26,11 @@ use crate::wait::Cancel;
 /// The governance API version noderoll speaks.
 pub const GOV_API_VERSION: &str = "2024-07-01";
 
+/// How many `SessionConsistencyLost` answers one request rides out on new connections. One is
+/// what an election causes per pooled connection; a few more cover elections in quick
+/// succession.
+pub const MAX_SESSION_RETRIES: usize = 3;
+
 /// The address of one node's RPC interface, `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeAddr {
@@ -400,7 +405,9 @@ impl CcfClient {
         ErrorKind::Connect(root_cause(&e))
     }
 
-    /// Send with retries of transient failures.
+    /// Send with retries of transient failures. A `500 SessionConsistencyLost` (the
+    /// connection predates a view change) is retried at once, up to
+    /// [`MAX_SESSION_RETRIES`] times, outside the back-off budget.
     pub async fn request(
         &self,
         method: Method,
@@ -417,6 +424,7 @@ impl CcfClient {
             .with_jitter()
             .build();
         let mut unreachable = 0;
+        let mut session_retries = 0;
         loop {
             if self.inner.cancel.is_cancelled() {
                 return Err(ClientError::new(
@@ -429,6 +437,14 @@ impl CcfClient {
                 Ok(r) => return Ok(r),
                 Err(e) => e,
             };
+            // A session closed by a view change: the same request on a new connection, at
+            // once and without spending the back-off (every pooled connection meets this
+            // once after an election). Bounded: a node that keeps answering it is not well.
+            if err.is_session_lost() && session_retries < MAX_SESSION_RETRIES {
+                session_retries += 1;
+                tracing::debug!(%err, "session closed by a view change, retrying on a new connection");
+                continue;
+            }
             let Retry::Transient(after) = err.retry() else {
                 return Err(err);
             };
@@ -597,9 +613,25 @@ impl CcfClient {
         self.get_json(node, "/node/consensus").await
     }
 
-    /// `GET /node/quotes/self`.
+    /// `GET /node/quotes/self`: the node's own row of its local store, so `404
+    /// ResourceNotFound` on a node that is not yet trusted and caught up
+    /// (`base_endpoint_registry.cpp`, `get_quote_for_this_node_v1`).
     pub async fn quote_self(&self, node: &NodeAddr) -> Result<Quote, ClientError> {
         self.get_json(node, "/node/quotes/self").await
+    }
+
+    /// `GET /node/quotes`: the quotes of every Trusted node as the answering node's store
+    /// holds them (`get_quotes_for_all_trusted_nodes_v1`), including nodes that are down.
+    /// `None` where the endpoint does not exist.
+    pub async fn quotes(&self, node: &NodeAddr) -> Result<Option<Vec<Quote>>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Quotes {
+            quotes: Vec<Quote>,
+        }
+        Ok(self
+            .get_json_opt::<Quotes>(node, "/node/quotes")
+            .await?
+            .map(|q| q.quotes))
     }
 
     // ----- governance reads -----------------------------------------------------------

@@ -167,21 +167,35 @@ impl ClientError {
     ///
     /// Transient: the node could not be reached or dropped the connection (nodes restart,
     /// elections move the primary), timeouts, 502/503/504 (CCF answers 503 while it has no
-    /// primary or cannot forward), 429 (throttled; honour `Retry-After`), 408.
+    /// primary or cannot forward), 429 (throttled; honour `Retry-After`), 408, and CCF's two
+    /// 500s that describe the moment rather than the request: `SessionConsistencyLost` (the
+    /// first request on a TLS session opened before a view change; CCF closes the session
+    /// and did not execute the request, `src/node/rpc/frontend.h`,
+    /// `check_session_consistency`) and `InternalError "Primary unknown"` (an election in
+    /// progress, `node_frontend.h`, `/network/nodes/primary`).
     /// Fatal: certificate and other TLS failures (a wrong certificate stays wrong), every
-    /// other 4xx (the request itself is wrong), other 5xx (CCF uses 500 for "proposal failed
-    /// to apply", which must not be resubmitted blindly), redirect loops, oversized or
-    /// undecodable bodies.
+    /// other 4xx (the request itself is wrong), every other 500 (`InternalError` is what CCF
+    /// answers when a proposal's `apply()` or `resolve()` threw, which must not be
+    /// resubmitted blindly), other 5xx, redirect loops, oversized or undecodable bodies.
     pub fn retry(&self) -> Retry {
+        if self.is_session_lost() {
+            return Retry::Transient(Some(Duration::ZERO));
+        }
         match self.kind.as_ref() {
             ErrorKind::Connect(_) | ErrorKind::Timeout => Retry::Transient(None),
             ErrorKind::Http {
                 status,
                 retry_after,
-                ..
+                code,
+                message,
             } => match status {
                 408 | 502 | 503 | 504 => Retry::Transient(*retry_after),
                 429 => Retry::Transient(Some(retry_after.unwrap_or(Duration::from_secs(1)))),
+                500 if code.as_deref() == Some("InternalError")
+                    && message.starts_with("Primary unknown") =>
+                {
+                    Retry::Transient(*retry_after)
+                }
                 _ => Retry::Fatal,
             },
             ErrorKind::ServiceCertMismatch { .. }
@@ -193,6 +207,13 @@ impl ClientError {
             | ErrorKind::BadAddress(_)
             | ErrorKind::Cancelled => Retry::Fatal,
         }
+    }
+
+    /// `500 SessionConsistencyLost`: the TLS session was opened before a view change and CCF
+    /// closed it without executing the request (a write so answered was not applied). The
+    /// same request on a new connection is the remedy.
+    pub fn is_session_lost(&self) -> bool {
+        self.is(500, "SessionConsistencyLost")
     }
 
     /// Whether nothing listens or answers at the address (refused, or no answer in time):
@@ -264,6 +285,15 @@ mod tests {
         }
     }
 
+    fn coded(status: u16, code: &str, message: &str) -> ClientError {
+        other(ErrorKind::Http {
+            status,
+            code: Some(code.into()),
+            message: message.into(),
+            retry_after: None,
+        })
+    }
+
     fn other(kind: ErrorKind) -> ClientError {
         ClientError::new("GET", "https://n:1/x", kind)
     }
@@ -293,6 +323,26 @@ mod tests {
             (http(403, None), Retry::Fatal),
             (http(404, None), Retry::Fatal),
             (http(500, None), Retry::Fatal),
+            (
+                coded(
+                    500,
+                    "SessionConsistencyLost",
+                    "Potential loss of session consistency on session 3. Started in view 2, now in view 3. Closing session.",
+                ),
+                Retry::Transient(Some(Duration::ZERO)),
+            ),
+            (
+                coded(500, "InternalError", "Primary unknown"),
+                Retry::Transient(None),
+            ),
+            (
+                coded(
+                    500,
+                    "InternalError",
+                    "Failed to apply(): Error: node is not Pending",
+                ),
+                Retry::Fatal,
+            ),
             (http(501, None), Retry::Fatal),
             (
                 other(ErrorKind::ServiceCertMismatch {

@@ -156,6 +156,19 @@ pub struct RpcInterface {
 }
 
 impl RpcInterface {
+    /// Whether the interface presents the service-endorsed certificate: `endorsement.authority`
+    /// is `Service`, CCF's default when the interface declares no endorsement
+    /// (`include/ccf/node/startup_config.h`, `Endorsement::authority`).
+    pub fn service_endorsed(&self) -> bool {
+        match &self.endorsement {
+            None => true,
+            Some(e) => e
+                .get("authority")
+                .and_then(serde_json::Value::as_str)
+                .is_none_or(|a| a == "Service"),
+        }
+    }
+
     /// The address to reach this interface at.
     pub fn address(&self) -> &str {
         self.published_address
@@ -186,12 +199,21 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
-    /// The address of the node's main RPC interface (`primary_rpc_interface`, else the first).
+    /// The address of the RPC interface a client trusting the service certificate can use:
+    /// one whose `endorsement.authority` is `Service` (CCF's default when absent), preferring
+    /// `primary_rpc_interface`. An interface endorsed by the node itself, ACME or nobody
+    /// presents a certificate the service certificate does not verify, whatever its name.
     pub fn rpc_address(&self) -> Option<&str> {
-        self.rpc_interfaces
-            .get("primary_rpc_interface")
-            .or_else(|| self.rpc_interfaces.values().next())
-            .map(RpcInterface::address)
+        let service: Vec<(&String, &RpcInterface)> = self
+            .rpc_interfaces
+            .iter()
+            .filter(|(_, i)| i.service_endorsed())
+            .collect();
+        service
+            .iter()
+            .find(|(name, _)| name.as_str() == "primary_rpc_interface")
+            .or_else(|| service.first())
+            .map(|(_, i)| i.address())
     }
 }
 
@@ -277,6 +299,21 @@ pub struct ConsensusDetails {
     /// Current view.
     #[serde(default)]
     pub current_view: Option<u64>,
+    /// Per peer: the last seqno it acknowledged and how long ago the primary last heard from
+    /// it (meaningful on the primary only; `src/consensus/aft/raft.h`, `get_details`).
+    #[serde(default)]
+    pub acks: BTreeMap<NodeId, Ack>,
+}
+
+/// A peer's acknowledgement state as the primary sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ack {
+    /// Highest seqno the peer acknowledged.
+    #[serde(default)]
+    pub seqno: u64,
+    /// Milliseconds since the primary last received from it.
+    #[serde(default)]
+    pub last_received_ms: u64,
 }
 
 /// One active Raft configuration.
@@ -448,8 +485,10 @@ pub struct Member {
     pub member_id: MemberId,
     /// `Accepted` or `Active`.
     pub status: MemberStatus,
-    /// Member certificate PEM.
-    pub certificate: String,
+    /// Member certificate PEM (optional in CCF's 2024-07-01 schema; noderoll identifies
+    /// members by id, never by this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// Operator data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_data: Option<serde_json::Value>,
@@ -533,6 +572,20 @@ pub struct QuoteInfo {
     /// Decoded details (virtual and SNP in newer releases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<QuoteDetails>,
+}
+
+impl QuoteInfo {
+    /// The claims CCF keeps readable for a node that has not joined: the `details` of an
+    /// `Insecure_Virtual` quote (`service_state.h`, `produce_node_description`). SNP nodes'
+    /// governance view carries no report, so `None`.
+    pub fn claims(&self) -> Option<QuoteClaims> {
+        let d = self.details.as_ref()?;
+        (self.format == "Insecure_Virtual").then(|| QuoteClaims {
+            measurement: d.measurement.clone().unwrap_or_default(),
+            host_data: d.host_data.clone().unwrap_or_default(),
+            report_data: d.report_data.clone().unwrap_or_default(),
+        })
+    }
 }
 
 /// Decoded attestation values.

@@ -66,6 +66,13 @@ pub enum EngineError {
         #[source]
         source: StepError,
     },
+    /// The run launched as many nodes as the plan asks for and the target still lacks
+    /// nodes: it stops rather than launch more.
+    #[error("{reason}")]
+    LaunchBudgetSpent {
+        /// The launched nodes and why none qualified.
+        reason: String,
+    },
     /// `noderoll finalize` before the rest of the upgrade is done.
     #[error(
         "not ready to finalize: {} step(s) of the upgrade remain (next: {}); run `noderoll apply` first",
@@ -122,6 +129,10 @@ pub enum StepError {
     #[error("{0}")]
     Other(String),
 }
+
+/// A new node the primary has not heard from for longer than this (its consensus `acks`)
+/// is not healthy: well above CCF's 100 ms message timeout, below its 5 s election timeout.
+const ACK_SILENCE_MS: u64 = 3_000;
 
 /// Transient failures a run rides out by re-observing and re-planning.
 const MAX_TRANSIENT_FAILURES: usize = 8;
@@ -490,6 +501,9 @@ impl Engine {
                 min_fault_tolerance,
                 abandon: self.abandon.clone(),
                 stopped: Vec::new(),
+                launches: 0,
+                launch_budget: None,
+                retired: Vec::new(),
             }
         });
         planner::plan(view, &self.spec, ctx)
@@ -810,7 +824,12 @@ impl Engine {
             if self.cancel.is_cancelled() {
                 return Err(EngineError::Cancelled { step: description });
             }
-            if plan.blocked.is_some() && matches!(next.step, Step::RetireNode { .. }) {
+            if let Some(reason) = plan.launch_budget_spent {
+                return Err(EngineError::LaunchBudgetSpent { reason });
+            }
+            if plan.blocked.is_some()
+                && matches!(next.step, Step::RetireNode { .. } | Step::Finalize { .. })
+            {
                 self.wait_for_gate(&description).await?;
                 continue;
             }
@@ -1180,6 +1199,10 @@ impl Engine {
             .next()
             .ok_or_else(|| StepError::Other("no node to join through".into()))?;
         let already = self.ctx.as_ref().map(|c| c.launched.len()).unwrap_or(0);
+        // Counted before any command runs: a launch that fails or hangs still spent budget.
+        if let Some(ctx) = self.ctx.as_mut() {
+            ctx.launches += count;
+        }
         let semaphore = Arc::new(tokio::sync::Semaphore::new(
             self.spec.nodes.max_parallel_launches,
         ));
@@ -1333,7 +1356,7 @@ impl Engine {
             );
             self.report(Event::Waiting { what: what.clone() });
             let want = self.spec.target.ccf_version.clone();
-            let version = wait_until(
+            let (version, claims) = wait_until(
                 what,
                 self.spec.safety.step_timeout,
                 &self.cancel,
@@ -1349,21 +1372,49 @@ impl Engine {
                         if let Err(e) = c.commit(&a).await {
                             return Ok(Probe::NotYet(e.to_string()));
                         }
-                        match c.version(&a).await {
+                        let version = match c.version(&a).await {
                             Ok(v) if want.as_ref().is_none_or(|w| *w == v.ccf_version) => {
-                                Ok(Probe::Ready(v.ccf_version))
+                                v.ccf_version
                             }
-                            Ok(v) => Ok(Probe::NotYet(format!(
-                                "reports {} instead of {}",
-                                v.ccf_version,
-                                want.unwrap_or_default()
-                            ))),
+                            Ok(v) => {
+                                return Ok(Probe::NotYet(format!(
+                                    "reports {} instead of {}",
+                                    v.ccf_version,
+                                    want.unwrap_or_default()
+                                )));
+                            }
+                            Err(e) => return Ok(Probe::NotYet(e.to_string())),
+                        };
+                        // Caught up, the node has its own row: its quote is readable now
+                        // (a Pending node's is not, CCF `get_quote_for_this_node_v1`).
+                        match c.quote_self(&a).await {
+                            Ok(q) => Ok(Probe::Ready((version, q.claims().ok_or(q.format)))),
                             Err(e) => Ok(Probe::NotYet(e.to_string())),
                         }
                     }
                 },
             )
             .await?;
+            // CCF admitted the node because it matched *a* registered code version; during an
+            // upgrade the old one is registered too. Only its own quote says which.
+            match claims {
+                Ok(c) if self.spec.target.matches(&c) => {}
+                Ok(c) => {
+                    return Err(StepError::Other(format!(
+                        "node {} was trusted but its quote attests host data {} (measurement {}), not the target's {}",
+                        short(id),
+                        c.host_data,
+                        c.measurement,
+                        self.spec.target.host_data
+                    )));
+                }
+                Err(format) => {
+                    return Err(StepError::Other(format!(
+                        "node {} was trusted but its quote (format {format}) could not be read to check it attests the target",
+                        short(id)
+                    )));
+                }
+            }
             self.report(Event::NodeServing {
                 node_id: id.clone(),
                 ccf_version: version,
@@ -1372,6 +1423,33 @@ impl Engine {
         Ok(())
     }
 
+    /// The primary's commit seqno, and its acknowledgement table where it exposes one.
+    async fn primary_commit(&self, view: &ServiceView) -> Option<(u64, BTreeMap<String, u64>)> {
+        let primary = view.primary.as_ref()?;
+        let addr = view
+            .nodes
+            .iter()
+            .find(|n| n.node_id == *primary)?
+            .address
+            .clone()?;
+        let commit = self.probe.commit(&addr).await.ok()?.transaction_id.seqno;
+        let acks = match self.probe.consensus(&addr).await {
+            Ok(c) => c
+                .details
+                .acks
+                .into_iter()
+                .map(|(id, a)| (id, a.last_received_ms))
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        Some((commit, acks))
+    }
+
+    /// Health of the nodes that stay, for the soak's duration. An idle service signs nothing,
+    /// so commits need not advance (CCF `src/node/history.h`: a signature only when there are
+    /// unsigned transactions); what is judged is that every new node is ready, agrees with
+    /// the others on primary and view, has reached the primary's commit as of the previous
+    /// look (as of the soak's start, first), and is heard from by the primary.
     async fn soak(&mut self, duration: Duration, view: &ServiceView) -> Result<(), StepError> {
         self.report(Event::Waiting {
             what: format!("{}s of the new nodes healthy", duration.as_secs_f64()),
@@ -1389,12 +1467,8 @@ impl Engine {
             .filter(|n| n.status == NodeStatus::Trusted && stays(n))
             .filter_map(|n| Some((n.node_id.clone(), n.address.clone()?)))
             .collect();
-        let ask = self.any_node(view, None);
-        let first = ask
-            .first()
-            .cloned()
-            .ok_or_else(|| StepError::Other("no node to ask".into()))?;
-        let start_commit = self.client.commit(&first).await?.transaction_id;
+        // Every new node must reach what the primary had committed when the soak began.
+        let mut level_with = self.primary_commit(view).await.map(|(c, _)| c);
         let end = Instant::now() + duration;
         let mut poller = Poller::new(Duration::from_millis(100), Duration::from_millis(500));
         // One failed look is a blip (a busy node answers 503, an election is brief); the same
@@ -1403,20 +1477,13 @@ impl Engine {
         let mut strikes: BTreeMap<&str, (usize, String)> = BTreeMap::new();
         let mut disagreements = 0;
         loop {
-            let mut primaries = std::collections::BTreeSet::new();
+            let primary = self.primary_commit(view).await;
+            let mut seen = std::collections::BTreeSet::new();
             let mut clean = true;
             for (id, addr) in &trusted {
-                let problem = match self.probe.network(addr).await {
-                    Err(e) => Some(format!("dropped out: {e}")),
-                    Ok(net) => {
-                        primaries.insert(net.primary_id);
-                        match self.probe.ready_gov(addr).await {
-                            Ok(true) => None,
-                            Ok(false) => Some("stopped serving governance".to_string()),
-                            Err(e) => Some(format!("stopped serving governance: {e}")),
-                        }
-                    }
-                };
+                let problem = self
+                    .soak_look(id, addr, level_with, primary.as_ref(), &mut seen)
+                    .await;
                 let entry = strikes.entry(id.as_str()).or_default();
                 match problem {
                     None => *entry = (0, String::new()),
@@ -1433,16 +1500,19 @@ impl Engine {
                     }
                 }
             }
-            if primaries.len() != 1 || primaries.contains(&None) {
+            if seen.len() != 1 || seen.iter().any(|(p, _)| p.is_none()) {
                 clean = false;
                 disagreements += 1;
                 if disagreements >= STRIKES {
                     return Err(StepError::Other(format!(
-                        "the new nodes disagree on the primary during the soak: {primaries:?}"
+                        "the new nodes disagree on the primary and view during the soak: {seen:?}"
                     )));
                 }
             } else {
                 disagreements = 0;
+            }
+            if let Some((commit, _)) = primary {
+                level_with = Some(commit);
             }
             if clean && Instant::now() >= end {
                 break;
@@ -1457,18 +1527,55 @@ impl Engine {
                 }));
             }
         }
-        let end_commit = self.client.commit(&first).await?.transaction_id;
-        // A zero-length soak checks health once; "commits advance" needs a window.
-        if !duration.is_zero() && end_commit.seqno <= start_commit.seqno {
-            return Err(StepError::Other(format!(
-                "commits did not advance during the soak (stuck at {start_commit})"
-            )));
-        }
         let soaked = planner::count_new(view, &self.spec);
         if let Some(ctx) = self.ctx.as_mut() {
             ctx.soaked_new = soaked;
         }
         Ok(())
+    }
+
+    /// One look at one new node during the soak: what is wrong with it, if anything. Adds the
+    /// (primary, view) it reports to `seen`.
+    async fn soak_look(
+        &self,
+        id: &str,
+        addr: &NodeAddr,
+        level_with: Option<u64>,
+        primary: Option<&(u64, BTreeMap<String, u64>)>,
+        seen: &mut std::collections::BTreeSet<(Option<String>, u64)>,
+    ) -> Option<String> {
+        let net = match self.probe.network(addr).await {
+            Ok(net) => net,
+            Err(e) => return Some(format!("dropped out: {e}")),
+        };
+        seen.insert((net.primary_id.clone(), net.current_view));
+        match self.probe.ready_gov(addr).await {
+            Ok(true) => {}
+            Ok(false) => return Some("stopped serving governance".into()),
+            Err(e) => return Some(format!("stopped serving governance: {e}")),
+        }
+        let commit = match self.probe.commit(addr).await {
+            Ok(c) => c.transaction_id.seqno,
+            Err(e) => return Some(format!("did not report its commit: {e}")),
+        };
+        if let Some(want) = level_with
+            && commit < want
+        {
+            return Some(format!(
+                "is behind: committed {commit}, the primary had {want}"
+            ));
+        }
+        // The primary's own view of the node, where it exposes one (CCF fills `acks` on
+        // every node; only the primary's are meaningful). The primary itself has no entry.
+        if let Some((_, acks)) = primary
+            && let Some(ms) = acks.get(id)
+            && *ms > ACK_SILENCE_MS
+        {
+            return Some(format!(
+                "has not been heard from by the primary for {ms} ms"
+            ));
+        }
+        None
     }
 
     async fn retire(
@@ -1485,6 +1592,9 @@ impl Engine {
             .ok_or_else(|| StepError::Other("no other node to watch the retirement from".into()))?;
         let before = self.client.network(&watch).await?;
         self.gov.set_nodes(others.clone());
+        if let Some(ctx) = self.ctx.as_mut() {
+            ctx.retired.push(node_id.to_string());
+        }
         self.propose(vec![Action::new(
             "remove_node",
             json!({ "node_id": node_id }),
@@ -1669,6 +1779,13 @@ fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
 
 /// The planner's view of an observation.
 pub fn view_of(obs: &Observation) -> ServiceView {
+    // After a disaster recovery, rows last written before the transaction that created the
+    // current service belong to its previous life.
+    let recovered_at = obs
+        .network
+        .current_service_create_txid
+        .filter(|_| obs.network.recovery_count.unwrap_or(0) > 0)
+        .map(|t| t.seqno);
     ServiceView {
         primary: obs.network.primary_id.clone(),
         join_policy: obs.join_policy.clone(),
@@ -1687,6 +1804,9 @@ pub fn view_of(obs: &Observation) -> ServiceView {
                 reachable: matches!(n.version, NodeVersion::Reported(_)),
                 ready: n.ready,
                 removable: n.removable,
+                retired_before_recovery: n.info.status == NodeStatus::Retired
+                    && n.info.last_written > 0
+                    && recovered_at.is_some_and(|at| n.info.last_written < at),
             })
             .collect(),
     }

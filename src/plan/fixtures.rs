@@ -58,6 +58,7 @@ pub fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
         reachable: true,
         ready: true,
         removable: false,
+        retired_before_recovery: false,
     }
 }
 

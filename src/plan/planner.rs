@@ -38,6 +38,10 @@ pub struct NodeView {
     pub ready: bool,
     /// Listed by `/node/network/removable_nodes`.
     pub removable: bool,
+    /// Retired in the service's previous life: its row was last written before the
+    /// transaction that created the current service after a disaster recovery. Such nodes
+    /// never become removable on CCF 6.x and early 7.x (CCF #6604).
+    pub retired_before_recovery: bool,
 }
 
 /// The service as the planner sees it.
@@ -95,6 +99,21 @@ pub struct RunContext {
     pub abandon: Option<Abandon>,
     /// Launched nodes (of this run or the abandoned one) already stopped.
     pub stopped: Vec<Launched>,
+    /// Launch commands this run has started (adopted nodes of earlier runs not included).
+    pub launches: usize,
+    /// Most launches this run may start; `None`: the new node count (`desired`).
+    pub launch_budget: Option<usize>,
+    /// Nodes this run proposed to retire: waited for even when not yet removable.
+    pub retired: Vec<String>,
+}
+
+impl RunContext {
+    /// Launches this run may still start.
+    pub fn launches_left(&self) -> usize {
+        self.launch_budget
+            .unwrap_or(self.desired)
+            .saturating_sub(self.launches)
+    }
 }
 
 /// The upgrade a rollback abandons.
@@ -295,6 +314,15 @@ pub struct PlannedStep {
     pub trusted_after: usize,
     /// Fault tolerance after it.
     pub f_after: usize,
+    /// Trusting nodes: the fault tolerance while they catch up (only the caught-up nodes
+    /// acknowledge, and commit needs a majority of the configuration that includes the new
+    /// ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f_during_catch_up: Option<usize>,
+    /// Trusting nodes: the caught-up nodes are not a majority of the new configuration, so no
+    /// write commits until a new node has caught up (only a 1-node service plans this).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stalls_writes: bool,
     /// What must hold before it runs.
     pub gate: String,
     /// After this step, rolling back is no longer possible.
@@ -310,6 +338,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Why the next step cannot run yet (a gate that does not hold now).
     pub blocked: Option<String>,
+    /// The launch budget is spent and the target still lacks nodes: the run stops (exit 3)
+    /// rather than launch more. Names the launched nodes and why none qualified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_budget_spent: Option<String>,
 }
 
 impl Plan {
@@ -329,11 +361,26 @@ pub fn majority(n: usize) -> usize {
     n / 2 + 1
 }
 
+/// The most nodes one proposal may trust without stalling commits: with `trusted` voting
+/// nodes of which `caught_up` acknowledge, trusting k more needs `caught_up` to stay a
+/// majority of `trusted + k` (commit needs a majority of every active configuration, CCF
+/// `src/consensus/aft/raft.h`), so k ≤ 2·caught_up − trusted − 1, i.e. k ≤ n − 1 on a healthy
+/// service of n. At least 1: a 1-node service cannot add a node any other way.
+pub fn trust_batch_limit(trusted: usize, caught_up: usize) -> usize {
+    (2 * caught_up).saturating_sub(trusted + 1).max(1)
+}
+
+/// The fault tolerance while `k` newly trusted nodes catch up (`None`: writes stall).
+pub fn f_during_catch_up(trusted: usize, caught_up: usize, k: usize) -> Option<usize> {
+    caught_up.checked_sub(majority(trusted + k))
+}
+
 /// Resolve the run-wide numbers from the first observation: the new node count (default:
 /// as many as the service has) and the fault-tolerance floor (default: the f of a service of
 /// that size, i.e. the f it had before the upgrade began).
 pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize) {
-    let (old, new) = split_trusted(view, spec);
+    let Split { old, new, unknown } = split_trusted(view, spec);
+    let old = [old, unknown].concat();
     let desired = spec.nodes.count.unwrap_or(old.len().max(new.len()).max(1));
     // The f of the service as it was before the upgrade (not of the larger interim service a
     // resumed run may find), so the floor holds whether a run starts fresh or resumes.
@@ -346,33 +393,102 @@ pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize)
 
 /// Trusted nodes already on the target.
 pub fn count_new(view: &ServiceView, spec: &UpgradeSpec) -> usize {
-    split_trusted(view, spec).1.len()
+    split_trusted(view, spec).new.len()
 }
 
-fn split_trusted<'a>(
-    view: &'a ServiceView,
-    spec: &UpgradeSpec,
-) -> (Vec<&'a NodeView>, Vec<&'a NodeView>) {
-    view.nodes
+/// Trusted nodes by what they attest.
+struct Split<'a> {
+    /// Attesting another code version.
+    old: Vec<&'a NodeView>,
+    /// Attesting the target.
+    new: Vec<&'a NodeView>,
+    /// Attestation not readable: neither retired nor counted as the target's.
+    unknown: Vec<&'a NodeView>,
+}
+
+fn split_trusted<'a>(view: &'a ServiceView, spec: &UpgradeSpec) -> Split<'a> {
+    let mut out = Split {
+        old: Vec::new(),
+        new: Vec::new(),
+        unknown: Vec::new(),
+    };
+    for n in view
+        .nodes
         .iter()
         .filter(|n| n.status == NodeStatus::Trusted)
-        .partition(|n| !n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
+    {
+        match &n.claims {
+            Some(c) if spec.target.matches(c) => out.new.push(n),
+            Some(_) => out.old.push(n),
+            None => out.unknown.push(n),
+        }
+    }
+    out
+}
+
+/// Why the launch budget cannot finish the job: each node this run launched and what became
+/// of it.
+fn budget_spent(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext, need: usize) -> String {
+    let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
+    let fates: Vec<String> = ctx
+        .launched
+        .iter()
+        .map(|l| {
+            let name = l
+                .node_id
+                .as_deref()
+                .map(short)
+                .or_else(|| l.rpc_address.as_ref().map(ToString::to_string))
+                .unwrap_or_else(|| "?".into());
+            let fate = match view.nodes.iter().find(|n| l.is(n)) {
+                None => "not in the node table (never joined, or removed)".to_string(),
+                Some(n) => match (&n.claims, n.status) {
+                    (Some(c), _) if !spec.target.matches(c) => format!(
+                        "{} but attests host data {}…, not the target",
+                        n.status.as_str(),
+                        c.host_data.get(..8).unwrap_or(&c.host_data)
+                    ),
+                    (_, status) => format!("{} (counted)", status.as_str()),
+                },
+            };
+            format!("{name}: {fate}")
+        })
+        .collect();
+    format!(
+        "the launch budget is spent: this run launched {} node(s) (at most {}: [nodes] count) and the target still needs {need} more; {}; fix the launcher or the nodes, then re-run",
+        ctx.launches,
+        ctx.launch_budget.unwrap_or(ctx.desired),
+        if fates.is_empty() {
+            "no launched node is known".to_string()
+        } else {
+            fates.join("; ")
+        }
+    )
 }
 
 /// The steps still needed to reach the target.
 pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     let mut out = Plan::default();
     let target = &spec.target;
-    let (old, new) = split_trusted(view, spec);
+    let Split { old, new, unknown } = split_trusted(view, spec);
     let ours = |n: &NodeView| ctx.launched.iter().any(|l| l.is(n));
     let on_target = |n: &NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
+    let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
 
-    let mut trusted = old.len() + new.len();
+    let mut trusted = old.len() + new.len() + unknown.len();
+    // Voting nodes that acknowledge: reachable and caught up (ready).
+    let mut caught_up = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted && n.reachable && n.ready)
+        .count();
     let push = |out: &mut Plan, step: Step, trusted: usize, gate: &str, ponr: bool| {
         out.steps.push(PlannedStep {
             step,
             trusted_after: trusted,
             f_after: fault_tolerance(trusted),
+            f_during_catch_up: None,
+            stalls_writes: false,
             gate: gate.to_string(),
             point_of_no_return: ponr,
         });
@@ -382,7 +498,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     let abandoned = |n: &NodeView| {
         ctx.abandon.as_ref().is_some_and(|a| match &n.claims {
             Some(c) => a.target.matches(c),
-            // Stopped by an interrupted rollback, it no longer shows what it runs: the
+            // Unreadable (a Pending SNP node, or one stopped by an interrupted rollback): the
             // abandoned upgrade's own launch is still its to remove.
             None => a.launched.iter().any(|l| l.is(n)),
         })
@@ -418,20 +534,30 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         }
     }
 
+    for n in &unknown {
+        out.warnings.push(format!(
+            "trusted node {} does not show what it attests (no quote in the service's store); it is neither counted as the target's nor retired",
+            short(&n.node_id)
+        ));
+    }
     let mut pending_ours: Vec<&NodeView> = Vec::new();
     for n in view
         .nodes
         .iter()
         .filter(|n| n.status == NodeStatus::Pending && !abandoned(n))
     {
-        let short = n.node_id.get(..8).unwrap_or(&n.node_id);
-        match (ours(n), on_target(n)) {
-            (true, true) => pending_ours.push(n),
-            (true, false) => out.warnings.push(format!(
-                "node {short} was launched by this run but does not attest the target code version; it is not trusted"
+        let id = short(&n.node_id);
+        match (ours(n), &n.claims) {
+            (true, Some(_)) if on_target(n) => pending_ours.push(n),
+            // CCF admitted it (its attestation matched a registered code version) but keeps
+            // no readable report for a Pending node on SNP: this run launched it for the
+            // target, so it is trusted and its quote checked once it has caught up.
+            (true, None) => pending_ours.push(n),
+            (true, Some(_)) => out.warnings.push(format!(
+                "node {id} was launched by this run but does not attest the target code version; it is not trusted"
             )),
             (false, _) => out.warnings.push(format!(
-                "unknown Pending node {short} (not launched by this run) is left alone; `apply --adopt {short}` takes it over"
+                "unknown Pending node {id} (not launched by this run) is left alone; `apply --adopt {id}` takes it over"
             )),
         }
     }
@@ -450,12 +576,6 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     } else {
         need_new
     };
-    let trust_now: Vec<String> = pending_ours
-        .iter()
-        .take(per_round)
-        .map(|n| n.node_id.clone())
-        .collect();
-    let to_launch = per_round.saturating_sub(pending_ours.len());
     let soak = Step::Soak {
         duration: spec.safety.soak,
     };
@@ -480,57 +600,69 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
                 false,
             );
         }
-        if to_launch > 0 {
-            push(
-                &mut out,
-                Step::LaunchNodes { count: to_launch },
-                trusted,
-                "target code version registered",
-                false,
-            );
-        }
-        trusted += per_round;
-        push(
-            &mut out,
-            Step::TrustNodes {
-                node_ids: trust_now,
-                count: per_round,
-            },
-            trusted,
-            "each node launched by this run, Pending, attesting the target",
-            false,
-        );
-        let mut remaining = need_new - per_round;
-        if canary_round && remaining > 0 {
-            push(
-                &mut out,
-                soak.clone(),
-                trusted,
-                "the canary trusted and serving",
-                false,
-            );
-        }
+        let mut launches_left = ctx.launches_left();
+        let mut waiting: Vec<String> = pending_ours.iter().map(|n| n.node_id.clone()).collect();
+        let mut remaining = need_new;
+        let mut round = per_round;
+        let mut first_round = true;
         while remaining > 0 {
-            let round = if sequential { 1 } else { remaining };
-            push(
-                &mut out,
-                Step::LaunchNodes { count: round },
-                trusted,
-                "the previous new nodes trusted",
-                false,
-            );
-            trusted += round;
-            push(
-                &mut out,
-                Step::TrustNodes {
-                    node_ids: vec![],
-                    count: round,
-                },
-                trusted,
-                "the launched nodes Pending",
-                false,
-            );
+            let to_launch = round.saturating_sub(waiting.len());
+            let launch_now = to_launch.min(launches_left);
+            if launch_now < to_launch && out.launch_budget_spent.is_none() {
+                out.launch_budget_spent = Some(budget_spent(view, spec, ctx, remaining));
+            }
+            if launch_now > 0 {
+                push(
+                    &mut out,
+                    Step::LaunchNodes { count: launch_now },
+                    trusted,
+                    if first_round {
+                        "target code version registered"
+                    } else {
+                        "the previous new nodes trusted"
+                    },
+                    false,
+                );
+                launches_left -= launch_now;
+            }
+            // Trust the round in batches the caught-up nodes can commit without.
+            let mut left = round;
+            while left > 0 {
+                let k = left.min(trust_batch_limit(trusted, caught_up));
+                let take = k.min(waiting.len());
+                let node_ids: Vec<String> = waiting.drain(..take).collect();
+                let during = f_during_catch_up(trusted, caught_up, k);
+                trusted += k;
+                push(
+                    &mut out,
+                    Step::TrustNodes { node_ids, count: k },
+                    trusted,
+                    if first_round && left == round {
+                        "each node launched by this run, Pending, attesting the target (or, where CCF keeps no readable report, admitted by CCF: its quote is checked once it has caught up)"
+                    } else {
+                        "the nodes trusted before caught up; the launched nodes Pending"
+                    },
+                    false,
+                );
+                if let Some(last) = out.steps.last_mut() {
+                    last.f_during_catch_up = Some(during.unwrap_or(0));
+                    last.stalls_writes = during.is_none();
+                }
+                caught_up += k;
+                left -= k;
+            }
             remaining -= round;
+            if first_round && canary_round && remaining > 0 {
+                push(
+                    &mut out,
+                    soak.clone(),
+                    trusted,
+                    "the canary trusted and serving",
+                    false,
+                );
+            }
+            first_round = false;
+            round = if sequential { 1 } else { remaining };
         }
     }
 
@@ -541,7 +673,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             &mut out,
             soak,
             trusted,
-            "all new nodes trusted and serving",
+            "all new nodes trusted, caught up and serving",
             false,
         );
     }
@@ -561,7 +693,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             out.blocked.get_or_insert(format!(
                 "retiring {} would leave f = {} below the minimum {} (with {after} trusted nodes); \
                  launch more new nodes ([nodes] count) or lower [safety] min_fault_tolerance",
-                n.node_id.get(..8).unwrap_or(&n.node_id),
+                short(&n.node_id),
                 fault_tolerance(after),
                 ctx.min_fault_tolerance
             ));
@@ -569,10 +701,10 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         }
         if !planning_ahead && out.blocked.is_none() {
             // The next step is this retirement: its gate must hold on the service as it is.
-            let unhealthy: Vec<&str> = new
+            let unhealthy: Vec<String> = new
                 .iter()
                 .filter(|m| !(m.reachable && m.ready))
-                .map(|m| m.node_id.get(..8).unwrap_or(&m.node_id))
+                .map(|m| short(&m.node_id))
                 .collect();
             let healthy_after = view
                 .nodes
@@ -605,7 +737,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             },
             trusted,
             &format!(
-                "f after ≥ {} and every new node healthy",
+                "f after ≥ {}, every new node healthy, a healthy majority left",
                 ctx.min_fault_tolerance
             ),
             false,
@@ -617,6 +749,17 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         .iter()
         .filter(|n| n.status == NodeStatus::Retired)
     {
+        // Wait only for retirements that complete: listed as removable already, or retired by
+        // this run. A node retired before a disaster recovery never becomes removable on CCF
+        // 6.x and early 7.x (CCF #6604): waiting for it would time out every run.
+        let ours = ctx.retired.contains(&n.node_id);
+        if !n.removable && !ours && n.retired_before_recovery {
+            out.warnings.push(format!(
+                "retired node {} is from before the service's last disaster recovery and never becomes removable (CCF #6604); it is left alone",
+                short(&n.node_id)
+            ));
+            continue;
+        }
         push(
             &mut out,
             Step::RemoveRetired {
@@ -650,12 +793,26 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             .iter()
             .any(|s| matches!(s.step, Step::RetireNode { .. }));
     if !finalize.is_empty() && (old_remains || out.blocked.is_none()) {
+        if !unknown.is_empty() && out.blocked.is_none() && out.steps.is_empty() {
+            // An unknown node may be an old one: removing the old version could lock it out
+            // of rejoining, or strand it. Wait until its attestation can be read.
+            out.blocked = Some(format!(
+                "trusted node(s) {} do not show what they attest; finalize waits until they do",
+                unknown
+                    .iter()
+                    .map(|n| short(&n.node_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         push(
             &mut out,
             Step::Finalize { actions: finalize },
             trusted,
             match spec.safety.finalize {
-                FinalizeMode::Auto => "no old node left; every node reports the target",
+                FinalizeMode::Auto => {
+                    "no old node left; every node reports the target and shows what it attests"
+                }
                 FinalizeMode::Manual => {
                     "no old node left; [safety] finalize = \"manual\": only `noderoll finalize` runs it"
                 }
@@ -709,6 +866,7 @@ mod tests {
                 "register_code",
                 "launch_nodes",
                 "trust_nodes",
+                "trust_nodes",
                 "soak",
                 "retire_node",
                 "retire_node",
@@ -716,6 +874,15 @@ mod tests {
                 "finalize"
             ]
         );
+        // Two into three caught-up nodes, then the third once they have caught up: the
+        // caught-up nodes stay a majority of every configuration, so commits never stall.
+        let trust: Vec<_> = p
+            .steps
+            .iter()
+            .filter(|s| matches!(s.step, Step::TrustNodes { .. }))
+            .map(|s| (s.trusted_after, s.f_during_catch_up, s.stalls_writes))
+            .collect();
+        assert_eq!(trust, [(5, Some(0), false), (6, Some(1), false)]);
         let retired: Vec<_> = p
             .steps
             .iter()
@@ -726,7 +893,7 @@ mod tests {
             .collect();
         assert_eq!(retired, [false, false, true], "the primary is retired last");
         let f: Vec<_> = p.steps.iter().map(|s| s.f_after).collect();
-        assert_eq!(f, [1, 1, 2, 2, 2, 1, 1, 1]);
+        assert_eq!(f, [1, 1, 2, 2, 2, 2, 1, 1, 1]);
         assert!(p.steps.last().unwrap().point_of_no_return);
         assert!(p.blocked.is_none());
     }
@@ -1059,6 +1226,156 @@ mod tests {
             p.blocked.as_deref().unwrap().contains("not healthy"),
             "{:?}",
             p.blocked
+        );
+    }
+
+    fn ctx(desired: usize) -> RunContext {
+        RunContext {
+            desired,
+            min_fault_tolerance: fault_tolerance(desired),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_trusted_node_of_unknown_attestation_is_neither_new_nor_retired() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, NEW)).collect();
+        nodes.push(node(3, NodeStatus::Trusted, OLD));
+        nodes[3].claims = None;
+        let v = service(nodes, &[OLD, NEW]);
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                soaked_new: 3,
+                ..ctx(3)
+            },
+        );
+        assert_eq!(kinds(&p), ["finalize"], "never retired: {:?}", kinds(&p));
+        assert!(
+            p.blocked
+                .as_deref()
+                .unwrap()
+                .contains("do not show what they attest")
+        );
+        assert!(p.warnings.iter().any(|w| w.contains("neither counted")));
+    }
+
+    #[test]
+    fn a_pending_node_this_run_launched_whose_attestation_is_unreadable_is_trusted() {
+        // SNP: CCF's governance view keeps no report for a Pending node.
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        let mut ours = node(7, NodeStatus::Pending, NEW);
+        ours.claims = None;
+        let mut foreign = node(8, NodeStatus::Pending, NEW);
+        foreign.claims = None;
+        nodes.extend([ours.clone(), foreign.clone()]);
+        let v = service(nodes, &[OLD, NEW]);
+        let launched = vec![Launched {
+            node_id: Some(ours.node_id.clone()),
+            rpc_address: None,
+        }];
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                launched,
+                desired: 1,
+                min_fault_tolerance: 1,
+                ..Default::default()
+            },
+        );
+        match &p.steps[0].step {
+            Step::TrustNodes { node_ids, .. } => assert_eq!(node_ids, &[ours.node_id.clone()]),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("unknown Pending node 88888888"))
+        );
+    }
+
+    #[test]
+    fn the_launch_budget_is_never_exceeded_and_says_why() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        // All three launches came up Pending on another build.
+        let mut launched = Vec::new();
+        for i in 4..7 {
+            let n = node(i, NodeStatus::Pending, "cc");
+            launched.push(Launched {
+                node_id: Some(n.node_id.clone()),
+                rpc_address: None,
+            });
+            nodes.push(n);
+        }
+        let v = service(nodes, &[OLD, NEW, "cc"]);
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                launched,
+                launches: 3,
+                ..ctx(3)
+            },
+        );
+        assert!(
+            !kinds(&p).contains(&"launch_nodes".to_string()),
+            "{:?}",
+            kinds(&p)
+        );
+        let why = p.launch_budget_spent.expect("spent");
+        assert!(why.contains("launched 3 node(s)"), "{why}");
+        assert!(
+            why.contains("44444444: Pending but attests host data cccccccc"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_one_node_service_shows_the_unavoidable_write_stall() {
+        let v = service(vec![node(0, NodeStatus::Trusted, OLD)], &[OLD]);
+        let p = plan(&v, &spec(), &ctx(1));
+        let trust = p
+            .steps
+            .iter()
+            .find(|s| matches!(s.step, Step::TrustNodes { .. }))
+            .unwrap();
+        assert!(trust.stalls_writes);
+        assert_eq!(trust.f_during_catch_up, Some(0));
+    }
+
+    #[test]
+    fn retired_nodes_from_before_a_recovery_are_left_alone() {
+        let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, NEW)).collect();
+        let mut stale = node(5, NodeStatus::Retired, OLD);
+        stale.retired_before_recovery = true;
+        let mut ours = node(6, NodeStatus::Retired, OLD);
+        ours.retired_before_recovery = true;
+        nodes.extend([stale, ours.clone(), node(7, NodeStatus::Retired, OLD)]);
+        let v = service(nodes, &[NEW]);
+        let p = plan(
+            &v,
+            &spec(),
+            &RunContext {
+                soaked_new: 3,
+                retired: vec![ours.node_id.clone()],
+                ..ctx(3)
+            },
+        );
+        let removed: Vec<&str> = p
+            .steps
+            .iter()
+            .filter_map(|s| match &s.step {
+                Step::RemoveRetired { node_id, .. } => Some(&node_id[..1]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(removed, ["6", "7"]);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("55555555") && w.contains("#6604"))
         );
     }
 }

@@ -29,6 +29,7 @@ struct NodeSeed {
     reachable: bool,
     ready: bool,
     launched_by_us: bool,
+    pre_recovery: bool,
 }
 
 fn node_seed() -> impl Strategy<Value = NodeSeed> {
@@ -39,15 +40,19 @@ fn node_seed() -> impl Strategy<Value = NodeSeed> {
         prop::bool::weighted(0.85),
         prop::bool::weighted(0.85),
         any::<bool>(),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(status, build, claims_known, reachable, ready, launched_by_us)| NodeSeed {
-                status,
-                build,
-                claims_known,
-                reachable,
-                ready,
-                launched_by_us,
+            |(status, build, claims_known, reachable, ready, launched_by_us, pre_recovery)| {
+                NodeSeed {
+                    status,
+                    build,
+                    claims_known,
+                    reachable,
+                    ready,
+                    launched_by_us,
+                    pre_recovery,
+                }
             },
         )
 }
@@ -57,6 +62,9 @@ struct Case {
     view: ServiceView,
     spec: UpgradeSpec,
     ctx: RunContext,
+    /// How many of the nodes this run launches come up attesting another build (a launcher
+    /// that starts the wrong package): the launch budget must hold against them.
+    bad_launches: usize,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -69,9 +77,20 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         prop::option::of(0usize..=2),
         0usize..=5,
+        (0usize..=4, 0usize..=3),
     )
         .prop_map(
-            |(seeds, primary, registered, count, canary, sequential, min_f, soaked)| {
+            |(
+                seeds,
+                primary,
+                registered,
+                count,
+                canary,
+                sequential,
+                min_f,
+                soaked,
+                (bad_launches, launches),
+            )| {
                 let nodes: Vec<NodeView> = seeds
                     .iter()
                     .enumerate()
@@ -92,6 +111,7 @@ fn case() -> impl Strategy<Value = Case> {
                         reachable: s.reachable,
                         ready: s.ready && s.reachable,
                         removable: false,
+                        retired_before_recovery: s.status == 2 && s.pre_recovery,
                     })
                     .collect();
                 let trusted: Vec<&NodeView> = nodes
@@ -134,9 +154,15 @@ fn case() -> impl Strategy<Value = Case> {
                     soaked_new: soaked.min(desired),
                     desired,
                     min_fault_tolerance,
+                    launches: launches.min(desired),
                     ..Default::default()
                 };
-                Case { view, spec, ctx }
+                Case {
+                    view,
+                    spec,
+                    ctx,
+                    bad_launches,
+                }
             },
         )
 }
@@ -200,21 +226,29 @@ fn execute(c: &mut Case, step: &Step) {
             p.host_data.push(host_data(TARGET));
         }
         Step::LaunchNodes { count } => {
+            c.ctx.launches += count;
             for _ in 0..*count {
                 let i = v.nodes.len() + 100;
+                let build = if c.bad_launches > 0 {
+                    c.bad_launches -= 1;
+                    2
+                } else {
+                    TARGET
+                };
                 let n = NodeView {
                     node_id: format!("{i:064x}"),
                     status: NodeStatus::Pending,
                     address: Some(NodeAddr::new("127.0.0.1", 3000 + i as u16)),
                     claims: Some(QuoteClaims {
                         measurement: VIRTUAL_MEASUREMENT.into(),
-                        host_data: host_data(TARGET),
+                        host_data: host_data(build),
                         report_data: String::new(),
                     }),
                     version: None,
                     reachable: true,
                     ready: false,
                     removable: false,
+                    retired_before_recovery: false,
                 };
                 c.ctx.launched.push(Launched {
                     node_id: Some(n.node_id.clone()),
@@ -287,19 +321,69 @@ fn check_safety(c: &Case, p: &Plan) -> Result<(), TestCaseError> {
             "a retirement after the primary's: {steps:?}"
         );
     }
-    // Trust only Pending nodes this run launched that attest the target.
+    // Trust only Pending nodes this run launched that attest the target, or whose
+    // attestation CCF keeps unreadable while Pending (checked once they have caught up).
     for s in &steps {
         if let Step::TrustNodes { node_ids, count } = s {
             prop_assert!(node_ids.len() <= *count);
             for id in node_ids {
                 let n = c.view.nodes.iter().find(|n| n.node_id == *id).unwrap();
                 prop_assert_eq!(n.status, NodeStatus::Pending);
-                prop_assert!(on_target(n));
+                prop_assert!(on_target(n) || n.claims.is_none());
                 prop_assert!(
                     c.ctx.launched.iter().any(|l| l.is(n)),
                     "trusts {id}, not launched"
                 );
             }
+        }
+    }
+    // Never more launches than the budget has left, over all the rounds it plans.
+    let planned_launches: usize = steps
+        .iter()
+        .map(|s| match s {
+            Step::LaunchNodes { count } => *count,
+            _ => 0,
+        })
+        .sum();
+    prop_assert!(
+        planned_launches <= c.ctx.launches_left(),
+        "plans {planned_launches} launches with {} left",
+        c.ctx.launches_left()
+    );
+    // A node whose attestation is unknown is never retired.
+    for s in &steps {
+        if let Step::RetireNode { node_id, .. } = s {
+            let n = c.view.nodes.iter().find(|n| n.node_id == *node_id).unwrap();
+            prop_assert!(
+                n.claims.is_some(),
+                "retires {node_id}, whose attestation is unknown"
+            );
+        }
+    }
+    // Retired nodes from before a disaster recovery are not waited for (CCF #6604).
+    for s in &steps {
+        if let Step::RemoveRetired { node_id, .. } = s {
+            let n = c.view.nodes.iter().find(|n| n.node_id == *node_id).unwrap();
+            prop_assert!(
+                !n.retired_before_recovery || n.removable || c.ctx.retired.contains(node_id),
+                "waits for pre-recovery node {node_id}"
+            );
+        }
+    }
+    // Trust batches never stall commits while the caught-up nodes are a majority: each
+    // batch leaves them a majority of the configuration that includes the new nodes.
+    let mut trusted_now = trusted(&c.view).count();
+    let mut caught_up = trusted(&c.view).filter(|n| n.reachable && n.ready).count();
+    for s in &p.steps {
+        if let Step::TrustNodes { count, .. } = &s.step {
+            if 2 * caught_up > trusted_now + 1 {
+                prop_assert!(
+                    !s.stalls_writes && caught_up >= majority(trusted_now + count),
+                    "trusting {count} into {trusted_now} ({caught_up} caught up) stalls commits"
+                );
+            }
+            trusted_now += count;
+            caught_up += count;
         }
     }
     // The next step, if a retirement the engine would run now: every new node healthy, a
@@ -342,7 +426,22 @@ proptest! {
             if matches!(&first, Step::TrustNodes { node_ids, .. } if node_ids.is_empty()) {
                 break; // the engine reports "nothing to trust": no progress to model
             }
+            if p.launch_budget_spent.is_some() {
+                break; // the engine stops here (exit 3)
+            }
+            let bad_before = c.bad_launches;
             execute(&mut c, &first);
+            if c.bad_launches < bad_before {
+                // A launch that brought up the wrong build did not take effect: launching
+                // again is right, within the budget (checked above and below).
+                continue;
+            }
+            prop_assert!(
+                c.ctx.launches <= c.ctx.launch_budget.unwrap_or(c.ctx.desired),
+                "launched {} with a budget of {}",
+                c.ctx.launches,
+                c.ctx.desired
+            );
             let again = planner::plan(&c.view, &c.spec, &c.ctx);
             prop_assert_ne!(again.steps.first().map(|s| &s.step), Some(&first), "repeated after executing it");
         }
