@@ -326,11 +326,23 @@ impl UpgradeSpec {
                             "[target] measurement {m:?} must be 96 hex characters"
                         )));
                     }
+                    // Nodes admitted by UVM endorsement are not checked against the
+                    // measurement table (CCF `src/node/quote.cpp`,
+                    // `verify_enclave_measurement_against_store`): nothing to pin.
+                    None if target.uvm_endorsement.is_some() => {}
                     None => {
                         return Err(invalid(
-                            "[target] platform = \"snp\" needs a measurement".into(),
+                            "[target] platform = \"snp\" needs a measurement (or a uvm_endorsement, for nodes admitted by endorsement)".into(),
                         ));
                     }
+                }
+                if let Some(u) = &target.uvm_endorsement
+                    && u.svn.parse::<u64>().is_err()
+                {
+                    return Err(invalid(format!(
+                        "[target] uvm_endorsement svn {:?} must be a whole number, as CCF compares it",
+                        u.svn
+                    )));
                 }
                 if let Some(policy) = &target.security_policy {
                     let digest = hex::encode(sha2::Sha256::digest(policy.as_bytes()));
@@ -479,13 +491,19 @@ impl Target {
         self.measurement.as_deref().unwrap_or(VIRTUAL_MEASUREMENT)
     }
 
-    /// Whether a node's attestation claims are this target's.
+    /// Whether a node's attestation claims are this target's. A target admitted by UVM
+    /// endorsement with no measurement named is identified by its host data alone.
     pub fn matches(&self, claims: &QuoteClaims) -> bool {
         claims.host_data.eq_ignore_ascii_case(&self.host_data)
-            && match self.platform {
-                CodePlatform::Virtual => true,
-                CodePlatform::Snp => claims.measurement.eq_ignore_ascii_case(self.measurement()),
+            && match (self.platform, &self.measurement) {
+                (CodePlatform::Virtual, _) | (CodePlatform::Snp, None) => true,
+                (CodePlatform::Snp, Some(m)) => claims.measurement.eq_ignore_ascii_case(m),
             }
+    }
+
+    /// Whether nodes of this target are admitted by UVM endorsement rather than measurement.
+    fn by_endorsement(&self) -> bool {
+        self.platform == CodePlatform::Snp && self.uvm_endorsement.is_some()
     }
 
     /// The "add" actions still needed to register this code version (empty: registered).
@@ -505,22 +523,23 @@ impl Target {
                     .iter()
                     .any(|h| h.eq_ignore_ascii_case(&self.host_data))
                 {
+                    // One version of CCF's virtual_attestation_actions.js checks
+                    // `checkType(args.metadata, "string", "metadata")`, the other ignores it:
+                    // an empty string satisfies both.
                     out.push(Action::new(
                         "add_virtual_host_data",
-                        json!({ "host_data": self.host_data }),
+                        json!({ "host_data": self.host_data, "metadata": "" }),
                     ));
                 }
             }
             CodePlatform::Snp => {
                 let s = policy.snp.clone().unwrap_or_default();
-                if !s
-                    .measurements
-                    .iter()
-                    .any(|m| m.eq_ignore_ascii_case(self.measurement()))
+                if let Some(m) = &self.measurement
+                    && !s.measurements.iter().any(|r| r.eq_ignore_ascii_case(m))
                 {
                     out.push(Action::new(
                         "add_snp_measurement",
-                        json!({ "measurement": self.measurement() }),
+                        json!({ "measurement": m }),
                     ));
                 }
                 if !s
@@ -533,16 +552,28 @@ impl Target {
                         json!({ "host_data": self.host_data, "security_policy": self.security_policy.clone().unwrap_or_default() }),
                     ));
                 }
-                if let Some(u) = &self.uvm_endorsement
-                    && s.uvm_endorsements
+                // Registered, or registered with a lower minimum svn than the target's:
+                // (re)setting it raises the minimum (CCF admits svn ≥ the registered one).
+                if let Some(u) = &self.uvm_endorsement {
+                    let registered = s
+                        .uvm_endorsements
                         .get(&u.did)
                         .and_then(|f| f.get(&u.feed))
-                        .is_none()
-                {
-                    out.push(Action::new(
-                        "add_snp_uvm_endorsement",
-                        json!({ "did": u.did, "feed": u.feed, "svn": u.svn }),
-                    ));
+                        .map(|e| match e.get("svn") {
+                            Some(serde_json::Value::String(v)) => v.clone(),
+                            Some(v) => v.to_string(),
+                            None => String::new(),
+                        });
+                    let lower = |r: &str| match (r.parse::<u64>(), u.svn.parse::<u64>()) {
+                        (Ok(r), Ok(t)) => r < t,
+                        _ => false,
+                    };
+                    if registered.as_deref().is_none_or(lower) {
+                        out.push(Action::new(
+                            "add_snp_uvm_endorsement",
+                            json!({ "did": u.did, "feed": u.feed, "svn": u.svn }),
+                        ));
+                    }
                 }
             }
         }
@@ -575,30 +606,23 @@ impl Target {
                             json!({ "host_data": h }),
                         ));
                     }
-                    for m in s
-                        .measurements
-                        .iter()
-                        .filter(|m| !m.eq_ignore_ascii_case(self.measurement()))
-                    {
-                        out.push(Action::new(
-                            "remove_snp_measurement",
-                            json!({ "measurement": m }),
-                        ));
-                    }
-                    for (did, feeds) in &s.uvm_endorsements {
-                        for feed in feeds.keys() {
-                            let keep = self
-                                .uvm_endorsement
-                                .as_ref()
-                                .is_some_and(|u| u.did == *did && u.feed == *feed);
-                            if !keep {
-                                out.push(Action::new(
-                                    "remove_snp_uvm_endorsement",
-                                    json!({ "did": did, "feed": feed }),
-                                ));
-                            }
+                    // A target admitted by endorsement pins no measurement: the table is
+                    // not consulted for its nodes, and others' entries are not ours to drop.
+                    if !self.by_endorsement() {
+                        for m in s
+                            .measurements
+                            .iter()
+                            .filter(|m| !m.eq_ignore_ascii_case(self.measurement()))
+                        {
+                            out.push(Action::new(
+                                "remove_snp_measurement",
+                                json!({ "measurement": m }),
+                            ));
                         }
                     }
+                    // UVM endorsements are never removed: one the plan did not name may be
+                    // what admits every future joiner (Azure confidential containers), and
+                    // removing it locks them out ("UVM endorsements are not authorised").
                 }
             }
         }
@@ -844,5 +868,115 @@ mod tests {
                 json!({"host_data": "aa".repeat(32)})
             )]
         );
+    }
+
+    fn snp_target(uvm_svn: &str) -> Target {
+        Target {
+            platform: CodePlatform::Snp,
+            host_data: "bb".repeat(32),
+            ccf_version: None,
+            measurement: None,
+            security_policy: None,
+            uvm_endorsement: Some(UvmEndorsement {
+                did: "did:x509:acme".into(),
+                feed: "ContainerPlat-AMD-UVM".into(),
+                svn: uvm_svn.into(),
+            }),
+        }
+    }
+
+    fn snp_policy(svn: &str, others: &[(&str, &str)]) -> JoinPolicy {
+        let mut uvm: std::collections::BTreeMap<_, std::collections::BTreeMap<_, _>> =
+            Default::default();
+        uvm.entry("did:x509:acme".to_string())
+            .or_default()
+            .insert("ContainerPlat-AMD-UVM".to_string(), json!({ "svn": svn }));
+        for (did, feed) in others {
+            uvm.entry(did.to_string())
+                .or_default()
+                .insert(feed.to_string(), json!({ "svn": "1" }));
+        }
+        JoinPolicy {
+            snp: Some(crate::ccf::types::SnpPolicy {
+                measurements: vec!["cd".repeat(48)],
+                host_data: [("aa".repeat(32), String::new())].into(),
+                uvm_endorsements: uvm,
+                tcb_versions: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nodes_admitted_by_uvm_endorsement_pin_no_measurement() {
+        let t = snp_target("101");
+        let jp = snp_policy("101", &[]);
+        let names: Vec<String> = t
+            .register_actions(&jp)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["add_snp_host_data"], "no measurement added");
+        let claims = QuoteClaims {
+            measurement: "ef".repeat(48),
+            host_data: "bb".repeat(32),
+            report_data: String::new(),
+        };
+        assert!(t.matches(&claims), "any measurement: CCF does not check it");
+        let fin: Vec<String> = t
+            .finalize_actions(&jp)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(
+            fin,
+            ["remove_snp_host_data"],
+            "measurements and endorsements stay"
+        );
+    }
+
+    #[test]
+    fn a_higher_target_svn_raises_the_registered_minimum() {
+        let t = snp_target("102");
+        let reg = t.register_actions(&snp_policy("101", &[]));
+        assert!(
+            reg.iter()
+                .any(|a| a.name == "add_snp_uvm_endorsement" && a.args["svn"] == "102"),
+            "{reg:?}"
+        );
+        // Equal or higher already registered: nothing to raise.
+        let reg = snp_target("101").register_actions(&snp_policy("101", &[]));
+        assert!(!reg.iter().any(|a| a.name == "add_snp_uvm_endorsement"));
+        let reg = snp_target("100").register_actions(&snp_policy("101", &[]));
+        assert!(!reg.iter().any(|a| a.name == "add_snp_uvm_endorsement"));
+    }
+
+    #[test]
+    fn finalize_never_removes_an_endorsement_the_plan_did_not_name() {
+        let t = snp_target("101");
+        let jp = snp_policy("101", &[("did:x509:other", "Other-Feed")]);
+        assert!(
+            !t.finalize_actions(&jp)
+                .iter()
+                .any(|a| a.name == "remove_snp_uvm_endorsement")
+        );
+    }
+
+    #[test]
+    fn add_virtual_host_data_carries_empty_metadata() {
+        let t = Target {
+            platform: CodePlatform::Virtual,
+            host_data: "bb".repeat(32),
+            ccf_version: None,
+            measurement: None,
+            security_policy: None,
+            uvm_endorsement: None,
+        };
+        let reg = t.register_actions(&JoinPolicy::default());
+        let add = reg
+            .iter()
+            .find(|a| a.name == "add_virtual_host_data")
+            .unwrap();
+        assert_eq!(add.args["metadata"], "");
     }
 }
