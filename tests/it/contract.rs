@@ -1,19 +1,18 @@
 //! Contract tests: the client's types against CCF's own published OpenAPI schemas and example
-//! responses (`../shared/ccf-reference`).
+//! responses (vendored under `tests/data/ccf`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use noderoll::ccf::types::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::common::ccf_reference;
+use crate::common::{ccf_file, ccf_reference};
 
 fn example(name: &str) -> Value {
-    let path = ccf_reference().join(format!("doc/schemas/gov/2024-07-01/examples/{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    let rel = format!("doc/schemas/gov/2024-07-01/examples/{name}.json");
+    serde_json::from_str(&ccf_file(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn body(ex: &Value) -> Value {
@@ -59,17 +58,25 @@ fn every_governance_example_is_covered() {
         "Transactions_GetCommit", // noderoll reads /node/commit per node instead
     ];
     let dir = ccf_reference().join("doc/schemas/gov/2024-07-01/examples");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry
-            .unwrap()
-            .path()
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+    let found: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            path.file_stem().unwrap().to_string_lossy().to_string()
+        })
+        .collect();
+    for name in &found {
         assert!(
             parsed.contains(&name.as_str()) || unused.contains(&name.as_str()),
             "example {name} is neither parsed nor listed as unused"
+        );
+    }
+    // And the other way: every listed example is vendored (an empty or partial copy fails).
+    for name in parsed.iter().chain(unused) {
+        assert!(
+            found.contains(*name),
+            "example {name} is missing from {}",
+            dir.display()
         );
     }
 }
@@ -155,8 +162,7 @@ struct Schemas(Value);
 
 impl Schemas {
     fn load() -> Self {
-        let text =
-            std::fs::read_to_string(ccf_reference().join("doc/schemas/node_openapi.json")).unwrap();
+        let text = ccf_file("doc/schemas/node_openapi.json");
         Schemas(serde_json::from_str(&text).unwrap())
     }
 

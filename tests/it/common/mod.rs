@@ -229,17 +229,18 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/ccf-reference` next to the repository (CI clones with shared/ beside it).
+/// CCF's published schemas and example responses, vendored under `tests/data/ccf` with CCF's
+/// own relative paths (provenance and licence: `tests/data/README.md`).
 pub fn ccf_reference() -> PathBuf {
-    let candidates = [
-        repo_root().join("../shared/ccf-reference"),
-        repo_root().join("shared/ccf-reference"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| panic!("CCF reference data not found at ../shared/ccf-reference"))
+    repo_root().join("tests/data/ccf")
+}
+
+/// The text of a vendored CCF file (`rel` relative to `tests/data/ccf`). A missing file fails
+/// the test: the data is part of the repository, so nothing is skipped.
+pub fn ccf_file(rel: &str) -> String {
+    let path = ccf_reference().join(rel);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("vendored CCF file {} cannot be read: {e}", path.display()))
 }
 
 /// Poll `probe` every 10 ms until it returns `Some`, failing the test after `secs` seconds.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::ccf_reference;
+use super::ccf_file;
 
 pub struct Schemas {
     root: Value,
@@ -20,9 +20,8 @@ impl Schemas {
     }
 
     fn load(rel: &str) -> Self {
-        let text = std::fs::read_to_string(ccf_reference().join(rel)).unwrap();
         Schemas {
-            root: serde_json::from_str(&text).unwrap(),
+            root: serde_json::from_str(&ccf_file(rel)).unwrap_or_else(|e| panic!("{rel}: {e}")),
         }
     }
 
