@@ -394,7 +394,14 @@ impl Governance {
                 });
                 Ok((Some(p.proposal_state), txid))
             }
-            Err(e) if e.is(400, "ProposalNotOpen") || e.is(404, "ProposalNotFound") => {
+            // Not open any more, gone, or this member's different ballot is already there
+            // (`400 VoteAlreadyExists`, CCF `proposals.h`, `submit_ballot`): what counts is
+            // the proposal's state, so read it and carry on.
+            Err(e)
+                if e.is(400, "ProposalNotOpen")
+                    || e.is(404, "ProposalNotFound")
+                    || e.is(400, "VoteAlreadyExists") =>
+            {
                 let p = self
                     .on_any_node(|n| async move { self.client.proposal(&n, proposal_id).await })
                     .await?;

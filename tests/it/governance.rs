@@ -37,6 +37,22 @@ struct Fake {
     tx_pending_polls: usize,
     tx_invalid: bool,
     purge_after_accept: bool,
+    /// The next N ballots find a different ballot of that member already there.
+    vote_exists: usize,
+    /// The next N writes meet a TLS session opened before a view change.
+    session_lost: usize,
+}
+
+/// CCF `src/node/rpc/frontend.h`, `check_session_consistency`: the request was not executed.
+fn session_lost(f: &mut Fake) -> Option<Response> {
+    (f.session_lost > 0).then(|| {
+        f.session_lost -= 1;
+        err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SessionConsistencyLost",
+            "Potential loss of session consistency on session 7. Started in view 2, now in view 3. Closing session.",
+        )
+    })
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -165,6 +181,9 @@ async fn ballot(
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Some(r) = session_lost(&mut f) {
+        return r;
+    }
     let member = member.trim_end_matches(":submit").to_string();
     if msg.kid != member || msg.proposal_id.as_deref() != Some(pid.as_str()) {
         return err(
@@ -185,6 +204,16 @@ async fn ballot(
             StatusCode::BAD_REQUEST,
             "ProposalNotOpen",
             "only Open proposals can receive votes",
+        );
+    }
+    if f.vote_exists > 0 {
+        // That member's earlier ballot (another text, also in favour) is on the proposal.
+        f.vote_exists -= 1;
+        f.proposals.insert(pid.clone(), (state, ballots + 1));
+        return err(
+            StatusCode::BAD_REQUEST,
+            "VoteAlreadyExists",
+            &format!("Different ballot already submitted by {member} for {pid}."),
         );
     }
     f.ballots += 1;
@@ -532,4 +561,27 @@ async fn a_wait_is_cancelled_immediately() {
         ),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn a_ballot_already_there_is_read_back_and_the_others_vote() {
+    // CCF `proposals.h`, `submit_ballot`: a different ballot from the same member answers
+    // 400 VoteAlreadyExists; the proposal is read and the run carries on.
+    let s = setup(3, 0, &[0, 1], |f| f.vote_exists = 1).await;
+    let passed = s.gov.pass(&body(), &Cancel::never()).await.unwrap();
+    let f = s.fake.lock().unwrap();
+    assert_eq!(f.vote_exists, 0, "the first ballot met an existing one");
+    assert_eq!(f.proposals[&passed.proposal_id].0, ProposalState::Accepted);
+}
+
+#[tokio::test]
+async fn a_write_on_a_session_lost_to_a_view_change_is_sent_again() {
+    // The ballot answered 500 SessionConsistencyLost was not executed: sent again on a new
+    // connection, it counts once.
+    let s = setup(3, 0, &[0, 1], |f| f.session_lost = 1).await;
+    let passed = s.gov.pass(&body(), &Cancel::never()).await.unwrap();
+    let f = s.fake.lock().unwrap();
+    assert_eq!(f.session_lost, 0);
+    assert_eq!(f.creates, 1);
+    assert_eq!(f.proposals[&passed.proposal_id].0, ProposalState::Accepted);
 }
