@@ -477,6 +477,14 @@ impl Governance {
 
     /// An open proposal by a configured member whose actions are exactly `body`'s.
     pub async fn find_open(&self, body: &ProposalBody) -> Result<Option<Submitted>, GovError> {
+        Ok(self.find_open_where(|b| b == body).await?.map(|(s, _)| s))
+    }
+
+    /// An open proposal by a configured member whose actions satisfy `wanted`, with them.
+    pub async fn find_open_where(
+        &self,
+        wanted: impl Fn(&ProposalBody) -> bool,
+    ) -> Result<Option<(Submitted, ProposalBody)>, GovError> {
         let ours: Vec<&str> = self.members.iter().map(|m| m.id()).collect();
         let proposals = self
             .on_any_node(|n| async move { self.client.proposals(&n).await })
@@ -490,12 +498,13 @@ impl Governance {
                     async move { self.client.proposal_actions(&n, &id).await }
                 })
                 .await?;
-            if actions.as_ref() == Some(body) {
-                return Ok(Some(Submitted {
+            if let Some(actions) = actions.filter(&wanted) {
+                let submitted = Submitted {
                     proposal_id: p.proposal_id,
                     state: Some(ProposalState::Open),
                     txid: None,
-                }));
+                };
+                return Ok(Some((submitted, actions)));
             }
         }
         Ok(None)

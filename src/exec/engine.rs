@@ -1328,9 +1328,14 @@ impl Engine {
                 "no Pending node launched by this run attests the target code version".into(),
             ));
         }
-        // Start of the day (UTC): a run resumed after a crash proposes the very same actions,
-        // so the earlier open proposal is found and finished instead of a second one made.
-        let valid_from = jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string();
+        // A run resumed after a crash must propose the very same actions, so that its earlier
+        // open proposal is found and finished instead of a second one made: the open trust
+        // proposal of our members for these nodes gives `valid_from`, whatever day it is.
+        // Otherwise the start of the day (UTC).
+        let valid_from = self
+            .open_trust_valid_from(node_ids)
+            .await?
+            .unwrap_or_else(|| jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string());
         let actions = node_ids
             .iter()
             .map(|id| {
@@ -1421,6 +1426,38 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// `valid_from` of an open proposal by the configured members that trusts exactly
+    /// `node_ids`.
+    async fn open_trust_valid_from(
+        &self,
+        node_ids: &[String],
+    ) -> Result<Option<String>, StepError> {
+        let wanted: std::collections::BTreeSet<&str> =
+            node_ids.iter().map(String::as_str).collect();
+        let found = self
+            .gov
+            .find_open_where(|body| {
+                body.actions
+                    .iter()
+                    .all(|a| a.name == "transition_node_to_trusted")
+                    && body
+                        .actions
+                        .iter()
+                        .filter_map(|a| a.args.get("node_id")?.as_str())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        == wanted
+            })
+            .await?;
+        Ok(found.and_then(|(_, body)| {
+            body.actions
+                .first()?
+                .args
+                .get("valid_from")?
+                .as_str()
+                .map(str::to_string)
+        }))
     }
 
     /// The primary's commit seqno, and its acknowledgement table where it exposes one.
