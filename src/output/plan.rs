@@ -86,12 +86,20 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
             if s.point_of_no_return {
                 step.push_str("  [point of no return]");
             }
+            // While trusted nodes catch up only the caught-up ones acknowledge.
+            let f = match (s.f_during_catch_up, s.stalls_writes) {
+                (_, true) => format!("{} (writes stall while it catches up)", s.f_after),
+                (Some(during), false) if during != s.f_after => {
+                    format!("{} ({during} while catching up)", s.f_after)
+                }
+                _ => s.f_after.to_string(),
+            };
             t.add_row(vec![
                 (i + 1).to_string(),
                 step,
                 s.step.touches(),
                 s.trusted_after.to_string(),
-                s.f_after.to_string(),
+                f,
                 s.gate.clone(),
             ]);
         }
@@ -102,6 +110,9 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
     }
     if let Some(b) = &plan.blocked {
         out.push_str(&format!("blocked: {b}\n"));
+    }
+    if let Some(b) = &plan.launch_budget_spent {
+        out.push_str(&format!("stopped: {b}\n"));
     }
     if !checks.is_empty() {
         let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();

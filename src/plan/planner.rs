@@ -223,7 +223,7 @@ impl Step {
                 if *count == 1 { "" } else { "s" }
             ),
             Step::Soak { duration } => format!(
-                "soak for {}s: new nodes healthy, commits advancing",
+                "soak for {}s: new nodes ready, agreeing on primary and view, caught up",
                 duration.as_secs_f64()
             ),
             Step::RetireNode {
