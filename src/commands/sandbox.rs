@@ -226,10 +226,12 @@ async fn check(dir: &std::path::Path, format: OutputFormat) -> Result<u8, AppErr
             for v in &violations {
                 print_stdout(&format!("{:>8} ms  {}  {}\n", v.at_ms, v.kind, v.detail))?;
             }
-            print_stdout(&format!(
-                "write stall (commits waiting for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
-                stall.total_ms, stall.count, stall.longest_ms
-            ))?;
+            if stall.count > 0 {
+                print_stdout(&format!(
+                    "write stall (commits waited for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
+                    stall.total_ms, stall.count, stall.longest_ms
+                ))?;
+            }
         }
     }
     Ok(if violations.is_empty() {

@@ -197,7 +197,8 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
 /// `GET /violations`: the invariant violations and the catch-up write stall so far.
 async fn violations(State(core): State<Arc<Core>>) -> Response {
     let w = core.shared.world();
-    axum::Json(json!({ "violations": w.violations, "write_stall": w.write_stall() })).into_response()
+    axum::Json(json!({ "violations": w.violations, "write_stall": w.write_stall() }))
+        .into_response()
 }
 
 async fn events(State(core): State<Arc<Core>>) -> Response {

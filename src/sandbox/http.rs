@@ -562,8 +562,8 @@ async fn member(
 /// * `certificate` only if `nodes.endorsed_certificates` has one, which the constitution's
 ///   `transition_node_to_trusted` writes: absent for Pending nodes, kept once Retired;
 /// * `retiredCommitted` always;
-/// * `quoteInfo` for `Insecure_Virtual`: `format`, `rawQuote` (the quote's bytes, which
-///   nlohmann serialises as a JSON array of numbers) and `details` {`measurement`,
+/// * `quoteInfo` for `Insecure_Virtual`: `format`, `rawQuote` (the quote's bytes, base64 as
+///   CCF's `adl_serializer<std::vector<uint8_t>>` writes them) and `details` {`measurement`,
 ///   `reportData`, `hostData`} parsed from that JSON; for `AMD_SEV_SNP_v1`: `format`, and
 ///   only if present `uvmEndorsements` and `endorsedTcb` (base64); no report, no measurement.
 fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
@@ -593,7 +593,7 @@ fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
             let details: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
             json!({
                 "format": "Insecure_Virtual",
-                "rawQuote": raw,
+                "rawQuote": b64.encode(&raw),
                 "details": {
                     "measurement": details["measurement"],
                     "reportData": details["report_data"],

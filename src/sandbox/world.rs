@@ -91,7 +91,10 @@ impl UvmEndorsement {
 
 /// CCF `matches_uvm_roots_of_trust` (`src/node/uvm_endorsements.cpp`): same DID and feed, and
 /// the registered minimum svn ≤ the endorsement's svn (both parsed as unsigned integers).
-fn uvm_matches(registered: &BTreeMap<String, BTreeMap<String, String>>, e: &UvmEndorsement) -> bool {
+fn uvm_matches(
+    registered: &BTreeMap<String, BTreeMap<String, String>>,
+    e: &UvmEndorsement,
+) -> bool {
     let Ok(svn) = e.svn.parse::<u64>() else {
         return false;
     };
@@ -899,7 +902,9 @@ impl World {
         let running = |id: &str| self.node_by_id(id).is_some_and(|(_, n)| n.reachable());
         due && self.primary.is_some()
             && !self.quorum()
-            && self.active_configs().all(|c| self.majority_live(c, running))
+            && self
+                .active_configs()
+                .all(|c| self.majority_live(c, running))
     }
 
     /// The write-stall figures so far (see [`WriteStall`]).
