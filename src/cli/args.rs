@@ -158,6 +158,14 @@ pub struct SandboxServeArgs {
     /// Platform of the simulated builds.
     #[arg(long, value_enum, default_value = "virtual")]
     pub platform: PlatformArg,
+    /// With --platform snp: nodes present UVM endorsements (Azure confidential containers) and
+    /// are admitted by them, not by measurement.
+    #[arg(long)]
+    pub uvm: bool,
+    /// Start as a recovered service whose node table keeps N Retired nodes from before the
+    /// disaster recovery that never become removable (CCF issue #6604).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub stale_retired: usize,
 }
 
 /// Subcommands acting on a running sandbox (found through `DIR/sandbox.json`).
@@ -197,6 +205,9 @@ pub struct LaunchNodeArgs {
     /// Version the node reports (default: that of the known build with this host data).
     #[arg(long)]
     pub ccf_version: Option<String>,
+    /// SNP: the node presents a UVM endorsement with this SVN (the sandbox's DID and feed).
+    #[arg(long, env = "NODEROLL_UVM_SVN")]
+    pub uvm_svn: Option<u64>,
 }
 
 /// `noderoll sandbox stop-node`.

@@ -15,6 +15,7 @@ use crate::output::OutputFormat;
 use crate::sandbox::control::{self, Fault, Launched};
 use crate::sandbox::{
     Build, LatencyModel, Platform, Sandbox, SandboxError, SandboxInfo, SandboxOptions, Violation,
+    WriteStall,
 };
 use crate::wait::Cancel;
 
@@ -43,6 +44,8 @@ async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Re
     opts.seed = a.seed;
     opts.latency = LatencyModel::default().with_speed(a.speed);
     opts.platform = platform(a.platform);
+    opts.uvm = a.uvm;
+    opts.stale_retired = a.stale_retired;
     let sandbox = Sandbox::start(opts).await?;
     let info = sandbox.info();
     match format {
@@ -87,7 +90,21 @@ async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Re
 
 async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
     let info = SandboxInfo::load(&a.sandbox.dir)?;
-    let build = resolve_build(&info, a)?;
+    let mut build = resolve_build(&info, a)?;
+    if let Some(svn) = a.uvm_svn {
+        if build.platform != Platform::Snp {
+            return Err(SandboxError::Refused(
+                "--uvm-svn (NODEROLL_UVM_SVN) is for SNP nodes".into(),
+            )
+            .into());
+        }
+        let mut uvm = build
+            .uvm
+            .clone()
+            .unwrap_or_else(|| crate::sandbox::simulated_uvm("0"));
+        uvm.svn = svn.to_string();
+        build.uvm = Some(uvm);
+    }
     let v = control::call(&info.control, "/nodes", Some(json!({ "build": build }))).await?;
     let launched: Launched = serde_json::from_value(v)
         .map_err(|e| SandboxError::Refused(format!("unexpected launch answer: {e}")))?;
@@ -196,15 +213,24 @@ async fn check(dir: &std::path::Path, format: OutputFormat) -> Result<u8, AppErr
     let v = control::call(&info.control, "/violations", None).await?;
     let violations: Vec<Violation> = serde_json::from_value(v["violations"].clone())
         .map_err(|e| SandboxError::Refused(format!("unexpected answer: {e}")))?;
+    let stall: WriteStall = serde_json::from_value(v["write_stall"].clone()).unwrap_or_default();
     match format {
         OutputFormat::Json => print_stdout(&format!(
             "{}\n",
-            json!({ "schema_version": 1, "violations": violations })
+            json!({ "schema_version": 1, "violations": violations, "write_stall": stall })
         ))?,
-        OutputFormat::Human if violations.is_empty() => print_stdout("no invariant violations\n")?,
         OutputFormat::Human => {
+            if violations.is_empty() {
+                print_stdout("no invariant violations\n")?;
+            }
             for v in &violations {
                 print_stdout(&format!("{:>8} ms  {}  {}\n", v.at_ms, v.kind, v.detail))?;
+            }
+            if stall.count > 0 {
+                print_stdout(&format!(
+                    "write stall (commits waited for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
+                    stall.total_ms, stall.count, stall.longest_ms
+                ))?;
             }
         }
     }

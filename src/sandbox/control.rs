@@ -194,8 +194,11 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
     }
 }
 
+/// `GET /violations`: the invariant violations and the catch-up write stall so far.
 async fn violations(State(core): State<Arc<Core>>) -> Response {
-    axum::Json(json!({ "violations": core.shared.world().violations })).into_response()
+    let w = core.shared.world();
+    axum::Json(json!({ "violations": w.violations, "write_stall": w.write_stall() }))
+        .into_response()
 }
 
 async fn events(State(core): State<Arc<Core>>) -> Response {
@@ -227,7 +230,7 @@ pub fn status_json(core: &Core) -> Value {
     json!({
         "view": w.view, "primary_id": w.primary, "commit_seqno": w.commit_seqno,
         "requests": w.requests, "write_requests": w.write_requests,
-        "violations": w.violations.len(), "nodes": nodes,
+        "violations": w.violations.len(), "write_stall": w.write_stall(), "nodes": nodes,
     })
 }
 

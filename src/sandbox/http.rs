@@ -31,6 +31,10 @@ pub struct Shared {
     pub endorsed_pems: Mutex<Vec<String>>,
     /// The certificate each node's listener presents, per slot.
     pub cert_slots: Mutex<Vec<Arc<super::pki::CertSlot>>>,
+    /// The previous service's certificate, when the service is a recovered one.
+    pub previous_service_cert_pem: Option<String>,
+    /// TLS sessions per node: connection → (session id, view of its first request).
+    pub sessions: Mutex<HashMap<(usize, u64), (u64, u64)>>,
 }
 
 impl Shared {
@@ -140,14 +144,14 @@ fn node_info(w: &World, id: &str) -> Option<Value> {
     }))
 }
 
-/// The raw quote: virtual nodes report JSON; SNP nodes an attestation report (1184 bytes)
-/// with REPORT_DATA at 0x50, MEASUREMENT at 0x90 and HOST_DATA at 0xC0, as AMD lays it out.
-fn quote_raw(node: &SimNode) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
+/// The raw quote bytes: virtual nodes report JSON; SNP nodes an attestation report (1184
+/// bytes) with REPORT_DATA at 0x50, MEASUREMENT at 0x90 and HOST_DATA at 0xC0, as AMD lays it
+/// out.
+fn quote_raw(node: &SimNode) -> Vec<u8> {
     match node.build.platform {
         Platform::Virtual => {
             let raw = json!({"measurement": node.build.measurement, "host_data": node.build.host_data, "report_data": node.node_id});
-            b64.encode(raw.to_string())
+            raw.to_string().into_bytes()
         }
         Platform::Snp => {
             let mut report = vec![0u8; 0x4A0];
@@ -160,10 +164,14 @@ fn quote_raw(node: &SimNode) -> String {
             put(&mut report, 0x50, &node.node_id);
             put(&mut report, 0x90, &node.build.measurement);
             put(&mut report, 0xC0, &node.build.host_data);
-            b64.encode(report)
+            report
         }
     }
 }
+
+/// The TCB the environment endorsed (ACI: `endorsed_tcb` from the UVM security context;
+/// synthetic here), hex as CCF stores it.
+const ENDORSED_TCB_HEX: &str = "d315000000000004";
 
 // ----- node endpoints ---------------------------------------------------------------------
 
@@ -178,7 +186,7 @@ async fn network(State(ctx): State<NodeCtx>) -> Response {
             "service_certificate": ctx.shared.service_cert(),
             "current_view": w.view,
             "primary_id": w.primary,
-            "recovery_count": 0,
+            "recovery_count": w.recovery_count,
             "service_data": {},
             "current_service_create_txid": format!("{}.1", super::world::GENESIS_VIEW),
         }),
@@ -417,21 +425,76 @@ async fn consensus(State(ctx): State<NodeCtx>) -> Response {
     ok(json!({ "details": details }), None)
 }
 
+/// CCF's `Quote` of a node as stored in its `nodes.info` row (the quote it presented when it
+/// joined): `raw` and `endorsements` base64, `uvm_endorsements` when present, `measurement` the
+/// recorded code digest.
+fn quote_json(node: &SimNode) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let measurement = match node.build.platform {
+        Platform::Virtual => hex::encode(node.build.measurement.as_bytes()),
+        Platform::Snp => node.build.measurement.clone(),
+    };
+    let mut q = json!({"node_id": node.node_id, "raw": b64.encode(quote_raw(node)), "endorsements": "",
+                       "format": node.build.platform.quote_format(), "measurement": measurement});
+    if node.build.platform == Platform::Snp
+        && let Some(u) = &node.build.uvm
+    {
+        q["uvm_endorsements"] = json!(b64.encode(u.raw()));
+    }
+    q
+}
+
+/// `GET /node/quotes/self` and `/node/attestations/self`. CCF
+/// (`BaseEndpointRegistry::get_quote_for_this_node_v1`) reads the node's own row from its
+/// *local* store: a node that is joining, pending or still catching up has no ledger yet, so
+/// it answers 404 until it is trusted and caught up.
 async fn quote_self(State(ctx): State<NodeCtx>) -> Response {
     if let Err(e) = gate(&ctx, true).await {
         return error(e);
     }
     let w = ctx.shared.world();
     let n = &w.nodes[ctx.slot];
-    let measurement = match n.build.platform {
-        Platform::Virtual => hex::encode(n.build.measurement.as_bytes()),
-        Platform::Snp => n.build.measurement.clone(),
-    };
-    ok(
-        json!({"node_id": n.node_id, "raw": quote_raw(n), "endorsements": "", "format": n.build.platform.quote_format(),
-               "measurement": measurement}),
-        None,
-    )
+    if !n.caught_up() || !w.table.contains_key(&n.node_id) {
+        return error(not_found("Could not find node quote."));
+    }
+    ok(quote_json(n), None)
+}
+
+/// The quotes of every Trusted node (CCF `get_quotes` in node_frontend.h: status == TRUSTED).
+fn trusted_quotes(w: &World) -> Vec<Value> {
+    w.table
+        .values()
+        .filter(|r| r.status == Status::Trusted)
+        .map(|r| quote_json(&w.nodes[r.slot]))
+        .collect()
+}
+
+async fn quotes(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    ok(json!({ "quotes": trusted_quotes(&w) }), None)
+}
+
+async fn attestations(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    let w = ctx.shared.world();
+    ok(json!({ "attestations": trusted_quotes(&w) }), None)
+}
+
+async fn previous_identity(State(ctx): State<NodeCtx>) -> Response {
+    if let Err(e) = gate(&ctx, false).await {
+        return error(e);
+    }
+    match ctx.shared.previous_service_cert_pem.clone() {
+        Some(pem) => ok(json!({ "previous_service_identity": pem }), None),
+        None => error(not_found(
+            "This service is not a recovery of a previous service.",
+        )),
+    }
 }
 
 // ----- governance ---------------------------------------------------------------------------
@@ -493,28 +556,66 @@ async fn member(
     }
 }
 
+/// CCF `produce_node_description` (`src/node/gov/handlers/service_state.h`), from the
+/// `nodes.info` row the join wrote (its `quote_info` is stored at join, so Pending nodes have
+/// it too):
+/// * `certificate` only if `nodes.endorsed_certificates` has one, which the constitution's
+///   `transition_node_to_trusted` writes: absent for Pending nodes, kept once Retired;
+/// * `retiredCommitted` always;
+/// * `quoteInfo` for `Insecure_Virtual`: `format`, `rawQuote` (the quote's bytes, base64 as
+///   CCF's `adl_serializer<std::vector<uint8_t>>` writes them) and `details` {`measurement`,
+///   `reportData`, `hostData`} parsed from that JSON; for `AMD_SEV_SNP_v1`: `format`, and
+///   only if present `uvmEndorsements` and `endorsedTcb` (base64); no report, no measurement.
 fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
     let row = w.table.get(id)?;
     let n = &w.nodes[row.slot];
-    // As CCF's produce_node_description: the endorsed certificate (issued when the node
-    // joined), and only the quote format for virtual and SNP nodes; the measurement and host
-    // data are in the node's own /node/quotes/self.
-    let certificate = ctx
-        .shared
-        .endorsed_pems
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(row.slot)
-        .cloned();
-    Some(json!({
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut v = json!({
         "nodeId": id,
         "status": row.status.as_str(),
         "nodeData": row.node_data,
-        "certificate": certificate,
-        "retiredCommitted": row.retired_committed,
-        "quoteInfo": {"format": n.build.platform.quote_format()},
-        "rpcInterfaces": {"primary_rpc_interface": {"publishedAddress": n.address(), "protocol": "HTTP1"}},
-    }))
+    });
+    if row.status != Status::Pending
+        && let Some(cert) = ctx
+            .shared
+            .endorsed_pems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(row.slot)
+            .cloned()
+    {
+        v["certificate"] = json!(cert);
+    }
+    v["retiredCommitted"] = json!(row.retired_committed);
+    let quote_info = match n.build.platform {
+        Platform::Virtual => {
+            let raw = quote_raw(n);
+            let details: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+            json!({
+                "format": "Insecure_Virtual",
+                "rawQuote": b64.encode(&raw),
+                "details": {
+                    "measurement": details["measurement"],
+                    "reportData": details["report_data"],
+                    "hostData": details["host_data"],
+                },
+            })
+        }
+        Platform::Snp => {
+            let mut q = json!({"format": "AMD_SEV_SNP_v1"});
+            if let Some(u) = &n.build.uvm {
+                q["uvmEndorsements"] = json!(b64.encode(u.raw()));
+                if let Ok(tcb) = hex::decode(ENDORSED_TCB_HEX) {
+                    q["endorsedTcb"] = json!(b64.encode(tcb));
+                }
+            }
+            q
+        }
+    };
+    v["quoteInfo"] = quote_info;
+    v["rpcInterfaces"] =
+        json!({"primary_rpc_interface": {"publishedAddress": n.address(), "protocol": "HTTP1"}});
+    Some(v)
 }
 
 async fn gov_nodes(
@@ -578,11 +679,12 @@ async fn service_info(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     gov_read!(ctx, q);
+    let recovery_count = ctx.shared.world().recovery_count;
     ok(
         json!({
             "status": "Open",
             "certificate": ctx.shared.service_cert(),
-            "recoveryCount": 0,
+            "recoveryCount": recovery_count,
             "creationTransactionId": format!("{}.1", super::world::GENESIS_VIEW),
             "serviceData": {},
             "configuration": {
@@ -834,6 +936,79 @@ async fn submit_ballot(
     }
 }
 
+/// One TLS connection to a node (a CCF session): its remote address and a number unique
+/// within the sandbox, given when the connection is accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnId {
+    /// The client's address.
+    pub remote: std::net::SocketAddr,
+    /// Unique per connection.
+    pub id: u64,
+}
+
+impl axum::extract::connect_info::Connected<std::net::SocketAddr> for ConnId {
+    fn connect_info(remote: std::net::SocketAddr) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ConnId {
+            remote,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+/// CCF `RpcFrontend::check_session_consistency` (`src/node/rpc/frontend.h`), run for every
+/// request of every frontend once the node has a consensus: a session remembers the view of
+/// its first request; once the node's view has changed, the request is answered `500
+/// SessionConsistencyLost` (not executed: CCF drops its transaction) and the session is closed
+/// (`terminate_session`). The next connection starts a new session.
+async fn session_consistency(
+    State(ctx): State<NodeCtx>,
+    axum::extract::ConnectInfo(conn): axum::extract::ConnectInfo<ConnId>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let lost = {
+        let w = ctx.shared.world();
+        if w.nodes[ctx.slot].part_of_network() {
+            let view = w.view;
+            let mut sessions = ctx
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let key = (ctx.slot, conn.id);
+            match sessions.get(&key).copied() {
+                None => {
+                    sessions.insert(key, (conn.id, view));
+                    None
+                }
+                Some((session, started)) if started != view => {
+                    sessions.remove(&key);
+                    Some((session, started, view))
+                }
+                Some(_) => None,
+            }
+        } else {
+            None
+        }
+    };
+    match lost {
+        Some((session, started, now)) => {
+            let mut r = error(ApiError::new(
+                500,
+                "SessionConsistencyLost",
+                format!(
+                    "Potential loss of session consistency on session {session}. Started in view {started}, now in view {now}. Closing session."
+                ),
+            ));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+        None => next.run(req).await,
+    }
+}
+
 /// Record the request when the request log is enabled.
 async fn log_request(
     State(shared): State<Arc<Shared>>,
@@ -887,6 +1062,7 @@ fn reset_connection() -> Response {
 pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
     let log = axum::middleware::from_fn_with_state(shared.clone(), log_request);
     let ctx = NodeCtx { shared, slot };
+    let sessions = axum::middleware::from_fn_with_state(ctx.clone(), session_consistency);
     Router::new()
         .route("/node/network", get(network))
         .route("/node/network/nodes", get(nodes))
@@ -903,6 +1079,10 @@ pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
         .route("/node/tx", get(tx))
         .route("/node/consensus", get(consensus))
         .route("/node/quotes/self", get(quote_self))
+        .route("/node/attestations/self", get(quote_self))
+        .route("/node/quotes", get(quotes))
+        .route("/node/attestations", get(attestations))
+        .route("/node/service/previous_identity", get(previous_identity))
         .route("/gov/service/members", get(members))
         .route("/gov/service/members/{id}", get(member))
         .route("/gov/service/nodes", get(gov_nodes))
@@ -926,6 +1106,7 @@ pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
             get(get_ballot).post(submit_ballot),
         )
         .fallback(|| async { error(not_found("Unknown path")) })
+        .layer(sessions)
         .with_state(ctx)
         .layer(log)
 }

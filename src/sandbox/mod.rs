@@ -14,5 +14,7 @@ pub mod world;
 
 pub use control::{Fault, Launched};
 pub use latency::LatencyModel;
-pub use server::{Sandbox, SandboxError, SandboxInfo, SandboxOptions, simulated_build};
-pub use world::{Build, Platform, Violation};
+pub use server::{
+    Sandbox, SandboxError, SandboxInfo, SandboxOptions, simulated_build, simulated_uvm,
+};
+pub use world::{Build, Platform, UvmEndorsement, Violation, WriteStall};

@@ -14,7 +14,9 @@ use sha2::Digest;
 use super::http::{Shared, node_router};
 use super::latency::LatencyModel;
 use super::pki::{CertSlot, NodeIdentity, PkiError, ServiceIdentity, write_member};
-use super::world::{Build, MemberRec, Platform, VIRTUAL_MEASUREMENT, Violation, World};
+use super::world::{
+    Build, MemberRec, Platform, UvmEndorsement, VIRTUAL_MEASUREMENT, Violation, World, WriteStall,
+};
 use crate::signing::MemberCert;
 
 /// How to start a sandbox.
@@ -36,6 +38,13 @@ pub struct SandboxOptions {
     pub noderoll_command: String,
     /// `[safety] soak` of the ready plan.
     pub soak: String,
+    /// SNP only: the nodes present UVM endorsements (Azure confidential containers), so the
+    /// join policy holds the endorsement and host data but no measurement.
+    pub uvm: bool,
+    /// Start as a recovered service (`recovery_count` 1) whose node table still holds this
+    /// many nodes of the service before the disaster recovery: `Retired`, not running, never
+    /// removable (CCF #6604).
+    pub stale_retired: usize,
 }
 
 impl SandboxOptions {
@@ -52,6 +61,8 @@ impl SandboxOptions {
                 .map(|p| shell_quote(&p.display().to_string()))
                 .unwrap_or_else(|_| "noderoll".into()),
             soak: "1s".into(),
+            uvm: false,
+            stale_retired: 0,
         }
     }
 }
@@ -95,15 +106,30 @@ pub fn simulated_build(platform: Platform, ccf_version: &str) -> Build {
             ccf_version: ccf_version.into(),
             host_data: hex::encode(sha2::Sha256::digest(package.as_bytes())),
             measurement: VIRTUAL_MEASUREMENT.into(),
+            uvm: None,
         },
         Platform::Snp => Build {
             platform,
             ccf_version: ccf_version.into(),
             host_data: hex::encode(sha2::Sha256::digest(snp_policy(ccf_version).as_bytes())),
             measurement: hex::encode(sha2::Sha384::digest(package.as_bytes())),
+            uvm: None,
         },
     }
 }
+
+/// The UVM endorsement simulated SNP nodes present with `--uvm`: the DID and feed of Azure's
+/// ContainerPlat UVM, at `svn`.
+pub fn simulated_uvm(svn: &str) -> UvmEndorsement {
+    UvmEndorsement {
+        did: "did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2".into(),
+        feed: "ContainerPlat-AMD-UVM".into(),
+        svn: svn.into(),
+    }
+}
+
+/// The SVN of the UVM endorsement simulated builds carry with `--uvm`.
+pub const SIMULATED_UVM_SVN: &str = "101";
 
 /// The security policy text of a simulated SNP build (its SHA-256 is the host data).
 pub fn snp_policy(ccf_version: &str) -> String {
@@ -248,8 +274,23 @@ impl Sandbox {
             });
         }
 
-        let current = simulated_build(opts.platform, CURRENT_VERSION);
-        let next = simulated_build(opts.platform, NEXT_VERSION);
+        if opts.uvm && opts.platform != Platform::Snp {
+            return Err(SandboxError::Refused(
+                "--uvm needs --platform snp (UVM endorsements are an SNP feature)".into(),
+            ));
+        }
+        if opts.stale_retired > 64 {
+            return Err(SandboxError::Refused(format!(
+                "--stale-retired must be at most 64, not {}",
+                opts.stale_retired
+            )));
+        }
+        let mut current = simulated_build(opts.platform, CURRENT_VERSION);
+        let mut next = simulated_build(opts.platform, NEXT_VERSION);
+        if opts.uvm {
+            current.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
+            next.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
+        }
         let mut identities = Vec::new();
         let mut listeners = Vec::new();
         for _ in 0..opts.nodes {
@@ -268,7 +309,7 @@ impl Sandbox {
                 )
             })
             .collect();
-        let world = World::new(
+        let mut world = World::new(
             opts.latency,
             opts.seed,
             Instant::now(),
@@ -276,11 +317,38 @@ impl Sandbox {
             &current,
             members,
         );
+        let mut endorsed_pems: Vec<String> =
+            identities.iter().map(|i| i.endorsed_pem.clone()).collect();
+        let mut cert_slots: Vec<Arc<CertSlot>> =
+            identities.iter().map(|i| CertSlot::new(i, true)).collect();
+        // A recovered service: the previous service's nodes, endorsed by its identity, retired
+        // by the recovery and gone.
+        let mut stale_ports = Vec::new();
+        let previous_service_cert_pem = if opts.stale_retired > 0 {
+            let previous = ServiceIdentity::generate()?;
+            for _ in 0..opts.stale_retired {
+                let identity = NodeIdentity::generate(&previous)?;
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(io("cannot bind 127.0.0.1:0"))?
+                    .port();
+                world.add_pre_recovery_node(identity.node_id.clone(), port, current.clone());
+                endorsed_pems.push(identity.endorsed_pem.clone());
+                cert_slots.push(CertSlot::new(&identity, true));
+                stale_ports.push(port);
+            }
+            world.recovery_count = 1;
+            Some(previous.cert_pem.clone())
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             service_cert_pem: Mutex::new(service.cert_pem.clone()),
-            endorsed_pems: Mutex::new(identities.iter().map(|i| i.endorsed_pem.clone()).collect()),
-            cert_slots: Mutex::new(identities.iter().map(|i| CertSlot::new(i, true)).collect()),
+            endorsed_pems: Mutex::new(endorsed_pems),
+            cert_slots: Mutex::new(cert_slots),
+            previous_service_cert_pem,
+            sessions: Mutex::new(std::collections::HashMap::new()),
         });
         let mut servers = Vec::new();
         for (slot, listener) in listeners.into_iter().enumerate() {
@@ -293,6 +361,9 @@ impl Sandbox {
                 handle: Some(handle),
                 port,
             });
+        }
+        for port in stale_ports {
+            servers.push(NodeServer { handle: None, port });
         }
 
         let gateway = start_gateway(&shared, &service, &service_cert_path)?;
@@ -361,6 +432,11 @@ impl Sandbox {
     /// Invariant violations recorded so far.
     pub fn violations(&self) -> Vec<Violation> {
         self.core.shared.world().violations.clone()
+    }
+
+    /// Catch-up write stalls so far (see [`WriteStall`]).
+    pub fn write_stall(&self) -> WriteStall {
+        self.core.shared.world().write_stall()
     }
 
     /// Launch a node running `build`; returns its node id and RPC address.
@@ -465,6 +541,12 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
             info.next_build.measurement,
             snp_policy(&info.next_build.ccf_version)
         ));
+        if let Some(u) = &info.next_build.uvm {
+            target.push_str(&format!(
+                "uvm_endorsement = {{ did = {:?}, feed = {:?}, svn = {:?} }}\n",
+                u.did, u.feed, u.svn
+            ));
+        }
     }
     let members: String = info
         .members
@@ -514,7 +596,8 @@ fn serve(
         .handle(handle.clone());
     let app = node_router(shared.clone(), slot);
     tokio::spawn(async move {
-        if let Err(e) = server.serve(app.into_make_service()).await {
+        let make = app.into_make_service_with_connect_info::<super::http::ConnId>();
+        if let Err(e) = server.serve(make).await {
             tracing::warn!("sandbox node listener stopped: {e}");
         }
     });

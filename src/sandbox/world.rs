@@ -60,6 +60,49 @@ pub struct Build {
     pub host_data: String,
     /// Measurement (virtual: the fixed string; SNP: 96 hex).
     pub measurement: String,
+    /// SNP only: the UVM endorsement the node presents (Azure confidential containers). When
+    /// present CCF admits the node by it instead of by its measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uvm: Option<UvmEndorsement>,
+}
+
+/// A UVM endorsement: issuer DID, feed and security version number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UvmEndorsement {
+    /// Issuer DID (`did:x509:...`).
+    pub did: String,
+    /// Feed (e.g. `ContainerPlat-AMD-UVM`).
+    pub feed: String,
+    /// SVN, a decimal string as CCF stores it.
+    pub svn: String,
+}
+
+impl UvmEndorsement {
+    /// The raw endorsement a node presents (synthetic but stable: a real one is a COSE Sign1
+    /// envelope from the UVM's issuer).
+    pub fn raw(&self) -> Vec<u8> {
+        format!(
+            "noderoll sandbox UVM endorsement\ndid={}\nfeed={}\nsvn={}\n",
+            self.did, self.feed, self.svn
+        )
+        .into_bytes()
+    }
+}
+
+/// CCF `matches_uvm_roots_of_trust` (`src/node/uvm_endorsements.cpp`): same DID and feed, and
+/// the registered minimum svn ≤ the endorsement's svn (both parsed as unsigned integers).
+fn uvm_matches(
+    registered: &BTreeMap<String, BTreeMap<String, String>>,
+    e: &UvmEndorsement,
+) -> bool {
+    let Ok(svn) = e.svn.parse::<u64>() else {
+        return false;
+    };
+    registered
+        .get(&e.did)
+        .and_then(|feeds| feeds.get(&e.feed))
+        .and_then(|min| min.parse::<u64>().ok())
+        .is_some_and(|min| min <= svn)
 }
 
 /// Registered code versions (`public:ccf.gov.nodes.*`).
@@ -79,28 +122,46 @@ pub struct JoinPolicy {
 
 impl JoinPolicy {
     /// Whether a node of this build may join, and if not CCF's log text for why.
+    ///
+    /// CCF `AttestationProvider::verify_quote_against_store` (`src/node/quote.cpp`): host data
+    /// first, then the measurement; on SNP a node presenting UVM endorsements is checked against
+    /// `nodes.snp.uvm_endorsements` *instead of* `nodes.snp.measurements`.
     pub fn admits(&self, b: &Build) -> Result<(), String> {
-        let (measurements_ok, host_data_ok) = match b.platform {
-            Platform::Virtual => (
-                self.virtual_measurements.contains(&b.measurement),
-                self.virtual_host_data.contains(&b.host_data),
-            ),
-            Platform::Snp => (
-                self.snp_measurements.contains(&b.measurement) || !self.snp_uvm.is_empty(),
-                self.snp_host_data.contains_key(&b.host_data),
-            ),
+        let host_data_ok = match b.platform {
+            Platform::Virtual => self.virtual_host_data.contains(&b.host_data),
+            Platform::Snp => self.snp_host_data.contains_key(&b.host_data),
         };
-        if !measurements_ok {
-            return Err(format!(
-                "Quote does not contain known enclave measurement ({})",
-                b.measurement
-            ));
-        }
         if !host_data_ok {
             return Err(format!(
                 "Quote host data is not authorised ({})",
                 b.host_data
             ));
+        }
+        match (b.platform, &b.uvm) {
+            (Platform::Snp, Some(uvm)) => {
+                if !uvm_matches(&self.snp_uvm, uvm) {
+                    return Err(format!(
+                        "UVM endorsements are not authorised (did {}, feed {}, svn {})",
+                        uvm.did, uvm.feed, uvm.svn
+                    ));
+                }
+            }
+            (Platform::Snp, None) => {
+                if !self.snp_measurements.contains(&b.measurement) {
+                    return Err(format!(
+                        "Quote does not contain known enclave measurement ({})",
+                        b.measurement
+                    ));
+                }
+            }
+            (Platform::Virtual, _) => {
+                if !self.virtual_measurements.contains(&b.measurement) {
+                    return Err(format!(
+                        "Quote does not contain known enclave measurement ({})",
+                        b.measurement
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -113,7 +174,20 @@ impl JoinPolicy {
                 self.virtual_host_data.insert(b.host_data.clone());
             }
             Platform::Snp => {
-                self.snp_measurements.insert(b.measurement.clone());
+                // node_frontend.h (create): "For improved serviceability on SNP, do not record
+                // trusted measurements if UVM endorsements are available"; the endorsements
+                // themselves are recorded (trust_node_uvm_endorsements).
+                match &b.uvm {
+                    Some(u) => {
+                        self.snp_uvm
+                            .entry(u.did.clone())
+                            .or_default()
+                            .insert(u.feed.clone(), u.svn.clone());
+                    }
+                    None => {
+                        self.snp_measurements.insert(b.measurement.clone());
+                    }
+                }
                 self.snp_host_data
                     .insert(b.host_data.clone(), String::new());
             }
@@ -246,6 +320,9 @@ pub struct NodeRow {
     pub retired_committed_seqno: Option<u64>,
     /// The `retired_committed` flag as written (possibly not yet committed).
     pub retired_committed: bool,
+    /// A node of the service before a disaster recovery: retired by the recovery
+    /// (`retire_active_nodes`), never `retired_committed`, never removable (CCF #6604).
+    pub pre_recovery: bool,
 }
 
 /// A member.
@@ -422,6 +499,28 @@ struct Tx {
     effects: Vec<Effect>,
 }
 
+/// Time during which writes waited to commit only because an active configuration had no
+/// caught-up majority while enough of its nodes were running (a catch-up stall, e.g. after
+/// trusting as many new nodes as there were old ones), as opposed to a crash, a partition,
+/// an election or a quorum loss.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WriteStall {
+    /// Total stalled time, milliseconds.
+    pub total_ms: u64,
+    /// Longest single stall, milliseconds.
+    pub longest_ms: u64,
+    /// Number of stalls.
+    pub count: u64,
+}
+
+#[derive(Debug, Default)]
+struct WriteStallAcc {
+    total: Duration,
+    longest: Duration,
+    current: Duration,
+    count: u64,
+}
+
 /// The whole simulated service.
 #[derive(Debug)]
 pub struct World {
@@ -456,6 +555,13 @@ pub struct World {
     waiting_writes: VecDeque<Effect>,
     quorum_lost: bool,
     next_signature: Instant,
+    /// Transactions appended since the last signature (CCF `committable_gap() > 0`).
+    unsigned: bool,
+    /// Service recoveries (`recovery_count`): 1 when started as a recovered service.
+    pub recovery_count: u64,
+    last_tick: Option<Instant>,
+    stalled: bool,
+    stall: WriteStallAcc,
     /// Invariant violations.
     pub violations: Vec<Violation>,
     /// State changes.
@@ -520,6 +626,11 @@ impl World {
             waiting_writes: VecDeque::new(),
             quorum_lost: false,
             next_signature: now,
+            unsigned: false,
+            recovery_count: 0,
+            last_tick: None,
+            stalled: false,
+            stall: WriteStallAcc::default(),
             violations: Vec::new(),
             events: Vec::new(),
             faults: Faults::default(),
@@ -549,6 +660,7 @@ impl World {
                     last_written: 1,
                     retired_committed_seqno: None,
                     retired_committed: false,
+                    pre_recovery: false,
                 },
             );
         }
@@ -651,6 +763,17 @@ impl World {
     }
 
     fn append(&mut self, effects: Vec<Effect>, now: Instant) -> TxRef {
+        self.unsigned = true;
+        self.append_entry(effects, now)
+    }
+
+    /// A signature transaction: signs everything appended before it.
+    fn append_signature(&mut self, now: Instant) -> TxRef {
+        self.unsigned = false;
+        self.append_entry(Vec::new(), now)
+    }
+
+    fn append_entry(&mut self, effects: Vec<Effect>, now: Instant) -> TxRef {
         let seqno = self.last_seqno() + 1;
         self.views.push(self.view);
         let ready_at = now + self.latency.commit(&mut self.rng);
@@ -750,9 +873,77 @@ impl World {
 
     /// Advance the simulation to `now`: joins, catch-ups, elections, commits.
     pub fn tick(&mut self, now: Instant) {
+        if let Some(last) = self.last_tick {
+            let dt = now.saturating_duration_since(last);
+            if self.stalled {
+                self.stall.total += dt;
+                self.stall.current += dt;
+                self.stall.longest = self.stall.longest.max(self.stall.current);
+            }
+        }
+        self.last_tick = Some(now);
         self.advance_lifecycles(now);
         self.advance_consensus(now);
         self.check_quorum(now);
+        let stalled = self.catch_up_stall(now);
+        if stalled && !self.stalled {
+            self.stall.count += 1;
+            self.stall.current = Duration::ZERO;
+        }
+        self.stalled = stalled;
+    }
+
+    /// A write is due to commit (its replication latency has passed) and a primary is there to
+    /// commit it, every active configuration has a running majority, but some active
+    /// configuration lacks a majority of caught-up nodes: commits wait only for joiners to
+    /// catch up.
+    fn catch_up_stall(&self, now: Instant) -> bool {
+        let due = self.pending.front().is_some_and(|tx| now >= tx.ready_at);
+        let running = |id: &str| self.node_by_id(id).is_some_and(|(_, n)| n.reachable());
+        due && self.primary.is_some()
+            && !self.quorum()
+            && self
+                .active_configs()
+                .all(|c| self.majority_live(c, running))
+    }
+
+    /// The write-stall figures so far (see [`WriteStall`]).
+    pub fn write_stall(&self) -> WriteStall {
+        let ms = |d: Duration| d.as_millis() as u64;
+        WriteStall {
+            total_ms: ms(self.stall.total),
+            longest_ms: ms(self.stall.longest),
+            count: self.stall.count,
+        }
+    }
+
+    /// A node of the service before a disaster recovery, as the recovery left it: `Retired`
+    /// (`retire_active_nodes`) with `retired_committed` false, in no configuration, not
+    /// running. CCF (6.x, early 7.x; issue #6604) never lists it as removable.
+    pub fn add_pre_recovery_node(&mut self, node_id: String, port: u16, build: Build) {
+        let slot = self.nodes.len();
+        self.nodes.push(SimNode {
+            node_id: node_id.clone(),
+            port,
+            build,
+            lifecycle: Lifecycle::PartOfNetwork,
+            running: false,
+            partitioned: false,
+            trust_committed: true,
+            never_ready: false,
+        });
+        self.table.insert(
+            node_id,
+            NodeRow {
+                slot,
+                status: Status::Retired,
+                node_data: Value::Null,
+                last_written: 1,
+                retired_committed_seqno: None,
+                retired_committed: false,
+                pre_recovery: true,
+            },
+        );
     }
 
     fn advance_lifecycles(&mut self, now: Instant) {
@@ -792,6 +983,7 @@ impl World {
                         last_written: seqno,
                         retired_committed_seqno: None,
                         retired_committed: false,
+                        pre_recovery: false,
                     },
                 );
                 self.nodes[slot].lifecycle = Lifecycle::Pending;
@@ -822,10 +1014,14 @@ impl World {
         if self.primary.is_none() {
             return;
         }
-        // The primary signs the ledger periodically (CCF: ledger_signatures.delay, 1 s), so
-        // commits advance on an idle service too.
+        // The primary's signature task runs periodically (CCF: ledger_signatures.delay, 1 s)
+        // but signs only if something was appended since the last signature
+        // (src/node/history.h: CAN_SIGN → emit only if `committable_gap() > 0`), so an idle
+        // service's commit index stays put.
         if now >= self.next_signature {
-            self.append(Vec::new(), now);
+            if self.unsigned {
+                self.append_signature(now);
+            }
             self.next_signature = now + Duration::from_secs(1).div_f64(self.latency.speed);
         }
         while let Some(tx) = self.pending.front() {
@@ -953,8 +1149,10 @@ impl World {
             self.view
         ));
         self.event(now, "election_done", winner);
-        // Entries of the old view that reached the new primary survive; no-op write marks the view.
-        self.append(Vec::new(), now);
+        // Entries of the old view that reached the new primary survive. A new leader signs at
+        // once: raft.h become_leader() sets `should_sign = true`, and history.h emits a
+        // signature unconditionally on SHOULD_SIGN, so every view starts with a signature.
+        self.append_signature(now);
         self.flush_waiting_writes(now);
     }
 
@@ -1382,6 +1580,14 @@ impl World {
             return Err(ApiError::new(404, "ResourceNotFound", "No such node"));
         }
         if !self.removable(id) {
+            if self.table.get(id).is_some_and(|r| r.pre_recovery) {
+                // CCF #6604: refused forever, and not an orchestrator error to have asked.
+                return Err(ApiError::new(
+                    400,
+                    "NodeNotRetiredCommitted",
+                    "Node is not completely retired",
+                ));
+            }
             self.violation(
                 now,
                 "delete_before_retired_committed",
@@ -1454,6 +1660,7 @@ mod tests {
             ccf_version: v.into(),
             host_data: host.repeat(32),
             measurement: VIRTUAL_MEASUREMENT.into(),
+            uvm: None,
         }
     }
 

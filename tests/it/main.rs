@@ -15,6 +15,7 @@ mod interop;
 mod operator;
 mod planner_props;
 mod rollback;
+mod sandbox_ccf;
 mod sandbox_cli;
 mod sandbox_conformance;
 mod sandbox_faults;

@@ -175,6 +175,29 @@ async fn node_endpoints_match_the_node_openapi_schema() {
     assert_eq!(f.r.sandbox.violations(), vec![]);
 }
 
+/// CCF's schema lists a node's `certificate` as required, but its handler
+/// (`produce_node_description`, src/node/gov/handlers/service_state.h) writes it only when
+/// `nodes.endorsed_certificates` has one, which `transition_node_to_trusted` creates: a Pending
+/// node has none. Check that the sandbox omits it as CCF does, then validate the rest of the
+/// description with a placeholder in its place.
+fn pending_nodes_have_no_certificate(body: &mut Value) {
+    let nodes: Vec<&mut Value> = match body.get_mut("value") {
+        Some(Value::Array(v)) => v.iter_mut().collect(),
+        _ => vec![body],
+    };
+    for n in nodes {
+        if n["status"] == "Pending" {
+            assert!(
+                n.get("certificate").is_none(),
+                "a Pending node has no endorsed certificate: {n}"
+            );
+            n["certificate"] = json!("(no endorsed certificate yet)");
+        } else {
+            assert!(n["certificate"].is_string(), "{n}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn governance_endpoints_match_the_gov_schema() {
     let f = fixture().await;
@@ -218,8 +241,11 @@ async fn governance_endpoints_match_the_gov_schema() {
         ),
     ];
     for (template, path) in cases {
-        let (status, body) = get(&f, &format!("{path}?{V}")).await;
+        let (status, mut body) = get(&f, &format!("{path}?{V}")).await;
         assert_eq!(status, 200, "{path}: {body}");
+        if template.starts_with("/gov/service/nodes") {
+            pending_nodes_have_no_certificate(&mut body);
+        }
         assert_valid(&s, template, "get", status, &body);
     }
     // The constitution is served as JavaScript, as CCF's implementation does.
