@@ -906,7 +906,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox)
-            opts="-q -v -h --dir --nodes --members --seed --speed --platform --output --quiet --verbose --supervised --help launch-node stop-node fault check help"
+            opts="-q -v -h --dir --nodes --members --seed --speed --platform --uvm --stale-retired --output --quiet --verbose --supervised --help launch-node stop-node fault check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,6 +934,10 @@ _noderoll() {
                     ;;
                 --platform)
                     COMPREPLY=($(compgen -W "virtual snp" -- "${cur}"))
+                    return 0
+                    ;;
+                --stale-retired)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1108,7 +1112,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__launch__subcmd__node)
-            opts="-q -v -h --dir --host-data --platform --ccf-version --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1127,6 +1131,10 @@ _noderoll() {
                     return 0
                     ;;
                 --ccf-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uvm-svn)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

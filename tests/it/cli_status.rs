@@ -62,11 +62,15 @@ async fn fake_service() -> FakeService {
             "cd".repeat(32)
         };
         let quote = virtual_quote(&quote_id, &host_data);
-        let mut router = Router::new()
-            .route(
+        let mut router = Router::new();
+        // A joining node has no store, hence no quote of its own (CCF answers 404).
+        if i != 3 {
+            router = router.route(
                 "/node/quotes/self",
                 get(move || async move { axum::Json(quote) }),
-            )
+            );
+        }
+        let mut router = router
             .route(
                 "/node/version",
                 get(move || async move {
@@ -78,6 +82,7 @@ async fn fake_service() -> FakeService {
         if i == 0 {
             let a = addrs.clone();
             let pid = pid.clone();
+            let pending_gov = pid.clone();
             let service_pem = service.cert_pem.clone();
             router = router
                 .route(
@@ -112,14 +117,32 @@ async fn fake_service() -> FakeService {
                     get(|| async { axum::Json(json!({"nodes": [node(4, "Retired", "127.0.0.1:9", false)]})) }),
                 )
                 .route(
-                    "/gov/service/nodes",
+                    // Every Trusted node's quote as the service's store holds it.
+                    "/node/quotes",
                     get(|| async {
-                        axum::Json(json!({"value": [
-                            {"nodeId": id(2), "status": "Trusted", "retiredCommitted": false,
-                             "quoteInfo": {"format": "Insecure_Virtual", "rawQuote": "",
-                                           "details": {"measurement": "Insecure hard-coded virtual measurement v1", "hostData": "ab".repeat(32)}}},
-                            {"nodeId": id(4), "status": "Retired", "retiredCommitted": true}
+                        axum::Json(json!({"quotes": [
+                            virtual_quote(&id(0), &"cd".repeat(32)),
+                            virtual_quote(&id(1), &"cd".repeat(32)),
+                            virtual_quote(&id(2), &"ab".repeat(32)),
+                            virtual_quote(&id(5), &"cd".repeat(32)),
                         ]}))
+                    }),
+                )
+                .route(
+                    "/gov/service/nodes",
+                    get(move || {
+                        let pending = pending_gov.clone();
+                        async move {
+                            axum::Json(json!({"value": [
+                                {"nodeId": id(2), "status": "Trusted", "retiredCommitted": false,
+                                 "quoteInfo": {"format": "Insecure_Virtual", "rawQuote": "",
+                                               "details": {"measurement": "Insecure hard-coded virtual measurement v1", "hostData": "ab".repeat(32)}}},
+                                {"nodeId": pending, "status": "Pending", "retiredCommitted": false,
+                                 "quoteInfo": {"format": "Insecure_Virtual", "rawQuote": "",
+                                               "details": {"measurement": "Insecure hard-coded virtual measurement v1", "hostData": "cd".repeat(32)}}},
+                                {"nodeId": id(4), "status": "Retired", "retiredCommitted": true}
+                            ]}))
+                        }
                     }),
                 )
                 .route(
@@ -240,7 +263,8 @@ async fn status_json_describes_every_node() {
         "each node's own /node/version is asked"
     );
     assert_eq!(by_id(2)["host_data"], "ab".repeat(32));
-    // The joining node is asked directly, with TLS pinned to its node id.
+    // The joining node is asked for its version directly, with TLS pinned to its node id;
+    // what it attests comes from the governance view (it has no quote of its own).
     assert_eq!(by_id(3)["status"], "Pending");
     assert_eq!(by_id(3)["ccf_version"], "ccf-7.0.1");
     assert_eq!(by_id(3)["host_data"], "cd".repeat(32));

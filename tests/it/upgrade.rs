@@ -168,7 +168,9 @@ async fn plan_previews_and_changes_nothing() {
     for needle in [
         "register the new code version",
         "launch 3 new nodes",
-        "trust 3 new nodes",
+        "trust 2 new nodes",
+        "trust 1 new node in one proposal",
+        "(0 while catching up)",
         "soak",
         "(the primary: election)",
         "point of no return",
@@ -183,8 +185,11 @@ async fn plan_previews_and_changes_nothing() {
     let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(doc["steps"].as_array().unwrap().len(), 8);
-    assert_eq!(doc["steps"][7]["point_of_no_return"], true);
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 9);
+    assert_eq!(doc["steps"][8]["point_of_no_return"], true);
+    // Trusting 2 into 3 caught-up nodes: f 0 while they catch up, no write stall.
+    assert_eq!(doc["steps"][2]["f_during_catch_up"], 0);
+    assert_eq!(doc["steps"][2].get("stalls_writes"), None);
     assert_eq!(writes(&r), before, "plan must not write");
     let nodes = r.client.nodes(&r.entry, &Default::default()).await.unwrap();
     assert_eq!(nodes.len(), 3);
@@ -416,8 +421,8 @@ async fn with_several_members_apply_waits_and_vote_accepts() {
     );
     assert_eq!(
         voted.len(),
-        6,
-        "register, trust, three retirements, finalize"
+        7,
+        "register, trust 2 then 1, three retirements, finalize"
     );
     assert_upgraded(&r, 3).await;
 }
@@ -649,7 +654,9 @@ async fn the_journal_records_the_run_without_key_material() {
     assert_eq!(kinds.first(), Some(&"run_started"));
     assert_eq!(kinds.iter().filter(|k| **k == "node_launched").count(), 3);
     assert!(kinds.iter().filter(|k| **k == "proposal_submitted").count() >= 6);
-    assert_eq!(kinds.iter().filter(|k| **k == "step_finished").count(), 8);
+    // Register, launch, trust 2 then 1 (batches that never stall commits), soak, three
+    // retirements, finalize.
+    assert_eq!(kinds.iter().filter(|k| **k == "step_finished").count(), 9);
     assert_eq!(records.last().unwrap()["outcome"], "upgraded");
     let key = std::fs::read_to_string(r.dir.path().join("member0_privk.pem")).unwrap();
     let secret_line = key
@@ -696,8 +703,8 @@ async fn a_run_killed_after_launching_is_resumed_without_launching_again() {
         use std::io::BufRead;
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            // All three launched and Pending; the trust step is about to propose.
-            if line.contains("\"step_started\"") && line.contains("trust 3 new nodes") {
+            // All three launched and Pending; the first trust batch is about to propose.
+            if line.contains("\"step_started\"") && line.contains("trust 2 new nodes") {
                 assert!(
                     std::process::Command::new("kill")
                         .args(["-KILL", &pid])
