@@ -463,6 +463,9 @@ impl Engine {
 
     /// The plan for what was just observed (resolving the run's numbers on first use).
     pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
+        // The budget is the upgrade's, not one process's: launches of the unfinished runs
+        // this one continues (from the journal) count, so re-running never adds nodes.
+        let earlier_launches = self.adopted.len() + self.in_flight;
         if self.ctx.is_none() && (self.in_flight > 0 || self.adopting) {
             // Nodes whose launch answer a crash lost (or, with a bare `--adopt`, every node
             // of an upgrade started elsewhere): Pending, on the target, unaccounted for.
@@ -501,7 +504,11 @@ impl Engine {
                 min_fault_tolerance,
                 abandon: self.abandon.clone(),
                 stopped: Vec::new(),
-                launches: 0,
+                launches: if self.abandon.is_some() {
+                    0
+                } else {
+                    earlier_launches
+                },
                 launch_budget: None,
                 retired: Vec::new(),
             }
@@ -1361,13 +1368,15 @@ impl Engine {
             );
             self.report(Event::Waiting { what: what.clone() });
             let want = self.spec.target.ccf_version.clone();
-            let (version, claims) = wait_until(
+            let target = self.spec.target.clone();
+            let served = wait_until(
                 what,
                 self.spec.safety.step_timeout,
                 &self.cancel,
                 Poller::service_default(),
                 || {
-                    let (c, a, want) = (self.probe.clone(), addr.clone(), want.clone());
+                    let (c, a, want, target) =
+                        (self.probe.clone(), addr.clone(), want.clone(), target.clone());
                     async move {
                         match c.ready_gov(&a).await {
                             Ok(true) => {}
@@ -1377,49 +1386,47 @@ impl Engine {
                         if let Err(e) = c.commit(&a).await {
                             return Ok(Probe::NotYet(e.to_string()));
                         }
-                        let version = match c.version(&a).await {
-                            Ok(v) if want.as_ref().is_none_or(|w| *w == v.ccf_version) => {
-                                v.ccf_version
-                            }
-                            Ok(v) => {
-                                return Ok(Probe::NotYet(format!(
-                                    "reports {} instead of {}",
-                                    v.ccf_version,
-                                    want.unwrap_or_default()
-                                )));
-                            }
-                            Err(e) => return Ok(Probe::NotYet(e.to_string())),
-                        };
-                        // Caught up, the node has its own row: its quote is readable now
-                        // (a Pending node's is not, CCF `get_quote_for_this_node_v1`).
+                        // Caught up, the node has its own row: its quote is readable now (a
+                        // Pending node's is not, CCF `get_quote_for_this_node_v1`). CCF
+                        // admitted it because it matched *a* registered code version, and
+                        // during an upgrade the old one is registered too: only its quote
+                        // says which, and a wrong one will not change.
                         match c.quote_self(&a).await {
-                            Ok(q) => Ok(Probe::Ready((version, q.claims().ok_or(q.format)))),
+                            Ok(q) => match q.claims() {
+                                Some(claims) if target.matches(&claims) => {}
+                                Some(claims) => {
+                                    return Ok(Probe::Ready(Err(format!(
+                                        "its quote attests host data {} (measurement {}), not the target's {}",
+                                        claims.host_data, claims.measurement, target.host_data
+                                    ))));
+                                }
+                                None => {
+                                    return Ok(Probe::Ready(Err(format!(
+                                        "its quote (format {}) could not be read to check it attests the target",
+                                        q.format
+                                    ))));
+                                }
+                            },
+                            Err(e) => return Ok(Probe::NotYet(e.to_string())),
+                        }
+                        match c.version(&a).await {
+                            Ok(v) if want.as_ref().is_none_or(|w| *w == v.ccf_version) => {
+                                Ok(Probe::Ready(Ok(v.ccf_version)))
+                            }
+                            Ok(v) => Ok(Probe::NotYet(format!(
+                                "reports {} instead of {}",
+                                v.ccf_version,
+                                want.unwrap_or_default()
+                            ))),
                             Err(e) => Ok(Probe::NotYet(e.to_string())),
                         }
                     }
                 },
             )
             .await?;
-            // CCF admitted the node because it matched *a* registered code version; during an
-            // upgrade the old one is registered too. Only its own quote says which.
-            match claims {
-                Ok(c) if self.spec.target.matches(&c) => {}
-                Ok(c) => {
-                    return Err(StepError::Other(format!(
-                        "node {} was trusted but its quote attests host data {} (measurement {}), not the target's {}",
-                        short(id),
-                        c.host_data,
-                        c.measurement,
-                        self.spec.target.host_data
-                    )));
-                }
-                Err(format) => {
-                    return Err(StepError::Other(format!(
-                        "node {} was trusted but its quote (format {format}) could not be read to check it attests the target",
-                        short(id)
-                    )));
-                }
-            }
+            let version = served.map_err(|why| {
+                StepError::Other(format!("node {} was trusted but {why}", short(id)))
+            })?;
             self.report(Event::NodeServing {
                 node_id: id.clone(),
                 ccf_version: version,
@@ -1816,8 +1823,9 @@ fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
 
 /// The planner's view of an observation.
 pub fn view_of(obs: &Observation) -> ServiceView {
-    // After a disaster recovery, rows last written before the transaction that created the
-    // current service belong to its previous life.
+    // After a disaster recovery, the transaction that creates the service also retires every
+    // node of the previous one (CCF `node_frontend.h`, the `create` handler: `create_service`
+    // then `retire_active_nodes`): rows last written at or before it are the previous life's.
     let recovered_at = obs
         .network
         .current_service_create_txid
@@ -1843,7 +1851,7 @@ pub fn view_of(obs: &Observation) -> ServiceView {
                 removable: n.removable,
                 retired_before_recovery: n.info.status == NodeStatus::Retired
                     && n.info.last_written > 0
-                    && recovered_at.is_some_and(|at| n.info.last_written < at),
+                    && recovered_at.is_some_and(|at| n.info.last_written <= at),
             })
             .collect(),
     }

@@ -536,9 +536,16 @@ fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
         info.next_build.host_data, info.next_build.ccf_version
     );
     if info.next_build.platform == Platform::Snp {
+        // Nodes admitted by UVM endorsement are not checked against a measurement: the plan
+        // names none, as an operator of Azure confidential containers would write it.
+        if info.next_build.uvm.is_none() {
+            target.push_str(&format!(
+                "measurement = \"{}\"\n",
+                info.next_build.measurement
+            ));
+        }
         target.push_str(&format!(
-            "measurement = \"{}\"\nsecurity_policy = {:?}\n",
-            info.next_build.measurement,
+            "security_policy = {:?}\n",
             snp_policy(&info.next_build.ccf_version)
         ));
         if let Some(u) = &info.next_build.uvm {

@@ -70,15 +70,12 @@ async fn fake_service() -> FakeService {
                 get(move || async move { axum::Json(quote) }),
             );
         }
-        let mut router = router
-            .route(
-                "/node/version",
-                get(move || async move {
-                    axum::Json(
-                        json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false}),
-                    )
-                }),
-            );
+        let mut router = router.route(
+            "/node/version",
+            get(move || async move {
+                axum::Json(json!({"ccf_version": version, "quickjs_version": "q", "unsafe": false}))
+            }),
+        );
         if i == 0 {
             let a = addrs.clone();
             let pid = pid.clone();

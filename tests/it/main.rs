@@ -14,6 +14,7 @@ mod governance;
 mod interop;
 mod operator;
 mod planner_props;
+mod real_ccf;
 mod rollback;
 mod sandbox_ccf;
 mod sandbox_cli;

@@ -300,17 +300,28 @@ pub async fn start_sandbox_with_members(
     platform: noderoll::sandbox::Platform,
     speed: f64,
 ) -> RunningSandbox {
+    start_sandbox_with(nodes, platform, speed, |o| o.members = members).await
+}
+
+/// A sandbox of `nodes` nodes on `platform` at `speed`, its options adjusted by `tweak`.
+pub async fn start_sandbox_with(
+    nodes: usize,
+    platform: noderoll::sandbox::Platform,
+    speed: f64,
+    tweak: impl FnOnce(&mut noderoll::sandbox::SandboxOptions),
+) -> RunningSandbox {
     init();
     let dir = tempfile::tempdir().unwrap();
     let mut opts = noderoll::sandbox::SandboxOptions::new(dir.path());
     opts.nodes = nodes;
-    opts.members = members;
+    opts.members = 1;
     opts.platform = platform;
     opts.seed = 42;
     opts.latency = noderoll::sandbox::LatencyModel::default().with_speed(speed);
     // The ready plan's launcher lines run the noderoll binary (not this test binary).
     opts.noderoll_command = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
     opts.soak = "300ms".into();
+    tweak(&mut opts);
     let sandbox = noderoll::sandbox::Sandbox::start(opts).await.unwrap();
     let info = sandbox.info().clone();
     let cert = noderoll::ccf::ServiceCert::load(&dir.path().join(&info.service_cert)).unwrap();
