@@ -16,6 +16,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_noderoll");
 struct Measured {
     wall: Duration,
     requests: u64,
+    /// Time commits waited for trusted nodes to catch up (the sandbox's write stall).
+    stall: noderoll::sandbox::WriteStall,
     peak_rss_kb: u64,
     reactions: Vec<(String, f64)>,
 }
@@ -148,6 +150,7 @@ async fn upgrade(nodes: usize, sequential: bool) -> Measured {
     Measured {
         wall,
         requests,
+        stall: sb.write_stall(),
         peak_rss_kb: peak,
         reactions,
     }
@@ -193,13 +196,15 @@ async fn main() {
         "noderoll upgrade benchmark (sandbox latency model: join 400 ms, commit 60 ms, catch-up 300 ms, election 800 ms, ±20 %)\n"
     );
     println!(
-        "{:>5} {:>9} {:>9} {:>6} {:>10} {:>8} {:>9} {:>8} {:>12} {:>12} {:>9}",
+        "{:>5} {:>9} {:>9} {:>6} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>12} {:>12} {:>9}",
         "nodes",
         "wall s",
         "CP s",
         "ratio",
         "seq wall s",
         "speedup",
+        "stall ms",
+        "seq stall",
         "requests",
         "req/s",
         "react med ms",
@@ -230,6 +235,8 @@ async fn main() {
             "sequential_wall_s": seq.wall.as_secs_f64(),
             "sequential_critical_path_s": model.critical_path_sequential(n).as_secs_f64(),
             "speedup": seq.wall.as_secs_f64() / wall,
+            "write_stall_ms": par.stall.total_ms,
+            "sequential_write_stall_ms": seq.stall.total_ms,
             "requests": par.requests,
             "requests_per_s": par.requests as f64 / wall,
             "reaction_median_ms": percentile(reacts.clone(), 0.5),
@@ -244,13 +251,15 @@ async fn main() {
             "peak_rss_mb": par.peak_rss_kb as f64 / 1024.0,
         });
         println!(
-            "{:>5} {:>9.2} {:>9.2} {:>6.2} {:>10.2} {:>8.2} {:>9} {:>8.1} {:>12.1} {:>12.1} {:>9.1}",
+            "{:>5} {:>9.2} {:>9.2} {:>6.2} {:>10.2} {:>8.2} {:>9} {:>9} {:>9} {:>8.1} {:>12.1} {:>12.1} {:>9.1}",
             n,
             wall,
             cp,
             wall / cp,
             seq.wall.as_secs_f64(),
             row["speedup"].as_f64().unwrap(),
+            par.stall.total_ms,
+            seq.stall.total_ms,
             par.requests,
             row["requests_per_s"].as_f64().unwrap(),
             row["reaction_median_ms"].as_f64().unwrap(),

@@ -98,12 +98,15 @@ impl LatencyModel {
             + s(self.commit)
     }
 
-    /// The critical path formula above, with mean values.
+    /// The critical path formula above, with mean values. Trusting n new nodes into n
+    /// caught-up ones takes two batches that never stall commits (n − 1, then 1 once those
+    /// have caught up), one for a 1-node service.
     pub fn critical_path(&self, n: usize) -> Duration {
         let s = |d: Duration| d.div_f64(self.speed);
+        let batches = if n > 1 { 2 } else { 1 };
         s(self.commit)
             + s(self.join)
-            + s(self.commit.max(self.catch_up))
+            + s(self.commit.max(self.catch_up)) * batches
             + s(self.commit) * (3 * n as u32)
             + s(self.election)
             + s(self.commit)
@@ -167,7 +170,7 @@ mod tests {
             jitter: 0.0,
             ..Default::default()
         };
-        // 60 + 400 + 300 + 9×60 + 800 + 60
-        assert_eq!(m.critical_path(3), Duration::from_millis(2160));
+        // 60 + 400 + 2×300 + 9×60 + 800 + 60
+        assert_eq!(m.critical_path(3), Duration::from_millis(2460));
     }
 }
