@@ -207,3 +207,97 @@ async fn sandbox_subcommands_without_a_sandbox_say_so() {
     ]));
     assert_eq!(code, 64, "{err}");
 }
+
+#[tokio::test]
+async fn sandbox_process_with_uvm_endorsements_and_pre_recovery_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let child = noderoll()
+        .args([
+            "sandbox",
+            "--dir",
+            &d,
+            "--speed",
+            "5",
+            "--platform",
+            "snp",
+            "--uvm",
+            "--stale-retired",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _served = Served(child);
+    wait_for_file(&dir.path().join("sandbox.json")).await;
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sandbox.json")).unwrap())
+            .unwrap();
+    let control = info["control"].as_str().unwrap().to_string();
+    assert_eq!(info["current_build"]["uvm"]["svn"], "101");
+    let plan = std::fs::read_to_string(dir.path().join("upgrade.toml")).unwrap();
+    assert!(plan.contains("uvm_endorsement = {"), "{plan}");
+
+    // Two pre-recovery nodes: Retired, not running.
+    let status = noderoll::sandbox::control::call(&control, "/status", None)
+        .await
+        .unwrap();
+    let retired: Vec<&Value> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["status"] == "Retired")
+        .collect();
+    assert_eq!(retired.len(), 2);
+    assert!(retired.iter().all(|n| n["running"] == false));
+
+    // launch-node with NODEROLL_UVM_SVN: below the registered minimum it is refused, at it
+    // it joins.
+    let host_data = info["current_build"]["host_data"].as_str().unwrap();
+    let launch = |svn: &str| {
+        let (code, out, err) = run(noderoll()
+            .args(["sandbox", "launch-node", "--dir", &d])
+            .env("NODEROLL_HOST_DATA", host_data)
+            .env("NODEROLL_UVM_SVN", svn));
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        v["node_id"].as_str().unwrap().to_string()
+    };
+    let low = launch("100");
+    let ok = launch("101");
+    let lifecycle = |id: String| {
+        let control = control.clone();
+        async move {
+            let s = noderoll::sandbox::control::call(&control, "/status", None)
+                .await
+                .ok()?;
+            s["nodes"]
+                .as_array()?
+                .iter()
+                .find(|n| n["node_id"] == id.as_str())
+                .and_then(|n| n["lifecycle"].as_str().map(str::to_string))
+        }
+    };
+    eventually("the low-svn node to be refused", 20, || {
+        let f = lifecycle(low.clone());
+        async move {
+            f.await
+                .filter(|l| l.starts_with("refused: UVM endorsements are not authorised"))
+        }
+    })
+    .await;
+    eventually("the node at the minimum svn to be pending", 20, || {
+        let f = lifecycle(ok.clone());
+        async move { f.await.filter(|l| l == "pending") }
+    })
+    .await;
+
+    // check reports the write stall next to the violations.
+    let (code, out, err) =
+        run(noderoll().args(["sandbox", "check", "--dir", &d, "--output", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["violations"], serde_json::json!([]));
+    assert_eq!(v["write_stall"]["count"], 0);
+}
