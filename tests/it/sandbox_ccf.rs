@@ -241,9 +241,16 @@ async fn an_idle_primary_signs_nothing_and_a_write_is_signed() {
 
     // A write (a governance proposal) is followed by a signature, and then nothing.
     register_next_virtual(&r).await;
+    // Committed and signed: the signature lands at the task's next run (200 ms), so wait
+    // until everything appended is committed and stays so across a run of the task.
     let after_write = eventually("the write and its signature to commit", 10, || {
         let s = r.sandbox.with_world(|w| (w.commit_seqno, w.last_seqno()));
-        async move { (s.0 == s.1 && s.0 > idle).then_some(s.0) }
+        let r = &r;
+        async move {
+            tokio::time::sleep(Duration::from_millis(450)).await;
+            let again = r.sandbox.with_world(|w| (w.commit_seqno, w.last_seqno()));
+            (s.0 == s.1 && s == again && s.0 > idle).then_some(s.0)
+        }
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
