@@ -1112,7 +1112,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__launch__subcmd__node)
-            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --name --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1138,6 +1138,10 @@ _noderoll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -1150,7 +1154,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__stop__subcmd__node)
-            opts="-q -v -h --dir --node-id --rpc-address --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --node-id --rpc-address --name --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1165,6 +1169,10 @@ _noderoll() {
                     return 0
                     ;;
                 --rpc-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

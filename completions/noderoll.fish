@@ -226,6 +226,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l ccf-version -d 'Version the node reports (default: that of the known build with this host data)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l uvm-svn -d 'SNP: the node presents a UVM endorsement with this SVN (the sandbox\'s DID and feed)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l name -d 'The launch\'s name, carried in the node\'s node_data as `noderoll_name`' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s q -l quiet -d 'Less output (errors only on stderr)'
@@ -235,6 +236,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l node-id -d 'Node id' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l rpc-address -d 'Node RPC address (used when no id is given)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l name -d 'The launch\'s name (used when neither id nor address is given: a launch whose node was never reported); nothing to do if no node was launched under it' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s q -l quiet -d 'Less output (errors only on stderr)'

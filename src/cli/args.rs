@@ -208,6 +208,9 @@ pub struct LaunchNodeArgs {
     /// SNP: the node presents a UVM endorsement with this SVN (the sandbox's DID and feed).
     #[arg(long, env = "NODEROLL_UVM_SVN")]
     pub uvm_svn: Option<u64>,
+    /// The launch's name, carried in the node's node_data as `noderoll_name`.
+    #[arg(long, env = "NODEROLL_NODE_NAME")]
+    pub name: Option<String>,
 }
 
 /// `noderoll sandbox stop-node`.
@@ -222,6 +225,10 @@ pub struct StopNodeArgs {
     /// Node RPC address (used when no id is given).
     #[arg(long, env = "NODEROLL_NODE_RPC_ADDRESS")]
     pub rpc_address: Option<String>,
+    /// The launch's name (used when neither id nor address is given: a launch whose node was
+    /// never reported); nothing to do if no node was launched under it.
+    #[arg(long, env = "NODEROLL_NODE_NAME")]
+    pub name: Option<String>,
 }
 
 /// Fault kinds.

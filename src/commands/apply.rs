@@ -211,7 +211,7 @@ async fn execute(
     let adopt_all = args.adopt.as_ref().is_some_and(|ids| ids.is_empty());
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
-    preview.adopt_in_flight(in_flight);
+    preview.adopt_in_flight(in_flight.clone());
     preview.set_resuming(resuming);
     preview.set_adopting(adopt_all);
     if mode == Mode::Finalize {

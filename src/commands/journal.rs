@@ -43,7 +43,9 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
                     Record::LaunchStarted { at, run_id, name } => {
                         (at, run_id, "launch started", name.clone())
                     }
-                    Record::NodeLaunched { at, run_id, node } => (
+                    Record::NodeLaunched {
+                        at, run_id, node, ..
+                    } => (
                         at,
                         run_id,
                         "node launched",

@@ -105,7 +105,12 @@ async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
         uvm.svn = svn.to_string();
         build.uvm = Some(uvm);
     }
-    let v = control::call(&info.control, "/nodes", Some(json!({ "build": build }))).await?;
+    let v = control::call(
+        &info.control,
+        "/nodes",
+        Some(json!({ "build": build, "name": a.name })),
+    )
+    .await?;
     let launched: Launched = serde_json::from_value(v)
         .map_err(|e| SandboxError::Refused(format!("unexpected launch answer: {e}")))?;
     print_stdout(&format!(
@@ -151,18 +156,23 @@ fn resolve_build(info: &SandboxInfo, a: &LaunchNodeArgs) -> Result<Build, Sandbo
 
 async fn stop_node(a: &StopNodeArgs) -> Result<u8, AppError> {
     let info = SandboxInfo::load(&a.sandbox.dir)?;
-    let node = a
-        .node_id
-        .clone()
-        .filter(|s| !s.is_empty())
-        .or_else(|| a.rpc_address.clone())
-        .ok_or_else(|| {
-            SandboxError::Refused(
-                "give --node-id or --rpc-address (or NODEROLL_NODE_ID / NODEROLL_NODE_RPC_ADDRESS)"
+    let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let request = match (
+        given(&a.node_id).or_else(|| given(&a.rpc_address)),
+        given(&a.name),
+    ) {
+        (Some(node), _) => json!({ "node": node }),
+        // A launch whose node was never reported: stopped by name, or never started.
+        (None, Some(name)) => json!({ "name": name }),
+        (None, None) => {
+            return Err(SandboxError::Refused(
+                "give --node-id, --rpc-address or --name (or NODEROLL_NODE_ID / NODEROLL_NODE_RPC_ADDRESS / NODEROLL_NODE_NAME)"
                     .into(),
             )
-        })?;
-    control::call(&info.control, "/nodes/stop", Some(json!({ "node": node }))).await?;
+            .into());
+        }
+    };
+    control::call(&info.control, "/nodes/stop", Some(request)).await?;
     Ok(exit_codes::SUCCESS)
 }
 

@@ -224,7 +224,7 @@ pub struct Engine {
     allow_downgrade: bool,
     allow_version_jump: bool,
     adopted: Vec<Launched>,
-    in_flight: usize,
+    in_flight: Vec<String>,
     resuming: bool,
     transient_failures: usize,
     adopting: bool,
@@ -293,7 +293,7 @@ impl Engine {
             allow_downgrade: false,
             allow_version_jump: false,
             adopted: Vec::new(),
-            in_flight: 0,
+            in_flight: Vec::new(),
             resuming: false,
             transient_failures: 0,
             adopting: false,
@@ -315,10 +315,11 @@ impl Engine {
         self.adopted = launched;
     }
 
-    /// Launches of an unfinished run that were in flight when it stopped: that many Pending
-    /// nodes with the target attestation, not otherwise accounted for, are this run's.
-    pub fn adopt_in_flight(&mut self, n: usize) {
-        self.in_flight = n;
+    /// Launches of an unfinished run that were in flight when it stopped (their names):
+    /// that many Pending nodes of the target, not otherwise accounted for, are this run's;
+    /// `run` waits for them (bounded by `launch_timeout`) and cancels those that never come.
+    pub fn adopt_in_flight(&mut self, names: Vec<String>) {
+        self.in_flight = names;
     }
 
     /// This run continues one the journal shows unfinished: its members' open proposals are
@@ -465,14 +466,14 @@ impl Engine {
     pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
         // The budget is the upgrade's, not one process's: launches of the unfinished runs
         // this one continues (from the journal) count, so re-running never adds nodes.
-        let earlier_launches = self.adopted.len() + self.in_flight;
-        if self.ctx.is_none() && (self.in_flight > 0 || self.adopting) {
+        let earlier_launches = self.adopted.len() + self.in_flight.len();
+        if self.ctx.is_none() && (!self.in_flight.is_empty() || self.adopting) {
             // Nodes whose launch answer a crash lost (or, with a bare `--adopt`, every node
             // of an upgrade started elsewhere): Pending, on the target, unaccounted for.
             let take = if self.adopting {
                 usize::MAX
             } else {
-                self.in_flight
+                self.in_flight.len()
             };
             let known = |n: &NodeView| self.adopted.iter().any(|l| l.is(n));
             let found: Vec<Launched> = view
@@ -779,6 +780,13 @@ impl Engine {
     /// Run the upgrade to completion.
     pub async fn run(&mut self) -> Result<Outcome, EngineError> {
         let (obs, view) = self.observe().await?;
+        // Launches an earlier run left in flight come first: adopted once their node is
+        // Pending, cancelled by name if it never comes, before anything new is launched.
+        let (obs, view) = if !self.in_flight.is_empty() && self.ctx.is_none() {
+            self.settle_in_flight(obs, view).await?
+        } else {
+            (obs, view)
+        };
         let plan = self.plan_for(&view);
         if let Some(settled) = self.settled(&plan) {
             for w in &plan.warnings {
@@ -907,6 +915,110 @@ impl Engine {
         Ok(Outcome::Upgraded {
             steps: self.executed,
         })
+    }
+
+    /// Give each launch an earlier run left in flight its chance: wait, for at most
+    /// `launch_timeout`, until as many unclaimed Pending nodes of the target are listed (a
+    /// node whose `node_data` carries `noderoll_name` is matched to its launch exactly), adopt
+    /// them, and cancel the launches that never produced one with the stop command by name.
+    async fn settle_in_flight(
+        &mut self,
+        mut obs: Observation,
+        mut view: ServiceView,
+    ) -> Result<(Observation, ServiceView), EngineError> {
+        let names = std::mem::take(&mut self.in_flight);
+        self.report(Event::Waiting {
+            what: format!(
+                "{} launch(es) an earlier run left in flight ({}) to appear Pending",
+                names.len(),
+                names.join(", ")
+            ),
+        });
+        let deadline = Instant::now() + self.spec.nodes.launch_timeout;
+        let mut poller = Poller::new(Duration::from_millis(100), Duration::from_secs(1));
+        let (tagged, untagged) = loop {
+            let (tagged, untagged) = self.in_flight_candidates(&obs, &view, &names);
+            if tagged.len() + untagged.len() >= names.len() || Instant::now() >= deadline {
+                break (tagged, untagged);
+            }
+            if !self.cancel.sleep(poller.next_delay()).await {
+                return Err(EngineError::Cancelled {
+                    step: "wait for launches left in flight".into(),
+                });
+            }
+            (obs, view) = self.observe().await?;
+        };
+        let mut unmatched: Vec<String> = names
+            .iter()
+            .filter(|n| !tagged.iter().any(|(name, _)| name == *n))
+            .cloned()
+            .collect();
+        let by_count = untagged.len().min(unmatched.len());
+        let adopted_untagged = by_count > 0;
+        unmatched.drain(..by_count);
+        self.adopted.extend(tagged.into_iter().map(|(_, l)| l));
+        self.adopted.extend(untagged.into_iter().take(by_count));
+        for name in unmatched {
+            // Without a name in node_data, a launch matched by count could be this one:
+            // stopping by name might stop an adopted node. Say so instead.
+            let message = if adopted_untagged {
+                format!(
+                    "launch {name} left in flight by an earlier run cannot be told apart from the nodes adopted (its launcher does not put noderoll_name in node_data); if it is still starting, stop it by hand"
+                )
+            } else {
+                match self.launcher.cancel(&name, &self.run_id).await {
+                    Ok(()) => format!(
+                        "launch {name} left in flight by an earlier run produced no Pending node within launch_timeout; cancelled with the stop command"
+                    ),
+                    Err(e) => format!(
+                        "launch {name} left in flight by an earlier run produced no Pending node and could not be cancelled; stop it by hand: {}",
+                        crate::errors::one_line(&e)
+                    ),
+                }
+            };
+            self.report(Event::Warning { message });
+        }
+        Ok((obs, view))
+    }
+
+    /// Pending nodes no run has claimed that could be the target's (what they attest is the
+    /// target's, or unreadable): those whose `node_data.noderoll_name` names one of `names`,
+    /// with the name, and the others.
+    fn in_flight_candidates(
+        &self,
+        obs: &Observation,
+        view: &ServiceView,
+        names: &[String],
+    ) -> (Vec<(String, Launched)>, Vec<Launched>) {
+        let (mut tagged, mut untagged) = (Vec::new(), Vec::new());
+        for (o, n) in obs.nodes.iter().zip(&view.nodes) {
+            let claimed = self.adopted.iter().any(|l| l.is(n));
+            let could_be_target = n
+                .claims
+                .as_ref()
+                .is_none_or(|c| self.spec.target.matches(c));
+            if n.status != NodeStatus::Pending || claimed || !could_be_target {
+                continue;
+            }
+            let launched = Launched {
+                node_id: Some(n.node_id.clone()),
+                rpc_address: n.address.clone(),
+            };
+            match o
+                .info
+                .node_data
+                .get("noderoll_name")
+                .and_then(|v| v.as_str())
+            {
+                Some(name) if names.iter().any(|x| x == name) => {
+                    tagged.push((name.to_string(), launched));
+                }
+                // Tagged by another launch (of a run that is not this one's): not ours.
+                Some(_) => {}
+                None => untagged.push(launched),
+            }
+        }
+        (tagged, untagged)
     }
 
     /// Rolling back: the configured members' open proposals with upgrade actions belong to the
@@ -1229,14 +1341,15 @@ impl Engine {
             let (launcher, sem) = (self.launcher.clone(), semaphore.clone());
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                launcher.launch(&req).await
+                (req.name.clone(), launcher.launch(&req).await)
             });
         }
         let mut first_error = None;
         while let Some(r) = tasks.join_next().await {
             match r {
-                Ok(Ok(l)) => {
+                Ok((name, Ok(l))) => {
                     self.report(Event::NodeLaunched {
+                        name,
                         node_id: l.node_id.clone(),
                         rpc_address: l.rpc_address.as_ref().map(ToString::to_string),
                     });
@@ -1244,7 +1357,7 @@ impl Engine {
                         ctx.launched.push(l);
                     }
                 }
-                Ok(Err(e)) => {
+                Ok((_, Err(e))) => {
                     first_error.get_or_insert(StepError::Launch(e));
                 }
                 Err(e) => {

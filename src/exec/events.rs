@@ -72,6 +72,8 @@ pub enum Event {
     },
     /// The launcher started a node.
     NodeLaunched {
+        /// The name its launch was given.
+        name: String,
         /// Node id, if reported.
         node_id: Option<String>,
         /// RPC address, if reported.

@@ -145,6 +145,18 @@ impl CommandLauncher {
         ];
         self.run("stop", &self.stop, &env).await.map(|_| ())
     }
+
+    /// Cancel a launch whose node was never reported (a run stopped while its launch command
+    /// ran): the stop command with `NODEROLL_NODE_NAME` and `NODEROLL_RUN_ID`, no node id.
+    pub async fn cancel(&self, name: &str, run_id: &str) -> Result<(), LaunchError> {
+        let env = [
+            ("NODEROLL_NODE_ID", String::new()),
+            ("NODEROLL_NODE_RPC_ADDRESS", String::new()),
+            ("NODEROLL_NODE_NAME", name.to_string()),
+            ("NODEROLL_RUN_ID", run_id.to_string()),
+        ];
+        self.run("stop", &self.stop, &env).await.map(|_| ())
+    }
 }
 
 /// Parse the launcher's last stdout line.

@@ -64,6 +64,9 @@ pub enum Record {
         at: String,
         /// What the launcher reported.
         node: Launched,
+        /// The name its launch was given (`NODEROLL_NODE_NAME`; absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     /// A proposal was submitted.
     ProposalSubmitted {
@@ -243,23 +246,31 @@ impl Journal {
         }
     }
 
-    /// The nodes launched by runs that did not finish, and how many launches were still in
-    /// flight when they stopped (started, no answer recorded): what a new run must adopt
-    /// rather than launch again.
-    pub fn unfinished_launches(&self) -> (Vec<Launched>, usize) {
-        let (mut launched, mut started) = (Vec::new(), 0usize);
+    /// The nodes launched by runs that did not finish, and the names of the launches still
+    /// in flight when they stopped (started, no answer recorded): what a new run must adopt
+    /// or cancel rather than launch again.
+    pub fn unfinished_launches(&self) -> (Vec<Launched>, Vec<String>) {
+        let (mut launched, mut started, mut nameless) = (Vec::new(), Vec::new(), 0usize);
         for r in &self.records {
             match r {
-                Record::LaunchStarted { .. } => started += 1,
-                Record::NodeLaunched { node, .. } => launched.push(node.clone()),
+                Record::LaunchStarted { name, .. } => started.push(name.clone()),
+                Record::NodeLaunched { node, name, .. } => {
+                    launched.push(node.clone());
+                    match name {
+                        Some(n) => started.retain(|s| s != n),
+                        None => nameless += 1,
+                    }
+                }
                 Record::RunEnded { outcome, .. } if settles(outcome) => {
                     launched.clear();
-                    started = 0;
+                    started.clear();
+                    nameless = 0;
                 }
                 _ => {}
             }
         }
-        let in_flight = started.saturating_sub(launched.len());
+        // An older journal does not say which launch answered: count them off.
+        let in_flight = started.into_iter().skip(nameless).collect();
         (launched, in_flight)
     }
 }
@@ -510,6 +521,7 @@ impl Reporter for JournalReporter {
                 name: name.clone(),
             }),
             Event::NodeLaunched {
+                name,
                 node_id,
                 rpc_address,
             } => self.record(Record::NodeLaunched {
@@ -519,6 +531,7 @@ impl Reporter for JournalReporter {
                     node_id: node_id.clone(),
                     rpc_address: rpc_address.as_deref().and_then(|a| a.parse().ok()),
                 },
+                name: Some(name.clone()),
             }),
             Event::ProposalSubmitted { proposal_id, .. } => {
                 self.record(Record::ProposalSubmitted {

@@ -135,7 +135,11 @@ impl Reporter for HumanReporter {
                 "   proposal {} needs {needed} yes vote(s): waiting for other members (they can run `noderoll vote {proposal_id}`)",
                 short(proposal_id)
             )),
-            Event::NodeLaunched { node_id, rpc_address } => self.line(&format!(
+            Event::NodeLaunched {
+                node_id,
+                rpc_address,
+                ..
+            } => self.line(&format!(
                 "   launched {}",
                 node_id.as_deref().map(short).or(rpc_address.as_deref()).unwrap_or("a node")
             )),

@@ -65,6 +65,10 @@ pub struct StatusNode {
     pub host_data: Option<String>,
     /// Measurement from the node's attestation, if known.
     pub measurement: Option<String>,
+    /// The noderoll launch that started it (`node_data.noderoll_name`, which the launcher
+    /// sets from `NODEROLL_NODE_NAME`: `noderoll-<run id>-<index>`), if tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launched_as: Option<String>,
 }
 
 /// An open proposal in the JSON document.
@@ -129,6 +133,12 @@ pub fn document(o: &Observation) -> StatusDocument {
                     removable: n.removable,
                     host_data,
                     measurement,
+                    launched_as: n
+                        .info
+                        .node_data
+                        .get("noderoll_name")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
                 }
             })
             .collect(),
@@ -205,6 +215,17 @@ pub fn render_human(o: &Observation) -> String {
         .iter()
         .filter(|n| n.info.status == NodeStatus::Pending)
         .count();
+    // Who launched each Pending node: a node left Pending is an upgrade's loose end.
+    for n in doc.nodes.iter().filter(|n| n.status == "Pending") {
+        out.push_str(&format!(
+            "Pending {}: {}\n",
+            short(&n.node_id),
+            match &n.launched_as {
+                Some(name) => format!("launched by noderoll as {name}"),
+                None => "not launched by noderoll (no noderoll_name in its node_data)".into(),
+            }
+        ));
+    }
     out.push_str(&format!(
         "Fault tolerance: f = {} ({} trusted node{}, a majority is {}){}\n",
         doc.fault_tolerance,

@@ -541,6 +541,9 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         ));
     }
     let mut pending_ours: Vec<&NodeView> = Vec::new();
+    // Pending nodes this upgrade launched that will not be trusted: stopped and removed
+    // before the run reports success, so none is left behind.
+    let mut surplus: Vec<&NodeView> = Vec::new();
     for n in view
         .nodes
         .iter()
@@ -553,9 +556,12 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             // no readable report for a Pending node on SNP: this run launched it for the
             // target, so it is trusted and its quote checked once it has caught up.
             (true, None) => pending_ours.push(n),
-            (true, Some(_)) => out.warnings.push(format!(
-                "node {id} was launched by this run but does not attest the target code version; it is not trusted"
-            )),
+            (true, Some(_)) => {
+                out.warnings.push(format!(
+                    "node {id} was launched by this run but does not attest the target code version; it is not trusted"
+                ));
+                surplus.push(n);
+            }
             (false, _) => out.warnings.push(format!(
                 "unknown Pending node {id} (not launched by this run) is left alone; `apply --adopt {id}` takes it over"
             )),
@@ -579,6 +585,7 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     let soak = Step::Soak {
         duration: spec.safety.soak,
     };
+    let mut waiting: Vec<String> = pending_ours.iter().map(|n| n.node_id.clone()).collect();
 
     if need_new > 0 {
         let register = target.register_actions(&view.join_policy);
@@ -601,7 +608,6 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             );
         }
         let mut launches_left = ctx.launches_left();
-        let mut waiting: Vec<String> = pending_ours.iter().map(|n| n.node_id.clone()).collect();
         let mut remaining = need_new;
         let mut round = per_round;
         let mut first_round = true;
@@ -768,6 +774,22 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
             },
             trusted,
             "listed by removable_nodes",
+            false,
+        );
+    }
+
+    // Launched by this upgrade and more than it needs (a crash left launches in flight that
+    // came up after others replaced them), or not the target's.
+    surplus.extend(pending_ours.iter().filter(|n| waiting.contains(&n.node_id)));
+    for n in surplus {
+        push(
+            &mut out,
+            Step::RemovePending {
+                node_id: n.node_id.clone(),
+                address: n.address.clone(),
+            },
+            trusted,
+            "launched by this upgrade and not needed (or not attesting the target): stopped, then removed",
             false,
         );
     }

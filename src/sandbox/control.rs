@@ -22,6 +22,9 @@ use super::world::{Build, Lifecycle};
 pub struct LaunchRequest {
     /// The build the node runs.
     pub build: Build,
+    /// The launch's name (`NODEROLL_NODE_NAME`), carried in the node's `node_data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The launcher contract's answer.
@@ -33,11 +36,15 @@ pub struct Launched {
     pub rpc_address: String,
 }
 
-/// `POST /nodes/stop`: a node id or RPC address.
+/// `POST /nodes/stop`: a node id or RPC address, or a launch name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StopRequest {
     /// Node id or `127.0.0.1:port`.
+    #[serde(default)]
     pub node: String,
+    /// A launch name (`NODEROLL_NODE_NAME`), when no node was reported for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `POST /faults`.
@@ -123,7 +130,7 @@ async fn launch(
     State(core): State<Arc<Core>>,
     axum::Json(req): axum::Json<LaunchRequest>,
 ) -> Response {
-    match core.launch(req.build) {
+    match core.launch_named(req.build, req.name) {
         Ok((node_id, rpc_address)) => axum::Json(Launched {
             node_id,
             rpc_address,
@@ -134,6 +141,10 @@ async fn launch(
 }
 
 async fn stop(State(core): State<Arc<Core>>, axum::Json(req): axum::Json<StopRequest>) -> Response {
+    if let (true, Some(name)) = (req.node.is_empty(), &req.name) {
+        core.stop_by_name(name);
+        return StatusCode::NO_CONTENT.into_response();
+    }
     match core.stop(&req.node, true) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => refused(e),

@@ -219,6 +219,9 @@ pub struct Core {
     pub shared: Arc<Shared>,
     service: ServiceIdentity,
     servers: Mutex<Vec<NodeServer>>,
+    /// Launch names stopped before their launch reached the sandbox: an orchestrator that
+    /// cancels a launch by name makes sure it never starts.
+    cancelled: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// A running sandbox. Dropping it stops every listener.
@@ -368,6 +371,7 @@ impl Sandbox {
 
         let gateway = start_gateway(&shared, &service, &service_cert_path)?;
         let core = Arc::new(Core {
+            cancelled: Mutex::default(),
             shared: shared.clone(),
             service,
             servers: Mutex::new(servers),
@@ -616,7 +620,10 @@ fn find_slot(shared: &Shared, node: &str) -> Result<usize, SandboxError> {
     w.nodes
         .iter()
         .position(|n| {
-            n.node_id == node || n.address() == node || format!("localhost:{}", n.port) == node
+            n.node_id == node
+                || n.address() == node
+                || format!("localhost:{}", n.port) == node
+                || n.name.as_deref() == Some(node)
         })
         .ok_or_else(|| SandboxError::Refused(format!("no node {node} in this sandbox")))
 }
@@ -624,6 +631,26 @@ fn find_slot(shared: &Shared, node: &str) -> Result<usize, SandboxError> {
 impl Core {
     /// Launch a node running `build`; returns its node id and RPC address.
     pub fn launch(&self, build: Build) -> Result<(String, String), SandboxError> {
+        self.launch_named(build, None)
+    }
+
+    /// [`Core::launch`], the node carrying its launch's name (`NODEROLL_NODE_NAME`).
+    pub fn launch_named(
+        &self,
+        build: Build,
+        name: Option<String>,
+    ) -> Result<(String, String), SandboxError> {
+        if let Some(n) = &name
+            && self
+                .cancelled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(n)
+        {
+            return Err(SandboxError::Refused(format!(
+                "launch {n} was cancelled by the stop command"
+            )));
+        }
         let (shared, servers) = (&self.shared, &self.servers);
         let identity = NodeIdentity::generate(&self.service)?;
         let listener =
@@ -636,6 +663,7 @@ impl Core {
         let slot = {
             let mut w = shared.world();
             let slot = w.launch(identity.node_id.clone(), port, build, Instant::now());
+            w.nodes[slot].name = name;
             shared
                 .endorsed_pems
                 .lock()
@@ -677,8 +705,27 @@ impl Core {
 
     /// Stop a node; see [`Sandbox::stop`].
     pub fn stop(&self, node: &str, by_orchestrator: bool) -> Result<(), SandboxError> {
+        let slot = find_slot(&self.shared, node)?;
+        self.stop_slot(slot, by_orchestrator);
+        Ok(())
+    }
+
+    /// The stop command by launch name: stops the node launched under it, or, if its launch
+    /// has not reached the sandbox yet, makes sure it never starts.
+    pub fn stop_by_name(&self, name: &str) {
+        match find_slot(&self.shared, name) {
+            Ok(slot) => self.stop_slot(slot, true),
+            Err(_) => {
+                self.cancelled
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string());
+            }
+        }
+    }
+
+    fn stop_slot(&self, slot: usize, by_orchestrator: bool) {
         let (shared, servers) = (&self.shared, &self.servers);
-        let slot = find_slot(shared, node)?;
         shared.world().stop(slot, by_orchestrator, Instant::now());
         if let Some(h) = servers.lock().unwrap_or_else(|e| e.into_inner())[slot]
             .handle
@@ -686,7 +733,6 @@ impl Core {
         {
             h.shutdown();
         }
-        Ok(())
     }
 
     /// Partition a node away (or heal it).

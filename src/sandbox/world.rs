@@ -273,6 +273,11 @@ pub struct SimNode {
     pub trust_committed: bool,
     /// Injected: never answers `/node/ready/*` with 204 (a node that never becomes healthy).
     pub never_ready: bool,
+    /// The name its launch was given (`NODEROLL_NODE_NAME`): what its `node_data` carries
+    /// from its join on, as a `node_data_json_file` would (CCF `tests/governance.py`,
+    /// `test_node_data`: a joined, untrusted node's `node_data` is its file's), and what the
+    /// stop command may name it by.
+    pub name: Option<String>,
 }
 
 impl SimNode {
@@ -650,6 +655,7 @@ impl World {
                 partitioned: false,
                 trust_committed: true,
                 never_ready: false,
+                name: None,
             });
             w.table.insert(
                 id.clone(),
@@ -838,6 +844,7 @@ impl World {
             partitioned: false,
             trust_committed: false,
             never_ready,
+            name: None,
         });
         self.nodes.len() - 1
     }
@@ -931,6 +938,7 @@ impl World {
             partitioned: false,
             trust_committed: true,
             never_ready: false,
+            name: None,
         });
         self.table.insert(
             node_id,
@@ -974,12 +982,16 @@ impl World {
         match self.join_policy.admits(&self.nodes[slot].build) {
             Ok(()) => {
                 let (_, seqno) = self.append(Vec::new(), now);
+                let node_data = match &self.nodes[slot].name {
+                    Some(name) => json!({ "noderoll_name": name }),
+                    None => Value::Null,
+                };
                 self.table.insert(
                     id.clone(),
                     NodeRow {
                         slot,
                         status: Status::Pending,
-                        node_data: Value::Null,
+                        node_data,
                         last_written: seqno,
                         retired_committed_seqno: None,
                         retired_committed: false,

@@ -105,3 +105,96 @@ async fn killed_around_the_election_and_finalize_then_resumed() {
 async fn journal_lost_then_pending_nodes_adopted_by_id() {
     kill_then("node_pending", 3, "", true).await;
 }
+
+/// A plan whose launch command waits `secs` before it launches (a slow VM or pod start),
+/// with `launch_timeout`.
+fn slow_launcher_plan(r: &RunningSandbox, secs: f64, launch_timeout: &str) -> std::path::PathBuf {
+    let plan = r.plan_path();
+    let text = std::fs::read_to_string(&plan).unwrap().replace(
+        "launch = \"",
+        &format!("launch_timeout = \"{launch_timeout}\"\nlaunch = \"sleep {secs}; "),
+    );
+    std::fs::write(&plan, text).unwrap();
+    plan
+}
+
+/// After the run: exactly `count` nodes launched in all, none left Pending, and only the
+/// service's nodes running.
+fn no_orphans(r: &RunningSandbox, launched: usize) {
+    let start = r.sandbox.info().nodes.len();
+    r.sandbox.with_world(|w| {
+        assert_eq!(w.nodes.len() - start, launched, "nodes launched in all");
+        let pending: Vec<&String> = w
+            .table
+            .iter()
+            .filter(|(_, row)| row.status == noderoll::sandbox::world::Status::Pending)
+            .map(|(id, _)| id)
+            .collect();
+        assert!(pending.is_empty(), "Pending nodes left: {pending:?}");
+        let running = w.nodes.iter().filter(|n| n.running).count();
+        assert_eq!(running, 3, "only the service's three nodes run");
+    });
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn killed_while_slow_launches_are_in_flight_the_resume_adopts_them() {
+    // Killed as the third launch command starts; the commands outlive the process and
+    // finish after the resumed run has begun. It waits for them (their node_data names
+    // their launch) instead of launching three more.
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = slow_launcher_plan(&r, 1.5, "60s");
+    let state = tempfile::tempdir().unwrap();
+    apply_killed_at(&plan, state.path(), "launch_started", 3, "noderoll-").await;
+    // `status` shows the loose ends and who launched them (their node_data says).
+    let plan_arg = plan.to_str().unwrap().to_string();
+    let shown = eventually("the in-flight launches Pending in status", 20, || {
+        let (state, plan_arg) = (state.path().to_path_buf(), plan_arg.clone());
+        async move {
+            let s = noderoll_in(&state, &["status", "--plan", &plan_arg]).await;
+            (s.stdout
+                .matches("launched by noderoll as noderoll-")
+                .count()
+                == 3)
+                .then_some(s.stdout)
+        }
+    })
+    .await;
+    assert!(shown.contains("Pending"), "{shown}");
+    let resumed = noderoll_in(
+        state.path(),
+        &["apply", "--plan", plan.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    no_orphans(&r, 3);
+}
+
+#[tokio::test]
+async fn launches_in_flight_that_never_come_are_cancelled_by_name_before_new_ones() {
+    // The in-flight launches take longer than launch_timeout: the resumed run cancels them
+    // with the stop command (NODEROLL_NODE_NAME), so they never start, then launches its own.
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = slow_launcher_plan(&r, 6.0, "2s");
+    let state = tempfile::tempdir().unwrap();
+    apply_killed_at(&plan, state.path(), "launch_started", 3, "noderoll-").await;
+    // The resumed run's own launches must be quick.
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("sleep 6; ", "");
+    std::fs::write(&plan, text).unwrap();
+    let resumed = noderoll_in(
+        state.path(),
+        &["apply", "--plan", plan.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("cancelled with the stop command"),
+        "{}",
+        resumed.stderr
+    );
+    // Outlive the cancelled commands: they find their launch cancelled and start nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    no_orphans(&r, 3);
+}

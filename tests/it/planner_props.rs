@@ -273,7 +273,9 @@ fn execute(c: &mut Case, step: &Step) {
                 v.primary = next;
             }
         }
-        Step::RemoveRetired { node_id, .. } => v.nodes.retain(|n| n.node_id != *node_id),
+        Step::RemoveRetired { node_id, .. } | Step::RemovePending { node_id, .. } => {
+            v.nodes.retain(|n| n.node_id != *node_id)
+        }
         Step::Finalize { .. } => {
             let p = v.join_policy.virtual_.as_mut().unwrap();
             p.host_data.retain(|h| *h == host_data(TARGET));
