@@ -43,6 +43,23 @@ async fn apply(plan: &Path, state: &Path) -> Ran {
     .await
 }
 
+/// A sandbox of `n` nodes on `platform` whose launcher starts the *current* build, as a
+/// launcher pointed at the wrong package would, and a state directory.
+async fn wrong_build_launcher(
+    n: usize,
+    platform: Platform,
+) -> (RunningSandbox, PathBuf, tempfile::TempDir) {
+    let r = start_sandbox(n, platform, 5.0).await;
+    let old = r.sandbox.info().current_build.host_data.clone();
+    let plan = plan_with(&r, |t| {
+        t.replace(
+            "launch = \"",
+            &format!("launch = \"NODEROLL_HOST_DATA={old} "),
+        )
+    });
+    (r, plan, tempfile::tempdir().unwrap())
+}
+
 /// An idle service (no application traffic: its commit index moves only with noderoll's own
 /// writes) upgraded with the default plan, whose soak is 30 s: exactly `n` launches, no
 /// write stall, no invariant violated, and a second apply changes nothing.
@@ -129,15 +146,7 @@ async fn a_kept_alive_client_rides_out_a_view_change() {
 async fn a_launcher_that_starts_the_wrong_build_stops_at_the_launch_budget() {
     // Every launch comes up Pending attesting the old build: three launches and a stop
     // (exit 3) naming them, never a fourth.
-    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    let old = r.sandbox.info().current_build.host_data.clone();
-    let plan = plan_with(&r, |t| {
-        t.replace(
-            "launch = \"",
-            &format!("launch = \"NODEROLL_HOST_DATA={old} "),
-        )
-    });
-    let state = tempfile::tempdir().unwrap();
+    let (r, plan, state) = wrong_build_launcher(3, Platform::Virtual).await;
     let run = apply(&plan, state.path()).await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -163,15 +172,7 @@ async fn an_snp_node_admitted_under_the_old_version_is_caught_once_trusted() {
     // SNP: CCF keeps no readable report for a Pending node. A node this run launched is
     // trusted on CCF's admission, then its own quote is read once it has caught up: here
     // it runs the old build (still registered), so the upgrade is rolled back.
-    let r = start_sandbox(3, Platform::Snp, 5.0).await;
-    let old = r.sandbox.info().current_build.host_data.clone();
-    let plan = plan_with(&r, |t| {
-        t.replace(
-            "launch = \"",
-            &format!("launch = \"NODEROLL_HOST_DATA={old} "),
-        )
-    });
-    let state = tempfile::tempdir().unwrap();
+    let (r, plan, state) = wrong_build_launcher(3, Platform::Snp).await;
     let run = apply(&plan, state.path()).await;
     assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
     assert!(

@@ -3,7 +3,6 @@
 //! over unsigned transactions; sessions lost on a view change; catch-up write stalls;
 //! admission by UVM endorsement; retired nodes from before a disaster recovery.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -24,53 +23,7 @@ fn body(actions: Vec<Action>) -> ProposalBody {
 
 /// A sandbox started with options of the test's choosing (3 nodes, 1 member, speed 5).
 async fn start_with(f: impl FnOnce(&mut SandboxOptions)) -> RunningSandbox {
-    init();
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = SandboxOptions::new(dir.path());
-    opts.seed = 42;
-    opts.latency = noderoll::sandbox::LatencyModel::default().with_speed(5.0);
-    opts.noderoll_command = noderoll::sandbox::server::shell_quote(env!("CARGO_BIN_EXE_noderoll"));
-    f(&mut opts);
-    let sandbox = noderoll::sandbox::Sandbox::start(opts).await.unwrap();
-    let info = sandbox.info().clone();
-    let cert = noderoll::ccf::ServiceCert::load(&dir.path().join(&info.service_cert)).unwrap();
-    let client = noderoll::ccf::CcfClient::new(&cert, Default::default(), Cancel::never()).unwrap();
-    let m = &info.members[0];
-    let member =
-        noderoll::signing::Member::load(&dir.path().join(&m.cert), &dir.path().join(&m.key))
-            .unwrap();
-    let nodes: Vec<NodeAddr> = info
-        .nodes
-        .iter()
-        .map(|n| n.rpc_address.parse().unwrap())
-        .collect();
-    let gov = noderoll::ccf::governance::Governance::new(
-        client.clone(),
-        nodes.clone(),
-        vec![Arc::new(member)],
-    );
-    RunningSandbox {
-        sandbox,
-        client,
-        gov,
-        entry: nodes[0].clone(),
-        dir,
-    }
-}
-
-async fn register_next_virtual(r: &RunningSandbox) -> Build {
-    let next = r.sandbox.info().next_build.clone();
-    r.gov
-        .pass(
-            &body(vec![Action::new(
-                "add_virtual_host_data",
-                json!({"host_data": next.host_data}),
-            )]),
-            &Cancel::never(),
-        )
-        .await
-        .unwrap();
-    next
+    start_sandbox_with(3, Platform::Virtual, 5.0, f).await
 }
 
 async fn trust(r: &RunningSandbox, ids: &[&String]) {
@@ -112,7 +65,7 @@ fn commit_seqno(r: &RunningSandbox) -> u64 {
 #[tokio::test]
 async fn a_node_has_no_quote_until_it_is_trusted_and_caught_up() {
     let r = start_with(|_| {}).await;
-    let next = register_next_virtual(&r).await;
+    let next = r.register_next_virtual().await;
     let (id, addr) = r.sandbox.launch(next.clone()).unwrap();
     let addr: NodeAddr = addr.parse().unwrap();
     wait_pending(&r.client, &r.entry, &id).await;
@@ -155,7 +108,7 @@ async fn a_node_has_no_quote_until_it_is_trusted_and_caught_up() {
 #[tokio::test]
 async fn the_governance_view_carries_the_quote_stored_at_join() {
     let r = start_with(|_| {}).await;
-    let next = register_next_virtual(&r).await;
+    let next = r.register_next_virtual().await;
     let (id, addr) = r.sandbox.launch(next.clone()).unwrap();
     wait_pending(&r.client, &r.entry, &id).await;
     let v = get_json(
@@ -240,7 +193,7 @@ async fn an_idle_primary_signs_nothing_and_a_write_is_signed() {
     let before = r.client.commit(&r.entry).await.unwrap().transaction_id;
 
     // A write (a governance proposal) is followed by a signature, and then nothing.
-    register_next_virtual(&r).await;
+    r.register_next_virtual().await;
     // Committed and signed: the signature lands at the task's next run (200 ms), so wait
     // until everything appended is committed and stays so across a run of the task.
     let after_write = eventually("the write and its signature to commit", 10, || {
@@ -356,7 +309,7 @@ async fn launch_pending(r: &RunningSandbox, build: &Build, n: usize) -> Vec<(Str
 #[tokio::test]
 async fn trusting_as_many_new_nodes_as_old_ones_stalls_commits() {
     let r = start_with(|_| {}).await;
-    let next = register_next_virtual(&r).await;
+    let next = r.register_next_virtual().await;
     let new = launch_pending(&r, &next, 3).await;
     assert_eq!(r.sandbox.write_stall().total_ms, 0);
     trust(&r, &new.iter().map(|(id, _)| id).collect::<Vec<_>>()).await;
@@ -377,7 +330,7 @@ async fn trusting_as_many_new_nodes_as_old_ones_stalls_commits() {
 #[tokio::test]
 async fn trusting_fewer_new_nodes_than_old_ones_does_not_stall() {
     let r = start_with(|_| {}).await;
-    let next = register_next_virtual(&r).await;
+    let next = r.register_next_virtual().await;
     let new = launch_pending(&r, &next, 3).await;
     trust(&r, &[&new[0].0, &new[1].0]).await;
     wait_caught_up(&r, &new[0].1).await;
@@ -517,7 +470,7 @@ async fn pre_recovery_retired_nodes_never_become_removable() {
         3
     );
     // Writes commit (a proposal), time passes: still never removable, DELETE always refused.
-    register_next_virtual(&r).await;
+    r.register_next_virtual().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(r.client.removable_nodes(&r.entry).await.unwrap().is_empty());
     for id in &stale {

@@ -39,20 +39,6 @@ fn addresses(r: &RunningSandbox) -> Vec<NodeAddr> {
         .collect()
 }
 
-async fn register_next(r: &RunningSandbox) {
-    let next = r.sandbox.info().next_build.clone();
-    r.gov
-        .pass(
-            &body(vec![Action::new(
-                "add_virtual_host_data",
-                json!({"host_data": next.host_data}),
-            )]),
-            &Cancel::never(),
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn injected_503s_are_answered_and_retried() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
@@ -512,7 +498,7 @@ async fn early_stops_and_deletes_are_refused_or_recorded() {
 #[tokio::test]
 async fn removing_a_pending_node_that_still_runs_lets_it_rejoin() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    register_next(&r).await;
+    r.register_next_virtual().await;
     let (id, addr) = r
         .sandbox
         .launch(r.sandbox.info().next_build.clone())

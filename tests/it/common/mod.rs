@@ -518,6 +518,22 @@ pub async fn apply_killed_at(
 }
 
 impl RunningSandbox {
+    /// Register the sandbox's next (virtual) build through governance; returns it.
+    pub async fn register_next_virtual(&self) -> noderoll::sandbox::Build {
+        let next = self.sandbox.info().next_build.clone();
+        let body = noderoll::ccf::types::ProposalBody {
+            actions: vec![noderoll::ccf::types::Action::new(
+                "add_virtual_host_data",
+                serde_json::json!({"host_data": next.host_data}),
+            )],
+        };
+        self.gov
+            .pass(&body, &noderoll::wait::Cancel::never())
+            .await
+            .unwrap();
+        next
+    }
+
     /// The ready plan the sandbox wrote.
     pub fn plan_path(&self) -> std::path::PathBuf {
         self.dir.path().join(&self.sandbox.info().plan)
