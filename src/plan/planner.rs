@@ -672,8 +672,11 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
         }
     }
 
-    // A clean rollback keeps nodes that ran all along: nothing new to soak.
-    let clean_rollback = ctx.abandon.is_some() && need_new == 0;
+    // A clean rollback keeps nodes that ran all along: nothing new to soak. One that rolled
+    // forward launched replacements (they are among the nodes it launched): those are soaked
+    // before anything is retired, also once they are all trusted.
+    let rolled_forward = new.iter().any(|n| ours(n));
+    let clean_rollback = ctx.abandon.is_some() && need_new == 0 && !rolled_forward;
     if !old.is_empty() && ctx.soaked_new < ctx.desired && !clean_rollback {
         push(
             &mut out,
@@ -1223,6 +1226,23 @@ mod tests {
         assert_eq!(p.steps[0].step, Step::LaunchNodes { count: 1 });
         let f: Vec<_> = p.steps.iter().map(|s| s.f_after).collect();
         assert!(f.iter().all(|f| *f >= 1), "{f:?}");
+    }
+
+    #[test]
+    fn a_rollback_that_rolled_forward_soaks_its_replacement_once_trusted() {
+        // The replacement of the previous build is launched by the rollback and trusted: it
+        // is soaked before the new nodes are retired (it was skipped once trusted).
+        let mut nodes: Vec<_> = (0..2).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
+        nodes.push(node(2, NodeStatus::Trusted, OLD));
+        nodes.extend((3..6).map(|i| node(i, NodeStatus::Trusted, NEW)));
+        let v = service(nodes, &[OLD, NEW]);
+        let (back, mut ctx) = rollback_ctx(&v, vec![]);
+        ctx.launched.push(Launched {
+            node_id: Some(v.nodes[2].node_id.clone()),
+            rpc_address: None,
+        });
+        let p = plan(&v, &back, &ctx);
+        assert_eq!(kinds(&p)[0], "soak", "{:?}", kinds(&p));
     }
 
     #[test]

@@ -150,6 +150,16 @@ async fn after_one_retirement_rollback_rolls_forward_to_the_old_build() {
         1,
         "one node of the old build replaces the retired one"
     );
+    // The replacement is soaked before the new nodes are retired: every step planned ran.
+    let started_steps: Vec<String> = evs
+        .iter()
+        .filter(|e| e["type"] == "step_started")
+        .map(|e| e["description"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        started_steps.iter().any(|d| d.starts_with("soak")),
+        "{started_steps:?}"
+    );
     assert_eq!(summary(&run.stdout)["outcome"], "rolled_back");
     assert_rolled_back(&r, 1).await;
 }
