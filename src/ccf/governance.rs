@@ -164,6 +164,10 @@ pub struct Passed {
     pub txid: Option<TxId>,
 }
 
+/// How many seconds a proposal is re-stamped forward past earlier, finished proposals of
+/// the same actions signed in the same second (deterministic signing replays them).
+const MAX_REPLAY_RESTAMPS: u32 = 10;
+
 /// Governance for one service, signing as the configured members.
 #[derive(Clone)]
 pub struct Governance {
@@ -276,7 +280,9 @@ impl Governance {
         let payload = serde_json::to_vec(body).expect("actions serialise");
         let mut created_at = self.now();
         let mut restamped = false;
-        let mut replayed_finished = false;
+        // Runs that propose the same actions in quick succession (a rollback's undoing, then
+        // a re-run) can each meet an earlier one in the same second: step on, boundedly.
+        let mut replayed_finished = 0;
         loop {
             let headers = GovHeaders {
                 msg_type: MsgType::Proposal,
@@ -319,8 +325,10 @@ impl Governance {
                     // intent (another run, or a rollback's undoing since): this is a new
                     // one, so sign again a second later. The actions noderoll proposes are
                     // idempotent should that earlier one have been ours after all.
-                    if !matches!(state, Some(ProposalState::Open)) && !replayed_finished {
-                        replayed_finished = true;
+                    if !matches!(state, Some(ProposalState::Open))
+                        && replayed_finished < MAX_REPLAY_RESTAMPS
+                    {
+                        replayed_finished += 1;
                         created_at += 1;
                         continue;
                     }

@@ -533,6 +533,25 @@ impl Engine {
         false
     }
 
+    /// Whether the steps still to run call the launcher's `launch` and `stop` commands.
+    /// Stopping a never-joined node in a rollback is not counted: its failure is a warning.
+    fn commands_needed(&self, view: &ServiceView) -> (bool, bool) {
+        let Some(ctx) = &self.ctx else {
+            return (true, true);
+        };
+        let steps = planner::plan(view, &self.spec, ctx).steps;
+        let launch = steps
+            .iter()
+            .any(|s| matches!(s.step, Step::LaunchNodes { .. }));
+        let stop = steps.iter().any(|s| {
+            matches!(
+                s.step,
+                Step::RetireNode { .. } | Step::RemoveRetired { .. } | Step::RemovePending { .. }
+            )
+        });
+        (launch, stop)
+    }
+
     /// Preflight checks (read-only).
     pub async fn preflight(&mut self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
         let mut checks = Vec::new();
@@ -767,6 +786,18 @@ impl Engine {
                 },
             });
         }
+        // The launch and stop commands the remaining steps run must at least start: a typo
+        // found at the first launch costs a registration and its rollback.
+        let (launch, stop) = self.commands_needed(view);
+        let (ok, detail) = match self.launcher.preflight(launch, stop).await {
+            Ok(found) => (true, found),
+            Err(problems) => (false, problems),
+        };
+        checks.push(Check {
+            name: "launch and stop commands resolve",
+            ok,
+            detail,
+        });
         for c in &checks {
             self.report(Event::PreflightChecked {
                 check: c.name.into(),

@@ -388,6 +388,13 @@ impl UpgradeSpec {
         if nodes.launch.trim().is_empty() || nodes.stop.trim().is_empty() {
             return Err(invalid("[nodes] launch and stop must be commands".into()));
         }
+        for (key, command) in [("launch", &nodes.launch), ("stop", &nodes.stop)] {
+            if let Some(why) = crate::exec::launcher::malformed(command) {
+                return Err(invalid(format!(
+                    "[nodes] {key} = {command:?} is not a shell command: {why}"
+                )));
+            }
+        }
         let duration =
             |key: &str, v: Option<String>, default: Duration| -> Result<Duration, SettingsError> {
                 match v {
@@ -799,6 +806,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("1000"), "{e}");
+        for (nodes, words) in [
+            (
+                "launch = \"  \"\nstop = \"s\"",
+                &["launch and stop must be commands"][..],
+            ),
+            (
+                "launch = \"./l.sh 'x\"\nstop = \"s\"",
+                &["[nodes] launch", "./l.sh 'x", "' quote is never closed"][..],
+            ),
+            (
+                "launch = \"l\"\nstop = \"./s.sh \\\"$ID\"",
+                &["[nodes] stop", "\" quote is never closed"][..],
+            ),
+        ] {
+            let e = plan(&format!("{t}[nodes]\n{nodes}\n"))
+                .unwrap_err()
+                .to_string();
+            for w in words {
+                assert!(e.contains(w), "{nodes}: no {w:?} in {e}");
+            }
+        }
         let e = plan(&format!("{t}{NODES}[safety]\nsoak = \"thirty\"\n"))
             .unwrap_err()
             .to_string();

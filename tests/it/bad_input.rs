@@ -1,8 +1,8 @@
 //! The bad-input corpus: broken plan files, keys, certificates and launchers, each given to
 //! the real binary against a live sandbox. Every one ends with a clear message naming the
-//! thing and the fix, its documented exit code, no panic, and (but for the launcher cases,
-//! which are only found out at launch and then rolled back) no request that changes the
-//! service.
+//! thing and the fix, its documented exit code, no panic, and (but for the launchers that
+//! exist and misbehave, which are only found out at launch and then rolled back) no request
+//! that changes the service.
 
 use noderoll::sandbox::Platform;
 
@@ -247,8 +247,61 @@ async fn bad_member_identities_are_refused() {
     }
 }
 
-/// A broken launcher is only found out at launch, after the code version was registered:
-/// the automatic rollback takes the registration back, and the error names the command.
+impl Bench {
+    /// The plan with `[nodes] launch` replaced by `launch` (and `extra` lines after it).
+    fn with_launch(&self, launch: &str, extra: &str) -> String {
+        let start = self.original.find("launch = \"").unwrap();
+        let end = start + self.original[start..].find('\n').unwrap();
+        format!(
+            "{}launch = {launch:?}{extra}{}",
+            &self.original[..start],
+            &self.original[end..]
+        )
+    }
+
+    fn proposals(&self) -> usize {
+        self.r.sandbox.with_world(|w| w.created_proposals.len())
+    }
+
+    /// Run a launcher that starts but misbehaves: found out at launch, after the code version
+    /// was registered; the automatic rollback takes the registration back (exit 7) and the
+    /// error has every one of `words`.
+    async fn rolled_back(&self, name: &str, launch: &str, words: &[&str]) {
+        let plan = self
+            .with_launch(launch, "\nlaunch_timeout = \"1s\"")
+            .replace("step_timeout = \"2m\"", "step_timeout = \"2s\"");
+        let path = self.r.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, plan).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let run = noderoll_in(
+            state.path(),
+            &["apply", "--plan", path.to_str().unwrap(), "--yes"],
+        )
+        .await;
+        assert_eq!(run.code, 7, "{name}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        for w in words {
+            assert!(
+                run.stderr.contains(w),
+                "{name}: no {w:?} in\n{}",
+                run.stderr
+            );
+        }
+        let at: noderoll::ccf::NodeAddr = self.r.sandbox.info().service_address.parse().unwrap();
+        let nodes = self.r.client.nodes(&at, &Default::default()).await.unwrap();
+        assert_eq!(nodes.len(), 3, "{name}: {nodes:?}");
+        let jp = self.r.client.join_policy(&at).await.unwrap();
+        assert_eq!(
+            jp.virtual_.unwrap().host_data.len(),
+            1,
+            "{name}: registration taken back"
+        );
+    }
+}
+
+/// A launcher that exists but fails is only found out at launch, after the code version was
+/// registered: the automatic rollback takes the registration back, and the error names the
+/// command.
 #[tokio::test]
 async fn broken_launchers_are_named_and_rolled_back() {
     let b = Bench::new().await;
@@ -276,43 +329,216 @@ async fn broken_launchers_are_named_and_rolled_back() {
             &["to appear Pending", &id[..8]],
         ),
     ];
-    let at: noderoll::ccf::NodeAddr = b.r.sandbox.info().service_address.parse().unwrap();
     for (name, launch, words) in cases {
-        let start = b.original.find("launch = \"").unwrap();
-        let end = start + b.original[start..].find('\n').unwrap();
-        let plan = format!(
-            "{}launch = {launch:?}\nlaunch_timeout = \"1s\"{}",
-            &b.original[..start],
-            &b.original[end..]
-        )
-        .replace("step_timeout = \"2m\"", "step_timeout = \"2s\"");
-        let path = b.r.dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, plan).unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let run = noderoll_in(
-            state.path(),
-            &["apply", "--plan", path.to_str().unwrap(), "--yes"],
-        )
-        .await;
-        assert_eq!(run.code, 7, "{name}: {}", run.stderr);
-        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
-        for w in words {
-            assert!(
-                run.stderr.contains(w),
-                "{name}: no {w:?} in\n{}",
-                run.stderr
-            );
-        }
-        let nodes = b.r.client.nodes(&at, &Default::default()).await.unwrap();
-        assert_eq!(nodes.len(), 3, "{name}: {nodes:?}");
-        let jp = b.r.client.join_policy(&at).await.unwrap();
-        assert_eq!(
-            jp.virtual_.unwrap().host_data.len(),
-            1,
-            "{name}: registration taken back"
-        );
+        b.rolled_back(name, &launch, words).await;
     }
     assert_eq!(b.r.sandbox.violations(), vec![]);
+}
+
+/// A launcher whose last line is not the contract's — a node id that is not 64 hex, an
+/// address that is not `host:port`, JSON that is not an object — fails its launch with a
+/// message naming the command and quoting the line.
+#[tokio::test]
+async fn launchers_answering_a_bad_node_id_or_address_are_named_with_the_line() {
+    let b = Bench::new().await;
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            "not-an-object",
+            "echo '[\"10.0.0.1:8000\"]'",
+            r#"last line "[\"10.0.0.1:8000\"]""#,
+            &["not a JSON object"],
+        ),
+        (
+            "short-id",
+            "echo starting; echo '{\"node_id\": \"abc123\"}'",
+            r#"last line "{\"node_id\": \"abc123\"}""#,
+            &["node_id \"abc123\" is not a node id", "6 characters"],
+        ),
+        (
+            "not-hex-id",
+            "echo '{\"node_id\": \"node-1\", \"rpc_address\": \"10.0.0.1:8000\"}'",
+            r#"last line "{\"node_id\": \"node-1\", \"rpc_address\": \"10.0.0.1:8000\"}""#,
+            &["not all hex"],
+        ),
+        (
+            "bad-address",
+            "echo '{\"rpc_address\": \"node 1:8000\"}'",
+            r#"last line "{\"rpc_address\": \"node 1:8000\"}""#,
+            &["rpc_address", "is not host:port"],
+        ),
+        (
+            "no-port",
+            "echo '{\"rpc_address\": \"10.0.0.9\"}'",
+            r#"last line "{\"rpc_address\": \"10.0.0.9\"}""#,
+            &["rpc_address", "no port"],
+        ),
+    ];
+    for (name, launch, line, words) in cases {
+        let named = format!("launch command `{launch}`");
+        let mut all = vec![named.as_str(), line];
+        all.extend_from_slice(words);
+        b.rolled_back(name, launch, &all).await;
+    }
+    assert_eq!(b.r.sandbox.violations(), vec![]);
+}
+
+/// A launcher that cannot even start — missing, not executable, not on PATH, not valid `sh` —
+/// is a failed preflight check (exit 5) naming the command and what is wrong, before any
+/// write: `plan` says so too, and `apply` sends nothing and proposes nothing.
+#[tokio::test]
+async fn a_missing_or_broken_launcher_is_refused_before_any_write() {
+    let b = Bench::new().await;
+    let dir = b.r.dir.path();
+    let canonical = std::fs::canonicalize(dir).unwrap();
+    let missing = b.with_launch("./missing.sh", "");
+
+    // `plan`: exit 5, the check named, nothing written.
+    let path = dir.join("missing-launcher.toml");
+    std::fs::write(&path, &missing).unwrap();
+    let before = (b.writes(), b.proposals());
+    let run = noderoll_in(b.state.path(), &["plan", "--plan", path.to_str().unwrap()]).await;
+    assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
+    let want = format!(
+        "Preflight FAILED: launch and stop commands resolve: launch command `./missing.sh`: ./missing.sh does not exist (relative to {})",
+        canonical.display()
+    );
+    assert!(run.stdout.contains(&want), "no {want:?} in\n{}", run.stdout);
+    let json = noderoll_in(
+        b.state.path(),
+        &["--output", "json", "plan", "--plan", path.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(json.code, 5, "{}", json.stderr);
+    assert!(
+        json.stdout.contains("launch and stop commands resolve"),
+        "{}",
+        json.stdout
+    );
+    assert_eq!(
+        (b.writes(), b.proposals()),
+        before,
+        "plan changed the service"
+    );
+
+    // `apply`: exit 5 before registering anything (`refused` checks no write was made).
+    b.refused(
+        "missing-launcher",
+        &missing,
+        5,
+        &[
+            "launch and stop commands resolve",
+            "launch command `./missing.sh`: ./missing.sh does not exist",
+            &format!("(relative to {})", canonical.display()),
+        ],
+    )
+    .await;
+    assert_eq!(b.proposals(), before.1, "a proposal was created");
+
+    // A launcher file without an execute bit.
+    let script = dir.join("launch-node.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    b.refused(
+        "not-executable",
+        &b.with_launch("./launch-node.sh --join", ""),
+        5,
+        &[
+            "launch command `./launch-node.sh --join`",
+            &format!(
+                "./launch-node.sh is not executable (chmod +x {})",
+                canonical.join("launch-node.sh").display()
+            ),
+        ],
+    )
+    .await;
+    // A bare name is looked for on PATH (and the file beside the plan pointed at).
+    b.refused(
+        "bare-name",
+        &b.with_launch("launch-node.sh", ""),
+        5,
+        &[
+            "launch-node.sh is not found on PATH",
+            "write ./launch-node.sh",
+        ],
+    )
+    .await;
+    // Not valid sh: `sh -n` says why.
+    b.refused(
+        "syntax",
+        &b.with_launch("./launch-node.sh &&", ""),
+        5,
+        &[
+            "launch command `./launch-node.sh &&`",
+            "not valid sh syntax",
+        ],
+    )
+    .await;
+    // The stop command is checked too (retirements need it).
+    let stop_start = b.original.find("stop = \"").unwrap();
+    let stop_end = stop_start + b.original[stop_start..].find('\n').unwrap();
+    let plan = format!(
+        "{}stop = \"NODE=$NODEROLL_NODE_ID ./stop-node.sh\"{}",
+        &b.original[..stop_start],
+        &b.original[stop_end..]
+    );
+    b.refused(
+        "missing-stop",
+        &plan,
+        5,
+        &["stop command `NODE=$NODEROLL_NODE_ID ./stop-node.sh`: ./stop-node.sh does not exist"],
+    )
+    .await;
+    // A quote left open is not a command at all: bad input, at plan load.
+    b.refused(
+        "open-quote",
+        &b.with_launch("./launch-node.sh 'x", ""),
+        64,
+        &[
+            "open-quote.toml",
+            "[nodes] launch",
+            "' quote is never closed",
+        ],
+    )
+    .await;
+    assert_eq!(b.proposals(), before.1, "a proposal was created");
+}
+
+/// Legitimate launchers are not refused: the sandbox's own (a single-quoted absolute path),
+/// with `VAR=value` assignments before it, through `exec`, `env` or `sh -c`, after a `cd`,
+/// or computed by the shell.
+#[tokio::test]
+async fn legitimate_launcher_commands_pass_preflight() {
+    let b = Bench::new().await;
+    let start = b.original.find("launch = \"").unwrap() + "launch = \"".len();
+    let end = start + b.original[start..].find('"').unwrap();
+    let sandbox = b.original[start..end].replace("\\\"", "\"");
+    let dir = b.r.dir.path();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let before = b.writes();
+    for launch in [
+        sandbox.clone(),
+        format!("NODEROLL_HOST_DATA=abc X=\"a b\" {sandbox}"),
+        format!("exec {sandbox}"),
+        format!("env FOO=1 {sandbox}"),
+        format!("sh -c \"{}\"", sandbox.replace('"', "\\\"")),
+        format!("cd sub && {sandbox}"),
+        format!("L=x; $L || {sandbox}"),
+        format!("# the sandbox's launcher\n{sandbox}"),
+    ] {
+        let path = dir.join("fine.toml");
+        std::fs::write(&path, b.with_launch(&launch, "")).unwrap();
+        let run = noderoll_in(b.state.path(), &["plan", "--plan", path.to_str().unwrap()]).await;
+        assert_eq!(run.code, 0, "{launch}:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("checks pass"),
+            "{launch}: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(b.writes(), before);
 }
 
 #[tokio::test]

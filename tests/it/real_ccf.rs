@@ -240,18 +240,24 @@ async fn a_trust_resumed_on_a_later_day_finishes_its_own_open_proposal() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = r.plan_path();
     let state = tempfile::tempdir().unwrap();
-    apply_killed_at(&plan, state.path(), "step_started", 1, "trust 2 new nodes").await;
-    let mut pending: Vec<String> = r
-        .client
-        .nodes(&r.entry, &Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.status == noderoll::ccf::types::NodeStatus::Pending)
-        .map(|n| n.node_id)
-        .collect();
+    // Killed as its last launch answers: well before it could propose any trust.
+    apply_killed_at(&plan, state.path(), "node_launched", 3, "").await;
+    let mut pending: Vec<String> = eventually("the three launched nodes Pending", 10, || {
+        let (c, at) = (r.client.clone(), r.entry.clone());
+        async move {
+            let ids: Vec<String> = c
+                .nodes(&at, &Default::default())
+                .await
+                .ok()?
+                .into_iter()
+                .filter(|n| n.status == noderoll::ccf::types::NodeStatus::Pending)
+                .map(|n| n.node_id)
+                .collect();
+            (ids.len() == 3).then_some(ids)
+        }
+    })
+    .await;
     pending.sort();
-    assert_eq!(pending.len(), 3);
     let yesterday = "200101000000Z";
     let body = ProposalBody {
         actions: pending[..2]
