@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'With --watch: exit 0 once this holds (`upgraded` needs --plan with a [target])')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'With --watch: how often to look (e.g. 2s, 500ms)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --watch: give up after this long (exit 3), e.g. 10m')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory, where the service''s node addresses are kept after each look and tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep watching: redraw whenever the service changes (Ctrl-C to stop)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
@@ -246,7 +247,8 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             break
         }
         'noderoll;vote' {
-            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file (service and members)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file: `[service]` and `[[members]]` are all a vote needs')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory: where this machine last saw the service''s nodes, tried when none of the plan''s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Vote without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Vote without asking')

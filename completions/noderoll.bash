@@ -1188,7 +1188,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__status)
-            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1218,6 +1218,10 @@ _noderoll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -1230,13 +1234,17 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__vote)
-            opts="-y -q -v -h --plan --yes --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --supervised --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -50,6 +50,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --until 'With --watch: exit 0 once this holds (`upgraded` needs --plan with a [target])'
             cand --interval 'With --watch: how often to look (e.g. 2s, 500ms)'
             cand --timeout 'With --watch: give up after this long (exit 3), e.g. 10m'
+            cand --state-dir 'The state directory, where the service''s node addresses are kept after each look and tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand --watch 'Keep watching: redraw whenever the service changes (Ctrl-C to stop)'
             cand -q 'Less output (errors only on stderr)'
@@ -226,7 +227,8 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'noderoll;vote'= {
-            cand --plan 'The plan file (service and members)'
+            cand --plan 'The plan file: `[service]` and `[[members]]` are all a vote needs'
+            cand --state-dir 'The state directory: where this machine last saw the service''s nodes, tried when none of the plan''s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Vote without asking'
             cand --yes 'Vote without asking'

@@ -51,6 +51,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l service-cer
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l until -d 'With --watch: exit 0 once this holds (`upgraded` needs --plan with a [target])' -r -f -a "upgraded\t'Every node runs the plan\'s target, nothing is Pending or Retired, and only the target code version is registered (what a second `apply` would call "nothing to do")'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l interval -d 'With --watch: how often to look (e.g. 2s, 500ms)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l timeout -d 'With --watch: give up after this long (exit 3), e.g. 10m' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l state-dir -d 'The state directory, where the service\'s node addresses are kept after each look and tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l watch -d 'Keep watching: redraw whenever the service changes (Ctrl-C to stop)'
@@ -169,7 +170,8 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s q -l quiet -
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l plan -d 'The plan file (service and members)' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l plan -d 'The plan file: `[service]` and `[[members]]` are all a vote needs' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l state-dir -d 'The state directory: where this machine last saw the service\'s nodes, tried when none of the plan\'s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s y -l yes -d 'Vote without asking'

@@ -21,10 +21,12 @@ pub enum AppError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     /// No node of the service could be used.
-    #[error("no node of the service answered (tried {tried})")]
+    #[error("no node of the service answered (tried {tried}){hint}")]
     NoNodeAnswered {
         /// The addresses tried.
         tried: String,
+        /// What else was tried and where the service's nodes may be now.
+        hint: String,
         /// The last failure.
         #[source]
         last: Box<ClientError>,

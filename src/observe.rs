@@ -107,39 +107,192 @@ impl Observation {
 
 /// Find a node that answers `/node/network`, trying `nodes` in order. A certificate mismatch
 /// stops at once (it will not be different on the next node).
+///
+/// This is where every command picks the node it talks to. When none of `nodes` answers and
+/// the client carries an [`AddressBook`](crate::journal::AddressBook) (where this machine last
+/// saw the service's nodes), those addresses are tried next, over the same TLS trust; a node
+/// reached that way must be listed by the service as Trusted at that address. The first use
+/// of the fallback is warned about, naming the addresses to put in `[service] url`.
 pub async fn find_answering_node(
     client: &CcfClient,
     probe_client: &CcfClient,
     nodes: &[NodeAddr],
 ) -> Result<(NodeAddr, NetworkInfo), AppError> {
     let mut last = None;
-    // One quick attempt per node first (a stopped node refuses at once), then the patient
-    // client with its retries, so one dead address never costs a whole back-off.
-    'clients: for c in [probe_client, client] {
+    if let Some((at, info, _)) = first_answering(
+        client,
+        probe_client,
+        nodes,
+        false,
+        &mut last,
+        &mut Vec::new(),
+    )
+    .await?
+    {
+        return Ok((at, info));
+    }
+    let cancelled = |last: &Option<ClientError>| {
+        last.as_ref()
+            .is_some_and(|e| matches!(*e.kind, ErrorKind::Cancelled))
+    };
+    let mut tried: Vec<NodeAddr> = nodes.to_vec();
+    let mut hint = String::new();
+    if let Some(book) = client.address_book()
+        && !cancelled(&last)
+    {
+        let kept = book.recall();
+        let mut remembered: Vec<NodeAddr> = Vec::new();
+        for n in &kept {
+            if !nodes.contains(&n.rpc_address) && !remembered.contains(&n.rpc_address) {
+                remembered.push(n.rpc_address.clone());
+            }
+        }
+        let mut refused = Vec::new();
+        if let Some((at, info, listed)) = first_answering(
+            client,
+            probe_client,
+            &remembered,
+            true,
+            &mut last,
+            &mut refused,
+        )
+        .await?
+        {
+            if book.note_fallback() {
+                let current: Vec<NodeAddr> = listed
+                    .iter()
+                    .filter(|n| n.status == NodeStatus::Trusted)
+                    .filter_map(|n| node_address(n, at.host()))
+                    .collect();
+                tracing::warn!(
+                    "none of the configured service addresses answered ({}); reached the service at {at}, \
+                     where this machine last saw its nodes ({}). The service's nodes have moved \
+                     (a rolling upgrade replaces every node): update [service] url: {}",
+                    list(nodes),
+                    book.path().display(),
+                    url_line(&current)
+                );
+            }
+            return Ok((at, info));
+        }
+        tried.extend(remembered.iter().cloned());
+        for r in &refused {
+            hint.push_str(&format!("; {r}"));
+        }
+        let path = book.path().display();
+        hint.push_str(&match (kept.len(), remembered.len()) {
+            (0, _) => format!(
+                "; this machine keeps no address of the service ({path}): it was never observed from here"
+            ),
+            (_, 0) => format!(
+                "; this machine last saw the service's nodes at these same addresses ({path})"
+            ),
+            (_, 1) => format!("; the last is where this machine last saw its nodes ({path})"),
+            (_, n) => format!("; the last {n} are where this machine last saw its nodes ({path})"),
+        });
+    }
+    if !cancelled(&last) {
+        hint.push_str(
+            ". If the service's nodes were replaced (a rolling upgrade retires every node it \
+             started with), they have moved: on the machine that ran the upgrade, `noderoll \
+             status --plan FILE` lists their addresses (and prints the `url` line for \
+             [service] url when that plan names retired nodes too); a stable address in \
+             [service] url (a DNS name or a load balancer) does not move",
+        );
+    }
+    Err(AppError::NoNodeAnswered {
+        tried: list(&tried),
+        hint,
+        last: Box::new(last.expect("at least one node is configured")),
+    })
+}
+
+/// The first of `nodes` to answer `/node/network`: one quick attempt per node first (a
+/// stopped node refuses at once), then the patient client with its retries, so one dead
+/// address never costs a whole back-off. With `listed`, a node must also be listed by the
+/// service as Trusted at the address it was reached at (else why is added to `refused`), and
+/// the service's node list is returned with it. `Ok(None)`: none answered (`last` says why).
+async fn first_answering(
+    client: &CcfClient,
+    probe_client: &CcfClient,
+    nodes: &[NodeAddr],
+    listed: bool,
+    last: &mut Option<ClientError>,
+    refused: &mut Vec<String>,
+) -> Result<Option<(NodeAddr, NetworkInfo, Vec<NodeInfo>)>, AppError> {
+    let mut skip: Vec<&NodeAddr> = Vec::new();
+    for c in [probe_client, client] {
         for n in nodes {
-            match c.network(n).await {
-                Ok(info) => return Ok((n.clone(), info)),
+            if skip.contains(&n) {
+                continue;
+            }
+            let info = match c.network(n).await {
+                Ok(info) => info,
                 Err(e) if matches!(*e.kind, ErrorKind::ServiceCertMismatch { .. }) => {
                     return Err(e.into());
                 }
                 // Asked to stop: every other node would say the same.
                 Err(e) if matches!(*e.kind, ErrorKind::Cancelled) => {
-                    last = Some(e);
-                    break 'clients;
+                    *last = Some(e);
+                    return Ok(None);
                 }
-                Err(e) => last = Some(e),
+                Err(e) => {
+                    *last = Some(e);
+                    continue;
+                }
+            };
+            if !listed {
+                return Ok(Some((n.clone(), info, Vec::new())));
+            }
+            match listed_as_trusted(client, n).await {
+                Ok(Ok(nodes)) => return Ok(Some((n.clone(), info, nodes))),
+                Ok(Err(why)) => {
+                    refused.push(format!("{n} answered but {why}"));
+                    skip.push(n);
+                }
+                Err(e) => *last = Some(e),
             }
         }
     }
-    let tried = nodes
+    Ok(None)
+}
+
+/// Whether the node answering at `at` is listed by the service as a Trusted node at that
+/// address: `Ok(Ok(every node listed))`, or `Ok(Err(why not))`.
+async fn listed_as_trusted(
+    client: &CcfClient,
+    at: &NodeAddr,
+) -> Result<Result<Vec<NodeInfo>, String>, ClientError> {
+    let me = client.node_self(at).await?;
+    let all = client.nodes(at, &Default::default()).await?;
+    let short = &me.node_id[..me.node_id.len().min(8)];
+    let verdict = match all.iter().find(|n| n.node_id == me.node_id) {
+        None => Err(format!("is node {short}, which the service does not list")),
+        Some(n) if n.status != NodeStatus::Trusted => Err(format!(
+            "is node {short}, which is {}, not Trusted",
+            n.status
+        )),
+        Some(n) if node_address(n, at.host()).as_ref() != Some(at) => Err(format!(
+            "is node {short}, which the service lists at {}",
+            n.rpc_address().unwrap_or("no address")
+        )),
+        Some(_) => Ok(all),
+    };
+    Ok(verdict)
+}
+
+fn list(nodes: &[NodeAddr]) -> String {
+    nodes
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(", ");
-    Err(AppError::NoNodeAnswered {
-        tried,
-        last: Box::new(last.expect("at least one node is configured")),
-    })
+        .join(", ")
+}
+
+/// The `[service] url` line naming `nodes`: `url = ["https://10.0.0.4:8000", ...]`.
+pub fn url_line(nodes: &[NodeAddr]) -> String {
+    let urls: Vec<String> = nodes.iter().map(|n| format!("{:?}", n.url())).collect();
+    format!("url = [{}]", urls.join(", "))
 }
 
 /// The address to reach a node at: its published RPC address, with a wildcard bind host
@@ -153,7 +306,8 @@ pub fn node_address(info: &NodeInfo, fallback_host: &str) -> Option<NodeAddr> {
 }
 
 /// Observe the service. `probe_client` is used for the per-node version probes (give it a
-/// short timeout and no retries so one dead node does not stall the whole read).
+/// short timeout and no retries so one dead node does not stall the whole read). When
+/// `client` carries an address book, the service's Trusted nodes are kept in it.
 pub async fn observe(
     client: &CcfClient,
     probe_client: &CcfClient,
@@ -275,6 +429,20 @@ pub async fn observe_cached(
             observed[i].ready = ready;
         }
     }
+    if let Some(book) = client.address_book() {
+        book.remember(
+            observed
+                .iter()
+                .filter(|n| n.info.status == NodeStatus::Trusted)
+                .filter_map(|n| {
+                    Some(crate::journal::KnownNode {
+                        node_id: n.info.node_id.clone(),
+                        rpc_address: n.address.clone()?,
+                    })
+                })
+                .collect(),
+        );
+    }
     Ok(Observation {
         answered_by: at,
         network,
@@ -325,6 +493,28 @@ fn short_reason(e: &ClientError) -> String {
         ),
         other => format!("{other:?}"),
     }
+}
+
+/// The two clients every command talks to a service with, trusting only its certificate: a
+/// patient one (retries) and a quick one for per-node probes. With `state_dir`, both carry
+/// the service's address book there, so that every observation keeps it and falls back on
+/// it ([`find_answering_node`]).
+pub fn service_clients(
+    cert: &crate::ccf::ServiceCert,
+    state_dir: Option<&std::path::Path>,
+    cancel: &crate::wait::Cancel,
+) -> Result<(CcfClient, CcfClient), AppError> {
+    let mut client = CcfClient::new(cert, crate::ccf::ClientOptions::default(), cancel.clone())?;
+    let mut probe = CcfClient::new(cert, probe_options(), cancel.clone())?;
+    if let Some(dir) = state_dir {
+        let book = std::sync::Arc::new(crate::journal::AddressBook::for_service(
+            dir,
+            &cert.sha256(),
+        ));
+        client = client.with_address_book(book.clone());
+        probe = probe.with_address_book(book);
+    }
+    Ok((client, probe))
 }
 
 /// Client options for per-node probes: one attempt, short timeouts.

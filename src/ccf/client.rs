@@ -57,6 +57,11 @@ impl NodeAddr {
         self.port
     }
 
+    /// `https://host:port`, as `[service] url` takes it.
+    pub fn url(&self) -> String {
+        self.base()
+    }
+
     fn base(&self) -> String {
         if self.host.contains(':') {
             format!("https://[{}]:{}", self.host, self.port)
@@ -230,6 +235,8 @@ pub struct NodeFilter {
 #[derive(Clone)]
 pub struct CcfClient {
     inner: Arc<Inner>,
+    /// Where the service's nodes were last seen (see [`CcfClient::with_address_book`]).
+    addresses: Option<Arc<crate::journal::AddressBook>>,
 }
 
 impl fmt::Debug for CcfClient {
@@ -268,6 +275,20 @@ impl CcfClient {
         Self::pinned(pin, self.inner.opts.clone(), self.inner.cancel.clone())
     }
 
+    /// This client, carrying where the service's nodes were last seen. The client itself
+    /// never reads it: every observation made with it keeps the book current, and when none
+    /// of the configured addresses answers, the node to talk to is looked for there
+    /// (`observe::find_answering_node`), over this same TLS trust.
+    pub fn with_address_book(mut self, book: Arc<crate::journal::AddressBook>) -> Self {
+        self.addresses = Some(book);
+        self
+    }
+
+    /// The book given to [`CcfClient::with_address_book`].
+    pub fn address_book(&self) -> Option<&Arc<crate::journal::AddressBook>> {
+        self.addresses.as_ref()
+    }
+
     fn build(
         config: rustls::ClientConfig,
         trust: Trust,
@@ -298,6 +319,7 @@ impl CcfClient {
                 cancel,
                 requests: AtomicU64::new(0),
             }),
+            addresses: None,
         })
     }
 

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::ccf::ServiceCert;
 use crate::ccf::types::NodeStatus;
-use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
 use crate::errors::AppError;
 use crate::journal::{Journal, ServiceState, Unsettled};
-use crate::observe::{NodeVersion, observe, probe_options};
+use crate::observe::{NodeVersion, observe};
 use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
 use crate::settings::{PlanFile, ServiceSettings};
 use crate::wait::Cancel;
@@ -43,8 +43,10 @@ pub async fn look_with(
     cancel: Cancel,
 ) -> Result<Seen, AppError> {
     let (service, cert, state) = open_service(plan, state_dir)?;
-    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
-    let probe = CcfClient::new(&cert, probe_options(), cancel)?;
+    let state_root = state_dir
+        .cloned()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let (client, probe) = crate::observe::service_clients(&cert, Some(&state_root), &cancel)?;
     let obs = observe(&client, &probe, &service.nodes).await?;
     let trusted: Vec<_> = obs
         .nodes

@@ -106,6 +106,11 @@ pub struct StatusArgs {
     /// With --watch: give up after this long (exit 3), e.g. 10m.
     #[arg(long, requires = "watch")]
     pub timeout: Option<String>,
+    /// The state directory, where the service's node addresses are kept after each look and
+    /// tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or
+    /// ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Conditions `status --watch --until` can wait for.
@@ -528,12 +533,17 @@ pub struct WatchArgs {
 pub struct VoteArgs {
     /// The proposal id.
     pub proposal_id: String,
-    /// The plan file (service and members).
+    /// The plan file: `[service]` and `[[members]]` are all a vote needs.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
     /// Vote without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// The state directory: where this machine last saw the service's nodes, tried when none
+    /// of the plan's addresses answers [default: $XDG_DATA_HOME/noderoll or
+    /// ~/.local/share/noderoll].
+    #[arg(long, env = env_vars::STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `noderoll demo`.

@@ -149,14 +149,23 @@ async fn execute(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let (w, saved) = match (&args.saved, &args.plan) {
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let (mut w, saved) = match (&args.saved, &args.plan) {
         (Some(saved), _) => {
             let s = SavedPlan::load(saved)?;
-            (wire(&s.plan_file, &cancel)?, Some(s))
+            (wire(&s.plan_file, Some(&state_dir), &cancel)?, Some(s))
         }
         (None, Some(plan)) => {
             let target = release.as_ref().map(|r| r.release.target());
-            let mut w = crate::commands::upgrade::wire_for(plan, target.as_ref(), &cancel)?;
+            let mut w = crate::commands::upgrade::wire_for(
+                plan,
+                target.as_ref(),
+                Some(&state_dir),
+                &cancel,
+            )?;
             w.package = release.as_ref().and_then(|r| r.package.clone());
             (w, None)
         }
@@ -182,10 +191,6 @@ async fn execute(
         _ => String::new(),
     };
     // Never two runs on one service: the lock is held until this command ends.
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
     let state = crate::journal::ServiceState::open(&state_dir, &w.service_cert_sha256)?;
     let run_id = format!("{:x}", jiff::Timestamp::now().as_millisecond());
     let _lock = state.lock(&run_id, |stale| {
@@ -217,7 +222,10 @@ async fn execute(
     if mode == Mode::Finalize {
         preview.set_finalize(FinalizePolicy::Only);
     }
-    let (_, view) = preview.observe().await?;
+    let (found, view) = preview.observe().await?;
+    // Governance starts at the nodes the service has now: every address the plan names may
+    // have been retired (the engine re-aims it after each look of its own).
+    w.gov.set_nodes(preview.known_nodes());
     adopted.extend(adopt_named(
         args.adopt.as_deref().unwrap_or_default(),
         &view,
@@ -252,6 +260,7 @@ async fn execute(
                 return finish(
                     &w,
                     &nodes,
+                    Some(&found),
                     format,
                     settled,
                     Instant::now(),
@@ -404,6 +413,7 @@ async fn execute(
     finish(
         &w,
         &nodes,
+        Some(&found),
         format,
         result,
         started,
@@ -536,10 +546,53 @@ fn confirm(question: &str) -> Result<bool, AppError> {
     Ok(line.trim() == "yes")
 }
 
-/// Print the outcome (summary record or table) and map it to an exit code.
+/// The `[service] url` to use from now on, when the plan's no longer leads to the service:
+/// none of its addresses is a Trusted node's any more, and either they named nodes `before`
+/// the run (which retired them) or this command reached the service only through the
+/// addresses kept in the state directory. A load balancer or DNS name in `[service] url` is
+/// not a node's address and still answers (`before` was read through it): nothing to update.
+pub fn moved_service_urls(
+    w: &Wiring,
+    before: Option<&crate::observe::Observation>,
+    after: &crate::observe::Observation,
+) -> Option<Vec<crate::ccf::NodeAddr>> {
+    let configured = &w.plan.service.nodes;
+    let trusted: Vec<crate::ccf::NodeAddr> = after
+        .nodes
+        .iter()
+        .filter(|n| n.info.status == crate::ccf::types::NodeStatus::Trusted)
+        .filter_map(|n| n.address.clone())
+        .collect();
+    if trusted.is_empty() || trusted.iter().any(|a| configured.contains(a)) {
+        return None;
+    }
+    let fell_back = w.client.address_book().is_some_and(|b| b.fell_back());
+    let named_before = before.is_some_and(|b| {
+        let node_address =
+            |a: &crate::ccf::NodeAddr| b.nodes.iter().any(|n| n.address.as_ref() == Some(a));
+        // Read through a configured address that is no node's: a stable one.
+        let stable = configured.contains(&b.answered_by) && !node_address(&b.answered_by);
+        !stable && configured.iter().any(node_address)
+    });
+    (named_before || fell_back).then_some(trusted)
+}
+
+/// The lines that tell people which `[service] url` to use from now on.
+pub fn render_moved(plan: &std::path::Path, urls: &[crate::ccf::NodeAddr]) -> String {
+    format!(
+        "None of the addresses in [service] url of {} is a node of the service any more: the nodes it named were retired.\nUpdate [service] url: {}\n",
+        plan.display(),
+        crate::observe::url_line(urls)
+    )
+}
+
+/// Print the outcome (summary record or table) and map it to an exit code. `before`: the
+/// service as the run found it.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish(
     w: &Wiring,
     nodes: &[crate::ccf::NodeAddr],
+    before: Option<&crate::observe::Observation>,
     format: OutputFormat,
     result: Result<Outcome, AppError>,
     started: Instant,
@@ -548,6 +601,9 @@ pub async fn finish(
 ) -> Result<u8, AppError> {
     let elapsed = started.elapsed().as_secs_f64();
     let after = observe(&w.client, &w.probe, nodes).await.ok();
+    let moved = after
+        .as_ref()
+        .and_then(|a| moved_service_urls(w, before, a));
     let (outcome, interrupted) = outcome_of(&result);
     let error = match &result {
         Ok(_) => None,
@@ -567,6 +623,9 @@ pub async fn finish(
         "error": error,
         "resume": interrupted.then_some(resume_hint),
         "service": after.as_ref().map(status::document),
+        "service_urls": moved
+            .as_ref()
+            .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect::<Vec<_>>()),
     }));
     if let Some(n) = notifier {
         n.send(
@@ -621,6 +680,11 @@ pub async fn finish(
             ))?,
             Err(_) => {}
         },
+    }
+    if format == OutputFormat::Human
+        && let Some(urls) = &moved
+    {
+        print_stdout(&render_moved(&w.plan.path, urls))?;
     }
     result.map(|_| exit_codes::SUCCESS)
 }

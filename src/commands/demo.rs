@@ -42,7 +42,8 @@ pub async fn run(
     };
     let sandbox = Sandbox::start(opts).await?;
     let plan_path = dir.join(&sandbox.info().plan);
-    let w = wire(&plan_path, &cancel)?;
+    // The sandbox lives only as long as the demo: nothing of it is kept in the state directory.
+    let w = wire(&plan_path, None, &cancel)?;
     if format == OutputFormat::Human {
         let before = observe(&w.client, &w.probe, &w.plan.service.nodes).await?;
         print_stdout(&format!(
@@ -72,6 +73,7 @@ pub async fn run(
     let code = finish(
         &w,
         &engine.known_nodes(),
+        None,
         format,
         result.map_err(AppError::from),
         started,

@@ -12,7 +12,11 @@ use crate::wait::Cancel;
 
 /// Observe, plan, print; optionally save.
 pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let w = wire(&args.plan, &cancel)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let w = wire(&args.plan, Some(&state_dir), &cancel)?;
     let mut engine = w.engine(std::sync::Arc::new(NullReporter), cancel);
     engine.allow_versions(
         args.versions.allow_downgrade,
@@ -20,10 +24,6 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
     );
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs
     // to continue, not a sign of an upgrade elsewhere; a failed target is flagged.
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
     let journal = crate::journal::Journal::open(&crate::journal::ServiceState::open(
         &state_dir,
         &w.service_cert_sha256,
@@ -41,6 +41,14 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
             "this target failed on {at} and was rolled back ({reason}); apply refuses it unless --retry-failed-target"
         ));
     }
+    let moved = crate::commands::apply::moved_service_urls(&w, Some(&obs), &obs);
+    if moved.is_none()
+        && let Some(named) = retires_every_named_node(&w.plan.service.nodes, &view, &plan)
+    {
+        plan.warnings.push(format!(
+            "this upgrade retires every node [service] url names ({named}): once it is done, update [service] url (apply prints the line to use), or put a stable address there (a DNS name or a load balancer)"
+        ));
+    }
     let checks = if plan.is_done() {
         Vec::new()
     } else {
@@ -48,9 +56,18 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
     };
     let target = w.spec.target.describe();
     match format {
-        OutputFormat::Human => print_stdout(&render::render_human(&target, &plan, &checks))?,
+        OutputFormat::Human => {
+            let mut text = render::render_human(&target, &plan, &checks);
+            if let Some(urls) = &moved {
+                text.push_str(&crate::commands::apply::render_moved(&w.plan.path, urls));
+            }
+            print_stdout(&text)?
+        }
         OutputFormat::Json => {
-            let doc = render::document(target, &plan, &checks);
+            let mut doc = render::document(target, &plan, &checks);
+            doc.service_urls = moved
+                .as_ref()
+                .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect());
             print_stdout(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).expect("plan serialises")
@@ -80,5 +97,32 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
         exit_codes::CHANGES_PENDING
     } else {
         exit_codes::SUCCESS
+    })
+}
+
+/// When every Trusted node at an address of `[service] url` is retired by the plan's steps,
+/// those addresses (the plan file will name no node once the upgrade is done).
+fn retires_every_named_node(
+    configured: &[crate::ccf::NodeAddr],
+    view: &crate::plan::ServiceView,
+    plan: &crate::plan::Plan,
+) -> Option<String> {
+    let named: Vec<&crate::plan::NodeView> = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == crate::ccf::types::NodeStatus::Trusted)
+        .filter(|n| n.address.as_ref().is_some_and(|a| configured.contains(a)))
+        .collect();
+    let retired = |n: &&crate::plan::NodeView| {
+        plan.steps.iter().any(|s| {
+            matches!(&s.step, crate::plan::Step::RetireNode { node_id, .. } if *node_id == n.node_id)
+        })
+    };
+    (!named.is_empty() && named.iter().all(retired)).then(|| {
+        named
+            .iter()
+            .filter_map(|n| n.address.as_ref().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join(", ")
     })
 }

@@ -4,12 +4,11 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::ccf::types::NodeStatus;
-use crate::ccf::{CcfClient, ClientOptions};
 use crate::cli::args::{StatusArgs, UntilCondition};
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::observe::{Observation, ProbeCache, observe_cached, probe_options};
+use crate::observe::{Observation, ProbeCache, observe_cached};
 use crate::output::events::envelope;
 use crate::output::{OutputFormat, status};
 use crate::plan::UpgradeSpec;
@@ -20,8 +19,11 @@ use crate::wait::Cancel;
 /// Observe the service once (or keep watching) and print it.
 pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
     let (plan_file, service, cert) = crate::commands::upgrade::load_service(&args.service)?;
-    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
-    let probe = CcfClient::new(&cert, probe_options(), cancel.clone())?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), &cancel)?;
     let cache = ProbeCache::default();
     if !args.watch {
         let obs = observe_cached(&client, &probe, &service.nodes, &cache).await?;

@@ -5,11 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::ccf::governance::{GovTimeouts, Governance};
-use crate::ccf::{CcfClient, ClientOptions, ServiceCert};
+use crate::ccf::{CcfClient, ServiceCert};
 use crate::errors::AppError;
 use crate::exec::hooks::HookRunner;
 use crate::exec::{CommandLauncher, Engine, Reporter};
-use crate::observe::probe_options;
 use crate::plan::UpgradeSpec;
 use crate::settings::PlanFile;
 use crate::signing::{ExternalSigner, Member, MemberCert};
@@ -34,8 +33,14 @@ pub struct Wiring {
 }
 
 /// Load the plan file and its identities; build clients and governance. Nothing is sent.
-pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
-    wire_for(plan_path, None, cancel)
+/// `state_dir`: where this machine keeps the service's state, whose address book the clients
+/// carry (None: no book, as in `demo`).
+pub fn wire(
+    plan_path: &Path,
+    state_dir: Option<&Path>,
+    cancel: &Cancel,
+) -> Result<Wiring, AppError> {
+    wire_for(plan_path, None, state_dir, cancel)
 }
 
 /// As [`wire`], with `target` (a channel's release) in place of the plan's `[target]`,
@@ -43,6 +48,7 @@ pub fn wire(plan_path: &Path, cancel: &Cancel) -> Result<Wiring, AppError> {
 pub fn wire_for(
     plan_path: &Path,
     target: Option<&crate::plan::Target>,
+    state_dir: Option<&Path>,
     cancel: &Cancel,
 ) -> Result<Wiring, AppError> {
     let mut plan = PlanFile::load(plan_path)?;
@@ -51,20 +57,8 @@ pub fn wire_for(
     }
     let spec = UpgradeSpec::from_plan(&plan)?;
     let cert = ServiceCert::load(&plan.service.service_cert)?;
-    let mut members = Vec::new();
-    for m in &plan.members {
-        let member = match (&m.key, &m.signer) {
-            (Some(key), _) => Member::load(&m.cert, key)?,
-            (None, Some(cmd)) => Member::with_external(
-                MemberCert::load(&m.cert)?,
-                ExternalSigner::new(cmd.clone(), &plan.dir),
-            ),
-            (None, None) => unreachable!("validated by PlanFile"),
-        };
-        members.push(Arc::new(member));
-    }
-    let client = CcfClient::new(&cert, ClientOptions::default(), cancel.clone())?;
-    let probe = CcfClient::new(&cert, probe_options(), cancel.clone())?;
+    let members = load_members(&plan)?;
+    let (client, probe) = crate::observe::service_clients(&cert, state_dir, cancel)?;
     let gov = Governance::new(client.clone(), plan.service.nodes.clone(), members).with_timeouts(
         GovTimeouts {
             accept: spec.safety.step_timeout,
@@ -80,6 +74,23 @@ pub fn wire_for(
         service_cert_sha256: cert.sha256(),
         package: None,
     })
+}
+
+/// The plan's `[[members]]`: their certificates and keys (or external signers), loaded.
+pub fn load_members(plan: &PlanFile) -> Result<Vec<Arc<Member>>, AppError> {
+    let mut members = Vec::new();
+    for m in &plan.members {
+        let member = match (&m.key, &m.signer) {
+            (Some(key), _) => Member::load(&m.cert, key)?,
+            (None, Some(cmd)) => Member::with_external(
+                MemberCert::load(&m.cert)?,
+                ExternalSigner::new(cmd.clone(), &plan.dir),
+            ),
+            (None, None) => unreachable!("validated by PlanFile"),
+        };
+        members.push(Arc::new(member));
+    }
+    Ok(members)
 }
 
 fn target_table(t: &crate::plan::Target) -> toml::Table {

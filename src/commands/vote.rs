@@ -6,14 +6,16 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
+use crate::ccf::CcfClient;
+use crate::ccf::governance::Governance;
 use crate::ccf::governance::{BALLOT_YES, Submitted};
 use crate::ccf::types::{ProposalState, is_hex_id};
 use crate::cli::args::VoteArgs;
 use crate::cli::dispatch::print_stdout;
-use crate::commands::upgrade::wire;
 use crate::errors::AppError;
 use crate::exit_codes;
 use crate::output::OutputFormat;
+use crate::settings::PlanFile;
 use crate::wait::Cancel;
 
 /// Show, confirm, vote.
@@ -24,8 +26,14 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
             args.proposal_id
         )));
     }
-    let w = wire(&args.plan, &cancel)?;
-    let node = w.plan.service.nodes[0].clone();
+    let mut w = VoteWiring::load(args, &cancel)?;
+    // The node to talk to, picked as every command picks it (falling back on where this
+    // machine last saw the service's nodes); governance asks it first.
+    let (node, _) =
+        crate::observe::find_answering_node(&w.client, &w.probe, &w.plan.service.nodes).await?;
+    let mut order = vec![node.clone()];
+    order.extend(w.plan.service.nodes.iter().filter(|a| **a != node).cloned());
+    w.gov.set_nodes(order);
     let proposal = w
         .client
         .proposal(&node, &args.proposal_id)
@@ -129,4 +137,39 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
         ))?,
     }
     Ok(exit_codes::SUCCESS)
+}
+
+/// What a vote needs: the plan file's `[service]` and `[[members]]` (its upgrade tables, if
+/// any, are not read: a member who only votes has none).
+struct VoteWiring {
+    plan: PlanFile,
+    client: CcfClient,
+    probe: CcfClient,
+    gov: Governance,
+}
+
+impl VoteWiring {
+    fn load(args: &VoteArgs, cancel: &Cancel) -> Result<Self, AppError> {
+        let plan = PlanFile::load(&args.plan)?;
+        if plan.members.is_empty() {
+            return Err(AppError::Usage(format!(
+                "{}: no [[members]] to vote as; give the member's cert and key (or signer)",
+                args.plan.display()
+            )));
+        }
+        let cert = crate::ccf::ServiceCert::load(&plan.service.service_cert)?;
+        let members = crate::commands::upgrade::load_members(&plan)?;
+        let state_dir = args
+            .state_dir
+            .clone()
+            .unwrap_or_else(crate::journal::lock::default_state_dir);
+        let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), cancel)?;
+        let gov = Governance::new(client.clone(), plan.service.nodes.clone(), members);
+        Ok(VoteWiring {
+            plan,
+            client,
+            probe,
+            gov,
+        })
+    }
 }

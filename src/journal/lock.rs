@@ -82,12 +82,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LockError + '_ {
 impl ServiceState {
     /// The directory for the service whose certificate has this SHA-256 (created if needed).
     pub fn open(state_dir: &Path, service_cert_sha256: &str) -> Result<ServiceState, LockError> {
-        let dir = state_dir.join(format!(
-            "service-{}",
-            &service_cert_sha256[..16.min(service_cert_sha256.len())]
-        ));
+        let dir = Self::dir_for(state_dir, service_cert_sha256);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         Ok(ServiceState { dir })
+    }
+
+    /// Where the directory of that service is, without creating it.
+    pub fn dir_for(state_dir: &Path, service_cert_sha256: &str) -> PathBuf {
+        state_dir.join(format!(
+            "service-{}",
+            &service_cert_sha256[..16.min(service_cert_sha256.len())]
+        ))
     }
 
     /// The directory.

@@ -25,6 +25,9 @@ pub struct PlanDocument<'a> {
     pub blocked: Option<&'a str>,
     /// Preflight results.
     pub preflight: Vec<CheckDocument>,
+    /// The `[service] url` to use from now on (`https://` URLs of the service's Trusted
+    /// nodes), when none of the plan's addresses is a node of the service any more; else null.
+    pub service_urls: Option<Vec<String>>,
 }
 
 /// A preflight check in JSON.
@@ -55,6 +58,7 @@ pub fn document<'a>(target: String, plan: &'a Plan, checks: &[Check]) -> PlanDoc
                 detail: c.detail.clone(),
             })
             .collect(),
+        service_urls: None,
     }
 }
 

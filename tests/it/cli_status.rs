@@ -203,6 +203,11 @@ async fn noderoll(args: Vec<String>) -> Run {
             .env_remove("NODEROLL_PLAN")
             .env_remove("NODEROLL_SERVICE_URL")
             .env_remove("NODEROLL_SERVICE_CERT")
+            // `status` keeps where the service's nodes are: not in the real home directory.
+            .env(
+                "NODEROLL_STATE_DIR",
+                std::env::temp_dir().join("noderoll-test-state"),
+            )
             .output()
             .unwrap();
         Run {

@@ -22,6 +22,7 @@ mod sandbox_conformance;
 mod sandbox_faults;
 mod sandbox_upgrade;
 mod security;
+mod service_addresses;
 mod signing;
 mod upgrade;
 mod watch;

@@ -21,6 +21,11 @@ fn noderoll() -> Command {
     ] {
         c.env_remove(v);
     }
+    // `status` keeps where the service's nodes are: not in the real home directory.
+    c.env(
+        "NODEROLL_STATE_DIR",
+        std::env::temp_dir().join("noderoll-test-state"),
+    );
     c
 }
 
