@@ -26,10 +26,14 @@ use crate::wait::Cancel;
 /// The governance API version noderoll speaks.
 pub const GOV_API_VERSION: &str = "2024-07-01";
 
-/// How many `SessionConsistencyLost` answers one request rides out on new connections. One is
-/// what an election causes per pooled connection; a few more cover elections in quick
-/// succession.
-pub const MAX_SESSION_RETRIES: usize = 3;
+/// Idle connections kept per node. Bounded because after an election every one of them
+/// answers `SessionConsistencyLost` once before it is closed.
+pub const MAX_IDLE_CONNECTIONS_PER_NODE: usize = 8;
+
+/// How many `SessionConsistencyLost` answers one request rides out at once. An election costs
+/// one per pooled connection, and the pool may hand the retry another connection of the old
+/// view: more than the pool holds, so a retry always ends on a new connection.
+pub const MAX_SESSION_RETRIES: usize = MAX_IDLE_CONNECTIONS_PER_NODE + 2;
 
 /// The address of one node's RPC interface, `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -302,6 +306,7 @@ impl CcfClient {
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS_PER_NODE)
             .user_agent(concat!("noderoll/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
