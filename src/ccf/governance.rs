@@ -34,6 +34,8 @@ pub enum GovEvent {
         proposal_id: ProposalId,
         /// Whether it was recovered via `ProposalReplay`.
         recovered: bool,
+        /// Its action names, in order.
+        actions: Vec<String>,
     },
     /// `created_at` was moved forward after `ProposalCreatedTooLongAgo`.
     Restamped {
@@ -162,6 +164,11 @@ pub struct Passed {
     pub proposal_id: ProposalId,
     /// The transaction that accepted (and applied) it, once committed.
     pub txid: Option<TxId>,
+}
+
+/// A proposal's action names, in order.
+fn action_names(body: &ProposalBody) -> Vec<String> {
+    body.actions.iter().map(|a| a.name.clone()).collect()
 }
 
 /// How many seconds a proposal is re-stamped forward past earlier, finished proposals of
@@ -299,6 +306,7 @@ impl Governance {
                     self.emit(GovEvent::Proposed {
                         proposal_id: p.proposal_id.clone(),
                         recovered: false,
+                        actions: action_names(body),
                     });
                     return Ok(Submitted {
                         proposal_id: p.proposal_id,
@@ -335,6 +343,7 @@ impl Governance {
                     self.emit(GovEvent::Proposed {
                         proposal_id: id.clone(),
                         recovered: true,
+                        actions: action_names(body),
                     });
                     return Ok(Submitted {
                         proposal_id: id,
@@ -474,6 +483,7 @@ impl Governance {
                 self.emit(GovEvent::Proposed {
                     proposal_id: found.proposal_id.clone(),
                     recovered: true,
+                    actions: action_names(body),
                 });
                 found
             }

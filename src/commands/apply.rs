@@ -286,6 +286,9 @@ async fn execute(
         }
         return Ok(exit_codes::SUCCESS);
     };
+    let retrying_failed = mode == Mode::Apply
+        && args.retry_failed_target
+        && journal.failed_target(&w.spec.target.key()).is_some();
     if mode == Mode::Apply
         && !args.retry_failed_target
         && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
@@ -410,6 +413,15 @@ async fn execute(
         h.finish();
     }
     journaled.ended(outcome_of(&result).0);
+    // A target that failed before and was reached now: say so in the journal, as
+    // `channel clear-failed` does.
+    if retrying_failed && matches!(result, Ok(Outcome::Upgraded { .. })) {
+        if let Err(e) = journal.append(&crate::journal::Record::FailedCleared {
+            at: jiff::Timestamp::now().to_string(),
+        }) {
+            tracing::error!("{}", crate::errors::render(&e));
+        }
+    }
     finish(
         &w,
         &nodes,
@@ -435,6 +447,8 @@ async fn roll_back_after(
 ) -> Result<Outcome, AppError> {
     let reason = crate::errors::one_line(&failure);
     journaled.target_failed(&w.spec.target, &reason);
+    // The upgrade's run ends here; the rollback is a run of its own.
+    journaled.ended("failed");
     let failed = |rollback: AppError| AppError::RollbackFailed {
         failure: reason.clone(),
         rollback: Box::new(rollback),

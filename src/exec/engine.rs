@@ -253,9 +253,13 @@ impl Engine {
         };
         let r = reporter.clone();
         let gov = gov.with_observer(Arc::new(move |e: &GovEvent| match e {
-            GovEvent::Proposed { proposal_id, .. } => r.report(&Event::ProposalSubmitted {
+            GovEvent::Proposed {
+                proposal_id,
+                actions,
+                ..
+            } => r.report(&Event::ProposalSubmitted {
                 proposal_id: proposal_id.clone(),
-                actions: vec![],
+                actions: actions.clone(),
             }),
             GovEvent::WaitingForMembers {
                 proposal_id,

@@ -409,7 +409,8 @@ async fn a_lost_create_response_is_recovered_through_proposal_replay() {
     assert_eq!(passed.proposal_id, format!("{:064x}", 1));
     assert!(s.events.lock().unwrap().contains(&GovEvent::Proposed {
         proposal_id: passed.proposal_id.clone(),
-        recovered: true
+        recovered: true,
+        actions: vec!["add_virtual_host_data".into()],
     }));
 }
 

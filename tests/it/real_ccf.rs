@@ -73,6 +73,17 @@ async fn idle_service_upgrades_with_the_default_plan(n: usize) {
     let evs = events(&run.stdout);
     let launched = evs.iter().filter(|e| e["type"] == "node_launched").count();
     assert_eq!(launched, n, "exactly [nodes] count launches");
+    // Each proposal says what it does (it carried no actions before).
+    let proposed: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["type"] == "proposal_submitted")
+        .collect();
+    assert_eq!(proposed[0]["actions"], json!(["add_virtual_host_data"]));
+    assert!(
+        proposed
+            .iter()
+            .all(|e| !e["actions"].as_array().unwrap().is_empty())
+    );
     assert_eq!(r.sandbox.with_world(|w| w.nodes.len()), 2 * n);
     let stall = r.sandbox.write_stall();
     assert_eq!(

@@ -216,6 +216,26 @@ async fn a_node_that_never_joins_is_rolled_back_and_its_target_refused_until_ret
     .await;
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(r.trusted_count().await, 3);
+    // The journal: every run that started ended (the failed upgrade too, before its
+    // automatic rollback), and the retried target's failure is cleared on the record.
+    let journal = noderoll_in(
+        state.path(),
+        &["journal", "--plan", plan, "--output", "json"],
+    )
+    .await;
+    let records: Vec<Value> = journal
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |kind: &str| records.iter().filter(|r| r["record"] == kind).count();
+    assert_eq!(
+        count("run_started"),
+        count("run_ended"),
+        "{}",
+        journal.stdout
+    );
+    assert_eq!(count("failed_cleared"), 1, "{}", journal.stdout);
     let after = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
     assert_eq!(
         after.code, 0,
