@@ -89,6 +89,14 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
         let text = serde_json::to_string_pretty(&saved).expect("saved plan serialises");
         std::fs::write(out, text)
             .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", out.display())))?;
+        // Where it went and how to apply exactly that (JSON output stays one document).
+        if matches!(format, OutputFormat::Human) {
+            let shown = out.display().to_string();
+            print_stdout(&format!(
+                "Saved the plan to {shown}; apply exactly it with: noderoll apply {}\n",
+                shell_word(&shown)
+            ))?;
+        }
     }
     if checks.iter().any(|c| !c.ok) {
         return Ok(exit_codes::PREFLIGHT_FAILED);
@@ -125,4 +133,17 @@ fn retires_every_named_node(
             .collect::<Vec<_>>()
             .join(", ")
     })
+}
+
+/// `word` as one shell word: as is when it needs no quoting, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-+:,=@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }

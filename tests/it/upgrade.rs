@@ -211,6 +211,15 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     ])
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // It says where the plan went and the command that applies exactly it.
+    assert!(
+        run.stdout.contains(&format!(
+            "Saved the plan to {0}; apply exactly it with: noderoll apply {0}",
+            saved.display()
+        )),
+        "{}",
+        run.stdout
+    );
     // The service changes: another node joins.
     let (id, _) = r
         .sandbox
