@@ -992,14 +992,7 @@ mod tests {
 
     #[test]
     fn add_virtual_host_data_carries_empty_metadata() {
-        let t = Target {
-            platform: CodePlatform::Virtual,
-            host_data: "bb".repeat(32),
-            ccf_version: None,
-            measurement: None,
-            security_policy: None,
-            uvm_endorsement: None,
-        };
+        let t = crate::plan::fixtures::spec().target;
         let reg = t.register_actions(&JoinPolicy::default());
         let add = reg
             .iter()
