@@ -266,6 +266,7 @@ async fn execute(
                     Instant::now(),
                     &resume_hint,
                     None,
+                    quiet,
                 )
                 .await;
             }
@@ -415,12 +416,13 @@ async fn execute(
     journaled.ended(outcome_of(&result).0);
     // A target that failed before and was reached now: say so in the journal, as
     // `channel clear-failed` does.
-    if retrying_failed && matches!(result, Ok(Outcome::Upgraded { .. })) {
-        if let Err(e) = journal.append(&crate::journal::Record::FailedCleared {
+    if retrying_failed
+        && matches!(result, Ok(Outcome::Upgraded { .. }))
+        && let Err(e) = journal.append(&crate::journal::Record::FailedCleared {
             at: jiff::Timestamp::now().to_string(),
-        }) {
-            tracing::error!("{}", crate::errors::render(&e));
-        }
+        })
+    {
+        tracing::error!("{}", crate::errors::render(&e));
     }
     finish(
         &w,
@@ -431,6 +433,7 @@ async fn execute(
         started,
         &resume_hint,
         notifier.as_deref(),
+        quiet,
     )
     .await
 }
@@ -612,8 +615,11 @@ pub async fn finish(
     started: Instant,
     resume_hint: &str,
     notifier: Option<&Notifier>,
+    quiet: bool,
 ) -> Result<u8, AppError> {
     let elapsed = started.elapsed().as_secs_f64();
+    // `-q`: errors only (they go to stderr, rendered once by the caller).
+    let human = format == OutputFormat::Human && !quiet;
     let after = observe(&w.client, &w.probe, nodes).await.ok();
     let moved = after
         .as_ref()
@@ -657,7 +663,7 @@ pub async fn finish(
         Ok(Outcome::Upgraded { .. } | Outcome::RolledBack { .. } | Outcome::FinalizePending { .. })
             | Err(AppError::RolledBack { .. })
     );
-    if format == OutputFormat::Human
+    if human
         && shows_service
         && let Some(a) = &after
     {
@@ -665,6 +671,7 @@ pub async fn finish(
     }
     match format {
         OutputFormat::Json => write_line(&summary),
+        OutputFormat::Human if !human => {}
         OutputFormat::Human => match &result {
             Ok(Outcome::NothingToDo) => print_stdout(&format!(
                 "Nothing to do: the service already runs {}.\n",
@@ -695,9 +702,7 @@ pub async fn finish(
             Err(_) => {}
         },
     }
-    if format == OutputFormat::Human
-        && let Some(urls) = &moved
-    {
+    if human && let Some(urls) = &moved {
         print_stdout(&render_moved(&w.plan.path, urls))?;
     }
     result.map(|_| exit_codes::SUCCESS)

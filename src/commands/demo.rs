@@ -79,6 +79,7 @@ pub async fn run(
         started,
         "noderoll demo",
         None,
+        false,
     )
     .await?;
     let violations = sandbox.violations();

@@ -221,3 +221,14 @@ async fn no_escape_codes_off_a_terminal() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{err}");
 }
+
+#[tokio::test]
+async fn quiet_prints_nothing_on_success() {
+    // `-q`: errors only. The service table and the outcome line were printed regardless.
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = r.plan_path();
+    let (code, out, err) = run(&["-q", "apply", "--plan", plan.to_str().unwrap(), "--yes"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "", "stdout under -q");
+    assert_eq!(r.trusted_count().await, 3);
+}
