@@ -679,20 +679,23 @@ pub async fn finish(
             ))?,
             Ok(Outcome::Upgraded { steps }) => {
                 print_stdout(&format!(
-                    "Upgraded to {} in {elapsed:.1}s ({steps} steps).\n",
-                    w.spec.target.describe()
+                    "Upgraded to {} in {elapsed:.1}s ({}).\n",
+                    w.spec.target.describe(),
+                    crate::output::count(*steps, "step")
                 ))?;
             }
             Ok(Outcome::RolledBack { steps }) => {
                 print_stdout(&format!(
-                    "Rolled back from {} in {elapsed:.1}s ({steps} steps).\n",
-                    w.spec.target.describe()
+                    "Rolled back from {} in {elapsed:.1}s ({}).\n",
+                    w.spec.target.describe(),
+                    crate::output::count(*steps, "step")
                 ))?;
             }
             Ok(Outcome::FinalizePending { steps }) => {
                 print_stdout(&format!(
-                    "Every node runs {} ({steps} steps in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
+                    "Every node runs {} ({} in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
                     w.spec.target.describe(),
+                    crate::output::count(*steps, "step"),
                     w.plan.path.display()
                 ))?;
             }

@@ -71,8 +71,8 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
         ));
     } else {
         out.push_str(&format!(
-            "Plan: upgrade to {target} in {} step(s)\n",
-            plan.steps.len()
+            "Plan: upgrade to {target} in {}\n",
+            super::count(plan.steps.len(), "step")
         ));
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)

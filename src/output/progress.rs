@@ -102,9 +102,9 @@ impl Reporter for HumanReporter {
     fn report(&self, e: &Event) {
         match e {
             Event::RunStarted { target, steps, run_id, rollback } => self.line(&format!(
-                "{} {target}: {} step(s) planned (run {run_id})",
+                "{} {target}: {} planned (run {run_id})",
                 if *rollback { "Rolling back to" } else { "Upgrading to" },
-                steps.len()
+                super::count(steps.len(), "step")
             )),
             Event::RollbackStarted { from, to, kind, reason } => self.line(&format!(
                 "rolling back ({}) from {from} to {to}: {reason}",
