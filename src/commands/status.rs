@@ -49,7 +49,7 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
         None => None,
     };
     let tty = std::io::stdout().is_terminal();
-    let mut last = String::new();
+    let mut last = serde_json::Value::Null;
     let mut nodes = service.nodes.clone();
     loop {
         match observe_cached(&client, &probe, &nodes, &cache).await {
@@ -63,11 +63,16 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
                     .collect();
                 nodes.extend(service.nodes.iter().cloned());
                 let shown = status::render_human(&obs);
-                if shown != last {
+                let key = change_key(
+                    serde_json::to_value(status::document(&obs)).expect("status serialises"),
+                );
+                if key != last {
+                    let changed = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
                     match format {
-                        OutputFormat::Human if tty => {
-                            print_stdout(&format!("\x1b[2J\x1b[H{shown}"))?
-                        }
+                        OutputFormat::Human if tty => print_stdout(&format!(
+                            "\x1b[2J\x1b[HLast change: {changed} (watching every {})\n{shown}",
+                            args.interval
+                        ))?,
                         OutputFormat::Human => {
                             print_stdout(&format!("--- {}\n{shown}", jiff::Timestamp::now()))?
                         }
@@ -79,11 +84,26 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
                             )
                         ))?,
                     }
-                    last = shown;
+                    last = key;
                 }
                 if let Some(spec) = &spec
                     && upgraded(&obs, spec)
                 {
+                    if format == OutputFormat::Human {
+                        let trusted = obs
+                            .nodes
+                            .iter()
+                            .filter(|n| n.info.status == NodeStatus::Trusted)
+                            .count();
+                        print_stdout(&format!(
+                            "upgraded: all {} on {}\n",
+                            crate::output::count(trusted, "node"),
+                            spec.target
+                                .ccf_version
+                                .clone()
+                                .unwrap_or_else(|| spec.target.describe())
+                        ))?;
+                    }
                     return Ok(exit_codes::SUCCESS);
                 }
             }
@@ -116,6 +136,15 @@ pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Res
     }
 }
 
+/// What `--watch` compares to decide whether to print again: the status document without the
+/// node that happened to answer (a change is a change of the service).
+fn change_key(mut doc: serde_json::Value) -> serde_json::Value {
+    if let Some(m) = doc.as_object_mut() {
+        m.remove("answered_by");
+    }
+    doc
+}
+
 fn print_once(obs: &Observation, format: OutputFormat) -> Result<(), AppError> {
     match format {
         OutputFormat::Human => print_stdout(&status::render_human(obs)),
@@ -146,4 +175,18 @@ fn upgraded(obs: &Observation, spec: &UpgradeSpec) -> bool {
         ..Default::default()
     };
     view.nodes.iter().all(|n| n.status == NodeStatus::Trusted) && plan(&view, spec, &ctx).is_done()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn another_answering_node_is_not_a_change() {
+        let a = json!({"answered_by": "10.0.0.1:8080", "current_view": 4});
+        let b = json!({"answered_by": "10.0.0.2:8080", "current_view": 4});
+        let c = json!({"answered_by": "10.0.0.2:8080", "current_view": 5});
+        assert_eq!(super::change_key(a.clone()), super::change_key(b));
+        assert_ne!(super::change_key(a), super::change_key(c));
+    }
 }

@@ -173,8 +173,14 @@ async fn status_watch_until_upgraded_has_ci_exit_codes() {
         1,
         "printed once, then the condition held"
     );
-    let (code, _, err) = run(&["status", "--plan", &plan, "--watch", "--until", "upgraded"]).await;
+    let (code, out, err) =
+        run(&["status", "--plan", &plan, "--watch", "--until", "upgraded"]).await;
     assert!(code == 0, "{err}");
+    assert!(
+        out.trim_end()
+            .ends_with("upgraded: all 3 nodes on ccf-7.0.2"),
+        "a closing line says what held: {out}"
+    );
     let (code, _, err) = run(&[
         "status",
         "--service-url",
