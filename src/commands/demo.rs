@@ -48,11 +48,11 @@ pub async fn run(
         let before = observe(&w.client, &w.probe, &w.plan.service.nodes).await?;
         print_stdout(&format!(
             "noderoll demo: a simulated {}-node CCF service (the built-in sandbox), upgraded from {} to {} \
-             by rolling node replacement.\nPlan file: {}\n\nBefore:\n{}\n",
+             by rolling node replacement. Its plan file lives only as long as the demo; \
+             `noderoll sandbox --dir DIR` writes one to keep.\n\nBefore:\n{}\n",
             args.nodes,
             sandbox.info().current_build.ccf_version,
             sandbox.info().next_build.ccf_version,
-            plan_path.display(),
             status::render_human(&before)
         ))?;
     }

@@ -358,6 +358,13 @@ async fn the_demo_runs_with_no_arguments_needed() {
         );
     }
     assert!(run.stderr.contains("election:"), "{}", run.stderr);
+    // It names no file it deletes on exit.
+    assert!(!run.stdout.contains("Plan file:"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("noderoll sandbox --dir DIR"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]
