@@ -3,8 +3,6 @@
 
 use std::io::Write;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
 use crate::channel::package::PackageError;
@@ -67,9 +65,7 @@ pub async fn check(
             }))
         ))?,
         OutputFormat::Human => {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+            let mut t = crate::output::table();
             t.set_header(vec!["version", "platform", "host data", "eligible", "why"]);
             for j in &judged {
                 t.add_row(vec![

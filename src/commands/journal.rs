@@ -1,8 +1,5 @@
 //! `noderoll journal`: the service's journal as a table or JSON Lines.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
-
 use crate::cli::args::JournalArgs;
 use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
@@ -31,9 +28,7 @@ pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
             print_stdout("The journal of this service is empty.\n")?
         }
         OutputFormat::Human => {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+            let mut t = crate::output::table();
             t.set_header(vec!["at", "run", "record", "detail"]);
             for r in journal.records() {
                 let (at, run, kind, detail) = match r {

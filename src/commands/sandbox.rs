@@ -1,7 +1,5 @@
 //! `noderoll sandbox` and its subcommands.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
 use crate::cli::args::{
@@ -54,9 +52,7 @@ async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Re
             serde_json::to_string(info).expect("info serialises")
         ))?,
         OutputFormat::Human => {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+            let mut t = crate::output::table();
             t.set_header(vec!["node", "rpc address", "ccf_version"]);
             for n in &info.nodes {
                 t.add_row(vec![

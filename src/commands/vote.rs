@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
 use crate::ccf::CcfClient;
@@ -51,9 +49,7 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
         .map(|b| b.actions)
         .unwrap_or_default();
     if format == OutputFormat::Human {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut t = crate::output::table();
         t.set_header(vec!["action", "arguments"]);
         for a in &actions {
             t.add_row(vec![a.name.clone(), a.args.to_string()]);

@@ -16,6 +16,24 @@ pub enum OutputFormat {
     Json,
 }
 
+/// A table as every human view draws it: condensed UTF-8 borders, columns fitted to the
+/// terminal, and 80 columns where the terminal reports none (some report 0, which would
+/// squeeze every column to one character).
+pub fn table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if let Some(w) = usable_width(t.width()) {
+        t.set_width(w);
+    }
+    t
+}
+
+/// The width to force on a table whose terminal reports `detected`: 80 for a width of 0.
+fn usable_width(detected: Option<u16>) -> Option<u16> {
+    (detected == Some(0)).then_some(80)
+}
+
 /// `1 step`, `8 steps`: a count with its noun, singular or plural.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -30,6 +48,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_terminal_of_no_width_gets_eighty_columns() {
+        assert_eq!(super::usable_width(Some(0)), Some(80));
+        assert_eq!(super::usable_width(Some(120)), None);
+        assert_eq!(super::usable_width(None), None);
+    }
+
     #[test]
     fn counts_read_as_english() {
         assert_eq!(super::count(1, "step"), "1 step");

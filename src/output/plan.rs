@@ -1,7 +1,5 @@
 //! Rendering a plan preview (`noderoll plan`, and `apply` before it asks).
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use super::SCHEMA_VERSION;
@@ -74,9 +72,7 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
             "Plan: upgrade to {target} in {}\n",
             super::count(plan.steps.len(), "step")
         ));
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut t = crate::output::table();
         t.set_header(vec![
             "#",
             "step",

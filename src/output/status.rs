@@ -2,8 +2,6 @@
 //! JSON types here are the public contract (documented in the README), separate from the
 //! client's internal types.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use super::SCHEMA_VERSION;
@@ -176,9 +174,7 @@ pub fn render_human(o: &Observation) -> String {
             .unwrap_or("none (election in progress)"),
         doc.answered_by
     ));
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut t = crate::output::table();
     t.set_header(vec![
         "node",
         "status",
@@ -284,9 +280,7 @@ pub fn render_human(o: &Observation) -> String {
     if doc.open_proposals.is_empty() {
         out.push_str("Open proposals: none\n");
     } else {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut t = crate::output::table();
         t.set_header(vec!["proposal", "proposer", "ballots", "actions"]);
         for p in &doc.open_proposals {
             t.add_row(vec![
