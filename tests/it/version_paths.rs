@@ -70,7 +70,7 @@ async fn service_on(version: &str) -> RunningSandbox {
 
 /// `plan` and `apply` towards `plan` exit 5 on the version guard with every `want` in the
 /// output, nothing written; `plan --allow-version-jump` exits 0.
-async fn refused(r: &RunningSandbox, plan: &PathBuf, want: &[&str]) {
+async fn refused(r: &RunningSandbox, plan: &std::path::Path, want: &[&str]) {
     let plan = plan.to_str().unwrap();
     let run = noderoll(r, &["plan", "--plan", plan]).await;
     assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
