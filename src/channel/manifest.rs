@@ -328,4 +328,51 @@ mod tests {
         });
         assert_eq!(judged[newest.unwrap()].release.ccf_version, "ccf-7.0.2");
     }
+
+    #[test]
+    fn a_release_that_breaks_an_upgrade_path_rule_is_not_eligible() {
+        let m = Manifest::parse(
+            &manifest(&[
+                release("ccf-6.0.20", "aa"),
+                release("ccf-6.0.28", "bb"),
+                release("ccf-7.0.2", "cc"),
+            ]),
+            "m.json",
+        )
+        .unwrap();
+        let running = Running {
+            platform: CodePlatform::Virtual,
+            host_data: vec!["aa".repeat(32)],
+            versions: vec!["ccf-6.0.20".into(); 3],
+        };
+        let (judged, newest) = judge(&m, &running, &|_| None);
+        assert_eq!(judged[0].release.ccf_version, "ccf-7.0.2");
+        assert!(!judged[0].eligible);
+        assert!(
+            judged[0]
+                .reason
+                .contains("6.0.21 or later before 7.x nodes join")
+                && judged[0].reason.contains("path: ccf-6.0.20 → ccf-6.0.21"),
+            "{}",
+            judged[0].reason
+        );
+        assert_eq!(judged[newest.unwrap()].release.ccf_version, "ccf-6.0.28");
+        // From 5.x, 6.0.0 and 6.0.1 are not eligible (CCF #7002).
+        let m = Manifest::parse(
+            &manifest(&[release("ccf-6.0.1", "dd"), release("ccf-5.0.12", "aa")]),
+            "m.json",
+        )
+        .unwrap();
+        let running = Running {
+            versions: vec!["ccf-5.0.12".into(); 3],
+            ..running
+        };
+        let (judged, newest) = judge(&m, &running, &|_| None);
+        assert!(
+            judged[0].reason.contains("Failed to deserialise"),
+            "{}",
+            judged[0].reason
+        );
+        assert_eq!(newest, None);
+    }
 }

@@ -1,7 +1,7 @@
 //! The version guard: compare the target `ccf_version` with what the service runs. CCF
-//! supports live upgrades between patches of one major version, and from the last patch of
-//! N to N+1; so a downgrade or a skipped major version is refused unless the operator says
-//! otherwise.
+//! supports live upgrades between patches of one major version, and from N to N+1; so a
+//! downgrade or a skipped major version is refused unless the operator says otherwise, and so
+//! is a hop that breaks one of CCF's published upgrade-path rules ([`UPGRADE_PATH_RULES`]).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -72,6 +72,122 @@ impl Ord for CcfVersion {
     }
 }
 
+/// A version without a suffix, written in the rules table.
+const fn v(major: u64, minor: u64, patch: u64) -> (u64, u64, u64) {
+    (major, minor, patch)
+}
+
+/// What one of CCF's upgrade-path rules demands of a move from major `from_major` to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Demand {
+    /// No node may skip a major version: from N only N+1 (live compatibility is N → N+1).
+    NoSkippedMajor,
+    /// Every node must run at least this `from_major` release before `from_major + 1` nodes
+    /// join.
+    RunAtLeast((u64, u64, u64)),
+    /// While `from_major` nodes run, the `from_major + 1` release joining must be at least
+    /// this one.
+    JoinAtLeast((u64, u64, u64)),
+}
+
+/// One of CCF's published upgrade constraints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathRule {
+    /// A short stable name (shown in refusals).
+    pub id: &'static str,
+    /// The major version moved from (`None`: any).
+    pub from_major: Option<u64>,
+    /// What the move demands.
+    pub demand: Demand,
+    /// Why, in one sentence (shown in refusals).
+    pub why: &'static str,
+    /// Where CCF says so.
+    pub source: &'static str,
+}
+
+/// CCF's upgrade-path rules, each with its source. Downgrades are refused separately
+/// ([`Verdict::Downgrade`]); everything here is escaped with `--allow-version-jump`.
+pub const UPGRADE_PATH_RULES: &[PathRule] = &[
+    PathRule {
+        id: "no-skipped-major",
+        from_major: None,
+        demand: Demand::NoSkippedMajor,
+        why: "live compatibility is N → N+1 only: the last patch of N runs with N+1.0.x in one service",
+        source: "CCF doc/build_apps/release_policy.rst, \"Operations compatibility\"",
+    },
+    PathRule {
+        id: "4.x-at-4.0.19-before-5.x",
+        from_major: Some(4),
+        demand: Demand::RunAtLeast(v(4, 0, 19)),
+        why: "4.x nodes must be at 4.0.19 or later before 5.x nodes join",
+        source: "unconfirmed: kept from noderoll's issue \"Know CCF's upgrade traps\"; CCF's \
+                 doc/build_apps/migration_4_x_to_5_0.rst and release notes searched name no minimum",
+    },
+    PathRule {
+        id: "5.x-to-6.0.2-or-later",
+        from_major: Some(5),
+        demand: Demand::JoinAtLeast(v(6, 0, 2)),
+        why: "a mixed 5.x/6.0.0–6.0.1 service can fail with 'Failed to deserialise' and need a \
+              disaster recovery (CCF #7002)",
+        source: "CCF doc/build_apps/migration_5_x_to_6_0.rst, \"Version live compatibility\"; \
+                 https://github.com/microsoft/CCF/issues/7002",
+    },
+    PathRule {
+        id: "6.x-at-6.0.21-before-7.x",
+        from_major: Some(6),
+        demand: Demand::RunAtLeast(v(6, 0, 21)),
+        why: "every node must run 6.0.21 or later before 7.x nodes join (7.x nodes must start \
+              from a 6.0.21+ snapshot: ledger chunk sizes)",
+        source: "CCF doc/build_apps/migration_6_x_to_7_0.rst, \"Snapshot Requirements for Upgrades\"",
+    },
+];
+
+fn at(t: (u64, u64, u64)) -> CcfVersion {
+    CcfVersion {
+        major: t.0,
+        minor: t.1,
+        patch: t.2,
+        suffix: None,
+    }
+}
+
+/// The lowest release of `major` a path may go through: what the rules into it and out of it
+/// (towards `target`) demand.
+fn floor_of(major: u64, target: &CcfVersion) -> Option<CcfVersion> {
+    UPGRADE_PATH_RULES
+        .iter()
+        .filter_map(|r| match r.demand {
+            Demand::JoinAtLeast(m) if r.from_major.map(|f| f + 1) == Some(major) => Some(at(m)),
+            Demand::RunAtLeast(m) if r.from_major == Some(major) && target.major > major => {
+                Some(at(m))
+            }
+            _ => None,
+        })
+        .max()
+}
+
+/// The way from `from` to `target` one hop at a time, each hop allowed by the rules: e.g.
+/// `ccf-6.0.20 → ccf-6.0.21 (or later 6.0.x) → ccf-7.0.2`.
+pub fn upgrade_path(from: &CcfVersion, target: &CcfVersion) -> Vec<String> {
+    let mut path = vec![from.to_string()];
+    // Catch up within `from`'s own major first.
+    if let Some(f) = floor_of(from.major, target).filter(|f| f > from) {
+        path.push(format!("{f} (or later {}.{}.x)", f.major, f.minor));
+    }
+    for major in from.major + 1..=target.major {
+        let floor = floor_of(major, target);
+        if major == target.major && floor.as_ref().is_none_or(|f| target >= f) {
+            path.push(target.to_string());
+        } else {
+            match floor {
+                Some(f) => path.push(format!("{f} (or later {}.{}.x)", f.major, f.minor)),
+                None => path.push(format!("ccf-{major}.0.x")),
+            }
+        }
+    }
+    path
+}
+
 /// What the guard concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -79,11 +195,50 @@ pub enum Verdict {
     Allowed(String),
     /// The target is older than what runs.
     Downgrade(String),
-    /// The target skips at least one major version.
+    /// The target breaks one of [`UPGRADE_PATH_RULES`] (a skipped major version, or a hop CCF
+    /// says must go through an intermediate release); the text names the rule and the path.
     MajorJump(String),
 }
 
-/// Compare the target with the versions the service's nodes report.
+/// The first rule of [`UPGRADE_PATH_RULES`] the move from `oldest` (the laggard node) to
+/// `target` breaks, and how.
+pub fn broken_rule(
+    oldest: &CcfVersion,
+    target: &CcfVersion,
+) -> Option<(&'static PathRule, String)> {
+    UPGRADE_PATH_RULES.iter().find_map(|r| {
+        let applies = r.from_major.is_none_or(|m| m == oldest.major);
+        if !applies || target.major <= oldest.major {
+            return None;
+        }
+        match r.demand {
+            Demand::NoSkippedMajor if target.major > oldest.major + 1 => Some((
+                r,
+                format!("{oldest} → {target} skips a major version ({})", r.why),
+            )),
+            Demand::RunAtLeast(m) if *oldest < at(m) => Some((
+                r,
+                format!(
+                    "{oldest} → {target} is refused: {}; upgrade to {}.{}.{}+ first",
+                    r.why, m.0, m.1, m.2
+                ),
+            )),
+            Demand::JoinAtLeast(m) if target.major == oldest.major + 1 && *target < at(m) => {
+                Some((
+                    r,
+                    format!(
+                        "{oldest} → {target} is refused: {}; upgrade to {}.{}.{} or later instead",
+                        r.why, m.0, m.1, m.2
+                    ),
+                ))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// Compare the target with the versions the service's nodes report: older than the newest is
+/// a downgrade; from the oldest, the move must keep every rule of [`UPGRADE_PATH_RULES`].
 pub fn check(target: Option<&str>, running: &[String]) -> Verdict {
     let Some(target) = target else {
         return Verdict::Allowed("no target ccf_version given".into());
@@ -93,19 +248,26 @@ pub fn check(target: Option<&str>, running: &[String]) -> Verdict {
             "target {target:?} is not a ccf-X.Y.Z version; not compared"
         ));
     };
-    let Some(current) = running.iter().filter_map(|v| CcfVersion::parse(v)).max() else {
+    let parsed: Vec<CcfVersion> = running
+        .iter()
+        .filter_map(|v| CcfVersion::parse(v))
+        .collect();
+    let (Some(current), Some(oldest)) = (parsed.iter().max(), parsed.iter().min()) else {
         return Verdict::Allowed("no node reported a comparable version".into());
     };
-    if t < current {
-        Verdict::Downgrade(format!(
+    if t < *current {
+        return Verdict::Downgrade(format!(
             "{t} is older than {current}, which the service runs"
-        ))
-    } else if t.major > current.major + 1 {
-        Verdict::MajorJump(format!(
-            "{t} skips a major version from {current}; CCF upgrades live from the last patch of N to N+1 only"
-        ))
-    } else {
-        Verdict::Allowed(format!("{current} → {t}"))
+        ));
+    }
+    match broken_rule(oldest, &t) {
+        Some((rule, detail)) => Verdict::MajorJump(format!(
+            "{detail} [rule {}; source: {}]; path: {}",
+            rule.id,
+            rule.source,
+            upgrade_path(oldest, &t).join(" → ")
+        )),
+        None => Verdict::Allowed(format!("{current} → {t}")),
     }
 }
 
@@ -140,5 +302,107 @@ mod tests {
         ));
         assert!(matches!(check(None, &running), Verdict::Allowed(_)));
         assert!(matches!(check(Some("ccf-7.0.2"), &[]), Verdict::Allowed(_)));
+    }
+
+    fn refused(target: &str, running: &[&str]) -> String {
+        let running: Vec<String> = running.iter().map(|s| s.to_string()).collect();
+        match check(Some(target), &running) {
+            Verdict::MajorJump(d) => d,
+            other => panic!("{target} from {running:?}: {other:?}"),
+        }
+    }
+
+    fn allowed(target: &str, running: &[&str]) {
+        let running: Vec<String> = running.iter().map(|s| s.to_string()).collect();
+        assert!(
+            matches!(check(Some(target), &running), Verdict::Allowed(_)),
+            "{target} from {running:?}: {:?}",
+            check(Some(target), &running)
+        );
+    }
+
+    #[test]
+    fn every_rule_cites_a_source_and_names_are_unique() {
+        let mut ids: Vec<&str> = UPGRADE_PATH_RULES.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), UPGRADE_PATH_RULES.len());
+        for r in UPGRADE_PATH_RULES {
+            assert!(!r.source.is_empty() && !r.why.is_empty(), "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn from_5_x_go_straight_to_6_0_2_or_later() {
+        let d = refused("ccf-6.0.1", &["ccf-5.0.12"; 3]);
+        assert!(d.contains("ccf-5.0.12 → ccf-6.0.1 is refused"), "{d}");
+        assert!(
+            d.contains("Failed to deserialise") && d.contains("#7002"),
+            "{d}"
+        );
+        assert!(d.contains("upgrade to 6.0.2 or later instead"), "{d}");
+        assert!(
+            d.contains("path: ccf-5.0.12 → ccf-6.0.2 (or later 6.0.x)"),
+            "{d}"
+        );
+        refused("ccf-6.0.0", &["ccf-5.0.12"]);
+        allowed("ccf-6.0.2", &["ccf-5.0.12"; 3]);
+        allowed("ccf-6.0.30", &["ccf-5.0.0"]);
+        // A mixed 5.x / 6.0.1 service must not take more 6.0.1 nodes either.
+        refused("ccf-6.0.1", &["ccf-5.0.12", "ccf-6.0.1"]);
+        // Once no 5.x node runs, patches of 6.0 are free.
+        allowed("ccf-6.0.1", &["ccf-6.0.0"]);
+    }
+
+    #[test]
+    fn every_node_runs_6_0_21_before_7_x_joins() {
+        let d = refused("ccf-7.0.2", &["ccf-6.0.20"; 3]);
+        assert!(d.contains("ccf-6.0.20 → ccf-7.0.2 is refused"), "{d}");
+        assert!(d.contains("6.0.21 or later before 7.x nodes join"), "{d}");
+        assert!(d.contains("upgrade to 6.0.21+ first"), "{d}");
+        assert!(
+            d.contains("path: ccf-6.0.20 → ccf-6.0.21 (or later 6.0.x) → ccf-7.0.2"),
+            "{d}"
+        );
+        // The laggard counts, not the newest node.
+        refused("ccf-7.0.2", &["ccf-6.0.25", "ccf-6.0.20"]);
+        allowed("ccf-7.0.2", &["ccf-6.0.21"; 3]);
+        allowed("ccf-7.0.0", &["ccf-6.0.28", "ccf-6.0.21"]);
+    }
+
+    #[test]
+    fn four_x_reaches_4_0_19_before_5_x() {
+        let d = refused("ccf-5.0.0", &["ccf-4.0.18"]);
+        assert!(d.contains("4.0.19"), "{d}");
+        assert!(
+            d.contains("path: ccf-4.0.18 → ccf-4.0.19 (or later 4.0.x) → ccf-5.0.0"),
+            "{d}"
+        );
+        allowed("ccf-5.0.0", &["ccf-4.0.19"]);
+    }
+
+    #[test]
+    fn a_skipped_major_version_shows_the_whole_path() {
+        let d = refused("ccf-7.0.2", &["ccf-5.0.3"]);
+        assert!(d.contains("skips a major version"), "{d}");
+        assert!(
+            d.contains("path: ccf-5.0.3 → ccf-6.0.21 (or later 6.0.x) → ccf-7.0.2"),
+            "{d}"
+        );
+        // A mixed 5.x/6.x service adding 7.x nodes skips a major version for its 5.x nodes.
+        refused("ccf-7.0.2", &["ccf-6.0.28", "ccf-5.0.3"]);
+        assert_eq!(
+            upgrade_path(
+                &CcfVersion::parse("ccf-4.0.2").unwrap(),
+                &CcfVersion::parse("ccf-7.0.1").unwrap()
+            ),
+            [
+                "ccf-4.0.2",
+                "ccf-4.0.19 (or later 4.0.x)",
+                "ccf-5.0.x",
+                "ccf-6.0.21 (or later 6.0.x)",
+                "ccf-7.0.1"
+            ]
+        );
     }
 }

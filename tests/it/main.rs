@@ -25,4 +25,5 @@ mod security;
 mod service_addresses;
 mod signing;
 mod upgrade;
+mod version_paths;
 mod watch;
