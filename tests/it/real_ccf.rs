@@ -29,18 +29,7 @@ fn plan_with(r: &RunningSandbox, edit: impl FnOnce(String) -> String) -> PathBuf
 }
 
 async fn apply(plan: &Path, state: &Path) -> Ran {
-    noderoll_in(
-        state,
-        &[
-            "apply",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--yes",
-            "--output",
-            "json",
-        ],
-    )
-    .await
+    apply_with(plan, state, &[], vec![]).await.0
 }
 
 /// A sandbox of `n` nodes on `platform` whose launcher starts the *current* build, as a

@@ -30,15 +30,6 @@ fn body(actions: Vec<Action>) -> ProposalBody {
     ProposalBody { actions }
 }
 
-fn addresses(r: &RunningSandbox) -> Vec<NodeAddr> {
-    r.sandbox
-        .info()
-        .nodes
-        .iter()
-        .map(|n| n.rpc_address.parse().unwrap())
-        .collect()
-}
-
 #[tokio::test]
 async fn injected_503s_are_answered_and_retried() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
@@ -79,7 +70,7 @@ async fn killing_the_primary_starts_an_election_that_blocks_writes() {
         },
     )
     .unwrap();
-    let backup = addresses(&r).into_iter().find(|a| {
+    let backup = r.original_nodes().into_iter().find(|a| {
         r.sandbox
             .info()
             .nodes
@@ -138,7 +129,7 @@ fn now() -> u64 {
 #[tokio::test]
 async fn a_partitioned_node_is_unreachable_until_healed() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    let target = addresses(&r)[2].clone();
+    let target = r.original_nodes()[2].clone();
     apply_fault(
         r.sandbox.core(),
         Fault::Partition {

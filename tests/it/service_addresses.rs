@@ -25,16 +25,6 @@ fn writes(r: &RunningSandbox) -> u64 {
     r.sandbox.with_world(|w| w.write_requests)
 }
 
-/// The sandbox's original nodes, as `sandbox.json` lists them.
-fn original_nodes(r: &RunningSandbox) -> Vec<NodeAddr> {
-    r.sandbox
-        .info()
-        .nodes
-        .iter()
-        .map(|n| n.rpc_address.parse().unwrap())
-        .collect()
-}
-
 fn url_line(nodes: &[NodeAddr]) -> String {
     let urls: Vec<String> = nodes.iter().map(|n| format!("\"https://{n}\"")).collect();
     format!("url = [{}]", urls.join(", "))
@@ -54,7 +44,7 @@ fn with_url(text: &str, url: &str) -> String {
 fn plan_naming_the_nodes(r: &RunningSandbox) -> PathBuf {
     let text = std::fs::read_to_string(r.plan_path()).unwrap();
     let path = r.dir.path().join("nodes.toml");
-    std::fs::write(&path, with_url(&text, &url_line(&original_nodes(r)))).unwrap();
+    std::fs::write(&path, with_url(&text, &url_line(&r.original_nodes()))).unwrap();
     path
 }
 
@@ -352,7 +342,7 @@ fn operator_plan(r: &RunningSandbox, url: &str) -> PathBuf {
 #[tokio::test]
 async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let nodes_url = url_line(&original_nodes(&r));
+    let nodes_url = url_line(&r.original_nodes());
     let op = operator_plan(&r, &nodes_url);
     let voter = voter_plan(&r, 1, &nodes_url);
     let (op_state, voter_state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

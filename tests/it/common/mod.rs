@@ -518,6 +518,16 @@ pub async fn apply_killed_at(
 }
 
 impl RunningSandbox {
+    /// The nodes the sandbox started with, as `sandbox.json` lists them.
+    pub fn original_nodes(&self) -> Vec<NodeAddr> {
+        self.sandbox
+            .info()
+            .nodes
+            .iter()
+            .map(|n| n.rpc_address.parse().unwrap())
+            .collect()
+    }
+
     /// Register the sandbox's next (virtual) build through governance; returns it.
     pub async fn register_next_virtual(&self) -> noderoll::sandbox::Build {
         let next = self.sandbox.info().next_build.clone();
