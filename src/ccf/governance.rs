@@ -649,10 +649,9 @@ impl Governance {
     }
 }
 
-/// First 8 characters of an id, for messages.
-pub fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
+/// First 8 characters of an id, for messages (kept for callers outside `ccf`; the helper is
+/// [`short_id`]).
+pub use super::types::short_id as short;
 
 fn last_hex_id(msg: &str) -> Option<String> {
     msg.split(|c: char| !c.is_ascii_alphanumeric())

@@ -6,6 +6,9 @@ pub mod governance;
 pub mod tls;
 pub mod types;
 
-pub use client::{CcfClient, ClientOptions, GOV_API_VERSION, NodeAddr, NodeFilter, RetryPolicy};
+pub use client::{
+    AddressHints, CcfClient, ClientOptions, GOV_API_VERSION, KnownNode, NodeAddr, NodeFilter,
+    RetryPolicy,
+};
 pub use error::{ClientError, ErrorKind, Retry};
 pub use tls::{Pin, ServiceCert, TrustError};

@@ -14,22 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ccf::NodeAddr;
+use crate::ccf::AddressHints;
+pub use crate::ccf::KnownNode;
 
 /// The file's name inside the service's state directory.
 pub const FILE_NAME: &str = "addresses.json";
 
 /// The version of the file's format this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// A Trusted node of the service and where it was reached.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct KnownNode {
-    /// Node id.
-    pub node_id: String,
-    /// Its RPC address (`host:port`).
-    pub rpc_address: NodeAddr,
-}
 
 /// `addresses.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -161,9 +153,33 @@ impl AddressBook {
     }
 }
 
+/// The client's fallback addresses are this book (installed by `observe::service_clients`).
+impl AddressHints for AddressBook {
+    fn path(&self) -> &Path {
+        AddressBook::path(self)
+    }
+
+    fn recall(&self) -> Vec<KnownNode> {
+        AddressBook::recall(self)
+    }
+
+    fn remember(&self, nodes: Vec<KnownNode>) {
+        AddressBook::remember(self, nodes)
+    }
+
+    fn note_fallback(&self) -> bool {
+        AddressBook::note_fallback(self)
+    }
+
+    fn fell_back(&self) -> bool {
+        AddressBook::fell_back(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ccf::NodeAddr;
 
     fn node(id: &str, port: u16) -> KnownNode {
         KnownNode {
