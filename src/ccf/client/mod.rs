@@ -6,8 +6,8 @@
 //! failures are retried with jittered exponential back-off (backon), bounded and cancellable.
 
 //!
-//! Split by concern: the address type ([`addr`]), sending with retries ([`transport`]), the
-//! node endpoints ([`node`]) and the governance endpoints ([`gov`]).
+//! Split by concern: the address type (`addr`), sending with retries (`transport`), the
+//! node endpoints (`node`), the governance endpoints (`gov`) and the fallback addresses (`hints`).
 
 mod addr;
 mod gov;
