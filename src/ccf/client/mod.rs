@@ -4,7 +4,6 @@
 //! `/node/state`, readiness) must come from that node; writes may go to any node (CCF forwards
 //! to the primary, or redirects and the client follows with the same TLS trust). Transient
 //! failures are retried with jittered exponential back-off (backon), bounded and cancellable.
-
 //!
 //! Split by concern: the address type (`addr`), sending with retries (`transport`), the
 //! node endpoints (`node`), the governance endpoints (`gov`) and the fallback addresses (`hints`).

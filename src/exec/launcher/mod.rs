@@ -1,0 +1,237 @@
+//! The command-launcher contract. `launch` runs once per new node with the run's context in
+//! the environment and prints, as its last stdout line, `{"node_id": "<64 hex>",
+//! "rpc_address": "host:port"}` (at least one of the two); a non-zero exit is a failed launch.
+//! `stop` runs with `NODEROLL_NODE_ID` and `NODEROLL_NODE_RPC_ADDRESS` once a node must go.
+//!
+//! Before anything is written, preflight asks [`CommandLauncher::preflight`] whether the
+//! commands can run at all: valid `sh` syntax, the plan's directory readable, and the program
+//! a command starts (its first word, see [`program_of`]) present and executable.
+//!
+//! Here the launcher itself; `lex` reads shell words, `program` finds what a command starts
+//! and whether it can, `output` checks the launch command's answer.
+
+mod lex;
+mod output;
+mod program;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::ccf::NodeAddr;
+use crate::plan::Launched;
+use crate::plan::spec::{CodePlatform, UpgradeSpec};
+
+pub use output::parse_launch_output;
+pub use program::{Program, malformed, program_of, resolve};
+
+/// A launch or stop that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The command failed.
+    #[error("{which} command `{command}` failed: {detail}")]
+    Failed {
+        /// `launch` or `stop`.
+        which: &'static str,
+        /// The command.
+        command: String,
+        /// Exit status and stderr excerpt.
+        detail: String,
+    },
+    /// The command's answer is unusable.
+    #[error(
+        "launch command `{command}` printed an unusable answer: {detail}; its last stdout line must be \
+             {{\"node_id\": \"<64 hex>\", \"rpc_address\": \"host:port\"}}"
+    )]
+    BadOutput {
+        /// The command.
+        command: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// What a launch is told.
+#[derive(Debug, Clone)]
+pub struct LaunchRequest {
+    /// Run id.
+    pub run_id: String,
+    /// Index of the new node in this run.
+    pub index: usize,
+    /// A name for it.
+    pub name: String,
+    /// A current trusted node to join through.
+    pub target_rpc_address: NodeAddr,
+    /// The service certificate file.
+    pub service_cert: PathBuf,
+}
+
+/// Runs the plan file's launch and stop commands.
+#[derive(Debug, Clone)]
+pub struct CommandLauncher {
+    launch: String,
+    stop: String,
+    cwd: PathBuf,
+    timeout: Duration,
+    host_data: String,
+    ccf_version: String,
+    platform: &'static str,
+    package: Option<PathBuf>,
+}
+
+impl CommandLauncher {
+    /// From the plan; commands run through `sh -c` in the plan file's directory.
+    pub fn new(spec: &UpgradeSpec, plan_dir: &Path) -> Self {
+        CommandLauncher {
+            launch: spec.nodes.launch.clone(),
+            stop: spec.nodes.stop.clone(),
+            cwd: plan_dir.to_path_buf(),
+            timeout: spec.nodes.launch_timeout,
+            host_data: spec.target.host_data.clone(),
+            ccf_version: spec.target.ccf_version.clone().unwrap_or_default(),
+            package: None,
+            platform: match spec.target.platform {
+                CodePlatform::Virtual => "virtual",
+                CodePlatform::Snp => "snp",
+            },
+        }
+    }
+
+    async fn run(
+        &self,
+        which: &'static str,
+        command: &str,
+        env: &[(&str, String)],
+    ) -> Result<String, LaunchError> {
+        let failed = |detail: String| LaunchError::Failed {
+            which,
+            command: command.to_string(),
+            detail,
+        };
+        let ran = crate::exec::shell::run(command, &self.cwd, env, None, self.timeout)
+            .await
+            .map_err(failed)?;
+        if !ran.status.success() {
+            return Err(failed(format!("{} ({})", ran.status, ran.stderr_tail)));
+        }
+        Ok(ran.stdout)
+    }
+
+    /// Pass a verified package to every launch as `NODEROLL_PACKAGE`.
+    pub fn with_package(mut self, package: Option<PathBuf>) -> Self {
+        self.package = package;
+        self
+    }
+
+    /// Start one node.
+    pub async fn launch(&self, req: &LaunchRequest) -> Result<Launched, LaunchError> {
+        let mut env = vec![
+            ("NODEROLL_RUN_ID", req.run_id.clone()),
+            ("NODEROLL_NODE_INDEX", req.index.to_string()),
+            ("NODEROLL_NODE_NAME", req.name.clone()),
+            (
+                "NODEROLL_TARGET_RPC_ADDRESS",
+                req.target_rpc_address.to_string(),
+            ),
+            (
+                "NODEROLL_SERVICE_CERT",
+                req.service_cert.display().to_string(),
+            ),
+            ("NODEROLL_HOST_DATA", self.host_data.clone()),
+            ("NODEROLL_PLATFORM", self.platform.to_string()),
+            ("NODEROLL_CCF_VERSION", self.ccf_version.clone()),
+        ];
+        if let Some(p) = &self.package {
+            env.push(("NODEROLL_PACKAGE", p.display().to_string()));
+        }
+        let stdout = self.run("launch", &self.launch, &env).await?;
+        parse_launch_output(&self.launch, &stdout)
+    }
+
+    /// Stop one node.
+    pub async fn stop(&self, node_id: &str, address: Option<&NodeAddr>) -> Result<(), LaunchError> {
+        let env = [
+            ("NODEROLL_NODE_ID", node_id.to_string()),
+            (
+                "NODEROLL_NODE_RPC_ADDRESS",
+                address.map(ToString::to_string).unwrap_or_default(),
+            ),
+        ];
+        self.run("stop", &self.stop, &env).await.map(|_| ())
+    }
+
+    /// Cancel a launch whose node was never reported (a run stopped while its launch command
+    /// ran): the stop command with `NODEROLL_NODE_NAME` and `NODEROLL_RUN_ID`, no node id.
+    pub async fn cancel(&self, name: &str, run_id: &str) -> Result<(), LaunchError> {
+        let env = [
+            ("NODEROLL_NODE_ID", String::new()),
+            ("NODEROLL_NODE_RPC_ADDRESS", String::new()),
+            ("NODEROLL_NODE_NAME", name.to_string()),
+            ("NODEROLL_RUN_ID", run_id.to_string()),
+        ];
+        self.run("stop", &self.stop, &env).await.map(|_| ())
+    }
+
+    /// Preflight (nothing is run): whether the commands the remaining steps need, `launch`
+    /// and/or `stop`, can be started. `Ok` says what was found; `Err` names each command and
+    /// what is wrong with it.
+    pub async fn preflight(&self, launch: bool, stop: bool) -> Result<String, String> {
+        let wanted: Vec<(&str, &str)> =
+            [("launch", launch, &self.launch), ("stop", stop, &self.stop)]
+                .into_iter()
+                .filter(|(_, wanted, _)| *wanted)
+                .map(|(which, _, command)| (which, command.as_str()))
+                .collect();
+        if wanted.is_empty() {
+            return Ok("no launch or stop left to run".into());
+        }
+        if let Err(e) = std::fs::read_dir(&self.cwd) {
+            return Err(format!(
+                "the plan's directory {}, where the launch and stop commands run, cannot be read ({e})",
+                self.cwd.display()
+            ));
+        }
+        // Absolute, for messages (the plan may have been named by a relative path).
+        let cwd = std::fs::canonicalize(&self.cwd).unwrap_or_else(|_| self.cwd.clone());
+        let path = std::env::var_os("PATH");
+        let (mut found, mut problems) = (Vec::new(), Vec::new());
+        for (which, command) in wanted {
+            let verdict = match syntax_check(command).await {
+                Ok(()) => {
+                    program_of(command).and_then(|program| resolve(&program, &cwd, path.as_deref()))
+                }
+                Err(e) => Err(e),
+            };
+            match verdict {
+                Ok(what) => found.push(format!("{which}: {what}")),
+                Err(e) => problems.push(format!("{which} command `{command}`: {e}")),
+            }
+        }
+        if problems.is_empty() {
+            Ok(found.join("; "))
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+/// `sh -n`: the shell parses the command without running anything, so a syntax error (an
+/// unterminated quote, a dangling `&&`) is found before the first governance write.
+async fn syntax_check(command: &str) -> Result<(), String> {
+    let out = tokio::process::Command::new("sh")
+        .args(["-n", "-c", command])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(10), out).await {
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => Err(format!(
+            "not valid sh syntax ({})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Ok(Err(e)) => Err(format!("cannot start sh to check it: {e}")),
+        // A parse cannot hang; if it somehow does, the launch itself will say more.
+        Err(_) => Ok(()),
+    }
+}
