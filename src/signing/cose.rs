@@ -12,7 +12,9 @@ use coset::{
     CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable,
 };
 
-use super::identity::{Algorithm, IdentityError, Member, PublicKey};
+use super::algorithm::Algorithm;
+use super::error::IdentityError;
+use super::identity::{Member, PublicKey};
 
 /// `ccf.gov.msg.type` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,40 +144,9 @@ impl ParsedMessage {
     /// Parse bytes the way CCF does: tag 18 required, `alg`, bstr `kid`, type and created_at
     /// mandatory.
     pub fn parse(bytes: &[u8]) -> Result<Self, CoseError> {
-        let msg = match CoseSign1::from_tagged_slice(bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                return Err(if CoseSign1::from_slice(bytes).is_ok() {
-                    CoseError::NotTagged
-                } else {
-                    CoseError::Malformed(e.to_string())
-                });
-            }
-        };
+        let msg = untag(bytes)?;
         let p = &msg.protected.header;
-        let alg = match &p.alg {
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a))
-                if *a == iana::Algorithm::ES256 =>
-            {
-                Algorithm::ES256
-            }
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a))
-                if *a == iana::Algorithm::ES384 =>
-            {
-                Algorithm::ES384
-            }
-            Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => {
-                return Err(CoseError::UnsupportedAlgorithm(a.to_i64()));
-            }
-            Some(coset::RegisteredLabelWithPrivate::PrivateUse(n)) => {
-                return Err(CoseError::UnsupportedAlgorithm(*n));
-            }
-            _ => {
-                return Err(CoseError::BadHeader(
-                    "Missing algorithm in protected header".into(),
-                ));
-            }
-        };
+        let alg = algorithm(p)?;
         if p.key_id.is_empty() {
             return Err(CoseError::BadHeader(
                 "Missing kid in protected header".into(),
@@ -183,37 +154,10 @@ impl ParsedMessage {
         }
         let kid = String::from_utf8(p.key_id.clone())
             .map_err(|_| CoseError::BadHeader("kid is not a hex member id".into()))?;
-        let find = |name: &str| {
-            p.rest
-                .iter()
-                .find(|(l, _)| *l == Label::Text(name.into()))
-                .map(|(_, v)| v)
-        };
-        let msg_type = match find(TYPE) {
-            Some(Value::Text(t)) => t.clone(),
-            Some(_) => return Err(CoseError::BadHeader(format!("{TYPE} is not a string"))),
-            None => return Err(CoseError::BadHeader(format!("Missing {TYPE}"))),
-        };
-        let created_at = match find(CREATED_AT) {
-            Some(Value::Integer(i)) => u64::try_from(*i).map_err(|_| {
-                CoseError::BadHeader(format!("{CREATED_AT} must be a non-negative integer"))
-            })?,
-            Some(_) => {
-                return Err(CoseError::BadHeader(format!(
-                    "{CREATED_AT} is not an integer"
-                )));
-            }
-            None => return Err(CoseError::BadHeader(format!("Missing {CREATED_AT}"))),
-        };
-        let proposal_id = match find(PROPOSAL_ID) {
-            Some(Value::Text(t)) => Some(t.clone()),
-            Some(_) => {
-                return Err(CoseError::BadHeader(format!(
-                    "{PROPOSAL_ID} is not a string"
-                )));
-            }
-            None => None,
-        };
+        let msg_type =
+            text_header(p, TYPE)?.ok_or_else(|| CoseError::BadHeader(format!("Missing {TYPE}")))?;
+        let created_at = created_at(p)?;
+        let proposal_id = text_header(p, PROPOSAL_ID)?;
         let payload = msg.payload.clone().unwrap_or_default();
         Ok(ParsedMessage {
             msg,
@@ -242,5 +186,67 @@ impl ParsedMessage {
     /// The raw signature bytes (CCF keys replay protection on their hash).
     pub fn signature(&self) -> &[u8] {
         &self.msg.signature
+    }
+}
+
+/// The COSE Sign1 inside CBOR tag 18 (CCF refuses an untagged one).
+fn untag(bytes: &[u8]) -> Result<CoseSign1, CoseError> {
+    CoseSign1::from_tagged_slice(bytes).map_err(|e| {
+        if CoseSign1::from_slice(bytes).is_ok() {
+            CoseError::NotTagged
+        } else {
+            CoseError::Malformed(e.to_string())
+        }
+    })
+}
+
+/// The protected header's `alg`: ES256 or ES384.
+fn algorithm(p: &coset::Header) -> Result<Algorithm, CoseError> {
+    match &p.alg {
+        Some(coset::RegisteredLabelWithPrivate::Assigned(a)) if *a == iana::Algorithm::ES256 => {
+            Ok(Algorithm::ES256)
+        }
+        Some(coset::RegisteredLabelWithPrivate::Assigned(a)) if *a == iana::Algorithm::ES384 => {
+            Ok(Algorithm::ES384)
+        }
+        Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => {
+            Err(CoseError::UnsupportedAlgorithm(a.to_i64()))
+        }
+        Some(coset::RegisteredLabelWithPrivate::PrivateUse(n)) => {
+            Err(CoseError::UnsupportedAlgorithm(*n))
+        }
+        _ => Err(CoseError::BadHeader(
+            "Missing algorithm in protected header".into(),
+        )),
+    }
+}
+
+/// A CCF header (text label) of the protected headers.
+fn header<'a>(p: &'a coset::Header, name: &str) -> Option<&'a Value> {
+    p.rest
+        .iter()
+        .find(|(l, _)| *l == Label::Text(name.into()))
+        .map(|(_, v)| v)
+}
+
+/// A text header, if present.
+fn text_header(p: &coset::Header, name: &str) -> Result<Option<String>, CoseError> {
+    match header(p, name) {
+        Some(Value::Text(t)) => Ok(Some(t.clone())),
+        Some(_) => Err(CoseError::BadHeader(format!("{name} is not a string"))),
+        None => Ok(None),
+    }
+}
+
+/// `ccf.gov.msg.created_at`: mandatory, seconds since the Unix epoch.
+fn created_at(p: &coset::Header) -> Result<u64, CoseError> {
+    match header(p, CREATED_AT) {
+        Some(Value::Integer(i)) => u64::try_from(*i).map_err(|_| {
+            CoseError::BadHeader(format!("{CREATED_AT} must be a non-negative integer"))
+        }),
+        Some(_) => Err(CoseError::BadHeader(format!(
+            "{CREATED_AT} is not an integer"
+        ))),
+        None => Err(CoseError::BadHeader(format!("Missing {CREATED_AT}"))),
     }
 }

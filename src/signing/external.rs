@@ -13,7 +13,8 @@ use std::time::Duration;
 use base64::Engine;
 use tokio::io::AsyncWriteExt;
 
-use super::identity::{Algorithm, IdentityError};
+use super::algorithm::Algorithm;
+use super::error::IdentityError;
 use crate::env_vars;
 
 /// A configured signer command.
