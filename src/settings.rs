@@ -135,67 +135,85 @@ impl PlanFile {
         } else {
             dir
         };
-        let service_value = raw
-            .get("service")
-            .cloned()
-            .ok_or_else(|| invalid("missing [service] table".into()))?;
-        let service: ServiceTable = service_value.try_into().map_err(|e: toml::de::Error| {
-            invalid(format!("[service]: {}", one_line(&e.to_string())))
-        })?;
-        let urls = match service.url {
-            OneOrMany::One(u) => vec![u],
-            OneOrMany::Many(v) => v,
-        };
-        if urls.is_empty() {
-            return Err(invalid(
-                "[service] url: give at least one node address".into(),
-            ));
-        }
-        let nodes = urls
-            .iter()
-            .map(|u| {
-                u.parse::<NodeAddr>()
-                    .map_err(|d| invalid(format!("[service] url: {d}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let members = match raw.get("members") {
-            None => Vec::new(),
-            Some(v) => {
-                let entries: Vec<MemberEntry> =
-                    v.clone().try_into().map_err(|e: toml::de::Error| {
-                        invalid(format!("[[members]]: {}", one_line(&e.to_string())))
-                    })?;
-                entries
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, m)| {
-                        match (&m.key, &m.signer) {
-                            (Some(_), Some(_)) => {
-                                return Err(invalid(format!("[[members]] #{}: give `key` or `signer`, not both", i + 1)));
-                            }
-                            (None, None) => {
-                                return Err(invalid(format!("[[members]] #{}: give `key` (a PEM file) or `signer` (a command)", i + 1)));
-                            }
-                            _ => {}
-                        }
-                        Ok(MemberEntry { cert: dir.join(&m.cert), key: m.key.map(|k| dir.join(k)), signer: m.signer })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-        };
+        let (nodes, service_cert) = service_table(&raw).map_err(invalid)?;
+        let members = members_table(raw.get("members"), &dir).map_err(invalid)?;
         let watch = crate::watch::WatchSettings::from_table(raw.get("watch")).map_err(invalid)?;
         Ok(PlanFile {
             watch,
             path: path.into(),
             service: ServiceSettings {
                 nodes,
-                service_cert: dir.join(service.service_cert),
+                service_cert: dir.join(service_cert),
             },
             dir,
             members,
             raw,
         })
     }
+}
+
+/// `[service]`: the node addresses, and the service certificate as written.
+fn service_table(raw: &toml::Table) -> Result<(Vec<NodeAddr>, PathBuf), String> {
+    let service_value = raw
+        .get("service")
+        .cloned()
+        .ok_or_else(|| "missing [service] table".to_string())?;
+    let service: ServiceTable = service_value
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[service]: {}", one_line(&e.to_string())))?;
+    let urls = match service.url {
+        OneOrMany::One(u) => vec![u],
+        OneOrMany::Many(v) => v,
+    };
+    if urls.is_empty() {
+        return Err("[service] url: give at least one node address".into());
+    }
+    let nodes = urls
+        .iter()
+        .map(|u| {
+            u.parse::<NodeAddr>()
+                .map_err(|d| format!("[service] url: {d}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((nodes, service.service_cert))
+}
+
+/// `[[members]]`, each with a key file or a signer command (not both), paths resolved
+/// against `dir`.
+fn members_table(value: Option<&toml::Value>, dir: &Path) -> Result<Vec<MemberEntry>, String> {
+    let Some(v) = value else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<MemberEntry> = v
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[[members]]: {}", one_line(&e.to_string())))?;
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            match (&m.key, &m.signer) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "[[members]] #{}: give `key` or `signer`, not both",
+                        i + 1
+                    ));
+                }
+                (None, None) => {
+                    return Err(format!(
+                        "[[members]] #{}: give `key` (a PEM file) or `signer` (a command)",
+                        i + 1
+                    ));
+                }
+                _ => {}
+            }
+            Ok(MemberEntry {
+                cert: dir.join(&m.cert),
+                key: m.key.map(|k| dir.join(k)),
+                signer: m.signer,
+            })
+        })
+        .collect()
 }
 
 fn one_line(s: &str) -> String {
