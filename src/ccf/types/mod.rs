@@ -30,7 +30,7 @@ pub fn is_hex_id(s: &str) -> bool {
 
 /// The first 8 characters of an id, as people read node, member and proposal ids; the whole
 /// id when it is shorter (or when the 8th character would split a multi-byte one).
-pub fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
