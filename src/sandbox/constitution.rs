@@ -1,6 +1,7 @@
 //! The parts of CCF's default constitution an upgrade touches: `validate()` of action names
 //! and arguments, which actions drop other open proposals, and `resolve()` (strict majority
-//! of Active members). Applying actions to the service state lives in [`super::world`].
+//! of Active members). Applying actions to the service state is the world's (`world/actions.rs`):
+//! this module knows nothing of the service state.
 
 use serde_json::Value;
 use sha2::Digest;
