@@ -1,6 +1,7 @@
 //! The parts of CCF's default constitution an upgrade touches: `validate()` of action names
 //! and arguments, which actions drop other open proposals, and `resolve()` (strict majority
-//! of Active members). Applying actions to the service state lives in [`super::world`].
+//! of Active members). Applying actions to the service state is the world's (`world/actions.rs`):
+//! this module knows nothing of the service state.
 
 use serde_json::Value;
 use sha2::Digest;
@@ -128,21 +129,7 @@ fn check(name: &str, args: &Value) -> Result<(), String> {
                 return Err(format!("measurement {m:?} is not 96 hex characters"));
             }
         }
-        "add_snp_host_data" => {
-            let h = string_arg(args, "host_data")?;
-            let policy = string_arg(args, "security_policy")?;
-            if !is_hex(h, 64) {
-                return Err(format!("host_data {h:?} is not a hex SHA-256 digest"));
-            }
-            if !policy.is_empty() {
-                let digest = hex::encode(sha2::Sha256::digest(policy.as_bytes()));
-                if digest != h.to_ascii_lowercase() {
-                    return Err(format!(
-                        "The hash of raw policy {digest} does not match digest {h}"
-                    ));
-                }
-            }
-        }
+        "add_snp_host_data" => check_snp_host_data(args)?,
         "remove_snp_host_data" => {
             string_arg(args, "host_data")?;
         }
@@ -155,19 +142,7 @@ fn check(name: &str, args: &Value) -> Result<(), String> {
             string_arg(args, "did")?;
             string_arg(args, "feed")?;
         }
-        "transition_node_to_trusted" => {
-            let id = string_arg(args, "node_id")?;
-            if !is_hex(id, 64) {
-                return Err(format!("node_id {id:?} is not a node id"));
-            }
-            string_arg(args, "valid_from")?;
-            if let Some(d) = args.get("validity_period_days") {
-                match d.as_u64() {
-                    Some(n) if n >= 1 => {}
-                    _ => return Err("validity_period_days must be an integer >= 1".into()),
-                }
-            }
-        }
+        "transition_node_to_trusted" => check_trust(args)?,
         "remove_node" => {
             let id = string_arg(args, "node_id")?;
             if !is_hex(id, 64) {
@@ -188,6 +163,39 @@ fn check(name: &str, args: &Value) -> Result<(), String> {
             return Err("not supported by the noderoll sandbox".into());
         }
         _ => return Err("no such action".into()),
+    }
+    Ok(())
+}
+
+/// Host data must be the SHA-256 of the security policy, when one is given.
+fn check_snp_host_data(args: &Value) -> Result<(), String> {
+    let h = string_arg(args, "host_data")?;
+    let policy = string_arg(args, "security_policy")?;
+    if !is_hex(h, 64) {
+        return Err(format!("host_data {h:?} is not a hex SHA-256 digest"));
+    }
+    if !policy.is_empty() {
+        let digest = hex::encode(sha2::Sha256::digest(policy.as_bytes()));
+        if digest != h.to_ascii_lowercase() {
+            return Err(format!(
+                "The hash of raw policy {digest} does not match digest {h}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_trust(args: &Value) -> Result<(), String> {
+    let id = string_arg(args, "node_id")?;
+    if !is_hex(id, 64) {
+        return Err(format!("node_id {id:?} is not a node id"));
+    }
+    string_arg(args, "valid_from")?;
+    if let Some(d) = args.get("validity_period_days") {
+        match d.as_u64() {
+            Some(n) if n >= 1 => {}
+            _ => return Err("validity_period_days must be an integer >= 1".into()),
+        }
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::server::{Core, SandboxError};
+use super::error::SandboxError;
+use super::runtime::Core;
 use super::world::{Build, Lifecycle};
 
 /// `POST /nodes`.

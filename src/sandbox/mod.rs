@@ -4,17 +4,22 @@
 //! for proving the orchestrator safe. Where it deliberately differs from CCF, the README's
 //! sandbox section says so.
 
+pub mod builds;
 pub mod constitution;
 pub mod control;
+pub mod error;
+pub mod files;
 pub mod http;
 pub mod latency;
 pub mod pki;
+pub mod runtime;
 pub mod server;
 pub mod world;
 
+pub use builds::{simulated_build, simulated_uvm};
 pub use control::{Fault, Launched};
+pub use error::SandboxError;
+pub use files::SandboxInfo;
 pub use latency::LatencyModel;
-pub use server::{
-    Sandbox, SandboxError, SandboxInfo, SandboxOptions, simulated_build, simulated_uvm,
-};
+pub use server::{Sandbox, SandboxOptions};
 pub use world::{Build, Platform, UvmEndorsement, Violation, WriteStall};

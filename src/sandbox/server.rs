@@ -1,5 +1,7 @@
 //! The sandbox runtime: one HTTPS listener per node on 127.0.0.1, a ticker that advances the
 //! simulation, node launch/stop/kill/partition, and the files a user needs in `--dir`.
+//!
+//! This file starts and stops it; the node processes are `runtime`'s, the files `files`'s.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,15 +10,17 @@ use std::time::{Duration, Instant};
 
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
-use super::http::{Shared, node_router};
-use super::latency::LatencyModel;
-use super::pki::{CertSlot, NodeIdentity, PkiError, ServiceIdentity, write_member};
-use super::world::{
-    Build, MemberRec, Platform, UvmEndorsement, VIRTUAL_MEASUREMENT, Violation, World, WriteStall,
+use super::builds::{
+    CURRENT_VERSION, NEXT_VERSION, SIMULATED_UVM_SVN, simulated_build, simulated_uvm,
 };
+use super::error::{SandboxError, io};
+use super::files::{MemberEntry, NodeEntry, SandboxInfo, file_name, ready_plan, write_atomically};
+use super::http::Shared;
+use super::latency::LatencyModel;
+use super::pki::{CertSlot, NodeIdentity, ServiceIdentity, write_member};
+use super::runtime::{Core, serve_nodes};
+use super::world::{Build, MemberRec, Platform, Violation, World, WriteStall};
 use crate::signing::MemberCert;
 
 /// How to start a sandbox.
@@ -72,158 +76,6 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// Why the sandbox could not start or act.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    /// Keys or certificates.
-    #[error(transparent)]
-    Pki(#[from] PkiError),
-    /// A file or socket.
-    #[error("{what}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// Why it failed.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A request the sandbox refuses.
-    #[error("{0}")]
-    Refused(String),
-}
-
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SandboxError {
-    let what = what.into();
-    move |source| SandboxError::Io { what, source }
-}
-
-/// A simulated build's identity (derived from its version so it is stable across runs).
-pub fn simulated_build(platform: Platform, ccf_version: &str) -> Build {
-    let package = format!("noderoll sandbox package {ccf_version}");
-    match platform {
-        Platform::Virtual => Build {
-            platform,
-            ccf_version: ccf_version.into(),
-            host_data: hex::encode(sha2::Sha256::digest(package.as_bytes())),
-            measurement: VIRTUAL_MEASUREMENT.into(),
-            uvm: None,
-        },
-        Platform::Snp => Build {
-            platform,
-            ccf_version: ccf_version.into(),
-            host_data: hex::encode(sha2::Sha256::digest(snp_policy(ccf_version).as_bytes())),
-            measurement: hex::encode(sha2::Sha384::digest(package.as_bytes())),
-            uvm: None,
-        },
-    }
-}
-
-/// The UVM endorsement simulated SNP nodes present with `--uvm`: the DID and feed of Azure's
-/// ContainerPlat UVM, at `svn`.
-pub fn simulated_uvm(svn: &str) -> UvmEndorsement {
-    UvmEndorsement {
-        did: "did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2".into(),
-        feed: "ContainerPlat-AMD-UVM".into(),
-        svn: svn.into(),
-    }
-}
-
-/// The SVN of the UVM endorsement simulated builds carry with `--uvm`.
-pub const SIMULATED_UVM_SVN: &str = "101";
-
-/// The security policy text of a simulated SNP build (its SHA-256 is the host data).
-pub fn snp_policy(ccf_version: &str) -> String {
-    format!(
-        "package policy\n\napi_version := \"0.10.0\"\nframework_svn := \"noderoll sandbox {ccf_version}\"\n"
-    )
-}
-
-/// The version the sandbox starts on, and the one its ready plan upgrades to.
-pub const CURRENT_VERSION: &str = "ccf-7.0.1";
-/// See [`CURRENT_VERSION`].
-pub const NEXT_VERSION: &str = "ccf-7.0.2";
-
-/// `sandbox.json`: what launch-node, stop-node and users need to know.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SandboxInfo {
-    /// Format version.
-    pub schema_version: u32,
-    /// Process id of the sandbox.
-    pub pid: u32,
-    /// Control endpoint (plain HTTP on 127.0.0.1).
-    pub control: String,
-    /// The service's stable address (a gateway forwarding to a live node).
-    pub service_address: String,
-    /// Service certificate file.
-    pub service_cert: String,
-    /// Nodes at start.
-    pub nodes: Vec<NodeEntry>,
-    /// Members.
-    pub members: Vec<MemberEntry>,
-    /// The build the service runs.
-    pub current_build: Build,
-    /// The build the ready plan upgrades to.
-    pub next_build: Build,
-    /// The ready plan file.
-    pub plan: String,
-}
-
-/// A node in `sandbox.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NodeEntry {
-    /// Node id.
-    pub node_id: String,
-    /// `127.0.0.1:port`.
-    pub rpc_address: String,
-}
-
-/// A member in `sandbox.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MemberEntry {
-    /// Member id.
-    pub member_id: String,
-    /// Certificate file name.
-    pub cert: String,
-    /// Key file name.
-    pub key: String,
-}
-
-impl SandboxInfo {
-    /// Read `DIR/sandbox.json`.
-    pub fn load(dir: &Path) -> Result<SandboxInfo, SandboxError> {
-        let path = dir.join("sandbox.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            SandboxError::Refused(format!(
-                "cannot read {} ({e}); is `noderoll sandbox --dir {}` running?",
-                path.display(),
-                dir.display()
-            ))
-        })?;
-        serde_json::from_str(&text).map_err(|e| {
-            SandboxError::Refused(format!(
-                "{} is not a sandbox description: {e}",
-                path.display()
-            ))
-        })
-    }
-}
-
-struct NodeServer {
-    handle: Option<Handle<SocketAddr>>,
-    port: u16,
-}
-
-/// What the control endpoint and the [`Sandbox`] handle share.
-pub struct Core {
-    /// The simulation and node certificates.
-    pub shared: Arc<Shared>,
-    service: ServiceIdentity,
-    servers: Mutex<Vec<NodeServer>>,
-    /// Launch names stopped before their launch reached the sandbox: an orchestrator that
-    /// cancels a launch by name makes sure it never starts.
-    cancelled: Mutex<std::collections::BTreeSet<String>>,
-}
-
 /// A running sandbox. Dropping it stops every listener.
 pub struct Sandbox {
     core: Arc<Core>,
@@ -238,70 +90,17 @@ impl Sandbox {
     /// Start a sandbox and write its files. Must run inside a tokio runtime.
     pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         crate::ccf::tls::ensure_crypto_provider();
-        if opts.nodes == 0 || opts.nodes > 64 {
-            return Err(SandboxError::Refused(format!(
-                "--nodes must be between 1 and 64, not {}",
-                opts.nodes
-            )));
-        }
-        if opts.members == 0 || opts.members > 32 {
-            return Err(SandboxError::Refused(format!(
-                "--members must be between 1 and 32, not {}",
-                opts.members
-            )));
-        }
+        check_sizes(&opts)?;
         std::fs::create_dir_all(&opts.dir)
             .map_err(io(format!("cannot create {}", opts.dir.display())))?;
         let service = ServiceIdentity::generate()?;
         let service_cert_path = opts.dir.join("service_cert.pem");
         std::fs::write(&service_cert_path, &service.cert_pem)
             .map_err(io(format!("cannot write {}", service_cert_path.display())))?;
-
-        let mut members = Vec::new();
-        let mut member_entries = Vec::new();
-        for i in 0..opts.members {
-            let files = write_member(&opts.dir, i)?;
-            let cert = MemberCert::from_pem(&files.cert_pem, &files.cert).map_err(|e| {
-                SandboxError::Refused(format!("generated member certificate is unusable: {e}"))
-            })?;
-            member_entries.push(MemberEntry {
-                member_id: cert.member_id().to_string(),
-                cert: file_name(&files.cert),
-                key: file_name(&files.key),
-            });
-            members.push(MemberRec {
-                id: cert.member_id().to_string(),
-                cert_pem: files.cert_pem,
-                public_key: cert.public_key().clone(),
-                active: true,
-            });
-        }
-
-        if opts.uvm && opts.platform != Platform::Snp {
-            return Err(SandboxError::Refused(
-                "--uvm needs --platform snp (UVM endorsements are an SNP feature)".into(),
-            ));
-        }
-        if opts.stale_retired > 64 {
-            return Err(SandboxError::Refused(format!(
-                "--stale-retired must be at most 64, not {}",
-                opts.stale_retired
-            )));
-        }
-        let mut current = simulated_build(opts.platform, CURRENT_VERSION);
-        let mut next = simulated_build(opts.platform, NEXT_VERSION);
-        if opts.uvm {
-            current.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
-            next.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
-        }
-        let mut identities = Vec::new();
-        let mut listeners = Vec::new();
-        for _ in 0..opts.nodes {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")
-                .map_err(io("cannot bind 127.0.0.1:0"))?;
-            identities.push(NodeIdentity::generate(&service)?);
-            listeners.push(listener);
-        }
+        let (members, member_entries) = write_members(&opts.dir, opts.members)?;
+        check_variants(&opts)?;
+        let (current, next) = builds(&opts);
+        let (identities, listeners) = bind_nodes(opts.nodes, &service)?;
         let genesis: Vec<(String, u16)> = identities
             .iter()
             .zip(&listeners)
@@ -312,72 +111,12 @@ impl Sandbox {
                 )
             })
             .collect();
-        let mut world = World::new(
-            opts.latency,
-            opts.seed,
-            Instant::now(),
-            &genesis,
-            &current,
-            members,
-        );
-        let mut endorsed_pems: Vec<String> =
-            identities.iter().map(|i| i.endorsed_pem.clone()).collect();
-        let mut cert_slots: Vec<Arc<CertSlot>> =
-            identities.iter().map(|i| CertSlot::new(i, true)).collect();
-        // A recovered service: the previous service's nodes, endorsed by its identity, retired
-        // by the recovery and gone.
-        let mut stale_ports = Vec::new();
-        let previous_service_cert_pem = if opts.stale_retired > 0 {
-            let previous = ServiceIdentity::generate()?;
-            for _ in 0..opts.stale_retired {
-                let identity = NodeIdentity::generate(&previous)?;
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .and_then(|l| l.local_addr())
-                    .map_err(io("cannot bind 127.0.0.1:0"))?
-                    .port();
-                world.add_pre_recovery_node(identity.node_id.clone(), port, current.clone());
-                endorsed_pems.push(identity.endorsed_pem.clone());
-                cert_slots.push(CertSlot::new(&identity, true));
-                stale_ports.push(port);
-            }
-            world.recovery_count = 1;
-            Some(previous.cert_pem.clone())
-        } else {
-            None
-        };
-        let shared = Arc::new(Shared {
-            world: Mutex::new(world),
-            service_cert_pem: Mutex::new(service.cert_pem.clone()),
-            endorsed_pems: Mutex::new(endorsed_pems),
-            cert_slots: Mutex::new(cert_slots),
-            previous_service_cert_pem,
-            sessions: Mutex::new(std::collections::HashMap::new()),
-        });
-        let mut servers = Vec::new();
-        for (slot, listener) in listeners.into_iter().enumerate() {
-            let port = listener
-                .local_addr()
-                .map_err(io("cannot read a bound address"))?
-                .port();
-            let handle = serve(&shared, slot, listener)?;
-            servers.push(NodeServer {
-                handle: Some(handle),
-                port,
-            });
-        }
-        for port in stale_ports {
-            servers.push(NodeServer { handle: None, port });
-        }
-
+        let (shared, stale_ports) =
+            new_shared(&opts, &service, &genesis, &identities, &current, members)?;
+        let servers = serve_nodes(&shared, listeners, stale_ports)?;
         let gateway = start_gateway(&shared, &service, &service_cert_path)?;
-        let core = Arc::new(Core {
-            cancelled: Mutex::default(),
-            shared: shared.clone(),
-            service,
-            servers: Mutex::new(servers),
-        });
+        let core = Arc::new(Core::new(shared.clone(), service, servers));
         let (control, control_task) = super::control::start(core.clone()).await?;
-        let plan_name = "upgrade.toml";
         let info = SandboxInfo {
             schema_version: 1,
             pid: std::process::id(),
@@ -394,14 +133,9 @@ impl Sandbox {
             members: member_entries,
             current_build: current,
             next_build: next,
-            plan: plan_name.into(),
+            plan: "upgrade.toml".into(),
         };
-        write_atomically(&opts.dir.join(plan_name), &ready_plan(&info, &opts))?;
-        write_atomically(
-            &opts.dir.join("sandbox.json"),
-            &serde_json::to_string_pretty(&info).expect("info serialises"),
-        )?;
-
+        write_files(&opts, &info)?;
         let ticker = tokio::spawn(run_ticker(shared));
         Ok(Sandbox {
             core,
@@ -465,18 +199,156 @@ impl Drop for Sandbox {
         self.ticker.abort();
         self.control.abort();
         self.gateway.shutdown();
-        for s in self
-            .core
-            .servers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter_mut()
-        {
-            if let Some(h) = s.handle.take() {
-                h.shutdown();
-            }
-        }
+        self.core.shutdown();
     }
+}
+
+fn check_sizes(opts: &SandboxOptions) -> Result<(), SandboxError> {
+    if opts.nodes == 0 || opts.nodes > 64 {
+        return Err(SandboxError::Refused(format!(
+            "--nodes must be between 1 and 64, not {}",
+            opts.nodes
+        )));
+    }
+    if opts.members == 0 || opts.members > 32 {
+        return Err(SandboxError::Refused(format!(
+            "--members must be between 1 and 32, not {}",
+            opts.members
+        )));
+    }
+    Ok(())
+}
+
+fn check_variants(opts: &SandboxOptions) -> Result<(), SandboxError> {
+    if opts.uvm && opts.platform != Platform::Snp {
+        return Err(SandboxError::Refused(
+            "--uvm needs --platform snp (UVM endorsements are an SNP feature)".into(),
+        ));
+    }
+    if opts.stale_retired > 64 {
+        return Err(SandboxError::Refused(format!(
+            "--stale-retired must be at most 64, not {}",
+            opts.stale_retired
+        )));
+    }
+    Ok(())
+}
+
+/// Write `n` member identities into `dir`: the members (all Active) and their files.
+fn write_members(dir: &Path, n: usize) -> Result<(Vec<MemberRec>, Vec<MemberEntry>), SandboxError> {
+    let mut members = Vec::new();
+    let mut member_entries = Vec::new();
+    for i in 0..n {
+        let files = write_member(dir, i)?;
+        let cert = MemberCert::from_pem(&files.cert_pem, &files.cert).map_err(|e| {
+            SandboxError::Refused(format!("generated member certificate is unusable: {e}"))
+        })?;
+        member_entries.push(MemberEntry {
+            member_id: cert.member_id().to_string(),
+            cert: file_name(&files.cert),
+            key: file_name(&files.key),
+        });
+        members.push(MemberRec {
+            id: cert.member_id().to_string(),
+            cert_pem: files.cert_pem,
+            public_key: cert.public_key().clone(),
+            active: true,
+        });
+    }
+    Ok((members, member_entries))
+}
+
+/// The build the service runs and the one its ready plan upgrades to.
+fn builds(opts: &SandboxOptions) -> (Build, Build) {
+    let mut current = simulated_build(opts.platform, CURRENT_VERSION);
+    let mut next = simulated_build(opts.platform, NEXT_VERSION);
+    if opts.uvm {
+        current.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
+        next.uvm = Some(simulated_uvm(SIMULATED_UVM_SVN));
+    }
+    (current, next)
+}
+
+/// An identity endorsed by `service` and a bound listener for each of `n` genesis nodes.
+fn bind_nodes(
+    n: usize,
+    service: &ServiceIdentity,
+) -> Result<(Vec<NodeIdentity>, Vec<std::net::TcpListener>), SandboxError> {
+    let mut identities = Vec::new();
+    let mut listeners = Vec::new();
+    for _ in 0..n {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").map_err(io("cannot bind 127.0.0.1:0"))?;
+        identities.push(NodeIdentity::generate(service)?);
+        listeners.push(listener);
+    }
+    Ok((identities, listeners))
+}
+
+/// The simulation at start and the certificates its nodes present; with the ports of the
+/// nodes from before a recovery (which serve nothing).
+fn new_shared(
+    opts: &SandboxOptions,
+    service: &ServiceIdentity,
+    genesis: &[(String, u16)],
+    identities: &[NodeIdentity],
+    current: &Build,
+    members: Vec<MemberRec>,
+) -> Result<(Arc<Shared>, Vec<u16>), SandboxError> {
+    let mut world = World::new(
+        opts.latency,
+        opts.seed,
+        Instant::now(),
+        genesis,
+        current,
+        members,
+    );
+    let mut endorsed_pems: Vec<String> =
+        identities.iter().map(|i| i.endorsed_pem.clone()).collect();
+    let mut cert_slots: Vec<Arc<CertSlot>> =
+        identities.iter().map(|i| CertSlot::new(i, true)).collect();
+    // A recovered service: the previous service's nodes, endorsed by its identity, retired
+    // by the recovery and gone.
+    let mut stale_ports = Vec::new();
+    let previous_service_cert_pem = if opts.stale_retired > 0 {
+        let previous = ServiceIdentity::generate()?;
+        for _ in 0..opts.stale_retired {
+            let identity = NodeIdentity::generate(&previous)?;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(io("cannot bind 127.0.0.1:0"))?
+                .port();
+            world.add_pre_recovery_node(identity.node_id.clone(), port, current.clone());
+            endorsed_pems.push(identity.endorsed_pem.clone());
+            cert_slots.push(CertSlot::new(&identity, true));
+            stale_ports.push(port);
+        }
+        world.recovery_count = 1;
+        Some(previous.cert_pem.clone())
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared {
+        world: Mutex::new(world),
+        service_cert_pem: Mutex::new(service.cert_pem.clone()),
+        endorsed_pems: Mutex::new(endorsed_pems),
+        cert_slots: Mutex::new(cert_slots),
+        previous_service_cert_pem,
+        sessions: Mutex::new(std::collections::HashMap::new()),
+    });
+    Ok((shared, stale_ports))
+}
+
+/// Write the ready plan, then `sandbox.json`.
+fn write_files(opts: &SandboxOptions, info: &SandboxInfo) -> Result<(), SandboxError> {
+    write_atomically(
+        &opts.dir.join(&info.plan),
+        &ready_plan(info, &opts.noderoll_command, opts.nodes, &opts.soak),
+    )?;
+    write_atomically(
+        &opts.dir.join("sandbox.json"),
+        &serde_json::to_string_pretty(info).expect("info serialises"),
+    )
 }
 
 /// The gateway listener: a service-endorsed certificate of its own, forwarding to live nodes.
@@ -514,248 +386,6 @@ fn start_gateway(
         }
     });
     Ok((handle, port))
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default()
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<(), SandboxError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(io(format!("cannot write {}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(io(format!("cannot write {}", path.display())))
-}
-
-fn ready_plan(info: &SandboxInfo, opts: &SandboxOptions) -> String {
-    // Launcher commands run in the plan file's directory, which is the sandbox's.
-    let dir = ".";
-    let platform = match info.next_build.platform {
-        Platform::Virtual => "virtual",
-        Platform::Snp => "snp",
-    };
-    let mut target = format!(
-        "platform = \"{platform}\"\nhost_data = \"{}\"\nccf_version = \"{}\"\n",
-        info.next_build.host_data, info.next_build.ccf_version
-    );
-    if info.next_build.platform == Platform::Snp {
-        // Nodes admitted by UVM endorsement are not checked against a measurement: the plan
-        // names none, as an operator of Azure confidential containers would write it.
-        if info.next_build.uvm.is_none() {
-            target.push_str(&format!(
-                "measurement = \"{}\"\n",
-                info.next_build.measurement
-            ));
-        }
-        target.push_str(&format!(
-            "security_policy = {:?}\n",
-            snp_policy(&info.next_build.ccf_version)
-        ));
-        if let Some(u) = &info.next_build.uvm {
-            target.push_str(&format!(
-                "uvm_endorsement = {{ did = {:?}, feed = {:?}, svn = {:?} }}\n",
-                u.did, u.feed, u.svn
-            ));
-        }
-    }
-    let members: String = info
-        .members
-        .iter()
-        .map(|m| {
-            format!(
-                "[[members]]\ncert = \"{}\"\nkey = \"{}\"\n\n",
-                m.cert, m.key
-            )
-        })
-        .collect();
-    format!(
-        "# Upgrade the noderoll sandbox in this directory from {} to {}.\n\
-         # Written by `noderoll sandbox`; see the README's plan file reference.\n\n\
-         [service]\nurl = \"https://{}\"  # the sandbox gateway: forwards to a live node\nservice_cert = \"service_cert.pem\"\n\n\
-         {members}\
-         [target]\n{target}\n\
-         [nodes]\nlaunch = \"{cmd} sandbox launch-node --dir {dir}\"\nstop = \"{cmd} sandbox stop-node --dir {dir}\"\n\
-         max_parallel_launches = {n}\n\n\
-         [safety]\nsoak = \"{soak}\"\nstep_timeout = \"2m\"\n",
-        info.current_build.ccf_version,
-        info.next_build.ccf_version,
-        info.service_address,
-        cmd = opts
-            .noderoll_command
-            .replace('\\', "\\\\")
-            .replace('"', "\\\""),
-        dir = dir.replace('\\', "\\\\").replace('"', "\\\""),
-        n = opts.nodes,
-        soak = opts.soak,
-    )
-}
-
-fn serve(
-    shared: &Arc<Shared>,
-    slot: usize,
-    listener: std::net::TcpListener,
-) -> Result<Handle<SocketAddr>, SandboxError> {
-    listener
-        .set_nonblocking(true)
-        .map_err(io("cannot configure a listener"))?;
-    let handle = Handle::new();
-    let cert = shared.cert_slots.lock().unwrap_or_else(|e| e.into_inner())[slot].clone();
-    let config = RustlsConfig::from_config(Arc::new(cert.server_config()));
-    let server = axum_server::from_tcp_rustls(listener, config)
-        .map_err(io("cannot serve a node"))?
-        .handle(handle.clone());
-    let app = node_router(shared.clone(), slot);
-    tokio::spawn(async move {
-        let make = app.into_make_service_with_connect_info::<super::http::ConnId>();
-        if let Err(e) = server.serve(make).await {
-            tracing::warn!("sandbox node listener stopped: {e}");
-        }
-    });
-    Ok(handle)
-}
-
-fn find_slot(shared: &Shared, node: &str) -> Result<usize, SandboxError> {
-    let w = shared.world();
-    w.nodes
-        .iter()
-        .position(|n| {
-            n.node_id == node
-                || n.address() == node
-                || format!("localhost:{}", n.port) == node
-                || n.name.as_deref() == Some(node)
-        })
-        .ok_or_else(|| SandboxError::Refused(format!("no node {node} in this sandbox")))
-}
-
-impl Core {
-    /// Launch a node running `build`; returns its node id and RPC address.
-    pub fn launch(&self, build: Build) -> Result<(String, String), SandboxError> {
-        self.launch_named(build, None)
-    }
-
-    /// [`Core::launch`], the node carrying its launch's name (`NODEROLL_NODE_NAME`).
-    pub fn launch_named(
-        &self,
-        build: Build,
-        name: Option<String>,
-    ) -> Result<(String, String), SandboxError> {
-        if let Some(n) = &name
-            && self
-                .cancelled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(n)
-        {
-            return Err(SandboxError::Refused(format!(
-                "launch {n} was cancelled by the stop command"
-            )));
-        }
-        let (shared, servers) = (&self.shared, &self.servers);
-        let identity = NodeIdentity::generate(&self.service)?;
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").map_err(io("cannot bind 127.0.0.1:0"))?;
-        let port = listener
-            .local_addr()
-            .map_err(io("cannot read a bound address"))?
-            .port();
-        let cert = CertSlot::new(&identity, false);
-        let slot = {
-            let mut w = shared.world();
-            let slot = w.launch(identity.node_id.clone(), port, build, Instant::now());
-            w.nodes[slot].name = name;
-            shared
-                .endorsed_pems
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(identity.endorsed_pem.clone());
-            shared
-                .cert_slots
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(cert);
-            slot
-        };
-        let handle = serve(shared, slot, listener)?;
-        servers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(NodeServer {
-                handle: Some(handle),
-                port,
-            });
-        Ok((identity.node_id, format!("127.0.0.1:{port}")))
-    }
-
-    /// Renew the service certificate (same key): served from now on by `/node/network` and
-    /// `/gov/service/info`; the file in the sandbox directory keeps the old one, as an
-    /// operator's copy would.
-    pub fn renew_service_cert(&self) -> Result<(), SandboxError> {
-        let pem = self
-            .service
-            .renewed_cert_pem()
-            .map_err(|e| SandboxError::Refused(e.to_string()))?;
-        *self
-            .shared
-            .service_cert_pem
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = pem;
-        Ok(())
-    }
-
-    /// Stop a node; see [`Sandbox::stop`].
-    pub fn stop(&self, node: &str, by_orchestrator: bool) -> Result<(), SandboxError> {
-        let slot = find_slot(&self.shared, node)?;
-        self.stop_slot(slot, by_orchestrator);
-        Ok(())
-    }
-
-    /// The stop command by launch name: stops the node launched under it, or, if its launch
-    /// has not reached the sandbox yet, makes sure it never starts.
-    pub fn stop_by_name(&self, name: &str) {
-        match find_slot(&self.shared, name) {
-            Ok(slot) => self.stop_slot(slot, true),
-            Err(_) => {
-                self.cancelled
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(name.to_string());
-            }
-        }
-    }
-
-    fn stop_slot(&self, slot: usize, by_orchestrator: bool) {
-        let (shared, servers) = (&self.shared, &self.servers);
-        shared.world().stop(slot, by_orchestrator, Instant::now());
-        if let Some(h) = servers.lock().unwrap_or_else(|e| e.into_inner())[slot]
-            .handle
-            .take()
-        {
-            h.shutdown();
-        }
-    }
-
-    /// Partition a node away (or heal it).
-    pub fn partition(&self, node: &str, partitioned: bool) -> Result<(), SandboxError> {
-        let (shared, servers) = (&self.shared, &self.servers);
-        let slot = find_slot(shared, node)?;
-        if !shared.world().nodes[slot].running {
-            return Err(SandboxError::Refused(format!("node {node} is not running")));
-        }
-        shared.world().set_partitioned(slot, partitioned);
-        let mut servers = servers.lock().unwrap_or_else(|e| e.into_inner());
-        let s = &mut servers[slot];
-        if partitioned {
-            if let Some(h) = s.handle.take() {
-                h.shutdown();
-            }
-        } else if s.handle.is_none() {
-            let listener = std::net::TcpListener::bind(("127.0.0.1", s.port))
-                .map_err(io(format!("cannot rebind port {}", s.port)))?;
-            s.handle = Some(serve(shared, slot, listener)?);
-        }
-        Ok(())
-    }
 }
 
 /// Advance the simulation every few milliseconds and present endorsed certificates as nodes

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use noderoll::ccf::NodeAddr;
 use noderoll::ccf::types::NodeStatus;
-use noderoll::sandbox::server::Core;
+use noderoll::sandbox::runtime::Core;
 use noderoll::sandbox::{Fault, Platform};
 use serde_json::Value;
 

@@ -35,7 +35,7 @@ async fn upgrade_by_hand(n: usize, platform: Platform) {
             ),
             Action::new(
                 "add_snp_host_data",
-                json!({"host_data": new.host_data, "security_policy": noderoll::sandbox::server::snp_policy(&new.ccf_version)}),
+                json!({"host_data": new.host_data, "security_policy": noderoll::sandbox::builds::snp_policy(&new.ccf_version)}),
             ),
         ],
     };
