@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::planner::{NodeView, ServiceView};
+use super::view::{NodeView, ServiceView};
 use super::spec::{CodePlatform, NodesSpec, Safety, Target, UpgradeSpec};
 use crate::ccf::NodeAddr;
 use crate::ccf::types::{JoinPolicy, NodeStatus, QuoteClaims, VirtualPolicy};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::planner::{Launched, ServiceView};
+use super::view::{Launched, ServiceView};
 use super::spec::UpgradeSpec;
 use crate::ccf::types::NodeStatus;
 

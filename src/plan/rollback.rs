@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::planner::{ServiceView, fault_tolerance};
+use super::gates::fault_tolerance;
+use super::view::{NodeView, ServiceView};
 use super::spec::{CodePlatform, Target, UpgradeSpec};
 use crate::ccf::types::NodeStatus;
 
@@ -29,7 +30,7 @@ pub enum RollbackFrom {
 /// must agree), else the one other code version still registered.
 pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     let target = &spec.target;
-    let on_target = |n: &&super::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
+    let on_target = |n: &&NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
     let live = |s: NodeStatus| matches!(s, NodeStatus::Trusted | NodeStatus::Pending);
     let registered = !target
         .register_actions(&view.join_policy)
