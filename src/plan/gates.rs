@@ -229,7 +229,11 @@ impl<'de> Deserialize<'de> for Gate {
 
 /// Retirement, the floor: retiring `node_id` out of `trusted` nodes leaves f at least
 /// `min_fault_tolerance`.
-pub fn retire_floor(node_id: &str, trusted: usize, min_fault_tolerance: usize) -> Result<(), String> {
+pub fn retire_floor(
+    node_id: &str,
+    trusted: usize,
+    min_fault_tolerance: usize,
+) -> Result<(), String> {
     let after = trusted - 1;
     if fault_tolerance(after) < min_fault_tolerance {
         return Err(format!(
@@ -414,18 +418,27 @@ mod tests {
         let floor = Gate::RetireNode {
             min_fault_tolerance: 3,
         };
-        let why = floor.check(&retire(0), &Scene::now(&v, &s.target)).unwrap_err();
+        let why = floor
+            .check(&retire(0), &Scene::now(&v, &s.target))
+            .unwrap_err();
         assert!(why.contains("f = 2 below the minimum 3 (with 5"), "{why}");
         v.nodes[4].ready = false;
-        let why = gate.check(&retire(0), &Scene::now(&v, &s.target)).unwrap_err();
-        assert_eq!(why, "new node(s) 44444444 not healthy (not serving governance)");
+        let why = gate
+            .check(&retire(0), &Scene::now(&v, &s.target))
+            .unwrap_err();
+        assert_eq!(
+            why,
+            "new node(s) 44444444 not healthy (not serving governance)"
+        );
         v.nodes[4].ready = true;
         for n in &mut v.nodes[1..3] {
             n.reachable = false;
         }
         v.nodes[3].reachable = false;
         v.nodes[3].claims = None;
-        let why = gate.check(&retire(0), &Scene::now(&v, &s.target)).unwrap_err();
+        let why = gate
+            .check(&retire(0), &Scene::now(&v, &s.target))
+            .unwrap_err();
         assert_eq!(
             why,
             "only 2 healthy node(s) would remain, fewer than a majority of 5"
@@ -444,7 +457,10 @@ mod tests {
         assert_eq!(gate.check(&step, &Scene::now(&v, &s.target)), Ok(()));
         v.nodes[1].claims = None;
         let why = gate.check(&step, &Scene::now(&v, &s.target)).unwrap_err();
-        assert!(why.starts_with("trusted node(s) 11111111 do not show"), "{why}");
+        assert!(
+            why.starts_with("trusted node(s) 11111111 do not show"),
+            "{why}"
+        );
         assert_eq!(Gate::Soak.check(&step, &Scene::now(&v, &s.target)), Ok(()));
     }
 

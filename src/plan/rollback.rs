@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::gates::fault_tolerance;
-use super::view::{NodeView, ServiceView};
 use super::spec::{CodePlatform, Target, UpgradeSpec};
+use super::view::{NodeView, ServiceView};
 use crate::ccf::types::NodeStatus;
 
 /// What a rollback of `spec.target` can do on the service as observed.

@@ -79,7 +79,6 @@ pub struct Abandon {
     pub launched: Vec<Launched>,
 }
 
-
 /// A step with its consequences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedStep {

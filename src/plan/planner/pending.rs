@@ -16,9 +16,8 @@ impl Planning<'_> {
             ));
         }
         let target = &self.spec.target;
-        let on_target = |n: &crate::plan::NodeView| {
-            n.claims.as_ref().is_some_and(|c| target.matches(c))
-        };
+        let on_target =
+            |n: &crate::plan::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
         let view = self.view;
         let pending: Vec<_> = view
             .nodes
@@ -44,6 +43,10 @@ impl Planning<'_> {
                 )),
             }
         }
-        self.waiting = self.pending_ours.iter().map(|n| n.node_id.clone()).collect();
+        self.waiting = self
+            .pending_ours
+            .iter()
+            .map(|n| n.node_id.clone())
+            .collect();
     }
 }

@@ -13,8 +13,7 @@ impl Planning<'_> {
     pub(super) fn soak_before_retiring(&mut self) {
         let rolled_forward = self.split.new.iter().any(|n| self.ours(n));
         let clean_rollback = self.ctx.abandon.is_some() && self.need_new == 0 && !rolled_forward;
-        if !self.split.old.is_empty() && self.ctx.soaked_new < self.ctx.desired && !clean_rollback
-        {
+        if !self.split.old.is_empty() && self.ctx.soaked_new < self.ctx.desired && !clean_rollback {
             self.push(self.soak_step(), Gate::Soak, false);
         }
     }
@@ -31,8 +30,7 @@ impl Planning<'_> {
             min_fault_tolerance: self.ctx.min_fault_tolerance,
         };
         for n in order {
-            if let Err(why) = retire_floor(&n.node_id, self.trusted, self.ctx.min_fault_tolerance)
-            {
+            if let Err(why) = retire_floor(&n.node_id, self.trusted, self.ctx.min_fault_tolerance) {
                 self.out.blocked.get_or_insert(why);
                 break;
             }
