@@ -191,7 +191,6 @@ pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::NodeView;
     use crate::plan::fixtures::{self, service};
 
     fn spec(count: Option<usize>) -> UpgradeSpec {

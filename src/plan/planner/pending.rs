@@ -17,7 +17,7 @@ impl Planning<'_> {
         }
         let target = &self.spec.target;
         let on_target =
-            |n: &crate::plan::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
+            |n: &crate::plan::view::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
         let view = self.view;
         let pending: Vec<_> = view
             .nodes

@@ -2,9 +2,9 @@
 //! for a stable plan), the primary last, each behind [`Gate::RetireNode`].
 
 use super::Planning;
-use crate::plan::NodeView;
 use crate::plan::gates::{Gate, Scene, retire_floor};
 use crate::plan::step::Step;
+use crate::plan::view::NodeView;
 
 impl Planning<'_> {
     /// Soak the new nodes before any old one is retired. A clean rollback keeps nodes that ran
