@@ -100,7 +100,7 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
                 s.step.touches(),
                 s.trusted_after.to_string(),
                 f,
-                s.gate.clone(),
+                s.gate.to_string(),
             ]);
         }
         out.push_str(&format!("{t}\n"));

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::planner::{NodeView, ServiceView};
 use super::spec::{CodePlatform, NodesSpec, Safety, Target, UpgradeSpec};
+use super::view::{NodeView, ServiceView};
 use crate::ccf::NodeAddr;
 use crate::ccf::types::{JoinPolicy, NodeStatus, QuoteClaims, VirtualPolicy};
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::planner::{Launched, ServiceView};
 use super::spec::UpgradeSpec;
+use super::view::{Launched, ServiceView};
 use crate::ccf::types::NodeStatus;
 
 /// What is seen, one sentence each; empty when nothing suggests an upgrade in progress.

@@ -2,12 +2,16 @@
 
 #[cfg(test)]
 mod fixtures;
+pub mod gates;
 pub mod inprogress;
 pub mod planner;
 pub mod rollback;
 pub mod saved;
+mod short_id;
 pub mod spec;
+pub mod step;
 pub mod version;
+pub mod view;
 
 pub use planner::{Launched, NodeView, Plan, PlannedStep, RunContext, ServiceView, Step};
 pub use spec::{CodePlatform, Target, UpgradeSpec};

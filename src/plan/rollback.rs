@@ -9,8 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::planner::{ServiceView, fault_tolerance};
+use super::gates::fault_tolerance;
 use super::spec::{CodePlatform, Target, UpgradeSpec};
+use super::view::{NodeView, ServiceView};
 use crate::ccf::types::NodeStatus;
 
 /// What a rollback of `spec.target` can do on the service as observed.
@@ -29,7 +30,6 @@ pub enum RollbackFrom {
 /// must agree), else the one other code version still registered.
 pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     let target = &spec.target;
-    let on_target = |n: &&super::NodeView| n.claims.as_ref().is_some_and(|c| target.matches(c));
     let live = |s: NodeStatus| matches!(s, NodeStatus::Trusted | NodeStatus::Pending);
     let registered = !target
         .register_actions(&view.join_policy)
@@ -38,22 +38,49 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     let target_nodes = view
         .nodes
         .iter()
-        .filter(|n| live(n.status))
-        .filter(on_target)
+        .filter(|n| live(n.status) && on(target, n))
         .count();
     if target_nodes == 0 && !registered {
         return RollbackFrom::NothingToRollBack;
     }
-    // Builds of the trusted nodes not on the target, with the version each reports.
+    let builds = old_builds(view, target);
+    match builds.len() {
+        1 => {
+            let ((h, m), versions) = builds.into_iter().next().expect("one build");
+            RollbackFrom::To(previous(target, h, m, &versions))
+        }
+        0 => previous_registered(view, target),
+        _ => {
+            let list: Vec<String> = builds
+                .iter()
+                .map(|((h, _), v)| format!("{}… ({} node(s))", &h[..h.len().min(8)], v.len()))
+                .collect();
+            RollbackFrom::Impossible(format!(
+                "the nodes not on the target run {} different builds ({}): which one to go back to is not clear; finish or roll back that other upgrade first",
+                list.len(),
+                list.join(", ")
+            ))
+        }
+    }
+}
+
+/// `n` attests `target`.
+fn on(target: &Target, n: &NodeView) -> bool {
+    n.claims.as_ref().is_some_and(|c| target.matches(c))
+}
+
+/// Builds (host data, measurement) of the trusted nodes not on the target, with the version
+/// each reports.
+fn old_builds(
+    view: &ServiceView,
+    target: &Target,
+) -> BTreeMap<(String, String), Vec<Option<String>>> {
     let mut builds: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
     for n in view
         .nodes
         .iter()
-        .filter(|n| n.status == NodeStatus::Trusted)
+        .filter(|n| n.status == NodeStatus::Trusted && !on(target, n))
     {
-        if on_target(&n) {
-            continue;
-        }
         // A node that does not answer shows no build; it is retired with the others not on
         // the version gone back to.
         let Some(c) = &n.claims else {
@@ -64,43 +91,36 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
             .or_default()
             .push(n.version.clone());
     }
-    let previous = |host_data: String, measurement: String, versions: &[Option<String>]| {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for v in versions.iter().flatten() {
-            *counts.entry(v.as_str()).or_default() += 1;
-        }
-        let ccf_version = counts
-            .into_iter()
-            .max_by_key(|(_, n)| *n)
-            .map(|(v, _)| v.to_string());
-        Target {
-            platform: target.platform,
-            host_data,
-            ccf_version,
-            measurement: (target.platform == CodePlatform::Snp).then_some(measurement),
-            security_policy: None,
-            uvm_endorsement: None,
-        }
-    };
-    match builds.len() {
-        1 => {
-            let ((h, m), versions) = builds.into_iter().next().expect("one build");
-            return RollbackFrom::To(previous(h, m, &versions));
-        }
-        0 => {}
-        _ => {
-            let list: Vec<String> = builds
-                .iter()
-                .map(|((h, _), v)| format!("{}… ({} node(s))", &h[..h.len().min(8)], v.len()))
-                .collect();
-            return RollbackFrom::Impossible(format!(
-                "the nodes not on the target run {} different builds ({}): which one to go back to is not clear; finish or roll back that other upgrade first",
-                list.len(),
-                list.join(", ")
-            ));
-        }
+    builds
+}
+
+/// The target of a previous build, its version the one most of its nodes report.
+fn previous(
+    target: &Target,
+    host_data: String,
+    measurement: String,
+    versions: &[Option<String>],
+) -> Target {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for v in versions.iter().flatten() {
+        *counts.entry(v.as_str()).or_default() += 1;
     }
-    // No old node left: the previous version is whatever else is still registered.
+    let ccf_version = counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(v, _)| v.to_string());
+    Target {
+        platform: target.platform,
+        host_data,
+        ccf_version,
+        measurement: (target.platform == CodePlatform::Snp).then_some(measurement),
+        security_policy: None,
+        uvm_endorsement: None,
+    }
+}
+
+/// No old node left: the previous version is whatever else is still registered.
+fn previous_registered(view: &ServiceView, target: &Target) -> RollbackFrom {
     let others: Vec<(String, Option<String>)> = match target.platform {
         CodePlatform::Virtual => view
             .join_policy
@@ -127,6 +147,7 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     };
     match others.as_slice() {
         [(h, m)] => RollbackFrom::To(previous(
+            target,
             h.to_ascii_lowercase(),
             m.clone().unwrap_or_default(),
             &[],
@@ -170,7 +191,6 @@ pub fn resolve_context(view: &ServiceView, spec: &UpgradeSpec) -> (usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::NodeView;
     use crate::plan::fixtures::{self, service};
 
     fn spec(count: Option<usize>) -> UpgradeSpec {

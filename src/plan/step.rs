@@ -1,0 +1,188 @@
+//! The steps of an upgrade (what the planner emits and the engine runs) and how they read.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::short_id::short;
+use super::view::Launched;
+use crate::ccf::NodeAddr;
+use crate::ccf::types::Action;
+
+/// A step of the upgrade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// Register the target code version.
+    RegisterCode {
+        /// The "add" actions.
+        actions: Vec<Action>,
+    },
+    /// Launch new nodes and wait until each is Pending.
+    LaunchNodes {
+        /// How many.
+        count: usize,
+    },
+    /// Trust new nodes in one proposal and wait until they serve.
+    TrustNodes {
+        /// Pending nodes known now (more may come from launches planned before this step).
+        node_ids: Vec<String>,
+        /// How many will be trusted.
+        count: usize,
+    },
+    /// Watch every node stay healthy for a while.
+    Soak {
+        /// How long.
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    /// Retire one old node; stop and delete it once removable.
+    RetireNode {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+        /// It is the primary (an election follows).
+        primary: bool,
+    },
+    /// A node already retired: stop and delete it once removable.
+    RemoveRetired {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+    },
+    /// Remove the old code version (the point of no return).
+    Finalize {
+        /// The "remove" actions.
+        actions: Vec<Action>,
+    },
+    /// Rollback: stop a Pending node of the abandoned upgrade, then `remove_node` it.
+    RemovePending {
+        /// Node id.
+        node_id: String,
+        /// Its address.
+        address: Option<NodeAddr>,
+    },
+    /// Rollback: stop a node the abandoned upgrade launched that never joined.
+    StopLaunched {
+        /// What the launcher reported.
+        node: Launched,
+    },
+    /// Rollback: deregister the abandoned code version.
+    RemoveAbandonedCode {
+        /// The "remove" actions.
+        actions: Vec<Action>,
+    },
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+impl Step {
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::RegisterCode { actions } => {
+                format!("register the new code version ({})", names(actions))
+            }
+            Step::LaunchNodes { count } => format!(
+                "launch {count} new node{}",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Step::TrustNodes { count, .. } => format!(
+                "trust {count} new node{} in one proposal",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Step::Soak { duration } => format!(
+                "soak for {}s: new nodes ready, agreeing on primary and view, caught up",
+                duration.as_secs_f64()
+            ),
+            Step::RetireNode {
+                node_id, primary, ..
+            } => {
+                format!(
+                    "retire old node {}{}, then stop and delete it",
+                    short(node_id),
+                    if *primary {
+                        " (the primary: election)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            Step::RemoveRetired { node_id, .. } => {
+                format!("stop and delete retired node {}", short(node_id))
+            }
+            Step::Finalize { actions } => format!(
+                "remove the old code version ({} action{})",
+                actions.len(),
+                if actions.len() == 1 { "" } else { "s" }
+            ),
+            Step::RemovePending { node_id, .. } => {
+                format!("stop Pending node {} and remove it", short(node_id))
+            }
+            Step::StopLaunched { node } => format!(
+                "stop node {} (launched, never joined)",
+                node.node_id
+                    .as_deref()
+                    .map(|id| short(id).to_string())
+                    .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
+                    .unwrap_or_default()
+            ),
+            Step::RemoveAbandonedCode { actions } => {
+                format!("remove the abandoned code version ({})", names(actions))
+            }
+        }
+    }
+
+    /// The nodes this step touches (ids, or a description).
+    pub fn touches(&self) -> String {
+        match self {
+            Step::RegisterCode { .. }
+            | Step::Finalize { .. }
+            | Step::Soak { .. }
+            | Step::RemoveAbandonedCode { .. } => "-".into(),
+            Step::LaunchNodes { count } => format!("{count} new"),
+            Step::TrustNodes { node_ids, count } if node_ids.len() == *count => node_ids
+                .iter()
+                .map(|i| short(i))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Step::TrustNodes { count, .. } => format!("the {count} launched"),
+            Step::RetireNode { node_id, .. }
+            | Step::RemoveRetired { node_id, .. }
+            | Step::RemovePending { node_id, .. } => short(node_id).into(),
+            Step::StopLaunched { node } => node
+                .node_id
+                .as_deref()
+                .map(|i| short(i).to_string())
+                .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// True for steps that change the service.
+    pub fn writes(&self) -> bool {
+        !matches!(self, Step::Soak { .. })
+    }
+}
+
+/// Action names, comma-separated.
+fn names(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
