@@ -16,7 +16,8 @@ use super::launcher::{CommandLauncher, LaunchError, LaunchRequest};
 use crate::ccf::governance::{GovError, GovEvent, Governance};
 use crate::ccf::types::{Action, NodeStatus, ProposalBody, ProposalState};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
-use crate::observe::{NodeVersion, Observation};
+use crate::observe::Observation;
+pub use crate::observe::view_of;
 use crate::plan::planner::{self, Abandon, majority};
 use crate::plan::{Launched, NodeView, Plan, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::{Cancel, Poller, Probe, WaitError, wait_until};
@@ -91,18 +92,18 @@ pub enum EngineError {
     },
     /// The service could not be observed.
     #[error(transparent)]
-    Observe(Box<crate::errors::AppError>),
+    Observe(Box<crate::observe::ObserveError>),
 }
 
-impl From<Box<crate::errors::AppError>> for EngineError {
-    fn from(e: Box<crate::errors::AppError>) -> Self {
+impl From<crate::observe::ObserveError> for EngineError {
+    fn from(e: crate::observe::ObserveError) -> Self {
         // A look cut short by a stop request is an interruption, not an unreachable service.
         if e.is_cancelled() {
             EngineError::Cancelled {
                 step: "observe the service".into(),
             }
         } else {
-            EngineError::Observe(e)
+            EngineError::Observe(Box::new(e))
         }
     }
 }
@@ -414,14 +415,14 @@ impl Engine {
                 .await
             {
                 Ok(obs) => break obs,
-                Err(e) if attempt < 4 && transient(&e) && !self.cancel.is_cancelled() => {
+                Err(e) if attempt < 4 && e.is_transient() && !self.cancel.is_cancelled() => {
                     attempt += 1;
                     tracing::debug!("observation failed, looking again: {e}");
                     if !self.cancel.sleep(poller.next_delay()).await {
-                        return Err(Box::new(e).into());
+                        return Err(e.into());
                     }
                 }
-                Err(e) => return Err(Box::new(e).into()),
+                Err(e) => return Err(e.into()),
             }
         };
         let view = view_of(&obs);
@@ -1967,52 +1968,6 @@ fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
         v.push("add_virtual_measurement");
     }
     v
-}
-
-/// The planner's view of an observation.
-pub fn view_of(obs: &Observation) -> ServiceView {
-    // After a disaster recovery, the transaction that creates the service also retires every
-    // node of the previous one (CCF `node_frontend.h`, the `create` handler: `create_service`
-    // then `retire_active_nodes`): rows last written at or before it are the previous life's.
-    let recovered_at = obs
-        .network
-        .current_service_create_txid
-        .filter(|_| obs.network.recovery_count.unwrap_or(0) > 0)
-        .map(|t| t.seqno);
-    ServiceView {
-        primary: obs.network.primary_id.clone(),
-        join_policy: obs.join_policy.clone(),
-        nodes: obs
-            .nodes
-            .iter()
-            .map(|n| NodeView {
-                node_id: n.info.node_id.clone(),
-                status: n.info.status,
-                address: n.address.clone(),
-                claims: n.attestation.clone(),
-                version: match &n.version {
-                    NodeVersion::Reported(v) => Some(v.clone()),
-                    _ => None,
-                },
-                reachable: matches!(n.version, NodeVersion::Reported(_)),
-                ready: n.ready,
-                removable: n.removable,
-                retired_before_recovery: n.info.status == NodeStatus::Retired
-                    && n.info.last_written > 0
-                    && recovered_at.is_some_and(|at| n.info.last_written <= at),
-            })
-            .collect(),
-    }
-}
-
-/// A failure to observe that looking again may cure (not a certificate mismatch, ...).
-fn transient(e: &crate::errors::AppError) -> bool {
-    use crate::errors::AppError;
-    match e {
-        AppError::Client(c) => matches!(c.retry(), Retry::Transient(_)),
-        AppError::NoNodeAnswered { last, .. } => matches!(last.retry(), Retry::Transient(_)),
-        _ => false,
-    }
 }
 
 fn short(id: &str) -> String {
