@@ -173,7 +173,7 @@ pub(super) fn unclaimed_pending(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::fixtures::{NEW, node, service, spec};
+    use crate::exec::fixtures::{NEW, node, observation, service, spec};
 
     fn l(i: usize) -> Launched {
         launched(&node(i, NodeStatus::Pending, NEW))
@@ -217,6 +217,40 @@ mod tests {
         let m = match_launches(&names(&["a"]), found);
         assert_eq!(m.adopted, vec![l(1)]);
         assert!(m.unmatched.is_empty());
+    }
+
+    #[test]
+    fn candidates_are_unclaimed_pending_nodes_that_could_be_the_target() {
+        let mut unreadable = node(5, NodeStatus::Pending, NEW);
+        unreadable.claims = None;
+        let view = service(
+            vec![
+                node(1, NodeStatus::Trusted, NEW),
+                node(2, NodeStatus::Pending, NEW),
+                node(3, NodeStatus::Pending, "aa"),
+                node(4, NodeStatus::Pending, NEW),
+                unreadable,
+                node(6, NodeStatus::Pending, NEW),
+                node(7, NodeStatus::Pending, NEW),
+            ],
+            &["aa", NEW],
+        );
+        let obs = observation(
+            &view,
+            &[None, Some("a"), None, Some("other"), None, None, Some("b")],
+        );
+        let found = candidates(&obs, &view, &names(&["a", "b"]), &[l(6)], &spec());
+        // Node 1 is Trusted, 3 attests another build, 4 is another launch's, 6 is claimed.
+        assert_eq!(
+            found,
+            Candidates {
+                tagged: vec![("a".into(), l(2)), ("b".into(), l(7))],
+                untagged: vec![Launched {
+                    node_id: Some(node(5, NodeStatus::Pending, NEW).node_id),
+                    rpc_address: node(5, NodeStatus::Pending, NEW).address,
+                }],
+            }
+        );
     }
 
     #[test]
