@@ -118,6 +118,18 @@ pub enum AppError {
     Output(#[source] std::io::Error),
 }
 
+impl From<crate::observe::ObserveError> for AppError {
+    fn from(e: crate::observe::ObserveError) -> Self {
+        use crate::observe::ObserveError;
+        match e {
+            ObserveError::NoNodeAnswered { tried, hint, last } => {
+                AppError::NoNodeAnswered { tried, hint, last }
+            }
+            ObserveError::Client(c) => AppError::Client(c),
+        }
+    }
+}
+
 impl From<GovError> for AppError {
     fn from(e: GovError) -> Self {
         AppError::Gov(Box::new(e))
@@ -166,7 +178,10 @@ impl AppError {
                     exit_codes::PREFLIGHT_FAILED
                 }
                 crate::exec::EngineError::Cancelled { .. } => exit_codes::RESUMABLE,
-                crate::exec::EngineError::Observe(inner) => inner.exit_code(),
+                crate::exec::EngineError::Observe(inner) if inner.is_cancelled() => {
+                    exit_codes::RESUMABLE
+                }
+                crate::exec::EngineError::Observe(_) => exit_codes::SERVICE_UNAVAILABLE,
                 _ => exit_codes::STEP_FAILED,
             },
             AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => {

@@ -11,7 +11,9 @@ use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
 use crate::exec::hooks::Notifier;
-use crate::exec::{Engine, EngineError, FinalizePolicy, NullReporter, Outcome, Reporter};
+use crate::exec::{
+    Engine, EngineError, FinalizePolicy, NullReporter, Outcome, Reporter, RunOptions,
+};
 use crate::exit_codes;
 use crate::observe::observe;
 use crate::output::events::{JsonReporter, envelope, write_line};
@@ -120,11 +122,14 @@ fn rollback_engine(
         target: previous.clone(),
         ..w.spec.clone()
     };
-    let mut engine = w.engine_for(spec, reporter, cancel);
-    engine.set_rollback(Abandon {
-        target: w.spec.target.clone(),
-        launched,
-    });
+    let options = RunOptions {
+        rollback: Some(Abandon {
+            target: w.spec.target.clone(),
+            launched,
+        }),
+        ..Default::default()
+    };
+    let engine = w.engine_for(spec, options, reporter, cancel);
     Ok(Some((engine, previous)))
 }
 
@@ -215,13 +220,15 @@ async fn execute(
     let resuming = journal.in_progress();
     let adopt_all = args.adopt.as_ref().is_some_and(|ids| ids.is_empty());
     // Preview (and freshness of a saved plan) before anything changes.
-    let mut preview = w.engine(Arc::new(NullReporter), cancel.clone());
-    preview.adopt_in_flight(in_flight.clone());
-    preview.set_resuming(resuming);
-    preview.set_adopting(adopt_all);
-    if mode == Mode::Finalize {
-        preview.set_finalize(FinalizePolicy::Only);
-    }
+    let finalize = (mode == Mode::Finalize).then_some(FinalizePolicy::Only);
+    let options = RunOptions {
+        in_flight: in_flight.clone(),
+        resuming,
+        adopting: adopt_all,
+        finalize,
+        ..Default::default()
+    };
+    let mut preview = w.engine_with(options, Arc::new(NullReporter), cancel.clone());
     let (found, view) = preview.observe().await?;
     // Governance starts at the nodes the service has now: every address the plan names may
     // have been retired (the engine re-aims it after each look of its own).
@@ -249,7 +256,7 @@ async fn execute(
             }
         }
         _ => {
-            preview.adopt(adopted.clone());
+            preview.options_mut().adopted = adopted.clone();
             if let Some(s) = &saved {
                 s.check_fresh(&view)?;
             }
@@ -386,18 +393,17 @@ async fn execute(
         });
         (result.map_err(AppError::from), engine.known_nodes())
     } else {
-        let mut engine = w.engine(reporter.clone(), cancel.clone());
-        engine.adopt(adopted);
-        engine.adopt_in_flight(in_flight);
-        engine.set_resuming(resuming);
-        engine.set_adopting(adopt_all);
-        if mode == Mode::Finalize {
-            engine.set_finalize(FinalizePolicy::Only);
-        }
-        engine.allow_versions(
-            args.versions.allow_downgrade,
-            args.versions.allow_version_jump,
-        );
+        let options = RunOptions {
+            allow_downgrade: args.versions.allow_downgrade,
+            allow_version_jump: args.versions.allow_version_jump,
+            adopted,
+            in_flight,
+            resuming,
+            adopting: adopt_all,
+            finalize,
+            ..Default::default()
+        };
+        let mut engine = w.engine_with(options, reporter.clone(), cancel.clone());
         let result = engine.run().await;
         match result {
             Err(failure @ EngineError::Step { new_node: true, .. })

@@ -4,7 +4,7 @@ use crate::cli::args::PlanArgs;
 use crate::cli::dispatch::print_stdout;
 use crate::commands::upgrade::wire;
 use crate::errors::AppError;
-use crate::exec::NullReporter;
+use crate::exec::{NullReporter, RunOptions};
 use crate::exit_codes;
 use crate::output::{OutputFormat, plan as render};
 use crate::plan::saved::{SAVED_PLAN_VERSION, SavedPlan, file_sha256, fingerprint};
@@ -17,11 +17,6 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
         .clone()
         .unwrap_or_else(crate::journal::lock::default_state_dir);
     let w = wire(&args.plan, Some(&state_dir), &cancel)?;
-    let mut engine = w.engine(std::sync::Arc::new(NullReporter), cancel);
-    engine.allow_versions(
-        args.versions.allow_downgrade,
-        args.versions.allow_version_jump,
-    );
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs
     // to continue, not a sign of an upgrade elsewhere; a failed target is flagged.
     let journal = crate::journal::Journal::open(&crate::journal::ServiceState::open(
@@ -29,9 +24,15 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
         &w.service_cert_sha256,
     )?)?;
     let (adopted, in_flight) = journal.unfinished_launches();
-    engine.adopt(adopted);
-    engine.adopt_in_flight(in_flight);
-    engine.set_resuming(journal.in_progress());
+    let options = RunOptions {
+        allow_downgrade: args.versions.allow_downgrade,
+        allow_version_jump: args.versions.allow_version_jump,
+        adopted,
+        in_flight,
+        resuming: journal.in_progress(),
+        ..Default::default()
+    };
+    let mut engine = w.engine_with(options, std::sync::Arc::new(NullReporter), cancel);
     let (obs, view) = engine.observe().await?;
     let mut plan = engine.plan_for(&view);
     if !plan.is_done()

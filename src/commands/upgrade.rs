@@ -8,7 +8,7 @@ use crate::ccf::governance::{GovTimeouts, Governance};
 use crate::ccf::{CcfClient, ServiceCert};
 use crate::errors::AppError;
 use crate::exec::hooks::HookRunner;
-use crate::exec::{CommandLauncher, Engine, Reporter};
+use crate::exec::{CommandLauncher, Engine, EngineParts, Reporter, RunOptions};
 use crate::plan::UpgradeSpec;
 use crate::settings::PlanFile;
 use crate::signing::{ExternalSigner, Member, MemberCert};
@@ -116,7 +116,17 @@ fn target_table(t: &crate::plan::Target) -> toml::Table {
 impl Wiring {
     /// An engine reporting to `reporter`.
     pub fn engine(&self, reporter: Arc<dyn Reporter>, cancel: Cancel) -> Engine {
-        self.engine_for(self.spec.clone(), reporter, cancel)
+        self.engine_with(RunOptions::default(), reporter, cancel)
+    }
+
+    /// An engine run as `options` say.
+    pub fn engine_with(
+        &self,
+        options: RunOptions,
+        reporter: Arc<dyn Reporter>,
+        cancel: Cancel,
+    ) -> Engine {
+        self.engine_for(self.spec.clone(), options, reporter, cancel)
     }
 
     /// An engine for another target of the same service (a rollback's previous version):
@@ -124,21 +134,23 @@ impl Wiring {
     pub fn engine_for(
         &self,
         spec: UpgradeSpec,
+        options: RunOptions,
         reporter: Arc<dyn Reporter>,
         cancel: Cancel,
     ) -> Engine {
-        Engine::new(
-            self.client.clone(),
-            self.probe.clone(),
-            self.gov.clone(),
-            self.plan.service.nodes.clone(),
-            self.plan.service.service_cert.clone(),
-            spec.clone(),
-            CommandLauncher::new(&spec, &self.plan.dir).with_package(self.package.clone()),
-            HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
+        let parts = EngineParts {
+            client: self.client.clone(),
+            probe: self.probe.clone(),
+            gov: self.gov.clone(),
+            seeds: self.plan.service.nodes.clone(),
+            service_cert: self.plan.service.service_cert.clone(),
+            launcher: CommandLauncher::new(&spec, &self.plan.dir)
+                .with_package(self.package.clone()),
+            hooks: HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
             reporter,
             cancel,
-        )
+        };
+        Engine::new(parts, spec, options)
     }
 }
 

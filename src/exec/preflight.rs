@@ -1,0 +1,447 @@
+//! Preflight: read-only checks before a run changes anything. Each check is a small function
+//! of what was seen, returning a [`Check`]; [`Preflight::run`] gathers what they need (a few
+//! extra looks at nodes, the constitution, the launcher's commands) and runs them in order.
+
+use super::launcher::CommandLauncher;
+use super::options::RunOptions;
+use crate::ccf::governance::Governance;
+use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus};
+use crate::ccf::{CcfClient, NodeAddr};
+use crate::observe::{Observation, OpenProposal};
+use crate::plan::planner::{self, majority};
+use crate::plan::version::Verdict;
+use crate::plan::{CodePlatform, NodeView, RunContext, ServiceView, Step, UpgradeSpec};
+use crate::wait::Cancel;
+use std::time::Duration;
+
+/// A preflight check's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Name.
+    pub name: &'static str,
+    /// Passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+fn check(name: &'static str, ok: bool, detail: String) -> Check {
+    Check { name, ok, detail }
+}
+
+/// Actions whose presence in an open proposal means an upgrade is in progress.
+const UPGRADE_ACTIONS: &[&str] = &[
+    "add_virtual_host_data",
+    "remove_virtual_host_data",
+    "add_virtual_measurement",
+    "remove_virtual_measurement",
+    "add_snp_measurement",
+    "remove_snp_measurement",
+    "add_snp_host_data",
+    "remove_snp_host_data",
+    "add_snp_uvm_endorsement",
+    "remove_snp_uvm_endorsement",
+    "transition_node_to_trusted",
+    "remove_node",
+];
+
+/// Whether an open proposal is part of an upgrade (it has one of [`UPGRADE_ACTIONS`]).
+pub(crate) fn is_upgrade_proposal(p: &OpenProposal) -> bool {
+    p.actions
+        .iter()
+        .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
+}
+
+/// What the checks of one run look with.
+pub(crate) struct Preflight<'a> {
+    /// The patient client.
+    pub(crate) client: &'a CcfClient,
+    /// The quick client, for per-node looks.
+    pub(crate) probe: &'a CcfClient,
+    /// Ctrl-C / SIGTERM.
+    pub(crate) cancel: &'a Cancel,
+    /// The upgrade.
+    pub(crate) spec: &'a UpgradeSpec,
+    /// The configured members.
+    pub(crate) gov: &'a Governance,
+    /// The launch and stop commands.
+    pub(crate) launcher: &'a CommandLauncher,
+    /// What the run is asked to do.
+    pub(crate) options: &'a RunOptions,
+    /// The run's numbers, once planned.
+    pub(crate) ctx: Option<&'a RunContext>,
+}
+
+impl Preflight<'_> {
+    /// Every check, in order (read-only).
+    pub(crate) async fn run(&self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
+        let mut checks = vec![service_open(obs.network.service_status)];
+        let trusted = view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted)
+            .count();
+        let unreachable = self.unreachable_trusted(view).await;
+        checks.push(majority_running(trusted, &unreachable));
+        checks.push(all_reachable(&unreachable));
+        let disagree = match &view.primary {
+            Some(p) => self.disagreeing_on(view, p).await,
+            None => Vec::new(),
+        };
+        checks.push(primary_agreed(view.primary.as_deref(), &disagree));
+        let active: Vec<&str> = obs
+            .members
+            .iter()
+            .filter(|m| m.status == MemberStatus::Active)
+            .map(|m| m.member_id.as_str())
+            .collect();
+        let configured: Vec<&str> = self.gov.members().iter().map(|m| m.id()).collect();
+        checks.push(members_active(&configured, &active));
+        checks.push(signers_for_majority(&configured, &active));
+        let constitution = self
+            .client
+            .constitution(&obs.answered_by)
+            .await
+            .map_err(|e| e.to_string());
+        checks.push(constitution_has(
+            &needed_actions(self.spec, view),
+            constitution.as_deref().map_err(String::as_str),
+        ));
+        let ctx = self.ctx.cloned().unwrap_or_default();
+        checks.push(fault_tolerance_floor(ctx.desired, ctx.min_fault_tolerance));
+        let verdict = crate::plan::version::check(
+            self.spec.target.ccf_version.as_deref(),
+            &running_versions(view, self.spec),
+        );
+        checks.push(version_guard(verdict, self.options));
+        let owned = self.options.owns_open_proposals();
+        checks.push(no_conflicting_upgrade(
+            &obs.open_proposals,
+            &configured,
+            owned,
+        ));
+        if !owned {
+            let signs = crate::plan::inprogress::signs(view, self.spec, &ctx.launched);
+            checks.push(no_upgrade_elsewhere(&signs));
+        }
+        // The launch and stop commands the remaining steps run must at least start: a typo
+        // found at the first launch costs a registration and its rollback.
+        let (launch, stop) = self.commands_needed(view);
+        checks.push(commands_resolve(
+            self.launcher.preflight(launch, stop).await,
+        ));
+        checks
+    }
+
+    /// Trusted nodes that do not answer (short ids), each asked again a few times: one failed
+    /// look is not enough to refuse. A rollback retires every node not of the version it
+    /// goes back to (a dead one too): those are not counted.
+    async fn unreachable_trusted(&self, view: &ServiceView) -> Vec<String> {
+        let stays = |n: &NodeView| {
+            self.options.rollback.is_none()
+                || n.claims
+                    .as_ref()
+                    .is_some_and(|c| self.spec.target.matches(c))
+        };
+        let mut unreachable = Vec::new();
+        for n in view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted && !n.reachable && stays(n))
+        {
+            if !self.answers_again(n.address.as_ref()).await {
+                unreachable.push(short(&n.node_id));
+            }
+        }
+        unreachable
+    }
+
+    /// Whether a node that did not answer an observation answers one of a few more looks.
+    async fn answers_again(&self, address: Option<&NodeAddr>) -> bool {
+        let Some(addr) = address else {
+            return false;
+        };
+        for _ in 0..3 {
+            if self.probe.version(addr).await.is_ok() {
+                return true;
+            }
+            if !self.cancel.sleep(Duration::from_millis(200)).await {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Reachable trusted nodes (short ids) that name a primary other than `primary`.
+    async fn disagreeing_on(&self, view: &ServiceView, primary: &str) -> Vec<String> {
+        let mut disagree = Vec::new();
+        for n in view
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Trusted && n.reachable)
+        {
+            if let Some(a) = &n.address
+                && let Ok(net) = self.probe.network(a).await
+                && net.primary_id.as_deref() != Some(primary)
+            {
+                disagree.push(short(&n.node_id));
+            }
+        }
+        disagree
+    }
+
+    /// Whether the steps still to run call the launcher's `launch` and `stop` commands.
+    /// Stopping a never-joined node in a rollback is not counted: its failure is a warning.
+    fn commands_needed(&self, view: &ServiceView) -> (bool, bool) {
+        let Some(ctx) = self.ctx else {
+            return (true, true);
+        };
+        let steps = planner::plan(view, self.spec, ctx).steps;
+        commands_of(&steps.iter().map(|s| &s.step).collect::<Vec<_>>())
+    }
+}
+
+/// Whether `steps` launch nodes, and whether they stop any (a never-joined node's stop
+/// aside).
+fn commands_of(steps: &[&Step]) -> (bool, bool) {
+    let launch = steps.iter().any(|s| matches!(s, Step::LaunchNodes { .. }));
+    let stop = steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::RetireNode { .. } | Step::RemoveRetired { .. } | Step::RemovePending { .. }
+        )
+    });
+    (launch, stop)
+}
+
+fn service_open(status: ServiceStatus) -> Check {
+    check(
+        "service open",
+        status == ServiceStatus::Open,
+        format!("service status {status}"),
+    )
+}
+
+fn majority_running(trusted: usize, unreachable: &[String]) -> Check {
+    let answering = trusted - unreachable.len();
+    check(
+        "a majority of trusted nodes running",
+        answering >= majority(trusted),
+        format!("{answering} of {trusted} trusted nodes answer"),
+    )
+}
+
+fn all_reachable(unreachable: &[String]) -> Check {
+    check(
+        "all trusted nodes reachable",
+        unreachable.is_empty(),
+        if unreachable.is_empty() {
+            "all answer".into()
+        } else {
+            format!("not answering: {}", unreachable.join(", "))
+        },
+    )
+}
+
+fn primary_agreed(primary: Option<&str>, disagree: &[String]) -> Check {
+    let Some(p) = primary else {
+        return check(
+            "primary known",
+            false,
+            "no primary (an election is in progress); retry shortly".into(),
+        );
+    };
+    check(
+        "primary known and agreed",
+        disagree.is_empty(),
+        if disagree.is_empty() {
+            format!("primary {}", short(p))
+        } else {
+            format!("nodes {} see another primary", disagree.join(", "))
+        },
+    )
+}
+
+fn members_active(configured: &[&str], active: &[&str]) -> Check {
+    let inactive: Vec<String> = configured
+        .iter()
+        .filter(|id| !active.contains(id))
+        .map(|id| short(id))
+        .collect();
+    check(
+        "configured members are Active",
+        !configured.is_empty() && inactive.is_empty(),
+        if configured.is_empty() {
+            "no [[members]] configured".into()
+        } else if inactive.is_empty() {
+            format!("{} configured, all Active", configured.len())
+        } else {
+            format!(
+                "not Active members of this service: {}",
+                inactive.join(", ")
+            )
+        },
+    )
+}
+
+/// Informational: too few signers only means proposals wait for other members' votes.
+fn signers_for_majority(configured: &[&str], active: &[&str]) -> Check {
+    let signers = configured.iter().filter(|id| active.contains(id)).count();
+    check(
+        "signers for a majority",
+        true,
+        if signers >= majority(active.len()) {
+            format!(
+                "{signers} of {} Active members configured: enough to accept proposals",
+                active.len()
+            )
+        } else {
+            format!(
+                "{signers} of {} Active members configured: proposals will wait for other members' votes",
+                active.len()
+            )
+        },
+    )
+}
+
+/// `constitution`: its text, or why it could not be read.
+fn constitution_has(needed: &[&str], constitution: Result<&str, &str>) -> Check {
+    const NAME: &str = "constitution has the actions needed";
+    let text = match constitution {
+        Ok(text) => text,
+        Err(e) => return check(NAME, false, format!("cannot read it: {e}")),
+    };
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|a| !text.contains(&format!("\"{a}\"")) && !text.contains(&format!("'{a}'")))
+        .copied()
+        .collect();
+    check(
+        NAME,
+        missing.is_empty(),
+        if missing.is_empty() {
+            format!("{} actions present", needed.len())
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+    )
+}
+
+// gate: the fault-tolerance floor (to move to plan::gates): the new nodes must give at least
+// the minimum fault tolerance.
+fn fault_tolerance_floor(desired: usize, min_fault_tolerance: usize) -> Check {
+    let f = planner::fault_tolerance(desired);
+    check(
+        "fault tolerance floor reachable",
+        f >= min_fault_tolerance,
+        format!("{desired} new nodes give f = {f}; the minimum is {min_fault_tolerance}"),
+    )
+}
+
+/// Versions the trusted nodes not of the target report.
+fn running_versions(view: &ServiceView, spec: &UpgradeSpec) -> Vec<String> {
+    view.nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Trusted)
+        .filter(|n| !n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
+        .filter_map(|n| n.version.clone())
+        .collect()
+}
+
+fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
+    let (ok, detail) = match verdict {
+        Verdict::Allowed(d) => (true, d),
+        Verdict::Downgrade(d) if options.allows_downgrade() => {
+            (true, format!("{d} (allowed by --allow-downgrade)"))
+        }
+        Verdict::Downgrade(d) => (
+            false,
+            format!("{d}; pass --allow-downgrade if this is intended"),
+        ),
+        Verdict::MajorJump(d) if options.allows_version_jump() => {
+            (true, format!("{d} (allowed by --allow-version-jump)"))
+        }
+        Verdict::MajorJump(d) => (
+            false,
+            format!("{d}; pass --allow-version-jump if this is intended"),
+        ),
+    };
+    check("version guard", ok, detail)
+}
+
+/// `owned`: the configured members' open proposals are this run's to finish (resuming our
+/// journal, continuing an upgrade started elsewhere) or to withdraw (a rollback).
+fn no_conflicting_upgrade(open: &[OpenProposal], configured: &[&str], owned: bool) -> Check {
+    let conflicting: Vec<String> = open
+        .iter()
+        .filter(|p| is_upgrade_proposal(p))
+        .filter(|p| !(owned && configured.contains(&p.proposal.proposer_id.as_str())))
+        .map(|p| {
+            format!(
+                "{} ({})",
+                short(&p.proposal.proposal_id),
+                p.actions.join(", ")
+            )
+        })
+        .collect();
+    check(
+        "no conflicting upgrade in progress",
+        conflicting.is_empty(),
+        if conflicting.is_empty() {
+            "no open upgrade proposals".into()
+        } else {
+            format!("open proposals: {}", conflicting.join("; "))
+        },
+    )
+}
+
+fn no_upgrade_elsewhere(signs: &[String]) -> Check {
+    check(
+        "no upgrade in progress elsewhere",
+        signs.is_empty(),
+        if signs.is_empty() {
+            "one build, no unknown Pending node of the target".into()
+        } else {
+            format!(
+                "{}: an upgrade seems to be under way that this machine has no journal of. If it is yours (another machine, a lost state directory), continue it with `noderoll apply --adopt`; otherwise let it finish first",
+                signs.join("; ")
+            )
+        },
+    )
+}
+
+/// The launcher's verdict: what the commands resolve to, or what is wrong with them.
+fn commands_resolve(verdict: Result<String, String>) -> Check {
+    let ok = verdict.is_ok();
+    let (Ok(detail) | Err(detail)) = verdict;
+    check("launch and stop commands resolve", ok, detail)
+}
+
+/// The governance actions the constitution must know for this upgrade.
+pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
+    let mut v = vec!["transition_node_to_trusted", "remove_node"];
+    v.extend(match spec.target.platform {
+        CodePlatform::Virtual => ["add_virtual_host_data", "remove_virtual_host_data"],
+        CodePlatform::Snp => ["add_snp_host_data", "remove_snp_host_data"],
+    });
+    if spec.target.platform == CodePlatform::Snp {
+        v.extend(["add_snp_measurement", "remove_snp_measurement"]);
+    }
+    if spec.target.platform == CodePlatform::Virtual
+        && view
+            .join_policy
+            .virtual_
+            .as_ref()
+            .is_none_or(|p| p.measurements.is_empty())
+    {
+        v.push("add_virtual_measurement");
+    }
+    v
+}
+
+fn short(id: &str) -> String {
+    id.get(..8).unwrap_or(id).to_string()
+}
+
+#[cfg(test)]
+mod tests;
