@@ -406,6 +406,18 @@ mod tests {
     }
 
     #[test]
+    fn a_planned_step_keeps_its_json_form() {
+        // As plan --output json and saved plans have always written it.
+        let text = r#"{"step":{"kind":"soak","duration":1000},"trusted_after":6,"f_after":2,"gate":"all new nodes trusted, caught up and serving","point_of_no_return":false}"#;
+        let step: crate::plan::PlannedStep = serde_json::from_str(text).unwrap();
+        assert_eq!(step.gate, Gate::Soak);
+        assert_eq!(serde_json::to_string(&step).unwrap(), text);
+        let unknown = text.replace("caught up and serving", "serving");
+        let e = serde_json::from_str::<crate::plan::PlannedStep>(&unknown).unwrap_err();
+        assert!(e.to_string().contains("unknown gate"), "{e}");
+    }
+
+    #[test]
     fn the_retirement_keeps_the_floor_and_a_healthy_majority() {
         let mut nodes: Vec<_> = (0..3).map(|i| node(i, NodeStatus::Trusted, OLD)).collect();
         nodes.extend((3..6).map(|i| node(i, NodeStatus::Trusted, NEW)));

@@ -9,9 +9,9 @@ pub mod rollback;
 pub mod saved;
 mod short_id;
 pub mod spec;
-pub mod step;
+pub(crate) mod step;
 pub mod version;
-pub mod view;
+pub(crate) mod view;
 
 pub use planner::{Launched, NodeView, Plan, PlannedStep, RunContext, ServiceView, Step};
 pub use spec::{CodePlatform, Target, UpgradeSpec};
