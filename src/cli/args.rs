@@ -73,6 +73,29 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
+/// `--state-dir`, shared by every subcommand that keeps or reads per-service state. Each
+/// subcommand says in its help what it keeps there (see [`state_dir_help`]).
+#[derive(Debug, Args, Clone, Default)]
+pub struct StateDirArgs {
+    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(id = "state_dir", long = "state-dir", value_name = "STATE_DIR", env = env_vars::STATE_DIR)]
+    pub dir: Option<PathBuf>,
+}
+
+impl StateDirArgs {
+    /// The directory given, else the default one.
+    pub fn resolve(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(crate::journal::lock::default_state_dir)
+    }
+}
+
+/// A subcommand's help for `--state-dir`: what it keeps there, then the default.
+fn state_dir_help(what: &str) -> String {
+    format!("{what} [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]")
+}
+
 /// Where the service is: a plan file, or explicit flags (which win over the plan).
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
@@ -90,6 +113,7 @@ pub struct ServiceArgs {
 
 /// `noderoll status`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory, where the service's node addresses are kept after each look and tried when none of the given addresses answers"))))]
 pub struct StatusArgs {
     /// Where the service is.
     #[command(flatten)]
@@ -106,11 +130,9 @@ pub struct StatusArgs {
     /// With --watch: give up after this long (exit 3), e.g. 10m.
     #[arg(long, requires = "watch")]
     pub timeout: Option<String>,
-    /// The state directory, where the service's node addresses are kept after each look and
-    /// tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// Conditions `status --watch --until` can wait for.
@@ -310,6 +332,7 @@ pub struct FaultArgs {
 
 /// `noderoll plan`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory whose journal says what this machine's runs left unfinished"))))]
 pub struct PlanArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
@@ -323,10 +346,9 @@ pub struct PlanArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
-    /// The state directory whose journal says what this machine's runs left unfinished
-    /// [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// Version guard overrides.
@@ -342,6 +364,7 @@ pub struct VersionArgs {
 
 /// `noderoll apply`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct ApplyArgs {
     /// A plan saved by `noderoll plan --out` (applied without asking).
     #[arg(conflicts_with = "plan")]
@@ -365,16 +388,15 @@ pub struct ApplyArgs {
     /// Try a target that failed before and was rolled back (the journal remembers it).
     #[arg(long)]
     pub retry_failed_target: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 impl ApplyArgs {
     /// An apply of a plan file with no other flag: what `finalize`, `rollback` and
     /// `channel apply` run under.
-    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: Option<PathBuf>) -> Self {
+    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: StateDirArgs) -> Self {
         ApplyArgs {
             saved: None,
             plan: Some(plan),
@@ -389,6 +411,7 @@ impl ApplyArgs {
 
 /// `noderoll finalize`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct FinalizeArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
@@ -396,14 +419,14 @@ pub struct FinalizeArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll rollback`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct RollbackArgs {
     /// The plan file whose target is given up.
     #[arg(long, env = env_vars::PLAN)]
@@ -415,10 +438,9 @@ pub struct RollbackArgs {
     /// 2: steps to run).
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll channel`.
@@ -452,13 +474,14 @@ pub struct ChannelClearArgs {
     /// The plan file naming the service.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
-    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// A channel and the service it is compared with.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (lock, journal with the releases that failed here, package cache) lives"))))]
 pub struct ChannelSourceArgs {
     /// The plan file: service, members, launcher, safety (its [target] may be absent).
     #[arg(long, env = env_vars::PLAN)]
@@ -470,10 +493,9 @@ pub struct ChannelSourceArgs {
     /// system's roots.
     #[arg(long)]
     pub ca: Option<PathBuf>,
-    /// Where per-service state (lock, journal with the releases that failed here, package
-    /// cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll channel check`.
@@ -500,6 +522,7 @@ pub struct ChannelApplyArgs {
 
 /// `noderoll watch`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (locks, journals, package cache) lives"))))]
 pub struct WatchArgs {
     /// A plan file naming a service (repeat for several services; each plan's [target] may
     /// be absent: the channel supplies it).
@@ -522,14 +545,14 @@ pub struct WatchArgs {
     /// started, then exit: for cron jobs. Exit code: the first failure's, else 0.
     #[arg(long)]
     pub once: bool,
-    /// Where per-service state (locks, journals, package cache) lives [default:
-    /// $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll vote`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory: where this machine last saw the service's nodes, tried when none of the plan's addresses answers"))))]
 pub struct VoteArgs {
     /// The proposal id.
     pub proposal_id: String,
@@ -539,11 +562,9 @@ pub struct VoteArgs {
     /// Vote without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The state directory: where this machine last saw the service's nodes, tried when none
-    /// of the plan's addresses answers [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll demo`.
@@ -577,7 +598,7 @@ pub struct JournalArgs {
     /// Where the service is (its certificate keys the journal).
     #[command(flatten)]
     pub service: ServiceArgs,
-    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }

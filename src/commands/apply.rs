@@ -149,10 +149,7 @@ async fn execute(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state_dir = args.state_dir.resolve();
     let (mut w, saved) = match (&args.saved, &args.plan) {
         (Some(saved), _) => {
             let s = SavedPlan::load(saved)?;

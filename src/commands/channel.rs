@@ -25,7 +25,13 @@ use crate::wait::Cancel;
 
 async fn look(source: &ChannelSourceArgs, cancel: Cancel) -> Result<Seen, AppError> {
     let manifest = fetch_manifest(&source.channel, source.ca.as_deref()).await?;
-    look_with(manifest, &source.plan, source.state_dir.as_ref(), cancel).await
+    look_with(
+        manifest,
+        &source.plan,
+        source.state_dir.dir.as_ref(),
+        cancel,
+    )
+    .await
 }
 
 /// Read the channel, observe the service (read-only), judge every release.
@@ -153,7 +159,7 @@ pub async fn apply(
     quiet: bool,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
-    if let Some(u) = unsettled(&args.source.plan, args.source.state_dir.as_ref())? {
+    if let Some(u) = unsettled(&args.source.plan, args.source.state_dir.dir.as_ref())? {
         return resume(args, u, format, quiet, cancel).await;
     }
     let seen = look(&args.source, cancel.clone()).await?;
@@ -262,7 +268,8 @@ async fn resume(
     let apply = apply_args(args, true);
     let run = match u.release {
         Some(release) => {
-            let (_, _, state) = open_service(&args.source.plan, args.source.state_dir.as_ref())?;
+            let (_, _, state) =
+                open_service(&args.source.plan, args.source.state_dir.dir.as_ref())?;
             Some(verified(args, release, &state).await?)
         }
         // A plan file's own `[target]`.
@@ -273,7 +280,7 @@ async fn resume(
 
 /// Clear every failed-release mark of the service (under its lock), printing what was cleared.
 pub fn clear_failed(args: &ChannelClearArgs, format: OutputFormat) -> Result<u8, AppError> {
-    let (_, _, state) = open_service(&args.plan, args.state_dir.as_ref())?;
+    let (_, _, state) = open_service(&args.plan, args.state_dir.dir.as_ref())?;
     let _lock = state.lock("clear-failed", |_| {})?;
     let journal = Journal::open(&state)?;
     let cleared = journal.failed_targets();

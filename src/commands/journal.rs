@@ -10,10 +10,7 @@ use crate::output::OutputFormat;
 /// Print the journal.
 pub fn run(args: &JournalArgs, format: OutputFormat) -> Result<u8, AppError> {
     let (_, _, cert) = crate::commands::upgrade::load_service(&args.service)?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state_dir = args.state_dir.resolve();
     let journal = Journal::open(&ServiceState::open(&state_dir, &cert.sha256())?)?;
     match format {
         OutputFormat::Json => {

@@ -12,10 +12,7 @@ use crate::wait::Cancel;
 
 /// Observe, plan, print; optionally save.
 pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state_dir = args.state_dir.resolve();
     let w = wire(&args.plan, Some(&state_dir), &cancel)?;
     let mut engine = w.engine(std::sync::Arc::new(NullReporter), cancel);
     engine.allow_versions(

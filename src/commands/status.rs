@@ -19,10 +19,7 @@ use crate::wait::Cancel;
 /// Observe the service once (or keep watching) and print it.
 pub async fn run(args: &StatusArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
     let (plan_file, service, cert) = crate::commands::upgrade::load_service(&args.service)?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
+    let state_dir = args.state_dir.resolve();
     let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), &cancel)?;
     let cache = ProbeCache::default();
     if !args.watch {

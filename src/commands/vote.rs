@@ -155,10 +155,7 @@ impl VoteWiring {
         }
         let cert = crate::ccf::ServiceCert::load(&plan.service.service_cert)?;
         let members = crate::commands::upgrade::load_members(&plan)?;
-        let state_dir = args
-            .state_dir
-            .clone()
-            .unwrap_or_else(crate::journal::lock::default_state_dir);
+        let state_dir = args.state_dir.resolve();
         let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), cancel)?;
         let gov = Governance::new(client.clone(), plan.service.nodes.clone(), members);
         Ok(VoteWiring {

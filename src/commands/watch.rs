@@ -51,7 +51,7 @@ pub async fn run(
         services,
         channel: args.channel.clone(),
         ca: args.ca.clone(),
-        state_dir: args.state_dir.clone(),
+        state_dir: args.state_dir.dir.clone(),
         interval,
         max_concurrent: usize::from(args.max_concurrent),
         once: args.once,
@@ -72,7 +72,7 @@ fn services(args: &WatchArgs) -> Result<Vec<Service>, AppError> {
     let mut services = Vec::new();
     for path in &args.plans {
         let plan = PlanFile::load(path)?;
-        let (_, cert, _) = open_service(path, args.state_dir.as_ref())?;
+        let (_, cert, _) = open_service(path, args.state_dir.dir.as_ref())?;
         if let Some(other) = by_service.insert(cert.sha256(), path) {
             return Err(AppError::Usage(format!(
                 "{} and {} name the same service (same service certificate): give each service once, so that it has one upgrade at a time",
