@@ -118,6 +118,12 @@ pub enum AppError {
     Output(#[source] std::io::Error),
 }
 
+impl From<crate::output::WriteError> for AppError {
+    fn from(e: crate::output::WriteError) -> Self {
+        AppError::Output(e.0)
+    }
+}
+
 impl From<GovError> for AppError {
     fn from(e: GovError) -> Self {
         AppError::Gov(Box::new(e))

@@ -6,4 +6,4 @@ pub mod manifest;
 pub mod package;
 pub mod service;
 
-pub use manifest::{Judged, Manifest, Release, Running, judge};
+pub use manifest::{Judged, Manifest, Release, Running, judge, platform_name};

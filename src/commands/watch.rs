@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::channel::service::open_service;
 use crate::cli::args::WatchArgs;
 use crate::errors::AppError;
-use crate::output::OutputFormat;
+use crate::output::Printer;
 use crate::output::watch::{HumanWatchReporter, JsonWatchReporter};
 use crate::plan::spec::parse_duration;
 use crate::settings::PlanFile;
@@ -17,8 +17,7 @@ use crate::watch::{Service, WatchConfig, WatchReporter};
 /// Run `noderoll watch`.
 pub async fn run(
     args: &WatchArgs,
-    format: OutputFormat,
-    quiet: bool,
+    printer: Printer,
     verbose: u8,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
@@ -37,13 +36,9 @@ pub async fn run(
     })?;
     let mut global_args = vec![
         "--output".to_string(),
-        match format {
-            OutputFormat::Human => "human",
-            OutputFormat::Json => "json",
-        }
-        .to_string(),
+        if printer.is_json() { "json" } else { "human" }.to_string(),
     ];
-    if quiet {
+    if printer.quiet() {
         global_args.push("--quiet".into());
     }
     global_args.extend((0..verbose).map(|_| "-v".to_string()));
@@ -58,9 +53,12 @@ pub async fn run(
         program,
         global_args,
     };
-    let reporter: Arc<dyn WatchReporter> = match format {
-        OutputFormat::Human => Arc::new(HumanWatchReporter { quiet }),
-        OutputFormat::Json => Arc::new(JsonWatchReporter),
+    let reporter: Arc<dyn WatchReporter> = if printer.is_json() {
+        Arc::new(JsonWatchReporter)
+    } else {
+        Arc::new(HumanWatchReporter {
+            quiet: printer.quiet(),
+        })
     };
     Ok(crate::watch::run(cfg, reporter, cancel).await)
 }
