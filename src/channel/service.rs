@@ -6,15 +6,20 @@ use std::path::{Path, PathBuf};
 
 use crate::ccf::ServiceCert;
 use crate::ccf::types::NodeStatus;
-use crate::errors::AppError;
 use crate::journal::{Journal, ServiceState, Unsettled};
 use crate::observe::{NodeVersion, observe};
 use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
 use crate::settings::{PlanFile, ServiceSettings};
 use crate::wait::Cancel;
 
+pub use super::error::LookError;
 use super::fetch::fetch;
 use super::{Judged, Manifest, Release, Running, judge};
+
+/// A failure of the observer (clients, reads), kept whole.
+fn observing(e: impl std::error::Error + Send + Sync + 'static) -> LookError {
+    LookError::Observe(Box::new(e))
+}
 
 /// The channel, the service and this machine's journal of it.
 pub struct Seen {
@@ -30,7 +35,7 @@ pub struct Seen {
 
 /// Fetch (a file or `https://`, verified against the system roots or only `ca`) and parse
 /// a channel manifest.
-pub async fn fetch_manifest(channel: &str, ca: Option<&Path>) -> Result<Manifest, AppError> {
+pub async fn fetch_manifest(channel: &str, ca: Option<&Path>) -> Result<Manifest, LookError> {
     let text = fetch(channel, ca).await?;
     Ok(Manifest::parse(&text, channel)?)
 }
@@ -41,13 +46,16 @@ pub async fn look_with(
     plan: &Path,
     state_dir: Option<&PathBuf>,
     cancel: Cancel,
-) -> Result<Seen, AppError> {
+) -> Result<Seen, LookError> {
     let (service, cert, state) = open_service(plan, state_dir)?;
     let state_root = state_dir
         .cloned()
         .unwrap_or_else(crate::journal::lock::default_state_dir);
-    let (client, probe) = crate::observe::service_clients(&cert, Some(&state_root), &cancel)?;
-    let obs = observe(&client, &probe, &service.nodes).await?;
+    let (client, probe) =
+        crate::observe::service_clients(&cert, Some(&state_root), &cancel).map_err(observing)?;
+    let obs = observe(&client, &probe, &service.nodes)
+        .await
+        .map_err(observing)?;
     let trusted: Vec<_> = obs
         .nodes
         .iter()
@@ -58,10 +66,7 @@ pub async fn look_with(
         .filter_map(|n| n.attestation.as_ref())
         .collect();
     let Some(first) = claims.first() else {
-        return Err(AppError::Usage(
-            "no trusted node showed what it runs (no quote could be read); retry when they answer"
-                .into(),
-        ));
+        return Err(LookError::NoClaims);
     };
     let running = Running {
         platform: if first.measurement == VIRTUAL_MEASUREMENT {
@@ -94,7 +99,7 @@ pub async fn look_with(
 pub fn open_service(
     plan: &Path,
     state_dir: Option<&PathBuf>,
-) -> Result<(ServiceSettings, ServiceCert, ServiceState), AppError> {
+) -> Result<(ServiceSettings, ServiceCert, ServiceState), LookError> {
     let service = PlanFile::load(plan)?.service;
     let cert = ServiceCert::load(&service.service_cert)?;
     let state_dir = state_dir
@@ -141,7 +146,7 @@ pub async fn assess(
     plan: &Path,
     state_dir: Option<&PathBuf>,
     cancel: Cancel,
-) -> Result<Assessment, AppError> {
+) -> Result<Assessment, LookError> {
     if let Some(u) = unsettled(plan, state_dir)? {
         return Ok(Assessment::Unsettled(u));
     }
@@ -160,7 +165,7 @@ pub async fn assess(
 }
 
 /// The upgrade this machine left unsettled on the service of `plan`, from its journal.
-pub fn unsettled(plan: &Path, state_dir: Option<&PathBuf>) -> Result<Option<Unsettled>, AppError> {
+pub fn unsettled(plan: &Path, state_dir: Option<&PathBuf>) -> Result<Option<Unsettled>, LookError> {
     let (_, _, state) = open_service(plan, state_dir)?;
     Ok(Journal::open(&state)?.unsettled())
 }

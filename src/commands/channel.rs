@@ -21,13 +21,8 @@ use crate::wait::Cancel;
 
 async fn look(source: &ChannelSourceArgs, cancel: Cancel) -> Result<Seen, AppError> {
     let manifest = fetch_manifest(&source.channel, source.ca.as_deref()).await?;
-    look_with(
-        manifest,
-        &source.plan,
-        source.state_dir.dir.as_ref(),
-        cancel,
-    )
-    .await
+    let state_dir = source.state_dir.dir.as_ref();
+    Ok(look_with(manifest, &source.plan, state_dir, cancel).await?)
 }
 
 /// Read the channel, observe the service (read-only), judge every release.

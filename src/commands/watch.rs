@@ -52,6 +52,7 @@ pub async fn run(
         once: args.once,
         program,
         global_args,
+        exit_code_of: crate::errors::look_exit_code,
     };
     let reporter: Arc<dyn WatchReporter> = if printer.is_json() {
         Arc::new(JsonWatchReporter)

@@ -3,7 +3,7 @@
 //! [`window`] is the pure maintenance-window logic, [`supervisor`] the loop that checks the
 //! channel and runs each service's upgrade as a supervised `noderoll channel apply` child
 //! (one per service, at most `--max-concurrent` at once), emitting [`WatchEvent`]s that the
-//! reporters in [`crate::output::watch`] render.
+//! reporters of `output::watch` render.
 
 pub mod supervisor;
 pub mod window;

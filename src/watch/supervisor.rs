@@ -22,7 +22,9 @@ use tokio::task::JoinSet;
 
 use super::WatchSettings;
 use crate::channel::Manifest;
-use crate::channel::service::{Assessment, assess, fetch_manifest, open_service, unsettled};
+use crate::channel::service::{
+    Assessment, LookError, assess, fetch_manifest, open_service, unsettled,
+};
 use crate::exit_codes;
 use crate::journal::{Journal, Record};
 use crate::wait::Cancel;
@@ -59,6 +61,8 @@ pub struct WatchConfig {
     pub program: PathBuf,
     /// Global flags for each upgrade (`--output`, verbosity).
     pub global_args: Vec<String>,
+    /// The exit code of a failed look, as the command layer maps it.
+    pub exit_code_of: fn(&LookError) -> u8,
 }
 
 /// Which output stream of an upgrade a line came from.
@@ -398,11 +402,11 @@ fn deferred(shared: &Shared, i: usize, release: &str, now: jiff::Timestamp) {
     });
 }
 
-fn check_failed(shared: &Shared, i: Option<usize>, e: &crate::errors::AppError) -> u8 {
-    let exit_code = e.exit_code();
+fn check_failed(shared: &Shared, i: Option<usize>, e: &LookError) -> u8 {
+    let exit_code = (shared.cfg.exit_code_of)(e);
     shared.reporter.report(&WatchEvent::CheckFailed {
         service: i.map(|i| shared.cfg.services[i].label.clone()),
-        error: crate::errors::render(e),
+        error: crate::error_chain::render(e),
         exit_code,
     });
     exit_code
