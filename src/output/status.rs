@@ -207,6 +207,16 @@ fn yes_no(b: bool) -> &'static str {
 pub fn render_human(o: &Observation) -> String {
     let doc = body(o);
     let mut out = String::new();
+    out.push_str(&nodes_table(&doc));
+    out.push_str(&fault_tolerance(o, &doc));
+    out.push_str(&join_policy(&doc.join_policy));
+    out.push_str(&open_proposals(&doc));
+    out
+}
+
+/// The heading and one row per node.
+fn nodes_table(doc: &StatusDocument) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "Service {}  view {}  primary {}  (read from {})\n",
         doc.service_status,
@@ -249,6 +259,12 @@ pub fn render_human(o: &Observation) -> String {
     }
     out.push_str(&t.to_string());
     out.push('\n');
+    out
+}
+
+/// Who launched each Pending node, fault tolerance and members.
+fn fault_tolerance(o: &Observation, doc: &StatusDocument) -> String {
+    let mut out = String::new();
     let pending = o
         .nodes
         .iter()
@@ -281,8 +297,12 @@ pub fn render_human(o: &Observation) -> String {
         "Members: {} active of {}\n",
         doc.active_members, doc.members
     ));
-    out.push_str("Join policy (registered code versions):\n");
-    let jp = &doc.join_policy;
+    out
+}
+
+/// The registered code versions.
+fn join_policy(jp: &JoinPolicy) -> String {
+    let mut out = String::from("Join policy (registered code versions):\n");
     let mut any = false;
     if let Some(v) = &jp.virtual_
         && (!v.host_data.is_empty() || !v.measurements.is_empty())
@@ -320,6 +340,12 @@ pub fn render_human(o: &Observation) -> String {
     if !any {
         out.push_str("  (empty)\n");
     }
+    out
+}
+
+/// The open proposals.
+fn open_proposals(doc: &StatusDocument) -> String {
+    let mut out = String::new();
     if doc.open_proposals.is_empty() {
         out.push_str("Open proposals: none\n");
     } else {
