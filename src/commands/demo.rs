@@ -1,16 +1,12 @@
 //! `noderoll demo`: the whole upgrade against a sandbox started in-process.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cli::args::DemoArgs;
 use crate::commands::apply::finish;
 use crate::commands::upgrade::wire;
 use crate::errors::AppError;
-use crate::exec::Reporter;
 use crate::observe::observe;
-use crate::output::events::JsonReporter;
-use crate::output::progress::HumanReporter;
 use crate::output::{Printer, status};
 use crate::sandbox::{LatencyModel, Sandbox, SandboxOptions};
 use crate::wait::Cancel;
@@ -47,11 +43,7 @@ pub async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Result<u8
             status::render_human(&before)
         ))?;
     }
-    let human = (!printer.is_json()).then(|| Arc::new(HumanReporter::new(printer.quiet())));
-    let reporter: Arc<dyn Reporter> = match &human {
-        Some(h) => h.clone(),
-        None => Arc::new(JsonReporter),
-    };
+    let (human, reporter) = printer.run_reporter();
     let mut engine = w.engine(reporter, cancel);
     let started = Instant::now();
     let result = engine.run().await;

@@ -2,17 +2,15 @@
 //! tick), then hand over to the supervisor loop.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::channel::service::open_service;
 use crate::cli::args::WatchArgs;
 use crate::errors::AppError;
 use crate::output::Printer;
-use crate::output::watch::{HumanWatchReporter, JsonWatchReporter};
 use crate::plan::spec::parse_duration;
 use crate::settings::PlanFile;
 use crate::wait::Cancel;
-use crate::watch::{Service, WatchConfig, WatchReporter};
+use crate::watch::{Service, WatchConfig};
 
 /// Run `noderoll watch`.
 pub async fn run(
@@ -34,13 +32,7 @@ pub async fn run(
             "cannot find the noderoll executable to run upgrades with: {e}"
         ))
     })?;
-    let mut global_args = vec![
-        "--output".to_string(),
-        if printer.is_json() { "json" } else { "human" }.to_string(),
-    ];
-    if printer.quiet() {
-        global_args.push("--quiet".into());
-    }
+    let mut global_args = printer.global_args();
     global_args.extend((0..verbose).map(|_| "-v".to_string()));
     let cfg = WatchConfig {
         services,
@@ -54,14 +46,7 @@ pub async fn run(
         global_args,
         exit_code_of: crate::errors::look_exit_code,
     };
-    let reporter: Arc<dyn WatchReporter> = if printer.is_json() {
-        Arc::new(JsonWatchReporter)
-    } else {
-        Arc::new(HumanWatchReporter {
-            quiet: printer.quiet(),
-        })
-    };
-    Ok(crate::watch::run(cfg, reporter, cancel).await)
+    Ok(crate::watch::run(cfg, printer.watch_reporter(), cancel).await)
 }
 
 /// Every plan loaded and validated (including `[watch]`), each naming a different service,

@@ -2,8 +2,14 @@
 //! and how much (`-q`). Commands build documents; the printer writes them.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use super::OutputFormat;
+use super::events::JsonReporter;
+use super::progress::HumanReporter;
+use super::watch::{HumanWatchReporter, JsonWatchReporter};
+use crate::exec::Reporter;
+use crate::watch::WatchReporter;
 
 /// Writing to stdout failed (a closed pipe included).
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,42 @@ impl Printer {
     /// `-q`.
     pub fn quiet(&self) -> bool {
         self.quiet
+    }
+
+    /// The reporter of a run's events: progress for people (returned too, to end it when
+    /// the run ends), JSON Lines for machines.
+    pub fn run_reporter(&self) -> (Option<Arc<HumanReporter>>, Arc<dyn Reporter>) {
+        match self.format {
+            OutputFormat::Human => {
+                let human = Arc::new(HumanReporter::new(self.quiet));
+                (Some(human.clone()), human)
+            }
+            OutputFormat::Json => (None, Arc::new(JsonReporter)),
+        }
+    }
+
+    /// The reporter of `noderoll watch`'s events.
+    pub fn watch_reporter(&self) -> Arc<dyn WatchReporter> {
+        match self.format {
+            OutputFormat::Human => Arc::new(HumanWatchReporter { quiet: self.quiet }),
+            OutputFormat::Json => Arc::new(JsonWatchReporter),
+        }
+    }
+
+    /// The global flags that make a child noderoll print as this one does.
+    pub fn global_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--output".to_string(),
+            match self.format {
+                OutputFormat::Human => "human",
+                OutputFormat::Json => "json",
+            }
+            .to_string(),
+        ];
+        if self.quiet {
+            args.push("--quiet".into());
+        }
+        args
     }
 
     /// Write `doc` in the chosen format.

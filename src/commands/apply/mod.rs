@@ -21,7 +21,6 @@ use crate::exec::hooks::Notifier;
 use crate::exec::{Engine, EngineError, FinalizePolicy, NullReporter, Outcome, Reporter};
 use crate::exit_codes;
 use crate::journal::JournalReporter;
-use crate::output::events::JsonReporter;
 use crate::output::printer::{Text, json_line};
 use crate::output::progress::HumanReporter;
 use crate::output::schema::envelope;
@@ -336,11 +335,7 @@ struct Reporters {
 impl Reporters {
     fn new(run: &Started, printer: Printer) -> Reporters {
         let w = &run.w;
-        let human = (!printer.is_json()).then(|| Arc::new(HumanReporter::new(printer.quiet())));
-        let base: Arc<dyn Reporter> = match &human {
-            Some(h) => h.clone(),
-            None => Arc::new(JsonReporter),
-        };
+        let (human, base) = printer.run_reporter();
         let notifier = w
             .spec
             .notify
