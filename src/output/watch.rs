@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::events::write_line;
 use super::schema::record;
-use crate::watch::supervisor::{Stream, WatchEvent, WatchReporter};
+use crate::watch::events::{Stream, WatchEvent, WatchReporter};
 
 /// Human lines: the loop's on stdout, each upgrade's on the stream it used.
 pub struct HumanWatchReporter {

@@ -5,8 +5,10 @@
 //! (one per service, at most `--max-concurrent` at once), emitting [`WatchEvent`]s that the
 //! reporters of `output::watch` render.
 
+pub mod events;
 pub mod supervisor;
 pub mod window;
 
-pub use supervisor::{Service, WatchConfig, WatchEvent, WatchReporter, run};
+pub use events::{WatchEvent, WatchReporter};
+pub use supervisor::{Service, WatchConfig, run};
 pub use window::{WatchSettings, Window};
