@@ -7,6 +7,7 @@ pub mod journal;
 pub mod plan;
 pub mod printer;
 pub mod progress;
+pub mod rollback;
 pub mod schema;
 pub mod status;
 pub mod summary;

@@ -23,7 +23,7 @@ use crate::exit_codes;
 use crate::journal::JournalReporter;
 use crate::output::printer::{Text, json_line};
 use crate::output::progress::HumanReporter;
-use crate::output::schema::envelope;
+use crate::output::rollback::RollbackPlan;
 use crate::output::summary::Summary;
 use crate::output::{Printer, plan as render};
 use crate::plan::spec::OnFailure;
@@ -270,21 +270,7 @@ fn print_rollback_plan(
         .as_ref()
         .expect("a rollback plan has a version");
     let from = run.w.spec.target.describe();
-    let json = envelope(serde_json::json!({
-        "type": "rollback_plan",
-        "from": from,
-        "to": to.describe(),
-        "kind": kind,
-        "plan": plan,
-    }));
-    printer.print_record(&Text {
-        human: format!(
-            "Rollback ({kind}) from {from} to {}:\n{}",
-            to.describe(),
-            render::render_human(&to.describe(), plan, &[])
-        ),
-        json: json_line(&json),
-    })?;
+    printer.print_record(&RollbackPlan::new(from, to.describe(), kind, plan))?;
     Ok(exit_codes::CHANGES_PENDING)
 }
 
