@@ -9,7 +9,7 @@ use crate::channel::{Judged, Release, Running, platform_name};
 use crate::journal::Unsettled;
 
 /// `channel check`: every release judged, the one to upgrade to, or the run to finish.
-pub struct ChannelCheck<'a> {
+pub(crate) struct ChannelCheck<'a> {
     /// The manifest's channel name.
     pub channel: &'a str,
     /// Where it was read (`--channel`).
@@ -129,7 +129,7 @@ fn target_table(r: &Release) -> String {
 
 /// `channel apply` with an unfinished run: the notice that it is finished first, as a
 /// `resuming` record or a line on stderr.
-pub struct Resuming<'a>(pub &'a Unsettled);
+pub(crate) struct Resuming<'a>(pub &'a Unsettled);
 
 impl super::Document for Resuming<'_> {
     fn json(&self) -> String {
@@ -157,7 +157,7 @@ impl super::Document for Resuming<'_> {
 }
 
 /// `channel clear-failed`: the failed marks cleared (target, when it failed, why).
-pub struct Cleared<'a>(pub &'a [(String, String, String)]);
+pub(crate) struct Cleared<'a>(pub &'a [(String, String, String)]);
 
 impl super::Document for Cleared<'_> {
     fn json(&self) -> String {

@@ -4,7 +4,7 @@
 use crate::journal::Record;
 
 /// The journal's records.
-pub struct JournalView<'a>(pub &'a [Record]);
+pub(crate) struct JournalView<'a>(pub &'a [Record]);
 
 impl super::Document for JournalView<'_> {
     fn human(&self) -> String {

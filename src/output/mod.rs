@@ -1,5 +1,9 @@
 //! Output: human tables and JSON documents. Stdout carries data only; diagnostics go to
 //! stderr (through tracing).
+//!
+//! Commands build documents (one type per document, each rendered both ways by its
+//! [`Document`] impl) and hand them to the [`Printer`], the one place `--output` and `-q` are
+//! decided; [`schema`] is the one place `schema_version` is written.
 
 pub mod channel;
 pub mod events;

@@ -163,7 +163,7 @@ pub fn write_stdout(text: &str) -> Result<(), WriteError> {
 
 /// A document that is the same text in both formats' place: `human` for people, `json`
 /// (already stamped) for machines.
-pub struct Text {
+pub(crate) struct Text {
     /// The human text.
     pub human: String,
     /// The JSON text, ending with a newline.

@@ -8,7 +8,7 @@ use crate::plan::Plan;
 
 /// The `rollback_plan` record (and the preview for people).
 #[derive(Debug, Serialize)]
-pub struct RollbackPlan<'a> {
+pub(crate) struct RollbackPlan<'a> {
     /// Always `rollback_plan`.
     #[serde(rename = "type")]
     kind_of_record: &'static str,
@@ -24,7 +24,7 @@ pub struct RollbackPlan<'a> {
 
 impl<'a> RollbackPlan<'a> {
     /// The rollback from `from` to `to`, of `kind`, by `plan`.
-    pub fn new(from: String, to: String, kind: &'static str, plan: &'a Plan) -> Self {
+    pub(crate) fn new(from: String, to: String, kind: &'static str, plan: &'a Plan) -> Self {
         RollbackPlan {
             kind_of_record: "rollback_plan",
             from,

@@ -13,7 +13,7 @@ use super::status::StatusDocument;
 
 /// The `summary` record.
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Always `summary`.
     #[serde(rename = "type")]
     kind: &'static str,
@@ -28,7 +28,7 @@ pub struct Summary {
 
 /// The fields of a run that finished.
 #[derive(Debug, Serialize)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// Seconds, to the millisecond.
     pub elapsed_s: f64,
     /// The failure, rendered (one line when interrupted).
@@ -43,7 +43,7 @@ pub struct RunSummary {
 
 impl Summary {
     /// Nothing was run: the service already is where it should be.
-    pub fn nothing_to_do() -> Self {
+    pub(crate) fn nothing_to_do() -> Self {
         Summary {
             kind: "summary",
             outcome: "nothing_to_do",
@@ -53,7 +53,7 @@ impl Summary {
     }
 
     /// A run that finished with `outcome` after `steps`.
-    pub fn finished(outcome: &'static str, steps: usize, run: RunSummary) -> Self {
+    pub(crate) fn finished(outcome: &'static str, steps: usize, run: RunSummary) -> Self {
         Summary {
             kind: "summary",
             outcome,
@@ -63,14 +63,14 @@ impl Summary {
     }
 
     /// The JSON Lines record (stamped, with `at`).
-    pub fn record(&self) -> Value {
+    pub(crate) fn record(&self) -> Value {
         record(self)
     }
 }
 
 /// How a run ended, as the line people read says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The service already ran the target.
     NothingToDo,
     /// The upgrade completed.
@@ -87,7 +87,7 @@ pub enum Ending {
 
 /// A finished run as printed: the summary record, or for people the service's table, the
 /// outcome line and which `[service] url` to use from now on.
-pub struct FinishedView<'a> {
+pub(crate) struct FinishedView<'a> {
     /// The summary record (stamped).
     pub summary: Value,
     /// How it ended.
@@ -147,7 +147,7 @@ impl FinishedView<'_> {
 }
 
 /// The lines that tell people which `[service] url` to use from now on.
-pub fn render_moved(plan: &std::path::Path, urls: &[crate::ccf::NodeAddr]) -> String {
+pub(crate) fn render_moved(plan: &std::path::Path, urls: &[crate::ccf::NodeAddr]) -> String {
     format!(
         "None of the addresses in [service] url of {} is a node of the service any more: the nodes it named were retired.\nUpdate [service] url: {}\n",
         plan.display(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::ccf::types::{Action, Proposal};
 
 /// The proposal and its actions, for people.
-pub fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String {
+pub(crate) fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String {
     let mut t = super::table();
     t.set_header(vec!["action", "arguments"]);
     for a in actions {
@@ -19,7 +19,7 @@ pub fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String {
 
 /// The ballots submitted: one compact JSON document for machines.
 #[derive(Debug, Serialize)]
-pub struct Voted<'a> {
+pub(crate) struct Voted<'a> {
     /// The proposal.
     pub proposal_id: &'a str,
     /// Ballots this run submitted.
