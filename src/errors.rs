@@ -3,6 +3,8 @@
 
 use crate::ccf::governance::GovError;
 use crate::ccf::{ClientError, TrustError};
+use crate::channel::error::LookError;
+use crate::channel::fetch::FetchError;
 use crate::exit_codes;
 use crate::settings::SettingsError;
 use crate::signing::IdentityError;
@@ -130,6 +132,64 @@ impl From<crate::observe::ObserveError> for AppError {
     }
 }
 
+impl From<LookError> for AppError {
+    fn from(e: LookError) -> Self {
+        match e {
+            LookError::Fetch(e) => AppError::ChannelFetch(e),
+            LookError::Manifest(e) => AppError::Manifest(e),
+            LookError::Settings(e) => AppError::Settings(e),
+            LookError::Trust(e) => AppError::Trust(e),
+            LookError::Lock(e) => AppError::Lock(e),
+            LookError::Journal(e) => AppError::Journal(e),
+            LookError::Observe(e) => AppError::from(e),
+            e @ LookError::NoClaims => AppError::Usage(e.to_string()),
+        }
+    }
+}
+
+/// The exit code of a failed look at a channel or a service (as its [`AppError`]'s).
+pub fn look_exit_code(e: &LookError) -> u8 {
+    match e {
+        LookError::Fetch(e) => fetch_exit_code(e),
+        LookError::Manifest(_) | LookError::Settings(_) | LookError::Trust(_) => exit_codes::USAGE,
+        LookError::Lock(_) => exit_codes::LOCKED,
+        LookError::Journal(e) => journal_exit_code(e),
+        LookError::Observe(e) => observe_exit_code(e),
+        LookError::NoClaims => exit_codes::USAGE,
+    }
+}
+
+fn fetch_exit_code(e: &FetchError) -> u8 {
+    match e {
+        FetchError::Read { .. } | FetchError::NotHttps(_) | FetchError::Ca { .. } => {
+            exit_codes::USAGE
+        }
+        FetchError::Http { .. } => exit_codes::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// As [`AppError::exit_code`] says for the observer's two failures.
+fn observe_exit_code(e: &crate::observe::ObserveError) -> u8 {
+    if e.is_cancelled() {
+        exit_codes::RESUMABLE
+    } else {
+        exit_codes::SERVICE_UNAVAILABLE
+    }
+}
+
+fn journal_exit_code(e: &crate::journal::JournalError) -> u8 {
+    match e {
+        crate::journal::JournalError::Newer { .. } => exit_codes::LOCKED,
+        _ => exit_codes::INTERNAL,
+    }
+}
+
+impl From<crate::output::WriteError> for AppError {
+    fn from(e: crate::output::WriteError) -> Self {
+        AppError::Output(e.0)
+    }
+}
+
 impl From<GovError> for AppError {
     fn from(e: GovError) -> Self {
         AppError::Gov(Box::new(e))
@@ -178,10 +238,7 @@ impl AppError {
                     exit_codes::PREFLIGHT_FAILED
                 }
                 crate::exec::EngineError::Cancelled { .. } => exit_codes::RESUMABLE,
-                crate::exec::EngineError::Observe(inner) if inner.is_cancelled() => {
-                    exit_codes::RESUMABLE
-                }
-                crate::exec::EngineError::Observe(_) => exit_codes::SERVICE_UNAVAILABLE,
+                crate::exec::EngineError::Observe(inner) => observe_exit_code(inner),
                 _ => exit_codes::STEP_FAILED,
             },
             AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => {
@@ -191,8 +248,7 @@ impl AppError {
             AppError::Declined => exit_codes::PREFLIGHT_FAILED,
             AppError::Timeout(_) => exit_codes::STEP_FAILED,
             AppError::Lock(_) => exit_codes::LOCKED,
-            AppError::Journal(crate::journal::JournalError::Newer { .. }) => exit_codes::LOCKED,
-            AppError::Journal(_) => exit_codes::INTERNAL,
+            AppError::Journal(e) => journal_exit_code(e),
             AppError::Output(_) => exit_codes::INTERNAL,
             AppError::FailedTarget { .. } | AppError::RollbackImpossible(_) => {
                 exit_codes::PREFLIGHT_FAILED
@@ -203,12 +259,7 @@ impl AppError {
                 exit_codes::SERVICE_UNAVAILABLE
             }
             AppError::Package(_) => exit_codes::PREFLIGHT_FAILED,
-            AppError::ChannelFetch(crate::channel::fetch::FetchError::Read { .. })
-            | AppError::ChannelFetch(crate::channel::fetch::FetchError::NotHttps(_))
-            | AppError::ChannelFetch(crate::channel::fetch::FetchError::Ca { .. }) => {
-                exit_codes::USAGE
-            }
-            AppError::ChannelFetch(_) => exit_codes::SERVICE_UNAVAILABLE,
+            AppError::ChannelFetch(e) => fetch_exit_code(e),
             AppError::RollbackFailed { rollback, .. } => match rollback.exit_code() {
                 exit_codes::RESUMABLE => exit_codes::RESUMABLE,
                 _ => exit_codes::STEP_FAILED,
@@ -222,26 +273,4 @@ impl AppError {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), for messages that embed another error.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    render(err)
-        .trim_start_matches("error: ")
-        .replace("\n  caused by: ", ": ")
-}
-
-/// `error: <top>` plus one `  caused by: <cause>` line per distinct cause.
-pub fn render(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = format!("error: {err}");
-    let mut last = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let text = e.to_string();
-        // Transparent wrappers repeat their inner text; say each thing once.
-        if !last.contains(&text) {
-            out.push_str(&format!("\n  caused by: {text}"));
-        }
-        last = text;
-        cur = e.source();
-    }
-    out
-}
+pub use crate::error_chain::{one_line, render};

@@ -14,6 +14,7 @@ pub mod channel;
 pub mod cli;
 pub mod commands;
 pub mod env_vars;
+pub mod error_chain;
 pub mod errors;
 pub mod exec;
 pub mod exit_codes;

@@ -98,7 +98,7 @@ pub struct PlanFile {
     /// `[[members]]`, paths resolved.
     pub members: Vec<MemberEntry>,
     /// `[watch]`: when `noderoll watch` may start an upgrade.
-    pub watch: crate::watch::WatchSettings,
+    pub watch: crate::watch::window::WatchSettings,
     /// The whole document, for the sections owned by other modules.
     pub raw: toml::Table,
 }
@@ -137,7 +137,8 @@ impl PlanFile {
         };
         let (nodes, service_cert) = service_table(&raw).map_err(invalid)?;
         let members = members_table(raw.get("members"), &dir).map_err(invalid)?;
-        let watch = crate::watch::WatchSettings::from_table(raw.get("watch")).map_err(invalid)?;
+        let watch =
+            crate::watch::window::WatchSettings::from_table(raw.get("watch")).map_err(invalid)?;
         Ok(PlanFile {
             watch,
             path: path.into(),

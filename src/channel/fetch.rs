@@ -59,7 +59,7 @@ pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError
         .timeout(Duration::from_secs(30))
         .send()
         .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?;
+        .map_err(|e| http(crate::error_chain::one_line(&e)))?;
     if !resp.status().is_success() {
         return Err(http(format!("answered {}", resp.status())));
     }
@@ -72,7 +72,7 @@ pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError
     let body = resp
         .bytes()
         .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?;
+        .map_err(|e| http(crate::error_chain::one_line(&e)))?;
     if body.len() > MAX_BYTES {
         return Err(http(format!("larger than {MAX_BYTES} bytes")));
     }

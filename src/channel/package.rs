@@ -101,7 +101,7 @@ pub async fn verify(
         .get(url)
         .send()
         .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?;
+        .map_err(|e| http(crate::error_chain::one_line(&e)))?;
     if !resp.status().is_success() {
         return Err(http(format!("answered {}", resp.status())).into());
     }
@@ -111,7 +111,7 @@ pub async fn verify(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| http(crate::errors::one_line(&e)))?
+        .map_err(|e| http(crate::error_chain::one_line(&e)))?
     {
         hasher.update(&chunk);
         out.write_all(&chunk).map_err(io(&partial))?;

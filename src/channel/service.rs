@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use crate::ccf::ServiceCert;
 use crate::ccf::types::NodeStatus;
-use crate::errors::AppError;
 use crate::journal::{Journal, ServiceState, Unsettled};
 use crate::observe::{NodeVersion, observe};
 use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
 use crate::settings::{PlanFile, ServiceSettings};
 use crate::wait::Cancel;
 
+pub use super::error::LookError;
 use super::fetch::fetch;
 use super::{Judged, Manifest, Release, Running, judge};
 
@@ -30,7 +30,7 @@ pub struct Seen {
 
 /// Fetch (a file or `https://`, verified against the system roots or only `ca`) and parse
 /// a channel manifest.
-pub async fn fetch_manifest(channel: &str, ca: Option<&Path>) -> Result<Manifest, AppError> {
+pub async fn fetch_manifest(channel: &str, ca: Option<&Path>) -> Result<Manifest, LookError> {
     let text = fetch(channel, ca).await?;
     Ok(Manifest::parse(&text, channel)?)
 }
@@ -41,7 +41,7 @@ pub async fn look_with(
     plan: &Path,
     state_dir: Option<&PathBuf>,
     cancel: Cancel,
-) -> Result<Seen, AppError> {
+) -> Result<Seen, LookError> {
     let (service, cert, state) = open_service(plan, state_dir)?;
     let state_root = state_dir
         .cloned()
@@ -58,10 +58,7 @@ pub async fn look_with(
         .filter_map(|n| n.attestation.as_ref())
         .collect();
     let Some(first) = claims.first() else {
-        return Err(AppError::Usage(
-            "no trusted node showed what it runs (no quote could be read); retry when they answer"
-                .into(),
-        ));
+        return Err(LookError::NoClaims);
     };
     let running = Running {
         platform: if first.measurement == VIRTUAL_MEASUREMENT {
@@ -94,7 +91,7 @@ pub async fn look_with(
 pub fn open_service(
     plan: &Path,
     state_dir: Option<&PathBuf>,
-) -> Result<(ServiceSettings, ServiceCert, ServiceState), AppError> {
+) -> Result<(ServiceSettings, ServiceCert, ServiceState), LookError> {
     let service = PlanFile::load(plan)?.service;
     let cert = ServiceCert::load(&service.service_cert)?;
     let state_dir = state_dir
@@ -141,7 +138,7 @@ pub async fn assess(
     plan: &Path,
     state_dir: Option<&PathBuf>,
     cancel: Cancel,
-) -> Result<Assessment, AppError> {
+) -> Result<Assessment, LookError> {
     if let Some(u) = unsettled(plan, state_dir)? {
         return Ok(Assessment::Unsettled(u));
     }
@@ -160,7 +157,7 @@ pub async fn assess(
 }
 
 /// The upgrade this machine left unsettled on the service of `plan`, from its journal.
-pub fn unsettled(plan: &Path, state_dir: Option<&PathBuf>) -> Result<Option<Unsettled>, AppError> {
+pub fn unsettled(plan: &Path, state_dir: Option<&PathBuf>) -> Result<Option<Unsettled>, LookError> {
     let (_, _, state) = open_service(plan, state_dir)?;
     Ok(Journal::open(&state)?.unsettled())
 }

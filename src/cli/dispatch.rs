@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use super::args::{Cli, Command};
+use super::args::{ChannelAction, Cli, Command};
 use crate::errors::{AppError, render};
 use crate::exit_codes;
+use crate::output::Printer;
+use crate::output::printer::write_stdout;
 use crate::wait::Cancel;
 
 /// The whole program; `main` only calls this.
@@ -72,48 +74,34 @@ pub fn main_impl() -> ExitCode {
 }
 
 async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
+    use crate::commands as c;
+    let printer = Printer::new(cli.output, cli.quiet);
     match cli.command {
-        Command::Status(args) => crate::commands::status::run(&args, cli.output, cancel).await,
+        Command::Status(args) => c::status::run(&args, printer, cancel).await,
         Command::Completions(args) => {
-            print_stdout(&crate::cli::generate::completions(args.shell))?;
+            write_stdout(&crate::cli::generate::completions(args.shell))?;
             Ok(exit_codes::SUCCESS)
         }
         Command::Man => {
-            print_stdout(&crate::cli::generate::man_page())?;
+            write_stdout(&crate::cli::generate::man_page())?;
             Ok(exit_codes::SUCCESS)
         }
-        Command::Plan(args) => crate::commands::plan::run(&args, cli.output, cancel).await,
-        Command::Apply(args) => {
-            crate::commands::apply::run(&args, cli.output, cli.quiet, cancel).await
-        }
-        Command::Rollback(args) => {
-            crate::commands::apply::rollback(&args, cli.output, cli.quiet, cancel).await
-        }
-        Command::Finalize(args) => {
-            crate::commands::apply::finalize(&args, cli.output, cli.quiet, cancel).await
-        }
-        Command::Journal(args) => crate::commands::journal::run(&args, cli.output),
+        Command::Plan(args) => c::plan::run(&args, printer, cancel).await,
+        Command::Apply(args) => c::apply::run(&args, printer, cancel).await,
+        Command::Rollback(args) => c::apply::rollback(&args, printer, cancel).await,
+        Command::Finalize(args) => c::apply::finalize(&args, printer, cancel).await,
+        Command::Journal(args) => c::journal::run(&args, printer),
         Command::Channel(args) => match &args.action {
-            crate::cli::args::ChannelAction::Check(a) => {
-                crate::commands::channel::check(a, cli.output, cancel).await
-            }
-            crate::cli::args::ChannelAction::ClearFailed(a) => {
-                crate::commands::channel::clear_failed(a, cli.output)
-            }
-            crate::cli::args::ChannelAction::Apply(a) => {
-                crate::commands::channel::apply(a, cli.output, cli.quiet, cancel).await
-            }
+            ChannelAction::Check(a) => c::channel::check(a, printer, cancel).await,
+            ChannelAction::ClearFailed(a) => c::channel::clear_failed(a, printer),
+            ChannelAction::Apply(a) => c::channel::apply(a, printer, cancel).await,
         },
-        Command::Vote(args) => crate::commands::vote::run(&args, cli.output, cancel).await,
-        Command::Watch(args) => {
-            crate::commands::watch::run(&args, cli.output, cli.quiet, cli.verbose, cancel).await
-        }
+        Command::Vote(args) => c::vote::run(&args, printer, cancel).await,
+        Command::Watch(args) => c::watch::run(&args, printer, cli.verbose, cancel).await,
         #[cfg(feature = "sandbox")]
-        Command::Demo(args) => {
-            crate::commands::demo::run(&args, cli.output, cli.quiet, cancel).await
-        }
+        Command::Demo(args) => c::demo::run(&args, printer, cancel).await,
         #[cfg(feature = "sandbox")]
-        Command::Sandbox(args) => crate::commands::sandbox::run(args, cli.output, cancel).await,
+        Command::Sandbox(args) => c::sandbox::run(args, printer, cancel).await,
     }
 }
 
@@ -179,12 +167,4 @@ fn init_logging(cli: &Cli) {
 fn print_stderr(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
-}
-
-/// Write to stdout, mapping failures (including a closed pipe) to [`AppError::Output`].
-pub fn print_stdout(text: &str) -> Result<(), AppError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(AppError::Output)
 }

@@ -1,28 +1,18 @@
 //! `noderoll demo`: the whole upgrade against a sandbox started in-process.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cli::args::{DemoArgs, PlatformArg};
-use crate::cli::dispatch::print_stdout;
+use crate::cli::args::DemoArgs;
 use crate::commands::apply::finish;
 use crate::commands::upgrade::wire;
 use crate::errors::AppError;
-use crate::exec::Reporter;
 use crate::observe::observe;
-use crate::output::events::JsonReporter;
-use crate::output::progress::HumanReporter;
-use crate::output::{OutputFormat, status};
-use crate::sandbox::{LatencyModel, Platform, Sandbox, SandboxOptions};
+use crate::output::{Printer, status};
+use crate::sandbox::{LatencyModel, Sandbox, SandboxOptions};
 use crate::wait::Cancel;
 
 /// Start a sandbox, show it, upgrade it, show it again.
-pub async fn run(
-    args: &DemoArgs,
-    format: OutputFormat,
-    quiet: bool,
-    cancel: Cancel,
-) -> Result<u8, AppError> {
+pub async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     let temp;
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -36,17 +26,14 @@ pub async fn run(
     let mut opts = SandboxOptions::new(&dir);
     opts.nodes = args.nodes;
     opts.latency = LatencyModel::default().with_speed(args.speed);
-    opts.platform = match args.platform {
-        PlatformArg::Virtual => Platform::Virtual,
-        PlatformArg::Snp => Platform::Snp,
-    };
+    opts.platform = crate::commands::sandbox::platform(args.platform);
     let sandbox = Sandbox::start(opts).await?;
     let plan_path = dir.join(&sandbox.info().plan);
     // The sandbox lives only as long as the demo: nothing of it is kept in the state directory.
     let w = wire(&plan_path, None, &cancel)?;
-    if format == OutputFormat::Human {
+    if !printer.is_json() {
         let before = observe(&w.client, &w.probe, &w.plan.service.nodes).await?;
-        print_stdout(&format!(
+        printer.human(&format!(
             "noderoll demo: a simulated {}-node CCF service (the built-in sandbox), upgraded from {} to {} \
              by rolling node replacement. Its plan file lives only as long as the demo; \
              `noderoll sandbox --dir DIR` writes one to keep.\n\nBefore:\n{}\n",
@@ -56,40 +43,34 @@ pub async fn run(
             status::render_human(&before)
         ))?;
     }
-    let human = (format == OutputFormat::Human).then(|| Arc::new(HumanReporter::new(quiet)));
-    let reporter: Arc<dyn Reporter> = match &human {
-        Some(h) => h.clone(),
-        None => Arc::new(JsonReporter),
-    };
+    let (human, reporter) = printer.run_reporter();
     let mut engine = w.engine(reporter, cancel);
     let started = Instant::now();
     let result = engine.run().await;
     if let Some(h) = &human {
         h.finish();
     }
-    if format == OutputFormat::Human && result.is_ok() {
-        print_stdout("\nAfter:\n")?;
+    if result.is_ok() {
+        printer.human("\nAfter:\n")?;
     }
     let code = finish(
         &w,
         &engine.known_nodes(),
         None,
-        format,
+        // The demo shows its outcome even with -q (its progress is what -q quiets).
+        Printer::new(printer.format(), false),
         result.map_err(AppError::from),
         started,
         "noderoll demo",
         None,
-        false,
     )
     .await?;
     let violations = sandbox.violations();
     if !violations.is_empty() {
         return Err(AppError::Violations(violations.len()));
     }
-    if format == OutputFormat::Human {
-        print_stdout(
+    printer.human(
             "The sandbox recorded no invariant violation (no node stopped early, quorum kept throughout).\n",
-        )?;
-    }
+    )?;
     Ok(code)
 }

@@ -1,103 +1,45 @@
 //! `noderoll plan`: a read-only, terraform-like preview.
 
+use std::path::Path;
+
 use crate::cli::args::PlanArgs;
-use crate::cli::dispatch::print_stdout;
-use crate::commands::upgrade::wire;
+use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
-use crate::exec::{NullReporter, RunOptions};
+use crate::exec::{Engine, NullReporter, RunOptions};
 use crate::exit_codes;
-use crate::output::{OutputFormat, plan as render};
+use crate::journal::{Journal, ServiceState};
+use crate::output::Printer;
+use crate::output::plan::PlanView;
 use crate::plan::saved::{SAVED_PLAN_VERSION, SavedPlan, file_sha256, fingerprint};
+use crate::plan::{Plan, ServiceView};
 use crate::wait::Cancel;
 
 /// Observe, plan, print; optionally save.
-pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(crate::journal::lock::default_state_dir);
+pub async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+    let state_dir = args.state_dir.resolve();
     let w = wire(&args.plan, Some(&state_dir), &cancel)?;
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs
     // to continue, not a sign of an upgrade elsewhere; a failed target is flagged.
-    let journal = crate::journal::Journal::open(&crate::journal::ServiceState::open(
-        &state_dir,
-        &w.service_cert_sha256,
-    )?)?;
-    let (adopted, in_flight) = journal.unfinished_launches();
-    let options = RunOptions {
-        allow_downgrade: args.versions.allow_downgrade,
-        allow_version_jump: args.versions.allow_version_jump,
-        adopted,
-        in_flight,
-        resuming: journal.in_progress(),
-        ..Default::default()
-    };
-    let mut engine = w.engine_with(options, std::sync::Arc::new(NullReporter), cancel);
+    let journal = Journal::open(&ServiceState::open(&state_dir, &w.service_cert_sha256)?)?;
+    let mut engine = plan_engine(&w, args, &journal, cancel);
     let (obs, view) = engine.observe().await?;
     let mut plan = engine.plan_for(&view);
-    if !plan.is_done()
-        && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
-    {
-        plan.warnings.push(format!(
-            "this target failed on {at} and was rolled back ({reason}); apply refuses it unless --retry-failed-target"
-        ));
-    }
     let moved = crate::commands::apply::moved_service_urls(&w, Some(&obs), &obs);
-    if moved.is_none()
-        && let Some(named) = retires_every_named_node(&w.plan.service.nodes, &view, &plan)
-    {
-        plan.warnings.push(format!(
-            "this upgrade retires every node [service] url names ({named}): once it is done, update [service] url (apply prints the line to use), or put a stable address there (a DNS name or a load balancer)"
-        ));
-    }
+    warn(&mut plan, &w, &journal, &view, moved.is_some());
     let checks = if plan.is_done() {
         Vec::new()
     } else {
         engine.preflight(&obs, &view).await
     };
-    let target = w.spec.target.describe();
-    match format {
-        OutputFormat::Human => {
-            let mut text = render::render_human(&target, &plan, &checks);
-            if let Some(urls) = &moved {
-                text.push_str(&crate::commands::apply::render_moved(&w.plan.path, urls));
-            }
-            print_stdout(&text)?
-        }
-        OutputFormat::Json => {
-            let mut doc = render::document(target, &plan, &checks);
-            doc.service_urls = moved
-                .as_ref()
-                .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect());
-            print_stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).expect("plan serialises")
-            ))?;
-        }
-    }
+    printer.print(&PlanView {
+        target: w.spec.target.describe(),
+        plan: &plan,
+        checks: &checks,
+        plan_file: &w.plan.path,
+        moved,
+    })?;
     if let Some(out) = &args.out {
-        let plan_file = std::fs::canonicalize(&args.plan).unwrap_or_else(|_| args.plan.clone());
-        let saved = SavedPlan {
-            schema_version: SAVED_PLAN_VERSION,
-            plan_sha256: file_sha256(&plan_file).map_err(|e| {
-                AppError::Usage(format!("cannot read {}: {e}", plan_file.display()))
-            })?,
-            plan_file,
-            state_fingerprint: fingerprint(&view),
-            created_at: jiff::Timestamp::now().to_string(),
-            steps: plan.steps.clone(),
-        };
-        let text = serde_json::to_string_pretty(&saved).expect("saved plan serialises");
-        std::fs::write(out, text)
-            .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", out.display())))?;
-        // Where it went and how to apply exactly that (JSON output stays one document).
-        if matches!(format, OutputFormat::Human) {
-            let shown = out.display().to_string();
-            print_stdout(&format!(
-                "Saved the plan to {shown}; apply exactly it with: noderoll apply {}\n",
-                shell_word(&shown)
-            ))?;
-        }
+        save(args, out, &view, &plan, printer)?;
     }
     if checks.iter().any(|c| !c.ok) {
         return Ok(exit_codes::PREFLIGHT_FAILED);
@@ -107,6 +49,66 @@ pub async fn run(args: &PlanArgs, format: OutputFormat, cancel: Cancel) -> Resul
     } else {
         exit_codes::SUCCESS
     })
+}
+
+/// The engine that plans: it knows what this machine's unfinished runs launched.
+fn plan_engine(w: &Wiring, args: &PlanArgs, journal: &Journal, cancel: Cancel) -> Engine {
+    let (adopted, in_flight) = journal.unfinished_launches();
+    let options = RunOptions {
+        allow_downgrade: args.versions.allow_downgrade,
+        allow_version_jump: args.versions.allow_version_jump,
+        adopted,
+        in_flight,
+        resuming: journal.in_progress(),
+        ..Default::default()
+    };
+    w.engine_with(options, std::sync::Arc::new(NullReporter), cancel)
+}
+
+/// The plan's warnings about this machine's history and the plan file's addresses.
+fn warn(plan: &mut Plan, w: &Wiring, journal: &Journal, view: &ServiceView, moved: bool) {
+    if !plan.is_done()
+        && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
+    {
+        plan.warnings.push(format!(
+            "this target failed on {at} and was rolled back ({reason}); apply refuses it unless --retry-failed-target"
+        ));
+    }
+    if !moved && let Some(named) = retires_every_named_node(&w.plan.service.nodes, view, plan) {
+        plan.warnings.push(format!(
+            "this upgrade retires every node [service] url names ({named}): once it is done, update [service] url (apply prints the line to use), or put a stable address there (a DNS name or a load balancer)"
+        ));
+    }
+}
+
+/// `--out`: save the plan for `noderoll apply FILE`.
+fn save(
+    args: &PlanArgs,
+    out: &Path,
+    view: &ServiceView,
+    plan: &Plan,
+    printer: Printer,
+) -> Result<(), AppError> {
+    let plan_file = std::fs::canonicalize(&args.plan).unwrap_or_else(|_| args.plan.clone());
+    let saved = SavedPlan {
+        schema_version: SAVED_PLAN_VERSION,
+        plan_sha256: file_sha256(&plan_file)
+            .map_err(|e| AppError::Usage(format!("cannot read {}: {e}", plan_file.display())))?,
+        plan_file,
+        state_fingerprint: fingerprint(view),
+        created_at: jiff::Timestamp::now().to_string(),
+        steps: plan.steps.clone(),
+    };
+    let text = serde_json::to_string_pretty(&saved).expect("saved plan serialises");
+    std::fs::write(out, text)
+        .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", out.display())))?;
+    // Where it went and how to apply exactly that (JSON output stays one document).
+    let shown = out.display().to_string();
+    printer.human(&format!(
+        "Saved the plan to {shown}; apply exactly it with: noderoll apply {}\n",
+        shell_word(&shown)
+    ))?;
+    Ok(())
 }
 
 /// When every Trusted node at an address of `[service] url` is retired by the plan's steps,

@@ -6,10 +6,11 @@ use crate::cli::args::{
     FaultArgs, FaultKind, LaunchNodeArgs, PlatformArg, SandboxAction, SandboxArgs,
     SandboxServeArgs, StopNodeArgs,
 };
-use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::output::OutputFormat;
+use crate::output::Printer;
+use crate::output::printer::{Text, json_line, write_stdout};
+use crate::output::schema::stamp;
 use crate::sandbox::control::{self, Fault, Launched};
 use crate::sandbox::{
     Build, LatencyModel, Platform, Sandbox, SandboxError, SandboxInfo, SandboxOptions, Violation,
@@ -17,7 +18,8 @@ use crate::sandbox::{
 };
 use crate::wait::Cancel;
 
-fn platform(p: PlatformArg) -> Platform {
+/// The sandbox's platform for `--platform` (`sandbox` and `demo`).
+pub(crate) fn platform(p: PlatformArg) -> Platform {
     match p {
         PlatformArg::Virtual => Platform::Virtual,
         PlatformArg::Snp => Platform::Snp,
@@ -25,17 +27,17 @@ fn platform(p: PlatformArg) -> Platform {
 }
 
 /// Dispatch `noderoll sandbox ...`.
-pub async fn run(args: SandboxArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+pub async fn run(args: SandboxArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     match args.action {
-        None => serve(&args.serve, format, cancel).await,
+        None => serve(&args.serve, printer, cancel).await,
         Some(SandboxAction::LaunchNode(a)) => launch_node(&a).await,
         Some(SandboxAction::StopNode(a)) => stop_node(&a).await,
         Some(SandboxAction::Fault(a)) => fault(&a).await,
-        Some(SandboxAction::Check(a)) => check(&a.dir, format).await,
+        Some(SandboxAction::Check(a)) => check(&a.dir, printer).await,
     }
 }
 
-async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+async fn serve(a: &SandboxServeArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     let mut opts = SandboxOptions::new(&a.dir);
     opts.nodes = a.nodes;
     opts.members = a.members;
@@ -46,32 +48,10 @@ async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Re
     opts.stale_retired = a.stale_retired;
     let sandbox = Sandbox::start(opts).await?;
     let info = sandbox.info();
-    match format {
-        OutputFormat::Json => print_stdout(&format!(
-            "{}\n",
-            serde_json::to_string(info).expect("info serialises")
-        ))?,
-        OutputFormat::Human => {
-            let mut t = crate::output::table();
-            t.set_header(vec!["node", "rpc address", "ccf_version"]);
-            for n in &info.nodes {
-                t.add_row(vec![
-                    n.node_id.clone(),
-                    n.rpc_address.clone(),
-                    info.current_build.ccf_version.clone(),
-                ]);
-            }
-            let dir = sandbox.dir().display();
-            print_stdout(&format!(
-                "noderoll sandbox: a simulated CCF service with {} node(s), serving until Ctrl-C\n{t}\n\
-                 files in {dir}: service_cert.pem, member*_cert.pem / member*_privk.pem, sandbox.json, {}\n\
-                 try:  noderoll status --plan {dir}/{}\n",
-                info.nodes.len(),
-                info.plan,
-                info.plan
-            ))?;
-        }
-    }
+    printer.print(&Text {
+        human: serving(&sandbox),
+        json: json_line(info),
+    })?;
     cancel.cancelled().await;
     let violations = sandbox.violations();
     drop(sandbox);
@@ -82,6 +62,29 @@ async fn serve(a: &SandboxServeArgs, format: OutputFormat, cancel: Cancel) -> Re
         return Err(AppError::Violations(violations.len()));
     }
     Ok(exit_codes::SUCCESS)
+}
+
+/// The sandbox's nodes and files, for people.
+fn serving(sandbox: &Sandbox) -> String {
+    let info = sandbox.info();
+    let mut t = crate::output::table();
+    t.set_header(vec!["node", "rpc address", "ccf_version"]);
+    for n in &info.nodes {
+        t.add_row(vec![
+            n.node_id.clone(),
+            n.rpc_address.clone(),
+            info.current_build.ccf_version.clone(),
+        ]);
+    }
+    let dir = sandbox.dir().display();
+    format!(
+        "noderoll sandbox: a simulated CCF service with {} node(s), serving until Ctrl-C\n{t}\n\
+         files in {dir}: service_cert.pem, member*_cert.pem / member*_privk.pem, sandbox.json, {}\n\
+         try:  noderoll status --plan {dir}/{}\n",
+        info.nodes.len(),
+        info.plan,
+        info.plan
+    )
 }
 
 async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
@@ -109,10 +112,7 @@ async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
     .await?;
     let launched: Launched = serde_json::from_value(v)
         .map_err(|e| SandboxError::Refused(format!("unexpected launch answer: {e}")))?;
-    print_stdout(&format!(
-        "{}\n",
-        serde_json::to_string(&launched).expect("serialises")
-    ))?;
+    write_stdout(&json_line(&launched))?;
     Ok(exit_codes::SUCCESS)
 }
 
@@ -214,32 +214,30 @@ async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
     Ok(exit_codes::SUCCESS)
 }
 
-async fn check(dir: &std::path::Path, format: OutputFormat) -> Result<u8, AppError> {
+async fn check(dir: &std::path::Path, printer: Printer) -> Result<u8, AppError> {
     let info = SandboxInfo::load(dir)?;
     let v = control::call(&info.control, "/violations", None).await?;
     let violations: Vec<Violation> = serde_json::from_value(v["violations"].clone())
         .map_err(|e| SandboxError::Refused(format!("unexpected answer: {e}")))?;
     let stall: WriteStall = serde_json::from_value(v["write_stall"].clone()).unwrap_or_default();
-    match format {
-        OutputFormat::Json => print_stdout(&format!(
-            "{}\n",
-            json!({ "schema_version": 1, "violations": violations, "write_stall": stall })
-        ))?,
-        OutputFormat::Human => {
-            if violations.is_empty() {
-                print_stdout("no invariant violations\n")?;
-            }
-            for v in &violations {
-                print_stdout(&format!("{:>8} ms  {}  {}\n", v.at_ms, v.kind, v.detail))?;
-            }
-            if stall.count > 0 {
-                print_stdout(&format!(
-                    "write stall (commits waited for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
-                    stall.total_ms, stall.count, stall.longest_ms
-                ))?;
-            }
-        }
+    let mut human = String::new();
+    if violations.is_empty() {
+        human.push_str("no invariant violations\n");
     }
+    for v in &violations {
+        human.push_str(&format!("{:>8} ms  {}  {}\n", v.at_ms, v.kind, v.detail));
+    }
+    if stall.count > 0 {
+        human.push_str(&format!(
+            "write stall (commits waited for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
+            stall.total_ms, stall.count, stall.longest_ms
+        ));
+    }
+    let json = stamp(json!({ "violations": violations, "write_stall": stall }));
+    printer.print(&Text {
+        human,
+        json: json_line(&json),
+    })?;
     Ok(if violations.is_empty() {
         exit_codes::SUCCESS
     } else {

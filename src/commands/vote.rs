@@ -2,22 +2,19 @@
 
 use std::io::IsTerminal;
 
-use serde_json::json;
-
 use crate::ccf::CcfClient;
+use crate::ccf::governance::BALLOT_YES;
 use crate::ccf::governance::Governance;
-use crate::ccf::governance::{BALLOT_YES, Submitted};
 use crate::ccf::types::{ProposalState, is_hex_id};
 use crate::cli::args::VoteArgs;
-use crate::cli::dispatch::print_stdout;
 use crate::errors::AppError;
 use crate::exit_codes;
-use crate::output::OutputFormat;
+use crate::output::{Printer, vote};
 use crate::settings::PlanFile;
 use crate::wait::Cancel;
 
 /// Show, confirm, vote.
-pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Result<u8, AppError> {
+pub async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     if !is_hex_id(&args.proposal_id) {
         return Err(AppError::Usage(format!(
             "{:?} is not a proposal id (64 lowercase hex characters)",
@@ -48,20 +45,7 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
         .await?
         .map(|b| b.actions)
         .unwrap_or_default();
-    if format == OutputFormat::Human {
-        let mut t = crate::output::table();
-        t.set_header(vec!["action", "arguments"]);
-        for a in &actions {
-            t.add_row(vec![a.name.clone(), a.args.to_string()]);
-        }
-        print_stdout(&format!(
-            "Proposal {} by {} is {} with {} ballot(s)\n{t}\n",
-            proposal.proposal_id,
-            proposal.proposer_id,
-            proposal.proposal_state,
-            proposal.ballot_count
-        ))?;
-    }
+    printer.human(&vote::render_proposal(&proposal, &actions))?;
     if proposal.proposal_state != ProposalState::Open {
         return Err(AppError::Usage(format!(
             "proposal {} is {}, not Open: nothing to vote on",
@@ -69,24 +53,48 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
         )));
     }
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(AppError::Usage(
-                "pass --yes to vote without a terminal".into(),
-            ));
-        }
-        let mut line = String::new();
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"Vote yes? Only 'yes' is accepted: ",
-        );
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(AppError::Output)?;
-        if line.trim() != "yes" {
-            return Err(AppError::Declined);
-        }
+        confirm()?;
     }
-    let (signers, active) = w.gov.active_signers().await?;
+    let (voted, state) = vote_yes(&w, &args.proposal_id, &cancel).await?;
+    printer.print(&vote::Voted {
+        proposal_id: &args.proposal_id,
+        ballots_submitted: voted,
+        state: state
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "completed (purged)".into()),
+    })?;
+    Ok(exit_codes::SUCCESS)
+}
+
+/// Ask on the terminal; refused without one.
+fn confirm() -> Result<(), AppError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(AppError::Usage(
+            "pass --yes to vote without a terminal".into(),
+        ));
+    }
+    let mut line = String::new();
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        b"Vote yes? Only 'yes' is accepted: ",
+    );
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(AppError::Output)?;
+    if line.trim() != "yes" {
+        return Err(AppError::Declined);
+    }
+    Ok(())
+}
+
+/// Vote yes as each active configured member while the proposal is Open (waiting for its
+/// acceptance to commit): the ballots submitted and the proposal's state after them.
+async fn vote_yes(
+    w: &VoteWiring,
+    proposal_id: &str,
+    cancel: &Cancel,
+) -> Result<(usize, Option<ProposalState>), AppError> {
+    let (signers, _active) = w.gov.active_signers().await?;
     if signers.is_empty() {
         return Err(crate::ccf::governance::GovError::NoActiveMember {
             configured: w
@@ -99,40 +107,22 @@ pub async fn run(args: &VoteArgs, format: OutputFormat, cancel: Cancel) -> Resul
         }
         .into());
     }
-    let submitted = Submitted {
-        proposal_id: args.proposal_id.clone(),
-        state: Some(ProposalState::Open),
-        txid: None,
-    };
     let mut state = Some(ProposalState::Open);
     let mut voted = 0;
     for m in &signers {
         if state != Some(ProposalState::Open) {
             break;
         }
-        let (st, tx) = w.gov.vote(m, &args.proposal_id, BALLOT_YES).await?;
+        let (st, tx) = w.gov.vote(m, proposal_id, BALLOT_YES).await?;
         voted += 1;
         state = st;
         if st == Some(ProposalState::Accepted)
             && let Some(tx) = tx
         {
-            w.gov.wait_committed(tx, &cancel).await?;
+            w.gov.wait_committed(tx, cancel).await?;
         }
     }
-    let _ = (submitted, active);
-    let state_text = state
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "completed (purged)".into());
-    match format {
-        OutputFormat::Json => print_stdout(&format!(
-            "{}\n",
-            json!({"schema_version": 1, "proposal_id": args.proposal_id, "ballots_submitted": voted, "state": state_text})
-        ))?,
-        OutputFormat::Human => print_stdout(&format!(
-            "Voted yes as {voted} member(s); the proposal is now {state_text}.\n"
-        ))?,
-    }
-    Ok(exit_codes::SUCCESS)
+    Ok((voted, state))
 }
 
 /// What a vote needs: the plan file's `[service]` and `[[members]]` (its upgrade tables, if
@@ -155,10 +145,7 @@ impl VoteWiring {
         }
         let cert = crate::ccf::ServiceCert::load(&plan.service.service_cert)?;
         let members = crate::commands::upgrade::load_members(&plan)?;
-        let state_dir = args
-            .state_dir
-            .clone()
-            .unwrap_or_else(crate::journal::lock::default_state_dir);
+        let state_dir = args.state_dir.resolve();
         let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), cancel)?;
         let gov = Governance::new(client.clone(), plan.service.nodes.clone(), members);
         Ok(VoteWiring {

@@ -2,23 +2,20 @@
 //! tick), then hand over to the supervisor loop.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::channel::service::open_service;
 use crate::cli::args::WatchArgs;
 use crate::errors::AppError;
-use crate::output::OutputFormat;
-use crate::output::watch::{HumanWatchReporter, JsonWatchReporter};
+use crate::output::Printer;
 use crate::plan::spec::parse_duration;
 use crate::settings::PlanFile;
 use crate::wait::Cancel;
-use crate::watch::{Service, WatchConfig, WatchReporter};
+use crate::watch::{Service, WatchConfig};
 
 /// Run `noderoll watch`.
 pub async fn run(
     args: &WatchArgs,
-    format: OutputFormat,
-    quiet: bool,
+    printer: Printer,
     verbose: u8,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
@@ -35,34 +32,21 @@ pub async fn run(
             "cannot find the noderoll executable to run upgrades with: {e}"
         ))
     })?;
-    let mut global_args = vec![
-        "--output".to_string(),
-        match format {
-            OutputFormat::Human => "human",
-            OutputFormat::Json => "json",
-        }
-        .to_string(),
-    ];
-    if quiet {
-        global_args.push("--quiet".into());
-    }
+    let mut global_args = printer.global_args();
     global_args.extend((0..verbose).map(|_| "-v".to_string()));
     let cfg = WatchConfig {
         services,
         channel: args.channel.clone(),
         ca: args.ca.clone(),
-        state_dir: args.state_dir.clone(),
+        state_dir: args.state_dir.dir.clone(),
         interval,
         max_concurrent: usize::from(args.max_concurrent),
         once: args.once,
         program,
         global_args,
+        exit_code_of: crate::errors::look_exit_code,
     };
-    let reporter: Arc<dyn WatchReporter> = match format {
-        OutputFormat::Human => Arc::new(HumanWatchReporter { quiet }),
-        OutputFormat::Json => Arc::new(JsonWatchReporter),
-    };
-    Ok(crate::watch::run(cfg, reporter, cancel).await)
+    Ok(crate::watch::run(cfg, printer.watch_reporter(), cancel).await)
 }
 
 /// Every plan loaded and validated (including `[watch]`), each naming a different service,
@@ -72,7 +56,7 @@ fn services(args: &WatchArgs) -> Result<Vec<Service>, AppError> {
     let mut services = Vec::new();
     for path in &args.plans {
         let plan = PlanFile::load(path)?;
-        let (_, cert, _) = open_service(path, args.state_dir.as_ref())?;
+        let (_, cert, _) = open_service(path, args.state_dir.dir.as_ref())?;
         if let Some(other) = by_service.insert(cert.sha256(), path) {
             return Err(AppError::Usage(format!(
                 "{} and {} name the same service (same service certificate): give each service once, so that it has one upgrade at a time",

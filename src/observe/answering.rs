@@ -1,9 +1,9 @@
 //! Picking the node to talk to: the configured addresses first, then where this machine last
 //! saw the service's nodes.
 
+use crate::ccf::AddressHints;
 use crate::ccf::types::{NetworkInfo, NodeInfo, NodeStatus};
 use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr};
-use crate::journal::AddressBook;
 
 use super::ObserveError;
 
@@ -11,7 +11,7 @@ use super::ObserveError;
 /// stops at once (it will not be different on the next node).
 ///
 /// This is where every command picks the node it talks to. When none of `nodes` answers and
-/// the client carries an [`AddressBook`](crate::journal::AddressBook) (where this machine last
+/// the client carries an [`AddressHints`](crate::ccf::AddressHints) (where this machine last
 /// saw the service's nodes), those addresses are tried next, over the same TLS trust; a node
 /// reached that way must be listed by the service as Trusted at that address. The first use
 /// of the fallback is warned about, naming the addresses to put in `[service] url`.
@@ -38,7 +38,7 @@ pub async fn find_answering_node(
     if let Some(book) = client.address_book()
         && !cancelled(&last)
     {
-        match from_address_book(client, probe_client, nodes, book, &mut last).await? {
+        match from_address_book(client, probe_client, nodes, book.as_ref(), &mut last).await? {
             Remembered::Answered(at, info) => return Ok((at, info)),
             Remembered::None {
                 tried: more,
@@ -85,7 +85,7 @@ async fn from_address_book(
     client: &CcfClient,
     probe_client: &CcfClient,
     nodes: &[NodeAddr],
-    book: &AddressBook,
+    book: &dyn AddressHints,
     last: &mut Option<ClientError>,
 ) -> Result<Remembered, ObserveError> {
     let kept = book.recall();

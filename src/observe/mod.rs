@@ -80,10 +80,8 @@ pub struct Observation {
     pub open_proposals: Vec<OpenProposal>,
 }
 
-/// Fault tolerance of a CFT service with `trusted` voting nodes.
-pub fn fault_tolerance(trusted: usize) -> usize {
-    trusted.saturating_sub(1) / 2
-}
+/// Fault tolerance of a CFT service with `trusted` voting nodes (defined with the gates).
+pub use crate::plan::gates::fault_tolerance;
 
 impl Observation {
     /// Trusted (voting) nodes.

@@ -6,20 +6,11 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::SCHEMA_VERSION;
+pub use super::schema::envelope;
 use crate::exec::{Event, Reporter};
 
 /// Writes events as JSON Lines to stdout.
 pub struct JsonReporter;
-
-/// Add the envelope fields to a JSON object.
-pub fn envelope(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.insert("schema_version".into(), SCHEMA_VERSION.into());
-        m.insert("at".into(), jiff::Timestamp::now().to_string().into());
-    }
-    v
-}
 
 /// Write one JSON line to stdout (a closed stdout is ignored: the run goes on).
 pub fn write_line(v: &Value) {
@@ -30,8 +21,6 @@ pub fn write_line(v: &Value) {
 
 impl Reporter for JsonReporter {
     fn report(&self, e: &Event) {
-        write_line(&envelope(
-            serde_json::to_value(e).expect("events serialise"),
-        ));
+        write_line(&super::schema::record(e));
     }
 }

@@ -1,11 +1,25 @@
 //! Output: human tables and JSON documents. Stdout carries data only; diagnostics go to
 //! stderr (through tracing).
+//!
+//! Commands build documents (one type per document, each rendered both ways by its
+//! [`Document`] impl) and hand them to the [`Printer`], the one place `--output` and `-q` are
+//! decided; [`schema`] is the one place `schema_version` is written.
 
+pub mod channel;
 pub mod events;
+pub mod journal;
 pub mod plan;
+pub mod printer;
 pub mod progress;
+pub mod rollback;
+pub mod schema;
 pub mod status;
+pub mod summary;
+pub mod vote;
 pub mod watch;
+
+pub use printer::{Document, Printer, WriteError};
+pub use schema::SCHEMA_VERSION;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,9 +56,6 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
-
-/// Version of every JSON document noderoll prints. Bumped only on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
 
 #[cfg(test)]
 mod tests {

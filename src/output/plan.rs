@@ -2,15 +2,13 @@
 
 use serde::Serialize;
 
-use super::SCHEMA_VERSION;
+use super::schema::{Versioned, versioned};
 use crate::exec::engine::Check;
 use crate::plan::{Plan, PlannedStep};
 
-/// The JSON document of `plan --output json`.
+/// The JSON document of `plan --output json` (stamped with `schema_version` by [`document`]).
 #[derive(Debug, Serialize)]
 pub struct PlanDocument<'a> {
-    /// Always [`SCHEMA_VERSION`].
-    pub schema_version: u32,
     /// Target, described.
     pub target: String,
     /// No step left.
@@ -40,9 +38,12 @@ pub struct CheckDocument {
 }
 
 /// Build the JSON document.
-pub fn document<'a>(target: String, plan: &'a Plan, checks: &[Check]) -> PlanDocument<'a> {
-    PlanDocument {
-        schema_version: SCHEMA_VERSION,
+pub fn document<'a>(
+    target: String,
+    plan: &'a Plan,
+    checks: &[Check],
+) -> Versioned<PlanDocument<'a>> {
+    versioned(PlanDocument {
         target,
         nothing_to_do: plan.is_done(),
         steps: &plan.steps,
@@ -57,7 +58,7 @@ pub fn document<'a>(target: String, plan: &'a Plan, checks: &[Check]) -> PlanDoc
             })
             .collect(),
         service_urls: None,
-    }
+    })
 }
 
 /// The preview for people.
@@ -133,4 +134,37 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
         }
     }
     out
+}
+
+/// `noderoll plan`'s output: the preview, and which `[service] url` to use once it is done.
+pub struct PlanView<'a> {
+    /// Target, described.
+    pub target: String,
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Preflight results.
+    pub checks: &'a [Check],
+    /// The plan file.
+    pub plan_file: &'a std::path::Path,
+    /// The addresses to put in `[service] url`, when the plan's no longer lead anywhere.
+    pub moved: Option<Vec<crate::ccf::NodeAddr>>,
+}
+
+impl super::Document for PlanView<'_> {
+    fn human(&self) -> String {
+        let mut text = render_human(&self.target, self.plan, self.checks);
+        if let Some(urls) = &self.moved {
+            text.push_str(&super::summary::render_moved(self.plan_file, urls));
+        }
+        text
+    }
+
+    fn json(&self) -> String {
+        let mut doc = document(self.target.clone(), self.plan, self.checks);
+        doc.doc.service_urls = self
+            .moved
+            .as_ref()
+            .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect());
+        super::printer::json_pretty(&doc)
+    }
 }

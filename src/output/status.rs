@@ -4,16 +4,14 @@
 
 use serde::Serialize;
 
-use super::SCHEMA_VERSION;
+use super::schema::{Versioned, versioned};
 use crate::ccf::governance::short;
 use crate::ccf::types::{JoinPolicy, NodeStatus};
 use crate::observe::{NodeVersion, Observation};
 
-/// The JSON document.
+/// The JSON document (stamped with `schema_version` by [`document`]).
 #[derive(Debug, Serialize)]
 pub struct StatusDocument {
-    /// Always [`SCHEMA_VERSION`].
-    pub schema_version: u32,
     /// Node that answered service-level reads.
     pub answered_by: String,
     /// `Open`, `Opening`, ...
@@ -83,9 +81,13 @@ pub struct StatusProposal {
 }
 
 /// Build the JSON document.
-pub fn document(o: &Observation) -> StatusDocument {
+pub fn document(o: &Observation) -> Versioned<StatusDocument> {
+    versioned(body(o))
+}
+
+/// The document's fields.
+fn body(o: &Observation) -> StatusDocument {
     StatusDocument {
-        schema_version: SCHEMA_VERSION,
         answered_by: o.answered_by.to_string(),
         service_status: o.network.service_status.to_string(),
         current_view: o.network.current_view,
@@ -156,13 +158,64 @@ pub fn document(o: &Observation) -> StatusDocument {
     }
 }
 
+/// `noderoll status`: the table for people, the pretty document for machines.
+pub struct StatusView<'a>(pub &'a Observation);
+
+impl super::Document for StatusView<'_> {
+    fn human(&self) -> String {
+        render_human(self.0)
+    }
+    fn json(&self) -> String {
+        super::printer::json_pretty(&document(self.0))
+    }
+}
+
+/// One redraw of `noderoll status --watch`: the table under a heading for people (the screen
+/// cleared first on a terminal), one JSON Lines record for machines.
+pub struct WatchFrame<'a> {
+    /// The service as seen now.
+    pub obs: &'a Observation,
+    /// Stdout is a terminal.
+    pub tty: bool,
+    /// `--interval`, as given.
+    pub interval: &'a str,
+}
+
+impl super::Document for WatchFrame<'_> {
+    fn human(&self) -> String {
+        let shown = render_human(self.obs);
+        if self.tty {
+            let changed = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
+            format!(
+                "\x1b[2J\x1b[HLast change: {changed} (watching every {})\n{shown}",
+                self.interval
+            )
+        } else {
+            format!("--- {}\n{shown}", jiff::Timestamp::now())
+        }
+    }
+    fn json(&self) -> String {
+        super::printer::json_line(&super::schema::record(&document(self.obs)))
+    }
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "-" }
 }
 
 /// Render the human view.
 pub fn render_human(o: &Observation) -> String {
-    let doc = document(o);
+    let doc = body(o);
+    let mut out = String::new();
+    out.push_str(&nodes_table(&doc));
+    out.push_str(&fault_tolerance(o, &doc));
+    out.push_str(&join_policy(&doc.join_policy));
+    out.push_str(&open_proposals(&doc));
+    out
+}
+
+/// The heading and one row per node.
+fn nodes_table(doc: &StatusDocument) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "Service {}  view {}  primary {}  (read from {})\n",
@@ -206,6 +259,12 @@ pub fn render_human(o: &Observation) -> String {
     }
     out.push_str(&t.to_string());
     out.push('\n');
+    out
+}
+
+/// Who launched each Pending node, fault tolerance and members.
+fn fault_tolerance(o: &Observation, doc: &StatusDocument) -> String {
+    let mut out = String::new();
     let pending = o
         .nodes
         .iter()
@@ -238,8 +297,12 @@ pub fn render_human(o: &Observation) -> String {
         "Members: {} active of {}\n",
         doc.active_members, doc.members
     ));
-    out.push_str("Join policy (registered code versions):\n");
-    let jp = &doc.join_policy;
+    out
+}
+
+/// The registered code versions.
+fn join_policy(jp: &JoinPolicy) -> String {
+    let mut out = String::from("Join policy (registered code versions):\n");
     let mut any = false;
     if let Some(v) = &jp.virtual_
         && (!v.host_data.is_empty() || !v.measurements.is_empty())
@@ -277,6 +340,12 @@ pub fn render_human(o: &Observation) -> String {
     if !any {
         out.push_str("  (empty)\n");
     }
+    out
+}
+
+/// The open proposals.
+fn open_proposals(doc: &StatusDocument) -> String {
+    let mut out = String::new();
     if doc.open_proposals.is_empty() {
         out.push_str("Open proposals: none\n");
     } else {

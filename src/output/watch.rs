@@ -5,8 +5,9 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::events::{envelope, write_line};
-use crate::watch::supervisor::{Stream, WatchEvent, WatchReporter};
+use super::events::write_line;
+use super::schema::record;
+use crate::watch::events::{Stream, WatchEvent, WatchReporter};
 
 /// Human lines: the loop's on stdout, each upgrade's on the stream it used.
 pub struct HumanWatchReporter {
@@ -47,6 +48,17 @@ fn err(line: &str) {
 
 impl WatchReporter for HumanWatchReporter {
     fn report(&self, e: &WatchEvent) {
+        match self.line(e) {
+            Some((Stream::Stdout, line)) => out(&line),
+            Some((Stream::Stderr, line)) => err(&line),
+            None => {}
+        }
+    }
+}
+
+impl HumanWatchReporter {
+    /// The line for `e` and the stream it goes to (none: quiet, or nothing to say).
+    fn line(&self, e: &WatchEvent) -> Option<(Stream, String)> {
         let t = now();
         match e {
             WatchEvent::WatchStarted {
@@ -55,7 +67,7 @@ impl WatchReporter for HumanWatchReporter {
                 interval_s,
                 max_concurrent,
                 once,
-            } if !self.quiet => out(&format!(
+            } if !self.quiet => stdout_line(&format!(
                 "{t} watching {} on channel {channel} {}, at most {max_concurrent} upgrade(s) at once",
                 services.join(", "),
                 if *once {
@@ -64,12 +76,12 @@ impl WatchReporter for HumanWatchReporter {
                     format!("every {}", interval(*interval_s))
                 }
             )),
-            WatchEvent::WatchStarted { .. } => {}
+            WatchEvent::WatchStarted { .. } => None,
             WatchEvent::Resuming {
                 service,
                 target,
                 rolling_back,
-            } => out(&format!(
+            } => stdout_line(&format!(
                 "{t} [{service}] resuming the {} {target} that an earlier run left unfinished",
                 if *rolling_back {
                     "rollback from"
@@ -86,14 +98,14 @@ impl WatchReporter for HumanWatchReporter {
                 for s in skipped {
                     line.push_str(&format!("; skipping {}: {}", s.ccf_version, s.reason));
                 }
-                out(&line);
+                stdout_line(&line)
             }
-            WatchEvent::Current { .. } => {}
+            WatchEvent::Current { .. } => None,
             WatchEvent::Deferred {
                 service,
                 release,
                 next_window,
-            } => out(&format!(
+            } => stdout_line(&format!(
                 "{t} [{service}] {release} is available; deferred: no maintenance window is open{}",
                 next_window
                     .as_deref()
@@ -101,49 +113,66 @@ impl WatchReporter for HumanWatchReporter {
                     .unwrap_or_default()
             )),
             WatchEvent::UpgradeAvailable { service, release } => {
-                out(&format!("{t} [{service}] {release} is available"))
+                stdout_line(&format!("{t} [{service}] {release} is available"))
             }
-            WatchEvent::UpgradeStarted {
-                service,
-                release,
-                resume,
-            } => out(&format!(
-                "{t} [{service}] {} {release}",
-                if *resume { "resuming" } else { "upgrading to" }
-            )),
-            WatchEvent::Output {
-                service,
-                stream: Stream::Stdout,
-                line,
-            } => out(&format!("[{service}] {line}")),
-            WatchEvent::Output {
-                service,
-                stream: Stream::Stderr,
-                line,
-            } => err(&format!("[{service}] {line}")),
-            WatchEvent::UpgradeEnded {
-                service,
-                outcome,
-                exit_code,
-            } => out(&format!(
-                "{t} [{service}] upgrade ended: {outcome} (exit {exit_code})"
-            )),
-            WatchEvent::CheckFailed {
-                service,
-                error,
-                exit_code: _,
-            } => err(&format!(
-                "{t} [{}] could not look; trying again next interval: {error}",
-                service.as_deref().unwrap_or("channel")
-            )),
-            WatchEvent::Stopping { running } => out(&format!(
-                "{t} stopping: {running} upgrade(s) stop at their next safe point"
-            )),
-            WatchEvent::WatchStopped { exit_code } => {
-                out(&format!("{t} stopped (exit {exit_code})"))
-            }
+            _ => upgrade_line(e, &t),
         }
     }
+}
+
+/// The lines of upgrades and of the loop's end.
+fn upgrade_line(e: &WatchEvent, t: &str) -> Option<(Stream, String)> {
+    match e {
+        WatchEvent::UpgradeStarted {
+            service,
+            release,
+            resume,
+        } => stdout_line(&format!(
+            "{t} [{service}] {} {release}",
+            if *resume { "resuming" } else { "upgrading to" }
+        )),
+        WatchEvent::Output {
+            service,
+            stream: Stream::Stdout,
+            line,
+        } => stdout_line(&format!("[{service}] {line}")),
+        WatchEvent::Output {
+            service,
+            stream: Stream::Stderr,
+            line,
+        } => stderr_line(&format!("[{service}] {line}")),
+        WatchEvent::UpgradeEnded {
+            service,
+            outcome,
+            exit_code,
+        } => stdout_line(&format!(
+            "{t} [{service}] upgrade ended: {outcome} (exit {exit_code})"
+        )),
+        WatchEvent::CheckFailed {
+            service,
+            error,
+            exit_code: _,
+        } => stderr_line(&format!(
+            "{t} [{}] could not look; trying again next interval: {error}",
+            service.as_deref().unwrap_or("channel")
+        )),
+        WatchEvent::Stopping { running } => stdout_line(&format!(
+            "{t} stopping: {running} upgrade(s) stop at their next safe point"
+        )),
+        WatchEvent::WatchStopped { exit_code } => {
+            stdout_line(&format!("{t} stopped (exit {exit_code})"))
+        }
+        // The loop's own events are `line`'s.
+        _ => None,
+    }
+}
+
+fn stdout_line(line: &str) -> Option<(Stream, String)> {
+    Some((Stream::Stdout, line.to_string()))
+}
+
+fn stderr_line(line: &str) -> Option<(Stream, String)> {
+    Some((Stream::Stderr, line.to_string()))
 }
 
 /// JSON Lines: the loop's events as `watch_*`-style records; an upgrade's own JSON events
@@ -164,9 +193,7 @@ impl WatchReporter for JsonWatchReporter {
             write_line(&Value::Object(m));
             return;
         }
-        write_line(&envelope(
-            serde_json::to_value(e).expect("watch events serialise"),
-        ));
+        write_line(&record(e));
     }
 }
 

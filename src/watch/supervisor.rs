@@ -14,15 +14,17 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::WatchSettings;
+use super::events::{Skipped, Stream, WatchEvent, WatchReporter};
 use crate::channel::Manifest;
-use crate::channel::service::{Assessment, assess, fetch_manifest, open_service, unsettled};
+use crate::channel::service::{
+    Assessment, LookError, assess, fetch_manifest, open_service, unsettled,
+};
 use crate::exit_codes;
 use crate::journal::{Journal, Record};
 use crate::wait::Cancel;
@@ -59,149 +61,8 @@ pub struct WatchConfig {
     pub program: PathBuf,
     /// Global flags for each upgrade (`--output`, verbosity).
     pub global_args: Vec<String>,
-}
-
-/// Which output stream of an upgrade a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stream {
-    /// Results (tables, JSON events).
-    Stdout,
-    /// Progress lines, warnings, errors.
-    Stderr,
-}
-
-/// A release skipped on a service because it failed there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Skipped {
-    /// Its version.
-    pub ccf_version: String,
-    /// When and why it failed.
-    pub reason: String,
-}
-
-/// Something the watch loop did or saw. Every type is `watch_*`, apart from the events of
-/// the upgrades it runs, which keep theirs.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum WatchEvent {
-    /// The loop began.
-    WatchStarted {
-        /// Service labels.
-        services: Vec<String>,
-        /// The channel.
-        channel: String,
-        /// Seconds between looks.
-        interval_s: f64,
-        /// Upgrades at once, at most.
-        max_concurrent: usize,
-        /// `--once`.
-        once: bool,
-    },
-    /// An upgrade this machine left unsettled is resumed (before any new one).
-    #[serde(rename = "watch_resuming")]
-    Resuming {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// Its target, described.
-        target: String,
-        /// It was rolling back.
-        rolling_back: bool,
-    },
-    /// The service runs the newest release it may.
-    #[serde(rename = "watch_current")]
-    Current {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// Versions its trusted nodes report.
-        running: Vec<String>,
-        /// Newer releases skipped because they failed here.
-        skipped: Vec<Skipped>,
-    },
-    /// A newer release is eligible, but no maintenance window is open.
-    #[serde(rename = "watch_deferred")]
-    Deferred {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// The release's version.
-        release: String,
-        /// When the next window opens (RFC 3339).
-        next_window: Option<String>,
-    },
-    /// A newer release is eligible; its upgrade waits for a slot.
-    #[serde(rename = "watch_upgrade_available")]
-    UpgradeAvailable {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// The release's version.
-        release: String,
-    },
-    /// An upgrade (or resume) began.
-    #[serde(rename = "watch_upgrade_started")]
-    UpgradeStarted {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// The release's version, or the target resumed.
-        release: String,
-        /// Finishing an unsettled upgrade.
-        resume: bool,
-    },
-    /// A line the upgrade printed.
-    #[serde(rename = "watch_output")]
-    Output {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// Which stream.
-        stream: Stream,
-        /// The line.
-        line: String,
-    },
-    /// An upgrade ended.
-    #[serde(rename = "watch_upgrade_ended")]
-    UpgradeEnded {
-        /// The service, by its plan's label (serialised as `plan`).
-        #[serde(rename = "plan")]
-        service: String,
-        /// `upgraded`, `finalize_pending`, `nothing_to_do`, `rolled_back`, `refused`,
-        /// `busy`, `interrupted` or `failed`.
-        outcome: String,
-        /// Its exit code.
-        exit_code: u8,
-    },
-    /// The channel or a service could not be looked at; tried again next interval.
-    #[serde(rename = "watch_check_failed")]
-    CheckFailed {
-        /// The service, by its plan's label (none: the channel).
-        #[serde(rename = "plan")]
-        service: Option<String>,
-        /// The error, rendered.
-        error: String,
-        /// Its exit code.
-        exit_code: u8,
-    },
-    /// Asked to stop: running upgrades are stopping at a safe point.
-    #[serde(rename = "watch_stopping")]
-    Stopping {
-        /// Upgrades still running.
-        running: usize,
-    },
-    /// The loop ended.
-    WatchStopped {
-        /// The exit code.
-        exit_code: u8,
-    },
-}
-
-/// Consumes watch events (human or JSON).
-pub trait WatchReporter: Send + Sync {
-    /// Render one event.
-    fn report(&self, e: &WatchEvent);
+    /// The exit code of a failed look, as the command layer maps it.
+    pub exit_code_of: fn(&LookError) -> u8,
 }
 
 /// What one service's job was asked to do.
@@ -398,11 +259,11 @@ fn deferred(shared: &Shared, i: usize, release: &str, now: jiff::Timestamp) {
     });
 }
 
-fn check_failed(shared: &Shared, i: Option<usize>, e: &crate::errors::AppError) -> u8 {
-    let exit_code = e.exit_code();
+fn check_failed(shared: &Shared, i: Option<usize>, e: &LookError) -> u8 {
+    let exit_code = (shared.cfg.exit_code_of)(e);
     shared.reporter.report(&WatchEvent::CheckFailed {
         service: i.map(|i| shared.cfg.services[i].label.clone()),
-        error: crate::errors::render(e),
+        error: crate::error_chain::render(e),
         exit_code,
     });
     exit_code

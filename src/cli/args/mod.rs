@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::env_vars;
 use crate::output::OutputFormat;
 
+mod sandbox;
+
+pub use sandbox::*;
+
 /// Rolling code upgrades for Microsoft CCF services.
 #[derive(Debug, Parser)]
 #[command(name = "noderoll", version, about, after_long_help = crate::exit_codes::help_text())]
@@ -73,6 +77,29 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
+/// `--state-dir`, shared by every subcommand that keeps or reads per-service state. Each
+/// subcommand says in its help what it keeps there (see [`state_dir_help`]).
+#[derive(Debug, Args, Clone, Default)]
+pub struct StateDirArgs {
+    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
+    #[arg(id = "state_dir", long = "state-dir", value_name = "STATE_DIR", env = env_vars::STATE_DIR)]
+    pub dir: Option<PathBuf>,
+}
+
+impl StateDirArgs {
+    /// The directory given, else the default one.
+    pub fn resolve(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(crate::journal::lock::default_state_dir)
+    }
+}
+
+/// A subcommand's help for `--state-dir`: what it keeps there, then the default.
+fn state_dir_help(what: &str) -> String {
+    format!("{what} [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]")
+}
+
 /// Where the service is: a plan file, or explicit flags (which win over the plan).
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
@@ -90,6 +117,7 @@ pub struct ServiceArgs {
 
 /// `noderoll status`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory, where the service's node addresses are kept after each look and tried when none of the given addresses answers"))))]
 pub struct StatusArgs {
     /// Where the service is.
     #[command(flatten)]
@@ -106,11 +134,9 @@ pub struct StatusArgs {
     /// With --watch: give up after this long (exit 3), e.g. 10m.
     #[arg(long, requires = "watch")]
     pub timeout: Option<String>,
-    /// The state directory, where the service's node addresses are kept after each look and
-    /// tried when none of the given addresses answers [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// Conditions `status --watch --until` can wait for.
@@ -121,195 +147,9 @@ pub enum UntilCondition {
     Upgraded,
 }
 
-/// `noderoll sandbox`.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct SandboxArgs {
-    /// Act on a running sandbox instead of starting one.
-    #[command(subcommand)]
-    pub action: Option<SandboxAction>,
-    /// How to start one.
-    #[command(flatten)]
-    pub serve: SandboxServeArgs,
-}
-
-/// Attestation platform of simulated builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlatformArg {
-    /// Virtual (host data = SHA-256 of the package).
-    Virtual,
-    /// AMD SEV-SNP (measurement + host data = SHA-256 of the security policy).
-    Snp,
-}
-
-/// Starting a sandbox.
-#[derive(Debug, Args)]
-pub struct SandboxServeArgs {
-    /// Directory for service_cert.pem, member identities, sandbox.json and a ready plan.
-    #[arg(long, default_value = "noderoll-sandbox")]
-    pub dir: PathBuf,
-    /// Nodes at start (1–64).
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
-    /// Members, all Active (1–32).
-    #[arg(long, default_value_t = 1)]
-    pub members: usize,
-    /// Seed of the latency model (same seed, same delays).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Divide every simulated latency by this (2 = twice as fast).
-    #[arg(long, default_value_t = 1.0)]
-    pub speed: f64,
-    /// Platform of the simulated builds.
-    #[arg(long, value_enum, default_value = "virtual")]
-    pub platform: PlatformArg,
-    /// With --platform snp: nodes present UVM endorsements (Azure confidential containers) and
-    /// are admitted by them, not by measurement.
-    #[arg(long)]
-    pub uvm: bool,
-    /// Start as a recovered service whose node table keeps N Retired nodes from before the
-    /// disaster recovery that never become removable (CCF issue #6604).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub stale_retired: usize,
-}
-
-/// Subcommands acting on a running sandbox (found through `DIR/sandbox.json`).
-#[derive(Debug, Subcommand)]
-pub enum SandboxAction {
-    /// Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print
-    /// `{"node_id": ..., "rpc_address": ...}`.
-    LaunchNode(LaunchNodeArgs),
-    /// Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS).
-    StopNode(StopNodeArgs),
-    /// Inject a fault.
-    Fault(FaultArgs),
-    /// Print the invariant violations recorded so far (exit 3 if there are any).
-    Check(SandboxDirArgs),
-}
-
-/// A running sandbox's directory.
-#[derive(Debug, Args)]
-pub struct SandboxDirArgs {
-    /// The directory given to `noderoll sandbox --dir`.
-    #[arg(long, default_value = "noderoll-sandbox")]
-    pub dir: PathBuf,
-}
-
-/// `noderoll sandbox launch-node`.
-#[derive(Debug, Args)]
-pub struct LaunchNodeArgs {
-    /// The running sandbox.
-    #[command(flatten)]
-    pub sandbox: SandboxDirArgs,
-    /// Host data of the build to run (default: the sandbox's next build).
-    #[arg(long, env = "NODEROLL_HOST_DATA")]
-    pub host_data: Option<String>,
-    /// Platform (default: the sandbox's).
-    #[arg(long, env = "NODEROLL_PLATFORM", value_enum)]
-    pub platform: Option<PlatformArg>,
-    /// Version the node reports (default: that of the known build with this host data).
-    #[arg(long)]
-    pub ccf_version: Option<String>,
-    /// SNP: the node presents a UVM endorsement with this SVN (the sandbox's DID and feed).
-    #[arg(long, env = "NODEROLL_UVM_SVN")]
-    pub uvm_svn: Option<u64>,
-    /// The launch's name, carried in the node's node_data as `noderoll_name`.
-    #[arg(long, env = "NODEROLL_NODE_NAME")]
-    pub name: Option<String>,
-}
-
-/// `noderoll sandbox stop-node`.
-#[derive(Debug, Args)]
-pub struct StopNodeArgs {
-    /// The running sandbox.
-    #[command(flatten)]
-    pub sandbox: SandboxDirArgs,
-    /// Node id.
-    #[arg(long, env = "NODEROLL_NODE_ID")]
-    pub node_id: Option<String>,
-    /// Node RPC address (used when no id is given).
-    #[arg(long, env = "NODEROLL_NODE_RPC_ADDRESS")]
-    pub rpc_address: Option<String>,
-    /// The launch's name (used when neither id nor address is given: a launch whose node was
-    /// never reported); nothing to do if no node was launched under it.
-    #[arg(long, env = "NODEROLL_NODE_NAME")]
-    pub name: Option<String>,
-}
-
-/// Fault kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FaultKind {
-    /// Crash --node.
-    Kill,
-    /// Cut --node off.
-    Partition,
-    /// Reconnect --node.
-    Heal,
-    /// Fail the next --count requests with 503.
-    FailNext,
-    /// Fail --fraction of requests with 503.
-    FailFraction,
-    /// Add --ms of latency to every request.
-    Latency,
-    /// The next launched node never joins.
-    NeverJoinNext,
-    /// The next launched node joins but never reports ready.
-    NeverReadyNext,
-    /// The next accepted proposal fails to apply (500).
-    FailApplyNext,
-    /// Tear down the connections of the next --count requests.
-    ResetNext,
-    /// Renew the service certificate with the same key (the directory's file keeps the old).
-    RenewServiceCert,
-    /// Other members' recent proposals are --secs ahead (this signer's clock is behind).
-    ClockSkew,
-    /// Depose the primary now.
-    ForceElection,
-    /// Another member's add proposal is accepted (drops open proposals).
-    InjectAddProposal,
-    /// Multiply election time by --factor.
-    SlowElections,
-    /// Set --member-id Active (--active true) or not.
-    MemberStatus,
-}
-
-/// `noderoll sandbox fault`.
-#[derive(Debug, Args)]
-pub struct FaultArgs {
-    /// The running sandbox.
-    #[command(flatten)]
-    pub sandbox: SandboxDirArgs,
-    /// What to inject.
-    #[arg(value_enum)]
-    pub kind: FaultKind,
-    /// Node id or address (kill, partition, heal).
-    #[arg(long)]
-    pub node: Option<String>,
-    /// Count (fail-next).
-    #[arg(long, default_value_t = 1)]
-    pub count: u32,
-    /// Fraction 0–1 (fail-fraction).
-    #[arg(long, default_value_t = 0.0)]
-    pub fraction: f64,
-    /// Milliseconds (latency).
-    #[arg(long, default_value_t = 0)]
-    pub ms: u64,
-    /// Factor (slow-elections).
-    #[arg(long, default_value_t = 1.0)]
-    pub factor: f64,
-    /// Seconds (clock-skew).
-    #[arg(long, default_value_t = 600)]
-    pub secs: u64,
-    /// Member id (member-status).
-    #[arg(long)]
-    pub member_id: Option<String>,
-    /// Active or not (member-status).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub active: bool,
-}
-
 /// `noderoll plan`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory whose journal says what this machine's runs left unfinished"))))]
 pub struct PlanArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
@@ -323,10 +163,9 @@ pub struct PlanArgs {
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
-    /// The state directory whose journal says what this machine's runs left unfinished
-    /// [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// Version guard overrides.
@@ -342,6 +181,7 @@ pub struct VersionArgs {
 
 /// `noderoll apply`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct ApplyArgs {
     /// A plan saved by `noderoll plan --out` (applied without asking).
     #[arg(conflicts_with = "plan")]
@@ -365,16 +205,15 @@ pub struct ApplyArgs {
     /// Try a target that failed before and was rolled back (the journal remembers it).
     #[arg(long)]
     pub retry_failed_target: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 impl ApplyArgs {
     /// An apply of a plan file with no other flag: what `finalize`, `rollback` and
     /// `channel apply` run under.
-    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: Option<PathBuf>) -> Self {
+    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: StateDirArgs) -> Self {
         ApplyArgs {
             saved: None,
             plan: Some(plan),
@@ -389,6 +228,7 @@ impl ApplyArgs {
 
 /// `noderoll finalize`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct FinalizeArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
@@ -396,14 +236,14 @@ pub struct FinalizeArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll rollback`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
 pub struct RollbackArgs {
     /// The plan file whose target is given up.
     #[arg(long, env = env_vars::PLAN)]
@@ -415,10 +255,9 @@ pub struct RollbackArgs {
     /// 2: steps to run).
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
-    /// Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll channel`.
@@ -452,13 +291,14 @@ pub struct ChannelClearArgs {
     /// The plan file naming the service.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
-    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// A channel and the service it is compared with.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (lock, journal with the releases that failed here, package cache) lives"))))]
 pub struct ChannelSourceArgs {
     /// The plan file: service, members, launcher, safety (its [target] may be absent).
     #[arg(long, env = env_vars::PLAN)]
@@ -470,10 +310,9 @@ pub struct ChannelSourceArgs {
     /// system's roots.
     #[arg(long)]
     pub ca: Option<PathBuf>,
-    /// Where per-service state (lock, journal with the releases that failed here, package
-    /// cache) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll channel check`.
@@ -500,6 +339,7 @@ pub struct ChannelApplyArgs {
 
 /// `noderoll watch`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (locks, journals, package cache) lives"))))]
 pub struct WatchArgs {
     /// A plan file naming a service (repeat for several services; each plan's [target] may
     /// be absent: the channel supplies it).
@@ -522,14 +362,14 @@ pub struct WatchArgs {
     /// started, then exit: for cron jobs. Exit code: the first failure's, else 0.
     #[arg(long)]
     pub once: bool,
-    /// Where per-service state (locks, journals, package cache) lives [default:
-    /// $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll vote`.
 #[derive(Debug, Args)]
+#[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory: where this machine last saw the service's nodes, tried when none of the plan's addresses answers"))))]
 pub struct VoteArgs {
     /// The proposal id.
     pub proposal_id: String,
@@ -539,28 +379,9 @@ pub struct VoteArgs {
     /// Vote without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The state directory: where this machine last saw the service's nodes, tried when none
-    /// of the plan's addresses answers [default: $XDG_DATA_HOME/noderoll or
-    /// ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
-}
-
-/// `noderoll demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Nodes of the demo service.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
-    /// Speed of the simulated service (2 = twice as fast).
-    #[arg(long, default_value_t = 1.0)]
-    pub speed: f64,
-    /// Platform of the simulated builds.
-    #[arg(long, value_enum, default_value = "virtual")]
-    pub platform: PlatformArg,
-    /// Keep the sandbox's files here (default: a temporary directory, removed afterwards).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }
 
 /// `noderoll completions`.
@@ -577,7 +398,7 @@ pub struct JournalArgs {
     /// Where the service is (its certificate keys the journal).
     #[command(flatten)]
     pub service: ServiceArgs,
-    /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
-    #[arg(long, env = env_vars::STATE_DIR)]
-    pub state_dir: Option<PathBuf>,
+    /// The state directory.
+    #[command(flatten)]
+    pub state_dir: StateDirArgs,
 }

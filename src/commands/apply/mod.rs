@@ -1,0 +1,424 @@
+//! `noderoll apply`: run the upgrade (and `rollback`, `finalize` and `channel apply`, which
+//! are the same run aimed elsewhere).
+//!
+//! [`start`] takes the lock and reads the journal, [`adopt`] checks `--adopt`, [`rollback`]
+//! builds rollbacks, [`finish`] prints the outcome; this file is the run's order of events.
+
+mod adopt;
+mod finish;
+mod rollback;
+mod start;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use finish::{finish, moved_service_urls};
+
+use crate::cli::args::{ApplyArgs, FinalizeArgs, RollbackArgs};
+use crate::errors::AppError;
+use crate::exec::hooks::Notifier;
+use crate::exec::{
+    Engine, EngineError, FinalizePolicy, NullReporter, Outcome, Reporter, RunOptions,
+};
+use crate::exit_codes;
+use crate::journal::JournalReporter;
+use crate::output::printer::{Text, json_line};
+use crate::output::progress::HumanReporter;
+use crate::output::rollback::RollbackPlan;
+use crate::output::summary::Summary;
+use crate::output::{Printer, plan as render};
+use crate::plan::spec::OnFailure;
+use crate::plan::{Plan, ServiceView, Target};
+use crate::wait::Cancel;
+use rollback::{roll_back_after, rollback_engine, rollback_kind};
+use start::{Started, command_name};
+
+/// What a run may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `noderoll apply`.
+    Apply,
+    /// `noderoll finalize`: only the finalize step.
+    Finalize,
+    /// `noderoll rollback`.
+    Rollback {
+        /// `--dry-run`.
+        dry_run: bool,
+    },
+}
+
+/// Apply a plan file or a saved plan.
+pub async fn run(args: &ApplyArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+    execute(args, Mode::Apply, None, printer, cancel).await
+}
+
+/// A channel release to apply in place of the plan's `[target]`, with its verified package.
+pub struct ReleaseRun {
+    /// The release (recorded in the journal so a restart resumes it).
+    pub release: crate::channel::Release,
+    /// Its verified package, handed to the launcher as `NODEROLL_PACKAGE`.
+    pub package: Option<std::path::PathBuf>,
+    /// The command that continues it if interrupted.
+    pub resume_hint: String,
+}
+
+/// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release (or the
+/// plan's own `[target]` without one); or, `rolling_back`, the finish of a rollback that an
+/// interrupted run had started.
+pub async fn run_release(
+    args: &ApplyArgs,
+    release: Option<ReleaseRun>,
+    rolling_back: bool,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let mode = if rolling_back {
+        Mode::Rollback { dry_run: false }
+    } else {
+        Mode::Apply
+    };
+    execute(args, mode, release, printer, cancel).await
+}
+
+/// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
+pub async fn finalize(
+    args: &FinalizeArgs,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let apply = ApplyArgs::for_plan(args.plan.clone(), args.yes, args.state_dir.clone());
+    execute(&apply, Mode::Finalize, None, printer, cancel).await
+}
+
+/// `noderoll rollback`: the same run (lock, journal, reporters), aimed at the previous version.
+pub async fn rollback(
+    args: &RollbackArgs,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let apply = ApplyArgs::for_plan(args.plan.clone(), args.yes, args.state_dir.clone());
+    let mode = Mode::Rollback {
+        dry_run: args.dry_run,
+    };
+    execute(&apply, mode, None, printer, cancel).await
+}
+
+/// A rollback's previous version and its kind (`clean` or `roll_forward`).
+type RollingBack = Option<(Target, &'static str)>;
+
+async fn execute(
+    args: &ApplyArgs,
+    mode: Mode,
+    release: Option<ReleaseRun>,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
+    let mut run = Started::open(args, mode, release.as_ref(), &cancel)?;
+    // Preview (and freshness of a saved plan) before anything changes.
+    let mut preview = preview_engine(&run, mode, cancel.clone());
+    let (found, view) = preview.observe().await?;
+    // Governance starts at the nodes the service has now: every address the plan names may
+    // have been retired (the engine re-aims it after each look of its own).
+    run.w.gov.set_nodes(preview.known_nodes());
+    let named = adopt::adopt_named(args.adopt.as_deref().unwrap_or_default(), &view)?;
+    run.adopted.extend(named);
+    let (plan, rolling_back) = match mode {
+        Mode::Rollback { .. } => rollback_preview(&run, &view, &cancel)?,
+        _ => {
+            preview.options_mut().adopted = run.adopted.clone();
+            if let Some(s) = &run.saved {
+                s.check_fresh(&view)?;
+            }
+            let plan = preview.plan_for(&view);
+            if let Some(settled) = preview.settled(&plan) {
+                let nodes = preview.known_nodes();
+                let settled = settled.map_err(AppError::from);
+                let (w, hint) = (&run.w, &run.resume_hint);
+                let now = Instant::now();
+                return finish(w, &nodes, Some(&found), printer, settled, now, hint, None).await;
+            }
+            (Some(plan), None)
+        }
+    };
+    let Some(plan) = plan else {
+        return nothing_to_roll_back(&run, printer);
+    };
+    let retrying_failed = check_failed_target(args, mode, &run)?;
+    if let Mode::Rollback { dry_run: true } = mode {
+        return print_rollback_plan(&run, &plan, &rolling_back, printer);
+    }
+    if run.saved.is_none() && !args.yes {
+        ask(mode, &run, &plan, &rolling_back)?;
+    }
+    let reporters = Reporters::new(&run, printer);
+    let started = Instant::now();
+    let (result, nodes) = match &rolling_back {
+        Some(back) => run_rollback(&run, &view, back, &reporters, cancel).await?,
+        None => run_forward(args, mode, &mut run, &reporters, cancel).await,
+    };
+    reporters.ended(&run, &result, retrying_failed);
+    let notifier = reporters.notifier.as_deref();
+    let (w, hint) = (&run.w, &run.resume_hint);
+    finish(
+        w,
+        &nodes,
+        Some(&found),
+        printer,
+        result,
+        started,
+        hint,
+        notifier,
+    )
+    .await
+}
+
+/// The preview's engine: the journal's view of earlier runs, reporting nowhere.
+fn preview_engine(run: &Started, mode: Mode, cancel: Cancel) -> Engine {
+    let options = RunOptions {
+        in_flight: run.in_flight.clone(),
+        resuming: run.resuming,
+        adopting: run.adopt_all,
+        finalize: (mode == Mode::Finalize).then_some(FinalizePolicy::Only),
+        ..Default::default()
+    };
+    run.w.engine_with(options, Arc::new(NullReporter), cancel)
+}
+
+/// The engine of the run forward (an upgrade or a finalize).
+fn forward_engine(
+    args: &ApplyArgs,
+    mode: Mode,
+    run: &mut Started,
+    reporter: Arc<dyn Reporter>,
+    cancel: Cancel,
+) -> Engine {
+    let options = RunOptions {
+        allow_downgrade: args.versions.allow_downgrade,
+        allow_version_jump: args.versions.allow_version_jump,
+        adopted: std::mem::take(&mut run.adopted),
+        in_flight: std::mem::take(&mut run.in_flight),
+        resuming: run.resuming,
+        adopting: run.adopt_all,
+        finalize: (mode == Mode::Finalize).then_some(FinalizePolicy::Only),
+        ..Default::default()
+    };
+    run.w.engine_with(options, reporter, cancel)
+}
+
+/// A rollback's plan (none when nothing of the target is on the service), its version and
+/// kind.
+fn rollback_preview(
+    run: &Started,
+    view: &ServiceView,
+    cancel: &Cancel,
+) -> Result<(Option<Plan>, RollingBack), AppError> {
+    let reporter = Arc::new(NullReporter);
+    let found = rollback_engine(&run.w, view, run.adopted.clone(), reporter, cancel.clone())?;
+    Ok(match found {
+        None => (None, None),
+        Some((mut engine, to)) => {
+            let plan = engine.plan_for(view);
+            let kind = rollback_kind(&plan);
+            ((!plan.is_done()).then_some(plan), Some((to, kind)))
+        }
+    })
+}
+
+/// Rollback with nothing of the target on the service.
+fn nothing_to_roll_back(run: &Started, printer: Printer) -> Result<u8, AppError> {
+    printer.print_record(&Text {
+        human: format!(
+            "Nothing to roll back: no node runs {} and it is not registered.\n",
+            run.w.spec.target.describe()
+        ),
+        json: json_line(&Summary::nothing_to_do().record()),
+    })?;
+    Ok(exit_codes::SUCCESS)
+}
+
+/// `apply` of a target that failed here before: refused without `--retry-failed-target`;
+/// with it, true (the journal is told when it succeeds).
+fn check_failed_target(args: &ApplyArgs, mode: Mode, run: &Started) -> Result<bool, AppError> {
+    let failed = run.journal.failed_target(&run.w.spec.target.key());
+    if mode != Mode::Apply {
+        return Ok(false);
+    }
+    match failed {
+        Some(_) if args.retry_failed_target => Ok(true),
+        Some((at, reason)) => Err(AppError::FailedTarget {
+            target: run.w.spec.target.describe(),
+            at,
+            reason,
+        }),
+        None => Ok(false),
+    }
+}
+
+/// `rollback --dry-run`: the rollback's plan, and exit 2.
+fn print_rollback_plan(
+    run: &Started,
+    plan: &Plan,
+    rolling_back: &RollingBack,
+    printer: Printer,
+) -> Result<u8, AppError> {
+    let (to, kind) = rolling_back
+        .as_ref()
+        .expect("a rollback plan has a version");
+    let from = run.w.spec.target.describe();
+    printer.print_record(&RollbackPlan::new(from, to.describe(), kind, plan))?;
+    Ok(exit_codes::CHANGES_PENDING)
+}
+
+/// Show the plan and ask; refused without a terminal to ask on.
+fn ask(mode: Mode, run: &Started, plan: &Plan, rolling_back: &RollingBack) -> Result<(), AppError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(AppError::Usage(format!(
+            "refusing to {} without confirmation: no terminal to ask on; review the plan and pass --yes",
+            command_name(mode)
+        )));
+    }
+    let heading = match rolling_back {
+        Some((to, _)) => to.describe(),
+        None => run.w.spec.target.describe(),
+    };
+    crate::output::printer::write_stdout(&render::render_human(&heading, plan, &[]))?;
+    let question = match mode {
+        Mode::Finalize => "Remove the old code version? This is the point of no return.",
+        Mode::Rollback { .. } => "Roll back with these steps?",
+        Mode::Apply => "Apply these steps to the service?",
+    };
+    if !confirm(question)? {
+        return Err(AppError::Declined);
+    }
+    Ok(())
+}
+
+fn confirm(question: &str) -> Result<bool, AppError> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} Only 'yes' is accepted: ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(AppError::Output)?;
+    Ok(line.trim() == "yes")
+}
+
+/// The run's reporters: progress (or JSON Lines), notifications, the journal.
+struct Reporters {
+    human: Option<Arc<HumanReporter>>,
+    notifier: Option<Arc<Notifier>>,
+    journaled: Arc<JournalReporter>,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Reporters {
+    fn new(run: &Started, printer: Printer) -> Reporters {
+        let w = &run.w;
+        let (human, base) = printer.run_reporter();
+        let notifier = w
+            .spec
+            .notify
+            .clone()
+            .map(|n| Arc::new(Notifier::new(base.clone(), n, &w.plan.dir)));
+        let notified: Arc<dyn Reporter> = match &notifier {
+            Some(n) => n.clone(),
+            None => base,
+        };
+        let plan_sha = crate::plan::saved::file_sha256(&w.plan.path).unwrap_or_default();
+        let journaled = Arc::new(JournalReporter::new(
+            notified,
+            run.journal.clone(),
+            plan_sha,
+        ));
+        let reporter: Arc<dyn Reporter> = journaled.clone();
+        if !run.adopted.is_empty() {
+            reporter.report(&crate::exec::Event::Warning {
+                message: format!(
+                    "resuming: {} node(s) launched by an earlier run that did not finish are adopted, not launched again",
+                    run.adopted.len()
+                ),
+            });
+        }
+        Reporters {
+            human,
+            notifier,
+            journaled,
+            reporter,
+        }
+    }
+
+    /// The run is over: end the progress display and the journal's run. A target that
+    /// failed before and was reached now: say so in the journal, as `channel clear-failed`
+    /// does.
+    fn ended(&self, run: &Started, result: &Result<Outcome, AppError>, retrying_failed: bool) {
+        if let Some(h) = &self.human {
+            h.finish();
+        }
+        self.journaled.ended(finish::outcome_of(result).0);
+        if retrying_failed
+            && matches!(result, Ok(Outcome::Upgraded { .. }))
+            && let Err(e) = run.journal.append(&crate::journal::Record::FailedCleared {
+                at: jiff::Timestamp::now().to_string(),
+            })
+        {
+            tracing::error!("{}", crate::errors::render(&e));
+        }
+    }
+}
+
+/// The result of a run and the service's nodes as it last saw them.
+type Ran = (Result<Outcome, AppError>, Vec<crate::ccf::NodeAddr>);
+
+/// `noderoll rollback` (or the finish of one): back to `to`.
+async fn run_rollback(
+    run: &Started,
+    view: &ServiceView,
+    (to, kind): &(Target, &'static str),
+    reporters: &Reporters,
+    cancel: Cancel,
+) -> Result<Ran, AppError> {
+    let w = &run.w;
+    let reporter = reporters.reporter.clone();
+    reporter.report(&crate::exec::Event::RollbackStarted {
+        from: w.spec.target.describe(),
+        to: to.describe(),
+        kind: kind.to_string(),
+        reason: "requested with `noderoll rollback`".into(),
+    });
+    let (mut engine, _) = rollback_engine(w, view, run.adopted.clone(), reporter, cancel)?
+        .expect("the preview found a rollback to do");
+    let result = engine.run().await.map(|o| match o {
+        Outcome::Upgraded { steps } => Outcome::RolledBack { steps },
+        other => other,
+    });
+    Ok((result.map_err(AppError::from), engine.known_nodes()))
+}
+
+/// The upgrade (or finalize); with `[safety] on_failure = "rollback"`, back to the previous
+/// version when a new node fails.
+async fn run_forward(
+    args: &ApplyArgs,
+    mode: Mode,
+    run: &mut Started,
+    reporters: &Reporters,
+    cancel: Cancel,
+) -> Ran {
+    let reporter = reporters.reporter.clone();
+    let mut engine = forward_engine(args, mode, run, reporter.clone(), cancel.clone());
+    let w = &run.w;
+    let result = engine.run().await;
+    match result {
+        Err(failure @ EngineError::Step { new_node: true, .. })
+            if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
+        {
+            let journaled = &reporters.journaled;
+            let result =
+                roll_back_after(w, journaled, reporter, failure, &mut engine, cancel).await;
+            (result, engine.known_nodes())
+        }
+        other => (other.map_err(AppError::from), engine.known_nodes()),
+    }
+}

@@ -1,0 +1,109 @@
+//! Rollbacks: the engine that goes back to the previous version, asked for (`noderoll
+//! rollback`) or after a new node failed (`[safety] on_failure = "rollback"`).
+
+use std::sync::Arc;
+
+use crate::commands::upgrade::Wiring;
+use crate::errors::AppError;
+use crate::exec::{Engine, EngineError, Reporter, RunOptions};
+use crate::plan::planner::Abandon;
+use crate::plan::rollback::{RollbackFrom, previous_target};
+use crate::plan::{Step, Target};
+use crate::wait::Cancel;
+
+/// The engine of a rollback of `w`'s target, if there is one to do, and the version it goes
+/// back to. `launched` are the nodes the abandoned upgrade launched.
+pub(crate) fn rollback_engine(
+    w: &Wiring,
+    view: &crate::plan::ServiceView,
+    launched: Vec<crate::plan::Launched>,
+    reporter: Arc<dyn Reporter>,
+    cancel: Cancel,
+) -> Result<Option<(Engine, Target)>, AppError> {
+    let previous = match previous_target(view, &w.spec) {
+        RollbackFrom::NothingToRollBack => return Ok(None),
+        RollbackFrom::Impossible(why) => return Err(AppError::RollbackImpossible(why)),
+        RollbackFrom::To(t) => t,
+    };
+    let spec = crate::plan::UpgradeSpec {
+        target: previous.clone(),
+        ..w.spec.clone()
+    };
+    let options = RunOptions {
+        rollback: Some(Abandon {
+            target: w.spec.target.clone(),
+            launched,
+        }),
+        ..Default::default()
+    };
+    Ok(Some((
+        w.engine_for(spec, options, reporter, cancel),
+        previous,
+    )))
+}
+
+/// `clean` when nothing of the previous build has to be launched, else `roll_forward`.
+pub(crate) fn rollback_kind(plan: &crate::plan::Plan) -> &'static str {
+    if plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.step, Step::LaunchNodes { .. } | Step::TrustNodes { .. }))
+    {
+        "roll_forward"
+    } else {
+        "clean"
+    }
+}
+
+/// `[safety] on_failure = "rollback"`: a new node failed; record the target as failed and
+/// go back to the previous version with the same reporters and journal.
+pub(crate) async fn roll_back_after(
+    w: &Wiring,
+    journaled: &crate::journal::JournalReporter,
+    reporter: Arc<dyn Reporter>,
+    failure: EngineError,
+    failed_run: &mut Engine,
+    cancel: Cancel,
+) -> Result<crate::exec::Outcome, AppError> {
+    let reason = crate::errors::one_line(&failure);
+    journaled.target_failed(&w.spec.target, &reason);
+    // The upgrade's run ends here; the rollback is a run of its own.
+    journaled.ended("failed");
+    let failed = |rollback: AppError| AppError::RollbackFailed {
+        failure: reason.clone(),
+        rollback: Box::new(rollback),
+    };
+    // The failed run knows where the service's nodes are now, and what it launched.
+    let view = match failed_run.observe().await {
+        Ok((_, v)) => v,
+        Err(e) => return Err(failed(e.into())),
+    };
+    let launched = failed_run.launched();
+    let (mut engine, to) = match rollback_engine(w, &view, launched, reporter.clone(), cancel) {
+        Ok(Some(found)) => found,
+        // Nothing of the target reached the service: nothing to undo.
+        Ok(None) => {
+            return Err(AppError::RolledBack {
+                target: w.spec.target.describe(),
+                to: "the previous version".into(),
+                failure: Box::new(failure),
+            });
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let kind = rollback_kind(&engine.plan_for(&view));
+    reporter.report(&crate::exec::Event::RollbackStarted {
+        from: w.spec.target.describe(),
+        to: to.describe(),
+        kind: kind.into(),
+        reason: reason.clone(),
+    });
+    match engine.run().await {
+        Ok(_) => Err(AppError::RolledBack {
+            target: w.spec.target.describe(),
+            to: to.describe(),
+            failure: Box::new(failure),
+        }),
+        Err(e) => Err(failed(e.into())),
+    }
+}

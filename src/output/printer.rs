@@ -1,0 +1,196 @@
+//! The printer: the one value that knows whether stdout gets tables or JSON (`--output`)
+//! and how much (`-q`). Commands build documents; the printer writes them.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::OutputFormat;
+use super::events::JsonReporter;
+use super::progress::HumanReporter;
+use super::watch::{HumanWatchReporter, JsonWatchReporter};
+use crate::exec::Reporter;
+use crate::watch::WatchReporter;
+
+/// Writing to stdout failed (a closed pipe included).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write output")]
+pub struct WriteError(#[source] pub std::io::Error);
+
+/// Something noderoll prints: text for people, and the same content as JSON.
+pub trait Document {
+    /// The human view, as written to stdout.
+    fn human(&self) -> String;
+    /// The JSON text, as written to stdout (ending with a newline).
+    fn json(&self) -> String;
+}
+
+/// Where and how command output goes, decided once from `--output` and `-q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    format: OutputFormat,
+    quiet: bool,
+}
+
+impl Printer {
+    /// A printer for `--output format`, `-q` when `quiet`.
+    pub fn new(format: OutputFormat, quiet: bool) -> Self {
+        Printer { format, quiet }
+    }
+
+    /// `--output`.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// `--output json`.
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// `-q`.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// The reporter of a run's events: progress for people (returned too, to end it when
+    /// the run ends), JSON Lines for machines.
+    pub fn run_reporter(&self) -> (Option<Arc<HumanReporter>>, Arc<dyn Reporter>) {
+        match self.format {
+            OutputFormat::Human => {
+                let human = Arc::new(HumanReporter::new(self.quiet));
+                (Some(human.clone()), human)
+            }
+            OutputFormat::Json => (None, Arc::new(JsonReporter)),
+        }
+    }
+
+    /// The reporter of `noderoll watch`'s events.
+    pub fn watch_reporter(&self) -> Arc<dyn WatchReporter> {
+        match self.format {
+            OutputFormat::Human => Arc::new(HumanWatchReporter { quiet: self.quiet }),
+            OutputFormat::Json => Arc::new(JsonWatchReporter),
+        }
+    }
+
+    /// The global flags that make a child noderoll print as this one does.
+    pub fn global_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--output".to_string(),
+            match self.format {
+                OutputFormat::Human => "human",
+                OutputFormat::Json => "json",
+            }
+            .to_string(),
+        ];
+        if self.quiet {
+            args.push("--quiet".into());
+        }
+        args
+    }
+
+    /// Write `doc` in the chosen format.
+    pub fn print(&self, doc: &dyn Document) -> Result<(), WriteError> {
+        match self.format {
+            OutputFormat::Human => write_stdout(&doc.human()),
+            OutputFormat::Json => write_stdout(&doc.json()),
+        }
+    }
+
+    /// A document that is a record of a JSON Lines stream (a run's events come before or
+    /// after it): in JSON it is written as every record is (a closed stdout is ignored: the
+    /// exit code still tells the outcome).
+    pub fn print_record(&self, doc: &dyn Document) -> Result<(), WriteError> {
+        match self.format {
+            OutputFormat::Json => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(doc.json().as_bytes());
+                let _ = out.flush();
+                Ok(())
+            }
+            OutputFormat::Human => write_stdout(&doc.human()),
+        }
+    }
+
+    /// The outcome of a run, the last of its records; for people, nothing with `-q` (errors
+    /// only, on stderr).
+    pub fn print_outcome(&self, doc: &dyn Document) -> Result<(), WriteError> {
+        if self.quiet && !self.is_json() {
+            return Ok(());
+        }
+        self.print_record(doc)
+    }
+
+    /// A notice of what the command does next: a record in JSON (a closed stdout is
+    /// ignored), a diagnostic on stderr for people (none with `-q`).
+    pub fn notice(&self, doc: &dyn Document) {
+        match self.format {
+            OutputFormat::Json => {
+                let _ = self.print_record(doc);
+            }
+            OutputFormat::Human if self.quiet => {}
+            OutputFormat::Human => {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(doc.human().as_bytes());
+            }
+        }
+    }
+
+    /// Text for people only: nothing is written with `--output json` (which keeps stdout
+    /// to its documents).
+    pub fn human(&self, text: &str) -> Result<(), WriteError> {
+        match self.format {
+            OutputFormat::Human => write_stdout(text),
+            OutputFormat::Json => Ok(()),
+        }
+    }
+
+    /// A JSON Lines record, only with `--output json` (a closed stdout is ignored: the run
+    /// goes on).
+    pub fn record(&self, v: &serde_json::Value) {
+        if self.is_json() {
+            super::events::write_line(v);
+        }
+    }
+}
+
+/// Write to stdout and flush.
+pub fn write_stdout(text: &str) -> Result<(), WriteError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(WriteError)
+}
+
+/// A document that is the same text in both formats' place: `human` for people, `json`
+/// (already stamped) for machines.
+pub(crate) struct Text {
+    /// The human text.
+    pub human: String,
+    /// The JSON text, ending with a newline.
+    pub json: String,
+}
+
+impl Document for Text {
+    fn human(&self) -> String {
+        self.human.clone()
+    }
+    fn json(&self) -> String {
+        self.json.clone()
+    }
+}
+
+/// `v` as one line of JSON text (compact), with its newline.
+pub fn json_line(v: &impl serde::Serialize) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string(v).expect("documents serialise")
+    )
+}
+
+/// `v` as pretty JSON text, with its newline.
+pub fn json_pretty(v: &impl serde::Serialize) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(v).expect("documents serialise")
+    )
+}
