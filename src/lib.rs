@@ -25,6 +25,7 @@ pub mod plan;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod settings;
+pub mod shell_command;
 pub mod signing;
 pub mod wait;
 pub mod watch;

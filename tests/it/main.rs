@@ -24,6 +24,7 @@ mod sandbox_upgrade;
 mod security;
 mod service_addresses;
 mod signing;
+mod tidy;
 mod upgrade;
 mod version_paths;
 mod watch;

@@ -70,7 +70,7 @@ impl Engine {
             ),
             Err(e) => format!(
                 "launch {name} left in flight by an earlier run produced no Pending node and could not be cancelled; stop it by hand: {}",
-                crate::errors::one_line(&e)
+                crate::error_chain::one_line(&e)
             ),
         }
     }

@@ -172,7 +172,7 @@ impl Engine {
             self.report(Event::Warning {
                 message: format!(
                     "step {index} ({description}) was interrupted by a transient failure ({}); looking at the service again",
-                    crate::errors::one_line(&source)
+                    crate::error_chain::one_line(&source)
                 ),
             });
             if !self.cancel.sleep(pause).await {
@@ -180,7 +180,7 @@ impl Engine {
             }
             return Ok(());
         }
-        let context = json!({ "step": description, "error": crate::errors::render(&source) });
+        let context = json!({ "step": description, "error": crate::error_chain::render(&source) });
         let _ = run_hook(
             &self.hooks,
             &self.run_id,

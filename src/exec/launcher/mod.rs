@@ -7,12 +7,10 @@
 //! commands can run at all: valid `sh` syntax, the plan's directory readable, and the program
 //! a command starts (its first word, see [`program_of`]) present and executable.
 //!
-//! Here the launcher itself; `lex` reads shell words, `program` finds what a command starts
-//! and whether it can, `output` checks the launch command's answer.
+//! Here the launcher itself; [`crate::shell_command`] reads shell words and finds what a
+//! command starts and whether it can, `output` checks the launch command's answer.
 
-mod lex;
 mod output;
-mod program;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,8 +19,8 @@ use crate::ccf::NodeAddr;
 use crate::plan::Launched;
 use crate::plan::spec::{CodePlatform, UpgradeSpec};
 
+pub use crate::shell_command::{Program, malformed, program_of, resolve};
 pub use output::parse_launch_output;
-pub use program::{Program, malformed, program_of, resolve};
 
 /// A launch or stop that failed.
 #[derive(Debug, thiserror::Error)]

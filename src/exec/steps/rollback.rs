@@ -48,7 +48,7 @@ pub(super) async fn stop_launched(cx: &mut StepCx<'_>, node: &Launched) {
         cx.report(Event::Warning {
             message: format!(
                 "could not stop a launched node that never joined; stop it by hand: {}",
-                crate::errors::one_line(&e)
+                crate::error_chain::one_line(&e)
             ),
         });
     }
@@ -104,7 +104,7 @@ pub(crate) async fn withdraw_own_proposals(
             Err(e) => format!(
                 "could not withdraw open proposal {}: {}",
                 short(&p.proposal.proposal_id),
-                crate::errors::render(&e)
+                crate::error_chain::render(&e)
             ),
         };
         reporter.report(&Event::Warning { message });

@@ -31,7 +31,7 @@ impl JournalReporter {
 
     fn record(&self, r: Record) {
         if let Err(e) = self.journal.append(&r) {
-            tracing::error!("{}", crate::errors::render(&e));
+            tracing::error!("{}", crate::error_chain::render(&e));
         }
     }
 

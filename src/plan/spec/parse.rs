@@ -227,7 +227,7 @@ impl Reader<'_> {
             return Err(self.invalid("[nodes] launch and stop must be commands".into()));
         }
         for (key, command) in [("launch", &nodes.launch), ("stop", &nodes.stop)] {
-            if let Some(why) = crate::exec::launcher::malformed(command) {
+            if let Some(why) = crate::shell_command::malformed(command) {
                 return Err(self.invalid(format!(
                     "[nodes] {key} = {command:?} is not a shell command: {why}"
                 )));
