@@ -8,7 +8,7 @@ use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
-use crate::plan::planner::{self, majority};
+use crate::plan::{gates, planner};
 use crate::plan::version::Verdict;
 use crate::plan::{CodePlatform, NodeView, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::Cancel;
@@ -226,7 +226,7 @@ fn majority_running(trusted: usize, unreachable: &[String]) -> Check {
     let answering = trusted - unreachable.len();
     check(
         "a majority of trusted nodes running",
-        answering >= majority(trusted),
+        gates::majority_running(trusted, answering),
         format!("{answering} of {trusted} trusted nodes answer"),
     )
 }
@@ -290,7 +290,7 @@ fn signers_for_majority(configured: &[&str], active: &[&str]) -> Check {
     check(
         "signers for a majority",
         true,
-        if signers >= majority(active.len()) {
+        if signers >= gates::majority(active.len()) {
             format!(
                 "{signers} of {} Active members configured: enough to accept proposals",
                 active.len()
@@ -327,15 +327,10 @@ fn constitution_has(needed: &[&str], constitution: Result<&str, &str>) -> Check 
     )
 }
 
-// gate: the fault-tolerance floor (to move to plan::gates): the new nodes must give at least
-// the minimum fault tolerance.
+/// The new nodes can give the fault-tolerance floor (the rule: [`gates::floor_reachable`]).
 fn fault_tolerance_floor(desired: usize, min_fault_tolerance: usize) -> Check {
-    let f = planner::fault_tolerance(desired);
-    check(
-        "fault tolerance floor reachable",
-        f >= min_fault_tolerance,
-        format!("{desired} new nodes give f = {f}; the minimum is {min_fault_tolerance}"),
-    )
+    let (ok, detail) = gates::floor_reachable(desired, min_fault_tolerance);
+    check("fault tolerance floor reachable", ok, detail)
 }
 
 /// Versions the trusted nodes not of the target report.

@@ -14,9 +14,9 @@
 //!   only emits such a step once what its text says is true (the order of the steps, or what
 //!   the node table shows).
 //!
-//! To change a gate: change its text in [`Gate::text`] (and [`Gate::from_text`], which reads
-//! saved plans back) and its rule in the check function next to it; the planner and the engine
-//! pick both up. A `before_retire` hook (`exec::hooks`) can hold a retirement further.
+//! To change a gate: change its text in [`Gate::text`] and its rule in the check function next
+//! to it; the planner and the engine pick both up. Saved plans with the old text still load
+//! ([`Gate::Saved`]). A `before_retire` hook (`exec::hooks`) can hold a retirement further.
 
 use std::collections::BTreeSet;
 
@@ -53,7 +53,7 @@ pub fn f_during_catch_up(trusted: usize, caught_up: usize, k: usize) -> Option<u
 }
 
 /// What must hold before a step runs. Serialised as its text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
     /// Rollback: a Pending node of the abandoned upgrade is removed.
     AbandonedPending,
@@ -89,6 +89,10 @@ pub enum Gate {
         /// `[safety] finalize = "manual"`: only `noderoll finalize` runs it.
         manual: bool,
     },
+    /// A gate text this version does not write, read from a saved plan (an older noderoll
+    /// worded some gates differently). Shown as saved; never checked, since apply re-plans
+    /// and runs only its own steps.
+    Saved(String),
 }
 
 const RETIRE_PREFIX: &str = "f after ≥ ";
@@ -171,12 +175,19 @@ impl Gate {
             Gate::Finalize { manual: true } => {
                 "no old node left; [safety] finalize = \"manual\": only `noderoll finalize` runs it"
             }
+            Gate::Saved(text) => text,
         }
         .to_string()
     }
 
-    /// The gate a text names (saved plans store the text).
-    pub fn from_text(text: &str) -> Option<Gate> {
+    /// The gate a text names (saved plans store the text); a text this version does not
+    /// write is kept as [`Gate::Saved`].
+    pub fn from_text(text: &str) -> Gate {
+        Gate::known(text).unwrap_or_else(|| Gate::Saved(text.to_string()))
+    }
+
+    /// The gate this version writes with `text`, if any.
+    fn known(text: &str) -> Option<Gate> {
         if let Some(f) = text
             .strip_prefix(RETIRE_PREFIX)
             .and_then(|t| t.strip_suffix(RETIRE_SUFFIX))
@@ -221,9 +232,7 @@ impl Serialize for Gate {
 
 impl<'de> Deserialize<'de> for Gate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Gate, D::Error> {
-        let text = String::deserialize(d)?;
-        Gate::from_text(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown gate {text:?}")))
+        Ok(Gate::from_text(&String::deserialize(d)?))
     }
 }
 
@@ -317,8 +326,14 @@ pub fn majority_running(trusted: usize, running: usize) -> bool {
     running >= majority(trusted)
 }
 
-/// Soak: one failed look is a blip; the same failure this many looks in a row fails the soak.
+/// Soak: one failed look is a blip (a busy node answers 503, an election is brief); the same
+/// node failing this many looks in a row has dropped out and fails the soak.
 pub const SOAK_STRIKES: usize = 3;
+
+/// Soak: a new node the primary has not heard from for longer than this (its consensus
+/// `acks`) is not healthy: well above CCF's 100 ms message timeout, below its 5 s election
+/// timeout.
+pub const SOAK_ACK_SILENCE_MS: u64 = 3_000;
 
 /// Soak: the nodes it judges, the trusted nodes of the target (an old node that drops out is
 /// retired anyway, and the retirement gates keep a healthy majority).
@@ -390,12 +405,22 @@ mod tests {
             min_fault_tolerance: 2,
         });
         for g in all {
-            assert_eq!(Gate::from_text(&g.text()), Some(g));
+            assert_eq!(Gate::from_text(&g.text()), g);
             let json = serde_json::to_string(&g).unwrap();
             assert_eq!(json, serde_json::to_string(&g.text()).unwrap());
             assert_eq!(serde_json::from_str::<Gate>(&json).unwrap(), g);
         }
-        assert_eq!(Gate::from_text("whatever"), None);
+        // Gates worded differently by an older noderoll still load from its saved plans,
+        // and are written back as they were.
+        for old in [
+            "f after ≥ 1 and every new node healthy",
+            "all new nodes trusted and serving",
+        ] {
+            let json = serde_json::to_string(old).unwrap();
+            let gate: Gate = serde_json::from_str(&json).unwrap();
+            assert_eq!(gate, Gate::Saved(old.to_string()));
+            assert_eq!(serde_json::to_string(&gate).unwrap(), json);
+        }
         assert_eq!(
             Gate::RetireNode {
                 min_fault_tolerance: 1
@@ -412,9 +437,11 @@ mod tests {
         let step: crate::plan::PlannedStep = serde_json::from_str(text).unwrap();
         assert_eq!(step.gate, Gate::Soak);
         assert_eq!(serde_json::to_string(&step).unwrap(), text);
-        let unknown = text.replace("caught up and serving", "serving");
-        let e = serde_json::from_str::<crate::plan::PlannedStep>(&unknown).unwrap_err();
-        assert!(e.to_string().contains("unknown gate"), "{e}");
+        // An older wording loads and is written back as it was.
+        let older = text.replace("caught up and serving", "serving");
+        let step: crate::plan::PlannedStep = serde_json::from_str(&older).unwrap();
+        assert_eq!(step.gate, Gate::Saved("all new nodes trusted, serving".into()));
+        assert_eq!(serde_json::to_string(&step).unwrap(), older);
     }
 
     #[test]

@@ -223,10 +223,10 @@ impl Engine {
         }
     }
 
-    // gate: the retirement wait (to move to plan::gates): the planner says the next
-    // retirement or finalize is blocked; re-observe and re-plan until it is not, for at most
-    // a step timeout.
-    /// Re-observe until the next retirement's gate holds (or time out).
+    /// Re-observe until the next retirement's gate holds (or time out): re-plan, whose
+    /// `blocked` is the gates' own check ([`crate::plan::gates::Gate::check`] for the next step,
+    /// [`crate::plan::gates::retire_floor`] for the retirements after it), for at most a step
+    /// timeout.
     async fn wait_for_gate(&mut self, step: &str) -> Result<(), EngineError> {
         self.report(Event::Waiting {
             what: format!("the gate of: {step}"),

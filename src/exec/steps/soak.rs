@@ -6,19 +6,11 @@ use std::time::{Duration, Instant};
 
 use super::{StepCx, StepError, short};
 use crate::ccf::NodeAddr;
-use crate::ccf::types::NodeStatus;
 use crate::exec::events::Event;
+use crate::plan::gates::{self, SOAK_ACK_SILENCE_MS, SOAK_STRIKES as STRIKES};
 use crate::plan::planner;
-use crate::plan::{NodeView, ServiceView};
+use crate::plan::ServiceView;
 use crate::wait::{Poller, WaitError};
-
-/// A new node the primary has not heard from for longer than this (its consensus `acks`)
-/// is not healthy: well above CCF's 100 ms message timeout, below its 5 s election timeout.
-const ACK_SILENCE_MS: u64 = 3_000;
-
-/// One failed look is a blip (a busy node answers 503, an election is brief); the same node
-/// failing this many looks in a row has dropped out.
-const STRIKES: usize = 3;
 
 /// The (primary, view) pairs the nodes reported in one look.
 type Seen = BTreeSet<(Option<String>, u64)>;
@@ -36,13 +28,8 @@ pub(super) async fn soak(
     cx.report(Event::Waiting {
         what: format!("{}s of the new nodes healthy", duration.as_secs_f64()),
     });
-    // The soak judges the nodes that stay (the target's): an old node that drops out is
-    // retired anyway, and the retirement gates keep a healthy majority.
-    let stays = |n: &NodeView| n.claims.as_ref().is_some_and(|c| cx.spec.target.matches(c));
-    let trusted: Vec<(String, NodeAddr)> = view
-        .nodes
-        .iter()
-        .filter(|n| n.status == NodeStatus::Trusted && stays(n))
+    let trusted: Vec<(String, NodeAddr)> = gates::soak_judges(view, &cx.spec.target)
+        .into_iter()
         .filter_map(|n| Some((n.node_id.clone(), n.address.clone()?)))
         .collect();
     // Every new node must reach what the primary had committed when the soak began.
@@ -80,10 +67,10 @@ pub(super) async fn soak(
     Ok(())
 }
 
-// gate: the soak's health rule (to move to plan::gates): a node failing `STRIKES` looks in a
-// row, or the nodes disagreeing on primary and view for `STRIKES` looks in a row, fails the
-// soak; a clean look resets the count.
-/// Failed looks in a row, per node and for agreement.
+/// Failed looks in a row, per node and for agreement: a node failing `STRIKES` looks in a
+/// row, or the nodes disagreeing on primary and view for `STRIKES` looks in a row, fails the
+/// soak; a clean look resets the count (each look judged by the `soak_*` rules in
+/// [`crate::plan::gates`]).
 #[derive(Debug, Default)]
 struct Health {
     strikes: BTreeMap<String, (usize, String)>,
@@ -116,7 +103,7 @@ impl Health {
     /// What the nodes reported in one look: `Ok(they agree on one known primary and view)`,
     /// or why the soak fails.
     fn agreement(&mut self, seen: &Seen) -> Result<bool, String> {
-        if seen.len() != 1 || seen.iter().any(|(p, _)| p.is_none()) {
+        if !gates::soak_agree(seen) {
             self.disagreements += 1;
             if self.disagreements >= STRIKES {
                 return Err(format!(
@@ -155,24 +142,13 @@ async fn soak_look(
         Ok(c) => c.transaction_id.seqno,
         Err(e) => return Some(format!("did not report its commit: {e}")),
     };
-    if let Some(want) = level_with
-        && commit < want
-    {
-        return Some(format!(
-            "is behind: committed {commit}, the primary had {want}"
-        ));
+    if let Err(problem) = gates::soak_level(commit, level_with) {
+        return Some(problem);
     }
     // The primary's own view of the node, where it exposes one (CCF fills `acks` on
     // every node; only the primary's are meaningful). The primary itself has no entry.
-    if let Some((_, acks)) = primary
-        && let Some(ms) = acks.get(id)
-        && *ms > ACK_SILENCE_MS
-    {
-        return Some(format!(
-            "has not been heard from by the primary for {ms} ms"
-        ));
-    }
-    None
+    let silent_ms = primary.and_then(|(_, acks)| acks.get(id).copied());
+    gates::soak_heard(silent_ms, SOAK_ACK_SILENCE_MS).err()
 }
 
 /// The primary's commit seqno, and its acknowledgement table where it exposes one.

@@ -49,7 +49,7 @@ impl Planning<'_> {
                 self.out.blocked = gate.check(&step, &scene).err();
             }
             self.trusted -= 1;
-            self.push(step, gate, false);
+            self.push(step, gate.clone(), false);
         }
     }
 }
