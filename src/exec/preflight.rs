@@ -8,9 +8,9 @@ use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
-use crate::plan::{gates, planner};
 use crate::plan::version::Verdict;
 use crate::plan::{CodePlatform, NodeView, RunContext, ServiceView, Step, UpgradeSpec};
+use crate::plan::{gates, planner};
 use crate::wait::Cancel;
 use std::time::Duration;
 

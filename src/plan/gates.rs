@@ -440,7 +440,10 @@ mod tests {
         // An older wording loads and is written back as it was.
         let older = text.replace("caught up and serving", "serving");
         let step: crate::plan::PlannedStep = serde_json::from_str(&older).unwrap();
-        assert_eq!(step.gate, Gate::Saved("all new nodes trusted, serving".into()));
+        assert_eq!(
+            step.gate,
+            Gate::Saved("all new nodes trusted, serving".into())
+        );
         assert_eq!(serde_json::to_string(&step).unwrap(), older);
     }
 

@@ -144,8 +144,36 @@ async fn killed_while_slow_launches_are_in_flight_the_resume_adopts_them() {
     // their launch) instead of launching three more.
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let plan = slow_launcher_plan(&r, 1.5, "60s");
+    // Each launch command leaves a mark as it starts: the kill waits for all three, since
+    // `launch_started` is reported (and journaled) just before its command is spawned.
+    let marks = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&plan).unwrap().replace(
+        "launch = \"sleep",
+        &format!(
+            "launch = \"touch {}/$NODEROLL_NODE_NAME; sleep",
+            marks.path().display()
+        ),
+    );
+    std::fs::write(&plan, text).unwrap();
     let state = tempfile::tempdir().unwrap();
-    apply_killed_at(&plan, state.path(), "launch_started", 3, "noderoll-").await;
+    let marked = marks.path().to_path_buf();
+    let kill = Trigger::new("launch_started", 3, "noderoll-", move |_, pid| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_dir(&marked).unwrap().count() < 3 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the three launch commands never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    let (_, fired) = apply_with(&plan, state.path(), &[], vec![kill]).await;
+    assert_eq!(fired, 1, "the third launch was never started");
     // `status` shows the loose ends and who launched them (their node_data says).
     let plan_arg = plan.to_str().unwrap().to_string();
     let shown = eventually("the in-flight launches Pending in status", 20, || {

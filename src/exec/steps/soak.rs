@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use super::{StepCx, StepError, short};
 use crate::ccf::NodeAddr;
 use crate::exec::events::Event;
+use crate::plan::ServiceView;
 use crate::plan::gates::{self, SOAK_ACK_SILENCE_MS, SOAK_STRIKES as STRIKES};
 use crate::plan::planner;
-use crate::plan::ServiceView;
 use crate::wait::{Poller, WaitError};
 
 /// The (primary, view) pairs the nodes reported in one look.
