@@ -5,7 +5,7 @@
 use super::launcher::CommandLauncher;
 use super::options::RunOptions;
 use crate::ccf::governance::Governance;
-use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus};
+use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
 use crate::plan::planner::{self, majority};
@@ -150,7 +150,7 @@ impl Preflight<'_> {
             .filter(|n| n.status == NodeStatus::Trusted && !n.reachable && stays(n))
         {
             if !self.answers_again(n.address.as_ref()).await {
-                unreachable.push(short(&n.node_id));
+                unreachable.push(short_id(&n.node_id).to_string());
             }
         }
         unreachable
@@ -184,7 +184,7 @@ impl Preflight<'_> {
                 && let Ok(net) = self.probe.network(a).await
                 && net.primary_id.as_deref() != Some(primary)
             {
-                disagree.push(short(&n.node_id));
+                disagree.push(short_id(&n.node_id).to_string());
             }
         }
         disagree
@@ -255,7 +255,7 @@ fn primary_agreed(primary: Option<&str>, disagree: &[String]) -> Check {
         "primary known and agreed",
         disagree.is_empty(),
         if disagree.is_empty() {
-            format!("primary {}", short(p))
+            format!("primary {}", short_id(p))
         } else {
             format!("nodes {} see another primary", disagree.join(", "))
         },
@@ -266,7 +266,7 @@ fn members_active(configured: &[&str], active: &[&str]) -> Check {
     let inactive: Vec<String> = configured
         .iter()
         .filter(|id| !active.contains(id))
-        .map(|id| short(id))
+        .map(|id| short_id(id).to_string())
         .collect();
     check(
         "configured members are Active",
@@ -379,7 +379,7 @@ fn no_conflicting_upgrade(open: &[OpenProposal], configured: &[&str], owned: boo
         .map(|p| {
             format!(
                 "{} ({})",
-                short(&p.proposal.proposal_id),
+                short_id(&p.proposal.proposal_id),
                 p.actions.join(", ")
             )
         })
@@ -437,10 +437,6 @@ pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'st
         v.push("add_virtual_measurement");
     }
     v
-}
-
-fn short(id: &str) -> String {
-    id.get(..8).unwrap_or(id).to_string()
 }
 
 #[cfg(test)]

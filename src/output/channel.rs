@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::printer::json_line;
 use super::schema::envelope;
+use crate::ccf::types::short_id;
 use crate::channel::{Judged, Release, Running, platform_name};
 use crate::journal::Unsettled;
 
@@ -53,7 +54,7 @@ impl super::Document for ChannelCheck<'_> {
             t.add_row(vec![
                 j.release.ccf_version.clone(),
                 platform_name(j.release.platform).into(),
-                format!("{}…", &j.release.host_data[..8]),
+                format!("{}…", short_id(&j.release.host_data)),
                 if j.eligible { "yes" } else { "no" }.into(),
                 j.reason.clone(),
             ]);
@@ -67,11 +68,7 @@ impl super::Document for ChannelCheck<'_> {
             dedup(&running.versions).join(", "),
             dedup(&running.host_data)
                 .iter()
-                .map(|h| format!(
-                    "{} {}…",
-                    platform_name(running.platform),
-                    &h[..8.min(h.len())]
-                ))
+                .map(|h| format!("{} {}…", platform_name(running.platform), short_id(h)))
                 .collect::<Vec<_>>()
                 .join(", "),
         );

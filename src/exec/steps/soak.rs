@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::{StepCx, StepError, short};
+use super::{StepCx, StepError};
 use crate::ccf::NodeAddr;
 use crate::ccf::types::NodeStatus;
+use crate::ccf::types::short_id;
 use crate::exec::events::Event;
 use crate::plan::planner;
 use crate::plan::{NodeView, ServiceView};
@@ -104,7 +105,7 @@ impl Health {
                 if entry.0 >= STRIKES {
                     return Err(format!(
                         "node {} {} during the soak ({STRIKES} looks in a row)",
-                        short(id),
+                        short_id(id),
                         entry.1
                     ));
                 }

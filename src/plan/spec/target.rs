@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{CodePlatform, Target, VIRTUAL_MEASUREMENT};
-use crate::ccf::types::{Action, JoinPolicy, QuoteClaims};
+use crate::ccf::types::{Action, JoinPolicy, QuoteClaims, short_id};
 
 impl Target {
     /// The measurement new nodes must report.
@@ -236,7 +236,7 @@ impl Target {
             .as_deref()
             .map(|v| format!(" ({v})"))
             .unwrap_or_default();
-        format!("{platform} {}…{v}", &self.host_data[..8])
+        format!("{platform} {}…{v}", short_id(&self.host_data))
     }
 }
 
