@@ -152,10 +152,7 @@ impl Target {
 
     /// What identifies this code version across runs (journal's failed targets).
     pub fn key(&self) -> String {
-        let platform = match self.platform {
-            CodePlatform::Virtual => "virtual",
-            CodePlatform::Snp => "snp",
-        };
+        let platform = self.platform.as_str();
         match self.platform {
             CodePlatform::Virtual => format!("{platform}:{}", self.host_data.to_ascii_lowercase()),
             CodePlatform::Snp => format!(
@@ -227,10 +224,7 @@ impl Target {
 
     /// Short description, e.g. `virtual d6a0a114… (ccf-7.0.2)`.
     pub fn describe(&self) -> String {
-        let platform = match self.platform {
-            CodePlatform::Virtual => "virtual",
-            CodePlatform::Snp => "snp",
-        };
+        let platform = self.platform.as_str();
         let v = self
             .ccf_version
             .as_deref()
