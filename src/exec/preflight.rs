@@ -4,6 +4,11 @@
 
 use super::launcher::CommandLauncher;
 use super::options::RunOptions;
+use crate::ccf::actions::{
+    ADD_SNP_HOST_DATA, ADD_SNP_MEASUREMENT, ADD_VIRTUAL_HOST_DATA, ADD_VIRTUAL_MEASUREMENT,
+    REMOVE_NODE, REMOVE_SNP_HOST_DATA, REMOVE_SNP_MEASUREMENT, REMOVE_VIRTUAL_HOST_DATA,
+    TRANSITION_NODE_TO_TRUSTED, UPGRADE_ACTIONS,
+};
 use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
@@ -28,22 +33,6 @@ pub struct Check {
 fn check(name: &'static str, ok: bool, detail: String) -> Check {
     Check { name, ok, detail }
 }
-
-/// Actions whose presence in an open proposal means an upgrade is in progress.
-const UPGRADE_ACTIONS: &[&str] = &[
-    "add_virtual_host_data",
-    "remove_virtual_host_data",
-    "add_virtual_measurement",
-    "remove_virtual_measurement",
-    "add_snp_measurement",
-    "remove_snp_measurement",
-    "add_snp_host_data",
-    "remove_snp_host_data",
-    "add_snp_uvm_endorsement",
-    "remove_snp_uvm_endorsement",
-    "transition_node_to_trusted",
-    "remove_node",
-];
 
 /// Whether an open proposal is part of an upgrade (it has one of [`UPGRADE_ACTIONS`]).
 pub(crate) fn is_upgrade_proposal(p: &OpenProposal) -> bool {
@@ -419,13 +408,13 @@ fn commands_resolve(verdict: Result<String, String>) -> Check {
 
 /// The governance actions the constitution must know for this upgrade.
 pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
-    let mut v = vec!["transition_node_to_trusted", "remove_node"];
+    let mut v = vec![TRANSITION_NODE_TO_TRUSTED, REMOVE_NODE];
     v.extend(match spec.target.platform {
-        CodePlatform::Virtual => ["add_virtual_host_data", "remove_virtual_host_data"],
-        CodePlatform::Snp => ["add_snp_host_data", "remove_snp_host_data"],
+        CodePlatform::Virtual => [ADD_VIRTUAL_HOST_DATA, REMOVE_VIRTUAL_HOST_DATA],
+        CodePlatform::Snp => [ADD_SNP_HOST_DATA, REMOVE_SNP_HOST_DATA],
     });
     if spec.target.platform == CodePlatform::Snp {
-        v.extend(["add_snp_measurement", "remove_snp_measurement"]);
+        v.extend([ADD_SNP_MEASUREMENT, REMOVE_SNP_MEASUREMENT]);
     }
     if spec.target.platform == CodePlatform::Virtual
         && view
@@ -434,7 +423,7 @@ pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'st
             .as_ref()
             .is_none_or(|p| p.measurements.is_empty())
     {
-        v.push("add_virtual_measurement");
+        v.push(ADD_VIRTUAL_MEASUREMENT);
     }
     v
 }

@@ -5,8 +5,7 @@
 use serde::Serialize;
 
 use super::schema::{Versioned, versioned};
-use crate::ccf::types::short_id;
-use crate::ccf::types::{JoinPolicy, NodeStatus};
+use crate::ccf::types::{JoinPolicy, NodeStatus, short_id};
 use crate::observe::{NodeVersion, Observation};
 
 /// The JSON document (stamped with `schema_version` by [`document`]).

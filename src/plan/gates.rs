@@ -25,8 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::spec::Target;
 use super::step::Step;
 use super::view::{NodeView, ServiceView};
-use crate::ccf::types::NodeStatus;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{NodeStatus, short_id};
 
 /// CFT fault tolerance of `n` voting nodes.
 pub fn fault_tolerance(n: usize) -> usize {

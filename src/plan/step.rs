@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::Launched;
 use crate::ccf::NodeAddr;
-use crate::ccf::types::Action;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{Action, short_id};
 
 /// A step of the upgrade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

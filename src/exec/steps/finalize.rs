@@ -2,8 +2,7 @@
 //! the target's version.
 
 use super::{StepCx, StepError};
-use crate::ccf::types::short_id;
-use crate::ccf::types::{Action, NodeStatus};
+use crate::ccf::types::{Action, NodeStatus, short_id};
 use crate::plan::ServiceView;
 
 /// Pass the finalize proposal, then check the join policy holds only the target and every

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use super::{StepCx, StepError};
-use crate::ccf::types::NodeStatus;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{NodeStatus, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
 use crate::exec::events::Event;
 use crate::exec::launcher::LaunchRequest;

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use super::{StepCx, StepError};
-use crate::ccf::types::short_id;
-use crate::ccf::types::{Action, NetworkInfo, TxId};
+use crate::ccf::actions::REMOVE_NODE;
+use crate::ccf::types::{Action, NetworkInfo, TxId, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, Retry};
 use crate::exec::events::Event;
 use crate::plan::ServiceView;
@@ -29,7 +29,7 @@ pub(super) async fn retire(
     cx.gov.set_nodes(others.clone());
     cx.run.retired.push(node_id.to_string());
     cx.propose(vec![Action::new(
-        "remove_node",
+        REMOVE_NODE,
         json!({ "node_id": node_id }),
     )])
     .await?;

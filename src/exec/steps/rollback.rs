@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::{StepCx, StepError};
 use crate::ccf::NodeAddr;
+use crate::ccf::actions::REMOVE_NODE;
 use crate::ccf::governance::Governance;
-use crate::ccf::types::Action;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{Action, short_id};
 use crate::exec::events::{Event, Reporter};
 use crate::exec::preflight::is_upgrade_proposal;
 use crate::observe::Observation;
@@ -24,7 +24,7 @@ pub(super) async fn remove_pending(
     cx.launcher.stop(node_id, address).await?;
     cx.mark_stopped(Some(node_id), address);
     cx.propose(vec![Action::new(
-        "remove_node",
+        REMOVE_NODE,
         json!({ "node_id": node_id }),
     )])
     .await?;

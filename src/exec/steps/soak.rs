@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{StepCx, StepError};
 use crate::ccf::NodeAddr;
-use crate::ccf::types::NodeStatus;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{NodeStatus, short_id};
 use crate::exec::events::Event;
 use crate::plan::planner;
 use crate::plan::{NodeView, ServiceView};

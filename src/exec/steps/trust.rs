@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::{StepCx, StepError};
-use crate::ccf::types::Action;
-use crate::ccf::types::short_id;
+use crate::ccf::actions::TRANSITION_NODE_TO_TRUSTED;
+use crate::ccf::types::{Action, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr};
 use crate::exec::events::Event;
 use crate::plan::{ServiceView, Target};
@@ -35,7 +35,7 @@ pub(super) async fn trust(
         .iter()
         .map(|id| {
             Action::new(
-                "transition_node_to_trusted",
+                TRANSITION_NODE_TO_TRUSTED,
                 json!({ "node_id": id, "valid_from": valid_from }),
             )
         })
@@ -141,7 +141,7 @@ async fn open_trust_valid_from(
         .find_open_where(|body| {
             body.actions
                 .iter()
-                .all(|a| a.name == "transition_node_to_trusted")
+                .all(|a| a.name == TRANSITION_NODE_TO_TRUSTED)
                 && body
                     .actions
                     .iter()

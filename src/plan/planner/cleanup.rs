@@ -2,8 +2,7 @@
 //! deleted once removable) and Pending nodes it launched and will not trust.
 
 use super::Planning;
-use crate::ccf::types::NodeStatus;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{NodeStatus, short_id};
 use crate::plan::gates::Gate;
 use crate::plan::step::Step;
 

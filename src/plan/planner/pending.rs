@@ -2,8 +2,7 @@
 //! removes, which it leaves alone with a warning.
 
 use super::Planning;
-use crate::ccf::types::NodeStatus;
-use crate::ccf::types::short_id;
+use crate::ccf::types::{NodeStatus, short_id};
 
 impl Planning<'_> {
     /// Sort the Pending nodes not of an abandoned upgrade into `pending_ours` (to trust),
