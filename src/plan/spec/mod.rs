@@ -33,7 +33,7 @@ pub enum CodePlatform {
 impl CodePlatform {
     /// The platform as plan files, channel manifests, launcher environments and messages spell
     /// it (`virtual`, `snp`): the same spelling serde reads and writes.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CodePlatform::Virtual => "virtual",
             CodePlatform::Snp => "snp",
