@@ -1,5 +1,6 @@
 //! The CCF client: node and governance endpoints, TLS trust, errors and retries.
 
+pub(crate) mod actions;
 pub mod client;
 pub mod error;
 pub mod governance;

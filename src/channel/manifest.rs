@@ -33,14 +33,6 @@ pub struct Manifest {
     pub releases: Vec<Release>,
 }
 
-/// A platform as plan files and manifests spell it (`virtual`, `snp`).
-pub fn platform_name(p: CodePlatform) -> &'static str {
-    match p {
-        CodePlatform::Virtual => "virtual",
-        CodePlatform::Snp => "snp",
-    }
-}
-
 /// One build on the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,4 +7,4 @@ pub mod manifest;
 pub mod package;
 pub mod service;
 
-pub use manifest::{Judged, Manifest, Release, Running, judge, platform_name};
+pub use manifest::{Judged, Manifest, Release, Running, judge};

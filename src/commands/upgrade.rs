@@ -95,7 +95,7 @@ pub fn load_members(plan: &PlanFile) -> Result<Vec<Arc<Member>>, AppError> {
 
 fn target_table(t: &crate::plan::Target) -> toml::Table {
     let mut table = toml::Table::new();
-    let platform = crate::channel::platform_name(t.platform);
+    let platform = t.platform.as_str();
     table.insert("platform".into(), platform.into());
     table.insert("host_data".into(), t.host_data.clone().into());
     for (key, value) in [

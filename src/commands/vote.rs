@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use crate::ccf::CcfClient;
 use crate::ccf::governance::BALLOT_YES;
 use crate::ccf::governance::Governance;
-use crate::ccf::types::{ProposalState, is_hex_id};
+use crate::ccf::types::{ProposalState, is_hex_id, short_id};
 use crate::cli::args::VoteArgs;
 use crate::errors::AppError;
 use crate::exit_codes;
@@ -101,7 +101,7 @@ async fn vote_yes(
                 .gov
                 .members()
                 .iter()
-                .map(|m| m.id()[..8].to_string())
+                .map(|m| short_id(m.id()).to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
         }

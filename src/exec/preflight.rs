@@ -4,8 +4,13 @@
 
 use super::launcher::CommandLauncher;
 use super::options::RunOptions;
+use crate::ccf::actions::{
+    ADD_SNP_HOST_DATA, ADD_SNP_MEASUREMENT, ADD_VIRTUAL_HOST_DATA, ADD_VIRTUAL_MEASUREMENT,
+    REMOVE_NODE, REMOVE_SNP_HOST_DATA, REMOVE_SNP_MEASUREMENT, REMOVE_VIRTUAL_HOST_DATA,
+    TRANSITION_NODE_TO_TRUSTED, UPGRADE_ACTIONS,
+};
 use crate::ccf::governance::Governance;
-use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus};
+use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
 use crate::plan::version::Verdict;
@@ -28,22 +33,6 @@ pub struct Check {
 fn check(name: &'static str, ok: bool, detail: String) -> Check {
     Check { name, ok, detail }
 }
-
-/// Actions whose presence in an open proposal means an upgrade is in progress.
-const UPGRADE_ACTIONS: &[&str] = &[
-    "add_virtual_host_data",
-    "remove_virtual_host_data",
-    "add_virtual_measurement",
-    "remove_virtual_measurement",
-    "add_snp_measurement",
-    "remove_snp_measurement",
-    "add_snp_host_data",
-    "remove_snp_host_data",
-    "add_snp_uvm_endorsement",
-    "remove_snp_uvm_endorsement",
-    "transition_node_to_trusted",
-    "remove_node",
-];
 
 /// Whether an open proposal is part of an upgrade (it has one of [`UPGRADE_ACTIONS`]).
 pub(crate) fn is_upgrade_proposal(p: &OpenProposal) -> bool {
@@ -150,7 +139,7 @@ impl Preflight<'_> {
             .filter(|n| n.status == NodeStatus::Trusted && !n.reachable && stays(n))
         {
             if !self.answers_again(n.address.as_ref()).await {
-                unreachable.push(short(&n.node_id));
+                unreachable.push(short_id(&n.node_id).to_string());
             }
         }
         unreachable
@@ -184,7 +173,7 @@ impl Preflight<'_> {
                 && let Ok(net) = self.probe.network(a).await
                 && net.primary_id.as_deref() != Some(primary)
             {
-                disagree.push(short(&n.node_id));
+                disagree.push(short_id(&n.node_id).to_string());
             }
         }
         disagree
@@ -255,7 +244,7 @@ fn primary_agreed(primary: Option<&str>, disagree: &[String]) -> Check {
         "primary known and agreed",
         disagree.is_empty(),
         if disagree.is_empty() {
-            format!("primary {}", short(p))
+            format!("primary {}", short_id(p))
         } else {
             format!("nodes {} see another primary", disagree.join(", "))
         },
@@ -266,7 +255,7 @@ fn members_active(configured: &[&str], active: &[&str]) -> Check {
     let inactive: Vec<String> = configured
         .iter()
         .filter(|id| !active.contains(id))
-        .map(|id| short(id))
+        .map(|id| short_id(id).to_string())
         .collect();
     check(
         "configured members are Active",
@@ -374,7 +363,7 @@ fn no_conflicting_upgrade(open: &[OpenProposal], configured: &[&str], owned: boo
         .map(|p| {
             format!(
                 "{} ({})",
-                short(&p.proposal.proposal_id),
+                short_id(&p.proposal.proposal_id),
                 p.actions.join(", ")
             )
         })
@@ -414,13 +403,13 @@ fn commands_resolve(verdict: Result<String, String>) -> Check {
 
 /// The governance actions the constitution must know for this upgrade.
 pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'static str> {
-    let mut v = vec!["transition_node_to_trusted", "remove_node"];
+    let mut v = vec![TRANSITION_NODE_TO_TRUSTED, REMOVE_NODE];
     v.extend(match spec.target.platform {
-        CodePlatform::Virtual => ["add_virtual_host_data", "remove_virtual_host_data"],
-        CodePlatform::Snp => ["add_snp_host_data", "remove_snp_host_data"],
+        CodePlatform::Virtual => [ADD_VIRTUAL_HOST_DATA, REMOVE_VIRTUAL_HOST_DATA],
+        CodePlatform::Snp => [ADD_SNP_HOST_DATA, REMOVE_SNP_HOST_DATA],
     });
     if spec.target.platform == CodePlatform::Snp {
-        v.extend(["add_snp_measurement", "remove_snp_measurement"]);
+        v.extend([ADD_SNP_MEASUREMENT, REMOVE_SNP_MEASUREMENT]);
     }
     if spec.target.platform == CodePlatform::Virtual
         && view
@@ -429,13 +418,9 @@ pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'st
             .as_ref()
             .is_none_or(|p| p.measurements.is_empty())
     {
-        v.push("add_virtual_measurement");
+        v.push(ADD_VIRTUAL_MEASUREMENT);
     }
     v
-}
-
-fn short(id: &str) -> String {
-    id.get(..8).unwrap_or(id).to_string()
 }
 
 #[cfg(test)]

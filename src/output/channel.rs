@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::printer::json_line;
 use super::schema::envelope;
-use crate::channel::{Judged, Release, Running, platform_name};
+use crate::ccf::types::short_id;
+use crate::channel::{Judged, Release, Running};
 use crate::journal::Unsettled;
 
 /// `channel check`: every release judged, the one to upgrade to, or the run to finish.
@@ -52,8 +53,8 @@ impl super::Document for ChannelCheck<'_> {
         for j in self.judged {
             t.add_row(vec![
                 j.release.ccf_version.clone(),
-                platform_name(j.release.platform).into(),
-                format!("{}…", &j.release.host_data[..8]),
+                j.release.platform.as_str().into(),
+                format!("{}…", short_id(&j.release.host_data)),
                 if j.eligible { "yes" } else { "no" }.into(),
                 j.reason.clone(),
             ]);
@@ -67,11 +68,7 @@ impl super::Document for ChannelCheck<'_> {
             dedup(&running.versions).join(", "),
             dedup(&running.host_data)
                 .iter()
-                .map(|h| format!(
-                    "{} {}…",
-                    platform_name(running.platform),
-                    &h[..8.min(h.len())]
-                ))
+                .map(|h| format!("{} {}…", running.platform.as_str(), short_id(h)))
                 .collect::<Vec<_>>()
                 .join(", "),
         );
@@ -114,7 +111,7 @@ fn dedup(v: &[String]) -> Vec<String> {
 fn target_table(r: &Release) -> String {
     let mut t = format!(
         "[target]\nplatform = \"{}\"\nhost_data = \"{}\"\nccf_version = \"{}\"\n",
-        platform_name(r.platform),
+        r.platform.as_str(),
         r.host_data,
         r.ccf_version
     );

@@ -1,6 +1,7 @@
 //! `noderoll journal`: the service's journal as a table, or its records as JSON Lines (as
 //! they are stored).
 
+use crate::ccf::types::short_id;
 use crate::journal::Record;
 
 /// The journal's records.
@@ -41,7 +42,7 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             "node launched",
             format!(
                 "{} {}",
-                node.node_id.as_deref().map(|i| &i[..8]).unwrap_or("-"),
+                node.node_id.as_deref().map(short_id).unwrap_or("-"),
                 node.rpc_address
                     .as_ref()
                     .map(ToString::to_string)
@@ -52,12 +53,7 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             at,
             run_id,
             proposal_id,
-        } => (
-            at,
-            run_id,
-            "proposal",
-            proposal_id.get(..8).unwrap_or(proposal_id).to_string(),
-        ),
+        } => (at, run_id, "proposal", short_id(proposal_id).to_string()),
         Record::StepFinished {
             at,
             run_id,
@@ -104,5 +100,28 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             reason,
             ..
         } => (at, run_id, "target failed", format!("{target}: {reason}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Document;
+    use crate::plan::Launched;
+
+    /// A launcher may report any node id; a short one must not panic the table.
+    #[test]
+    fn a_short_node_id_renders_whole() {
+        let records = [Record::NodeLaunched {
+            run_id: "r1".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            node: Launched {
+                node_id: Some("abc".into()),
+                rpc_address: None,
+            },
+            name: None,
+        }];
+        let table = JournalView(&records).human();
+        assert!(table.contains("abc"), "{table}");
     }
 }

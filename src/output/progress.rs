@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::ccf::types::short_id;
 use crate::exec::{Event, Reporter};
 
 /// The spinner currently drawn, if any: log lines are printed through it so they never tear
@@ -43,10 +44,6 @@ pub struct HumanReporter {
     bar: Option<ProgressBar>,
     quiet: bool,
     step: Mutex<String>,
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
 }
 
 impl HumanReporter {
@@ -127,13 +124,13 @@ impl Reporter for HumanReporter {
                     None => self.line(&format!("   waiting for {what}")),
                 }
             }
-            Event::ProposalSubmitted { proposal_id, .. } => self.status(format!("proposal {} submitted", short(proposal_id))),
+            Event::ProposalSubmitted { proposal_id, .. } => self.status(format!("proposal {} submitted", short_id(proposal_id))),
             Event::ProposalCommitted { proposal_id } => {
-                self.line(&format!("   proposal {} accepted and committed", short(proposal_id)))
+                self.line(&format!("   proposal {} accepted and committed", short_id(proposal_id)))
             }
             Event::WaitingForMembers { proposal_id, needed } => self.line(&format!(
                 "   proposal {} needs {needed} yes vote(s): waiting for other members (they can run `noderoll vote {proposal_id}`)",
-                short(proposal_id)
+                short_id(proposal_id)
             )),
             Event::NodeLaunched {
                 node_id,
@@ -141,18 +138,18 @@ impl Reporter for HumanReporter {
                 ..
             } => self.line(&format!(
                 "   launched {}",
-                node_id.as_deref().map(short).or(rpc_address.as_deref()).unwrap_or("a node")
+                node_id.as_deref().map(short_id).or(rpc_address.as_deref()).unwrap_or("a node")
             )),
-            Event::NodePending { node_id } => self.line(&format!("   node {} is Pending", short(node_id))),
+            Event::NodePending { node_id } => self.line(&format!("   node {} is Pending", short_id(node_id))),
             Event::NodeServing { node_id, ccf_version } => {
-                self.line(&format!("   node {} is trusted and serving ({ccf_version})", short(node_id)))
+                self.line(&format!("   node {} is trusted and serving ({ccf_version})", short_id(node_id)))
             }
             Event::ElectionObserved { previous, primary, view } => self.line(&format!(
                 "   election: {} is primary in view {view} (was {})",
-                short(primary),
-                short(previous)
+                short_id(primary),
+                short_id(previous)
             )),
-            Event::NodeRemoved { node_id } => self.line(&format!("   node {} stopped and deleted", short(node_id))),
+            Event::NodeRemoved { node_id } => self.line(&format!("   node {} stopped and deleted", short_id(node_id))),
             Event::StepFinished { index, description, elapsed } => {
                 self.line(&format!("ok step {index}: {description} ({:.1}s)", elapsed.as_secs_f64()))
             }

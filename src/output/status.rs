@@ -5,8 +5,7 @@
 use serde::Serialize;
 
 use super::schema::{Versioned, versioned};
-use crate::ccf::governance::short;
-use crate::ccf::types::{JoinPolicy, NodeStatus};
+use crate::ccf::types::{JoinPolicy, NodeStatus, short_id};
 use crate::observe::{NodeVersion, Observation};
 
 /// The JSON document (stamped with `schema_version` by [`document`]).
@@ -223,7 +222,7 @@ fn nodes_table(doc: &StatusDocument) -> String {
         doc.current_view,
         doc.primary_id
             .as_deref()
-            .map(short)
+            .map(short_id)
             .unwrap_or("none (election in progress)"),
         doc.answered_by
     ));
@@ -248,7 +247,7 @@ fn nodes_table(doc: &StatusDocument) -> String {
             _ => "-".into(),
         };
         t.add_row(vec![
-            short(&n.node_id).to_string(),
+            short_id(&n.node_id).to_string(),
             n.status.clone(),
             yes_no(n.primary).to_string(),
             n.rpc_address.clone().unwrap_or_else(|| "-".into()),
@@ -274,7 +273,7 @@ fn fault_tolerance(o: &Observation, doc: &StatusDocument) -> String {
     for n in doc.nodes.iter().filter(|n| n.status == "Pending") {
         out.push_str(&format!(
             "Pending {}: {}\n",
-            short(&n.node_id),
+            short_id(&n.node_id),
             match &n.launched_as {
                 Some(name) => format!("launched by noderoll as {name}"),
                 None => "not launched by noderoll (no noderoll_name in its node_data)".into(),
@@ -353,8 +352,8 @@ fn open_proposals(doc: &StatusDocument) -> String {
         t.set_header(vec!["proposal", "proposer", "ballots", "actions"]);
         for p in &doc.open_proposals {
             t.add_row(vec![
-                short(&p.proposal_id).to_string(),
-                short(&p.proposer_id).to_string(),
+                short_id(&p.proposal_id).to_string(),
+                short_id(&p.proposer_id).to_string(),
                 p.ballot_count.to_string(),
                 p.actions.join(", "),
             ]);

@@ -22,11 +22,10 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::short_id::short;
 use super::spec::Target;
 use super::step::Step;
 use super::view::{NodeView, ServiceView};
-use crate::ccf::types::NodeStatus;
+use crate::ccf::types::{NodeStatus, short_id};
 
 /// CFT fault tolerance of `n` voting nodes.
 pub fn fault_tolerance(n: usize) -> usize {
@@ -248,7 +247,7 @@ pub fn retire_floor(
         return Err(format!(
             "retiring {} would leave f = {} below the minimum {} (with {after} trusted nodes); \
              launch more new nodes ([nodes] count) or lower [safety] min_fault_tolerance",
-            short(node_id),
+            short_id(node_id),
             fault_tolerance(after),
             min_fault_tolerance
         ));
@@ -269,7 +268,7 @@ pub fn retire_health(scene: &Scene<'_>, node_id: &str) -> Result<(), String> {
         .filter(|m| m.status == NodeStatus::Trusted)
         .filter(|m| m.claims.as_ref().is_some_and(|c| scene.target.matches(c)))
         .filter(|m| !healthy(m))
-        .map(|m| short(&m.node_id))
+        .map(|m| short_id(&m.node_id))
         .collect();
     let healthy_after = scene
         .view
@@ -298,7 +297,7 @@ pub fn attestations_known(view: &ServiceView) -> Result<(), String> {
         .nodes
         .iter()
         .filter(|n| n.status == NodeStatus::Trusted && n.claims.is_none())
-        .map(|n| short(&n.node_id))
+        .map(|n| short_id(&n.node_id))
         .collect();
     if unknown.is_empty() {
         return Ok(());

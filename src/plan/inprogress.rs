@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::spec::UpgradeSpec;
 use super::view::{Launched, ServiceView};
-use crate::ccf::types::NodeStatus;
+use crate::ccf::types::{NodeStatus, short_id};
 
 /// What is seen, one sentence each; empty when nothing suggests an upgrade in progress.
 /// `known` are the nodes this machine's journal (or `--adopt`) accounts for.
@@ -38,7 +38,7 @@ pub fn signs(view: &ServiceView, spec: &UpgradeSpec, known: &[Launched]) -> Vec<
         .filter(|n| n.status == NodeStatus::Pending)
         .filter(|n| n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
         .filter(|n| !known.iter().any(|l| l.is(n)))
-        .map(|n| n.node_id.get(..8).unwrap_or(&n.node_id))
+        .map(|n| short_id(&n.node_id))
         .collect();
     if !foreign.is_empty() {
         out.push(format!(

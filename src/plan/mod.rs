@@ -7,7 +7,6 @@ pub mod inprogress;
 pub mod planner;
 pub mod rollback;
 pub mod saved;
-mod short_id;
 pub mod spec;
 pub(crate) mod step;
 pub mod version;

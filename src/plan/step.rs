@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::short_id::short;
 use super::view::Launched;
 use crate::ccf::NodeAddr;
-use crate::ccf::types::Action;
+use crate::ccf::types::{Action, short_id};
 
 /// A step of the upgrade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,7 +112,7 @@ impl Step {
             } => {
                 format!(
                     "retire old node {}{}, then stop and delete it",
-                    short(node_id),
+                    short_id(node_id),
                     if *primary {
                         " (the primary: election)"
                     } else {
@@ -122,7 +121,7 @@ impl Step {
                 )
             }
             Step::RemoveRetired { node_id, .. } => {
-                format!("stop and delete retired node {}", short(node_id))
+                format!("stop and delete retired node {}", short_id(node_id))
             }
             Step::Finalize { actions } => format!(
                 "remove the old code version ({} action{})",
@@ -130,13 +129,13 @@ impl Step {
                 if actions.len() == 1 { "" } else { "s" }
             ),
             Step::RemovePending { node_id, .. } => {
-                format!("stop Pending node {} and remove it", short(node_id))
+                format!("stop Pending node {} and remove it", short_id(node_id))
             }
             Step::StopLaunched { node } => format!(
                 "stop node {} (launched, never joined)",
                 node.node_id
                     .as_deref()
-                    .map(|id| short(id).to_string())
+                    .map(|id| short_id(id).to_string())
                     .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
                     .unwrap_or_default()
             ),
@@ -156,17 +155,17 @@ impl Step {
             Step::LaunchNodes { count } => format!("{count} new"),
             Step::TrustNodes { node_ids, count } if node_ids.len() == *count => node_ids
                 .iter()
-                .map(|i| short(i))
+                .map(|i| short_id(i))
                 .collect::<Vec<_>>()
                 .join(", "),
             Step::TrustNodes { count, .. } => format!("the {count} launched"),
             Step::RetireNode { node_id, .. }
             | Step::RemoveRetired { node_id, .. }
-            | Step::RemovePending { node_id, .. } => short(node_id).into(),
+            | Step::RemovePending { node_id, .. } => short_id(node_id).into(),
             Step::StopLaunched { node } => node
                 .node_id
                 .as_deref()
-                .map(|i| short(i).to_string())
+                .map(|i| short_id(i).to_string())
                 .or_else(|| node.rpc_address.as_ref().map(ToString::to_string))
                 .unwrap_or_default(),
         }

@@ -6,30 +6,20 @@
 use serde_json::Value;
 use sha2::Digest;
 
-/// Actions the sandbox implements (the ones an upgrade uses).
-pub const SUPPORTED: &[&str] = &[
-    "add_virtual_host_data",
-    "remove_virtual_host_data",
-    "add_virtual_measurement",
-    "remove_virtual_measurement",
-    "add_snp_measurement",
-    "remove_snp_measurement",
-    "add_snp_host_data",
-    "remove_snp_host_data",
-    "add_snp_uvm_endorsement",
-    "remove_snp_uvm_endorsement",
-    "transition_node_to_trusted",
-    "remove_node",
-    "set_node_data",
-    "set_constitution",
-    "set_js_app",
-];
+use crate::ccf::actions::UPGRADE_ACTIONS;
+
+/// Actions the sandbox implements besides the ones an upgrade proposes ([`UPGRADE_ACTIONS`]).
+const ALSO_SUPPORTED: &[&str] = &["set_node_data", "set_constitution", "set_js_app"];
+
+/// Actions the sandbox implements: the ones an upgrade uses, then [`ALSO_SUPPORTED`].
+fn supported() -> impl Iterator<Item = &'static str> {
+    UPGRADE_ACTIONS.iter().chain(ALSO_SUPPORTED).copied()
+}
 
 /// The sandbox's constitution text, served by `GET /gov/service/constitution`. Like CCF's
 /// `actions.js` it names every action in an `actions` map, which is what tools look for.
 pub fn constitution_text() -> String {
-    let entries: String = SUPPORTED
-        .iter()
+    let entries: String = supported()
         .map(|a| format!("  [\"{a}\", new Action(/* native in the noderoll sandbox */)],\n"))
         .collect();
     format!(

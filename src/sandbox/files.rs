@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 use super::builds::snp_policy;
 use super::error::{SandboxError, io};
 use super::world::{Build, Platform};
+use crate::plan::spec::CodePlatform;
+
+/// The simulated platform as the plan names it: the ready plan spells it as noderoll does.
+impl From<Platform> for CodePlatform {
+    fn from(p: Platform) -> Self {
+        match p {
+            Platform::Virtual => CodePlatform::Virtual,
+            Platform::Snp => CodePlatform::Snp,
+        }
+    }
+}
 
 /// `sandbox.json`: what launch-node, stop-node and users need to know.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,10 +107,7 @@ pub(crate) fn ready_plan(
 ) -> String {
     // Launcher commands run in the plan file's directory, which is the sandbox's.
     let dir = ".";
-    let platform = match info.next_build.platform {
-        Platform::Virtual => "virtual",
-        Platform::Snp => "snp",
-    };
+    let platform = CodePlatform::from(info.next_build.platform).as_str();
     let mut target = format!(
         "platform = \"{platform}\"\nhost_data = \"{}\"\nccf_version = \"{}\"\n",
         info.next_build.host_data, info.next_build.ccf_version

@@ -28,10 +28,6 @@ use crate::signing::Member;
 
 pub use error::GovError;
 
-/// First 8 characters of an id, for messages (kept for callers outside `ccf`; the helper is
-/// [`short_id`](super::types::short_id)).
-pub(crate) use super::types::short_id as short;
-
 /// A ballot that always votes yes.
 pub const BALLOT_YES: &str = "export function vote (proposal, proposerId) { return true }";
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::ccf::NodeAddr;
 use crate::plan::Launched;
-use crate::plan::spec::{CodePlatform, UpgradeSpec};
+use crate::plan::spec::UpgradeSpec;
 
 pub use crate::shell_command::{Program, malformed, program_of, resolve};
 pub use output::parse_launch_output;
@@ -87,10 +87,7 @@ impl CommandLauncher {
             host_data: spec.target.host_data.clone(),
             ccf_version: spec.target.ccf_version.clone().unwrap_or_default(),
             package: None,
-            platform: match spec.target.platform {
-                CodePlatform::Virtual => "virtual",
-                CodePlatform::Snp => "snp",
-            },
+            platform: spec.target.platform.as_str(),
         }
     }
 

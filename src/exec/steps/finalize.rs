@@ -1,8 +1,8 @@
 //! Finalizing: the old code versions leave the join policy, and every node must then report
 //! the target's version.
 
-use super::{StepCx, StepError, short};
-use crate::ccf::types::{Action, NodeStatus};
+use super::{StepCx, StepError};
+use crate::ccf::types::{Action, NodeStatus, short_id};
 use crate::plan::ServiceView;
 
 /// Pass the finalize proposal, then check the join policy holds only the target and every
@@ -35,7 +35,7 @@ fn verify_versions(want: Option<&str>, view: &ServiceView) -> Result<(), StepErr
         .map(|n| {
             format!(
                 "{} reports {}",
-                short(&n.node_id),
+                short_id(&n.node_id),
                 n.version.as_deref().unwrap_or("nothing")
             )
         })

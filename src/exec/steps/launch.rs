@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{StepCx, StepError, short};
-use crate::ccf::types::NodeStatus;
+use super::{StepCx, StepError};
+use crate::ccf::types::{NodeStatus, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
 use crate::exec::events::Event;
 use crate::exec::launcher::LaunchRequest;
@@ -104,7 +104,7 @@ async fn wait_pending(
     ask: &[NodeAddr],
 ) -> Result<String, StepError> {
     let what = match (&l.node_id, &l.rpc_address) {
-        (Some(id), _) => format!("node {} to appear Pending", short(id)),
+        (Some(id), _) => format!("node {} to appear Pending", short_id(id)),
         (None, Some(a)) => format!("the node launched at {a} to appear Pending"),
         (None, None) => unreachable!("launcher output is validated"),
     };

@@ -19,7 +19,7 @@ use super::hooks::{HookPoint, HookRunner};
 use super::launcher::CommandLauncher;
 use super::observer::Observer;
 use crate::ccf::governance::{GovError, Governance};
-use crate::ccf::types::{Action, ProposalBody, ProposalState};
+use crate::ccf::types::{Action, ProposalBody, ProposalState, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::plan::{Launched, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::Cancel;
@@ -104,7 +104,7 @@ impl StepCx<'_> {
                 }) => self.report(Event::Warning {
                     message: format!(
                         "proposal {} was dropped by another member's proposal; proposing again",
-                        short(&proposal_id)
+                        short_id(&proposal_id)
                     ),
                 }),
                 Err(e) => return Err(e.into()),
@@ -200,9 +200,4 @@ pub(crate) async fn execute(
             cx.hook(HookPoint::AfterFinalize, None, context).await
         }
     }
-}
-
-/// A node id, shortened for messages.
-pub(crate) fn short(id: &str) -> String {
-    id.get(..8).unwrap_or(id).to_string()
 }

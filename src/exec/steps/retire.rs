@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
-use super::{StepCx, StepError, short};
-use crate::ccf::types::{Action, NetworkInfo, TxId};
+use super::{StepCx, StepError};
+use crate::ccf::actions::REMOVE_NODE;
+use crate::ccf::types::{Action, NetworkInfo, TxId, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr, Retry};
 use crate::exec::events::Event;
 use crate::plan::ServiceView;
@@ -28,7 +29,7 @@ pub(super) async fn retire(
     cx.gov.set_nodes(others.clone());
     cx.run.retired.push(node_id.to_string());
     cx.propose(vec![Action::new(
-        "remove_node",
+        REMOVE_NODE,
         json!({ "node_id": node_id }),
     )])
     .await?;
@@ -61,7 +62,7 @@ async fn wait_new_primary(
     watch: &NodeAddr,
     view: u64,
 ) -> Result<NetworkInfo, StepError> {
-    let what = format!("a new primary after retiring {}", short(old));
+    let what = format!("a new primary after retiring {}", short_id(old));
     cx.report(Event::Waiting { what: what.clone() });
     let net = wait_until(
         what,
@@ -80,7 +81,7 @@ async fn wait_new_primary(
                     }
                     Ok(n) => Ok(Probe::NotYet(format!(
                         "primary {:?} in view {}",
-                        n.primary_id.as_deref().map(short),
+                        n.primary_id.as_deref().map(short_id),
                         n.current_view
                     ))),
                     Err(e) => Ok(Probe::NotYet(e.to_string())),
@@ -101,7 +102,7 @@ pub(super) async fn remove(
     view: &ServiceView,
 ) -> Result<(), StepError> {
     let others = cx.nodes_but(view, Some(node_id));
-    let what = format!("node {} to be listed by removable_nodes", short(node_id));
+    let what = format!("node {} to be listed by removable_nodes", short_id(node_id));
     cx.report(Event::Waiting { what: what.clone() });
     wait_until(
         what,
@@ -115,7 +116,7 @@ pub(super) async fn remove(
     )
     .await?;
     cx.launcher.stop(node_id, address).await?;
-    let what = format!("DELETE of node {} to commit", short(node_id));
+    let what = format!("DELETE of node {} to commit", short_id(node_id));
     cx.report(Event::Waiting { what: what.clone() });
     let tx = wait_until(
         what,

@@ -4,10 +4,11 @@
 
 use serde_json::json;
 
-use super::{StepCx, StepError, short};
+use super::{StepCx, StepError};
 use crate::ccf::NodeAddr;
+use crate::ccf::actions::REMOVE_NODE;
 use crate::ccf::governance::Governance;
-use crate::ccf::types::Action;
+use crate::ccf::types::{Action, short_id};
 use crate::exec::events::{Event, Reporter};
 use crate::exec::preflight::is_upgrade_proposal;
 use crate::observe::Observation;
@@ -23,7 +24,7 @@ pub(super) async fn remove_pending(
     cx.launcher.stop(node_id, address).await?;
     cx.mark_stopped(Some(node_id), address);
     cx.propose(vec![Action::new(
-        "remove_node",
+        REMOVE_NODE,
         json!({ "node_id": node_id }),
     )])
     .await?;
@@ -98,12 +99,12 @@ pub(crate) async fn withdraw_own_proposals(
         let message = match gov.withdraw(&member, &p.proposal.proposal_id).await {
             Ok(_) => format!(
                 "withdrew open proposal {} ({}) of the abandoned upgrade",
-                short(&p.proposal.proposal_id),
+                short_id(&p.proposal.proposal_id),
                 p.actions.join(", ")
             ),
             Err(e) => format!(
                 "could not withdraw open proposal {}: {}",
-                short(&p.proposal.proposal_id),
+                short_id(&p.proposal.proposal_id),
                 crate::error_chain::render(&e)
             ),
         };

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::{StepCx, StepError, short};
+use super::{StepCx, StepError};
 use crate::ccf::NodeAddr;
+use crate::ccf::types::short_id;
 use crate::exec::events::Event;
 use crate::plan::ServiceView;
 use crate::plan::gates::{self, SOAK_ACK_SILENCE_MS, SOAK_STRIKES as STRIKES};
@@ -91,7 +92,7 @@ impl Health {
                 if entry.0 >= STRIKES {
                     return Err(format!(
                         "node {} {} during the soak ({STRIKES} looks in a row)",
-                        short(id),
+                        short_id(id),
                         entry.1
                     ));
                 }

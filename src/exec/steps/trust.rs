@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{StepCx, StepError, short};
-use crate::ccf::types::Action;
+use super::{StepCx, StepError};
+use crate::ccf::actions::TRANSITION_NODE_TO_TRUSTED;
+use crate::ccf::types::{Action, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr};
 use crate::exec::events::Event;
 use crate::plan::{ServiceView, Target};
@@ -34,7 +35,7 @@ pub(super) async fn trust(
         .iter()
         .map(|id| {
             Action::new(
-                "transition_node_to_trusted",
+                TRANSITION_NODE_TO_TRUSTED,
                 json!({ "node_id": id, "valid_from": valid_from }),
             )
         })
@@ -46,7 +47,7 @@ pub(super) async fn trust(
             .iter()
             .find(|n| n.node_id == *id)
             .and_then(|n| n.address.clone())
-            .ok_or_else(|| StepError::Other(format!("node {} has no RPC address", short(id))))?;
+            .ok_or_else(|| StepError::Other(format!("node {} has no RPC address", short_id(id))))?;
         let version = wait_serving(cx, id, &addr).await?;
         cx.report(Event::NodeServing {
             node_id: id.clone(),
@@ -61,7 +62,7 @@ pub(super) async fn trust(
 async fn wait_serving(cx: &StepCx<'_>, id: &str, addr: &NodeAddr) -> Result<String, StepError> {
     let what = format!(
         "node {} to serve governance over the service certificate",
-        short(id)
+        short_id(id)
     );
     cx.report(Event::Waiting { what: what.clone() });
     let target = cx.spec.target.clone();
@@ -76,7 +77,7 @@ async fn wait_serving(cx: &StepCx<'_>, id: &str, addr: &NodeAddr) -> Result<Stri
         },
     )
     .await?;
-    served.map_err(|why| StepError::Other(format!("node {} was trusted but {why}", short(id))))
+    served.map_err(|why| StepError::Other(format!("node {} was trusted but {why}", short_id(id))))
 }
 
 /// One look at a newly trusted node: `Ready(Err(why))` when it attests something else (that
@@ -140,7 +141,7 @@ async fn open_trust_valid_from(
         .find_open_where(|body| {
             body.actions
                 .iter()
-                .all(|a| a.name == "transition_node_to_trusted")
+                .all(|a| a.name == TRANSITION_NODE_TO_TRUSTED)
                 && body
                     .actions
                     .iter()

@@ -2,9 +2,8 @@
 //! deleted once removable) and Pending nodes it launched and will not trust.
 
 use super::Planning;
-use crate::ccf::types::NodeStatus;
+use crate::ccf::types::{NodeStatus, short_id};
 use crate::plan::gates::Gate;
-use crate::plan::short_id::short;
 use crate::plan::step::Step;
 
 impl Planning<'_> {
@@ -23,7 +22,7 @@ impl Planning<'_> {
             if !n.removable && !ours && n.retired_before_recovery {
                 self.out.warnings.push(format!(
                     "retired node {} is from before the service's last disaster recovery and never becomes removable (CCF #6604); it is left alone",
-                    short(&n.node_id)
+                    short_id(&n.node_id)
                 ));
                 continue;
             }

@@ -3,8 +3,8 @@
 //! commit without.
 
 use super::{Planning, RunContext};
+use crate::ccf::types::short_id;
 use crate::plan::gates::{Gate, f_during_catch_up, trust_batch_limit};
-use crate::plan::short_id::short;
 use crate::plan::spec::{Strategy, UpgradeSpec};
 use crate::plan::step::Step;
 use crate::plan::view::ServiceView;
@@ -124,7 +124,7 @@ fn budget_spent(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext, need: 
             let name = l
                 .node_id
                 .as_deref()
-                .map(|id| short(id).to_string())
+                .map(|id| short_id(id).to_string())
                 .or_else(|| l.rpc_address.as_ref().map(ToString::to_string))
                 .unwrap_or_else(|| "?".into());
             let fate = match view.nodes.iter().find(|n| l.is(n)) {
@@ -133,7 +133,7 @@ fn budget_spent(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext, need: 
                     (Some(c), _) if !spec.target.matches(c) => format!(
                         "{} but attests host data {}…, not the target",
                         n.status.as_str(),
-                        short(&c.host_data)
+                        short_id(&c.host_data)
                     ),
                     (_, status) => format!("{} (counted)", status.as_str()),
                 },

@@ -2,8 +2,7 @@
 //! removes, which it leaves alone with a warning.
 
 use super::Planning;
-use crate::ccf::types::NodeStatus;
-use crate::plan::short_id::short;
+use crate::ccf::types::{NodeStatus, short_id};
 
 impl Planning<'_> {
     /// Sort the Pending nodes not of an abandoned upgrade into `pending_ours` (to trust),
@@ -12,7 +11,7 @@ impl Planning<'_> {
         for n in &self.split.unknown {
             self.out.warnings.push(format!(
                 "trusted node {} does not show what it attests (no quote in the service's store); it is neither counted as the target's nor retired",
-                short(&n.node_id)
+                short_id(&n.node_id)
             ));
         }
         let target = &self.spec.target;
@@ -25,7 +24,7 @@ impl Planning<'_> {
             .filter(|n| n.status == NodeStatus::Pending && !self.abandoned(n))
             .collect();
         for n in pending {
-            let id = short(&n.node_id);
+            let id = short_id(&n.node_id);
             match (self.ours(n), &n.claims) {
                 (true, Some(_)) if on_target(n) => self.pending_ours.push(n),
                 // CCF admitted it (its attestation matched a registered code version) but keeps

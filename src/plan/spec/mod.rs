@@ -30,6 +30,17 @@ pub enum CodePlatform {
     Snp,
 }
 
+impl CodePlatform {
+    /// The platform as plan files, channel manifests, launcher environments and messages spell
+    /// it (`virtual`, `snp`): the same spelling serde reads and writes.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CodePlatform::Virtual => "virtual",
+            CodePlatform::Snp => "snp",
+        }
+    }
+}
+
 /// An SNP UVM endorsement to register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,5 +230,18 @@ impl UpgradeSpec {
         let plan = PlanFile::load(path)?;
         let spec = UpgradeSpec::from_plan(&plan)?;
         Ok((plan, spec))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodePlatform;
+
+    /// `as_str` is how plans and manifests are written; serde is how they are read back.
+    #[test]
+    fn as_str_is_the_serde_spelling() {
+        for p in [CodePlatform::Virtual, CodePlatform::Snp] {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
     }
 }

@@ -4,7 +4,12 @@
 use serde_json::json;
 
 use super::{CodePlatform, Target, VIRTUAL_MEASUREMENT};
-use crate::ccf::types::{Action, JoinPolicy, QuoteClaims};
+use crate::ccf::actions::{
+    ADD_SNP_HOST_DATA, ADD_SNP_MEASUREMENT, ADD_SNP_UVM_ENDORSEMENT, ADD_VIRTUAL_HOST_DATA,
+    ADD_VIRTUAL_MEASUREMENT, REMOVE_SNP_HOST_DATA, REMOVE_SNP_MEASUREMENT,
+    REMOVE_SNP_UVM_ENDORSEMENT, REMOVE_VIRTUAL_HOST_DATA,
+};
+use crate::ccf::types::{Action, JoinPolicy, QuoteClaims, short_id};
 
 impl Target {
     /// The measurement new nodes must report.
@@ -35,7 +40,7 @@ impl Target {
                 let v = policy.virtual_.clone().unwrap_or_default();
                 if !v.measurements.iter().any(|m| m == VIRTUAL_MEASUREMENT) {
                     out.push(Action::new(
-                        "add_virtual_measurement",
+                        ADD_VIRTUAL_MEASUREMENT,
                         json!({ "measurement": VIRTUAL_MEASUREMENT }),
                     ));
                 }
@@ -48,7 +53,7 @@ impl Target {
                     // `checkType(args.metadata, "string", "metadata")`, the other ignores it:
                     // an empty string satisfies both.
                     out.push(Action::new(
-                        "add_virtual_host_data",
+                        ADD_VIRTUAL_HOST_DATA,
                         json!({ "host_data": self.host_data, "metadata": "" }),
                     ));
                 }
@@ -59,7 +64,7 @@ impl Target {
                     && !s.measurements.iter().any(|r| r.eq_ignore_ascii_case(m))
                 {
                     out.push(Action::new(
-                        "add_snp_measurement",
+                        ADD_SNP_MEASUREMENT,
                         json!({ "measurement": m }),
                     ));
                 }
@@ -69,7 +74,7 @@ impl Target {
                     .any(|h| h.eq_ignore_ascii_case(&self.host_data))
                 {
                     out.push(Action::new(
-                        "add_snp_host_data",
+                        ADD_SNP_HOST_DATA,
                         json!({ "host_data": self.host_data, "security_policy": self.security_policy.clone().unwrap_or_default() }),
                     ));
                 }
@@ -91,7 +96,7 @@ impl Target {
                     };
                     if registered.as_deref().is_none_or(lower) {
                         out.push(Action::new(
-                            "add_snp_uvm_endorsement",
+                            ADD_SNP_UVM_ENDORSEMENT,
                             json!({ "did": u.did, "feed": u.feed, "svn": u.svn }),
                         ));
                     }
@@ -109,7 +114,7 @@ impl Target {
                 for h in policy.virtual_.iter().flat_map(|v| &v.host_data) {
                     if !h.eq_ignore_ascii_case(&self.host_data) {
                         out.push(Action::new(
-                            "remove_virtual_host_data",
+                            REMOVE_VIRTUAL_HOST_DATA,
                             json!({ "host_data": h }),
                         ));
                     }
@@ -122,10 +127,7 @@ impl Target {
                         .keys()
                         .filter(|h| !h.eq_ignore_ascii_case(&self.host_data))
                     {
-                        out.push(Action::new(
-                            "remove_snp_host_data",
-                            json!({ "host_data": h }),
-                        ));
+                        out.push(Action::new(REMOVE_SNP_HOST_DATA, json!({ "host_data": h })));
                     }
                     // A target admitted by endorsement pins no measurement: the table is
                     // not consulted for its nodes, and others' entries are not ours to drop.
@@ -136,7 +138,7 @@ impl Target {
                             .filter(|m| !m.eq_ignore_ascii_case(self.measurement()))
                         {
                             out.push(Action::new(
-                                "remove_snp_measurement",
+                                REMOVE_SNP_MEASUREMENT,
                                 json!({ "measurement": m }),
                             ));
                         }
@@ -152,10 +154,7 @@ impl Target {
 
     /// What identifies this code version across runs (journal's failed targets).
     pub fn key(&self) -> String {
-        let platform = match self.platform {
-            CodePlatform::Virtual => "virtual",
-            CodePlatform::Snp => "snp",
-        };
+        let platform = self.platform.as_str();
         match self.platform {
             CodePlatform::Virtual => format!("{platform}:{}", self.host_data.to_ascii_lowercase()),
             CodePlatform::Snp => format!(
@@ -177,7 +176,7 @@ impl Target {
                 for h in registered.filter(|h| same(h, &self.host_data)) {
                     if !same(h, &keep.host_data) {
                         out.push(Action::new(
-                            "remove_virtual_host_data",
+                            REMOVE_VIRTUAL_HOST_DATA,
                             json!({ "host_data": h }),
                         ));
                     }
@@ -187,10 +186,7 @@ impl Target {
                 if let Some(s) = &policy.snp {
                     for h in s.host_data.keys().filter(|h| same(h, &self.host_data)) {
                         if !same(h, &keep.host_data) {
-                            out.push(Action::new(
-                                "remove_snp_host_data",
-                                json!({ "host_data": h }),
-                            ));
+                            out.push(Action::new(REMOVE_SNP_HOST_DATA, json!({ "host_data": h })));
                         }
                     }
                     for m in s
@@ -200,7 +196,7 @@ impl Target {
                     {
                         if !same(m, keep.measurement()) {
                             out.push(Action::new(
-                                "remove_snp_measurement",
+                                REMOVE_SNP_MEASUREMENT,
                                 json!({ "measurement": m }),
                             ));
                         }
@@ -215,7 +211,7 @@ impl Target {
                             .is_none_or(|k| k.did != u.did || k.feed != u.feed)
                     {
                         out.push(Action::new(
-                            "remove_snp_uvm_endorsement",
+                            REMOVE_SNP_UVM_ENDORSEMENT,
                             json!({ "did": u.did, "feed": u.feed }),
                         ));
                     }
@@ -227,16 +223,13 @@ impl Target {
 
     /// Short description, e.g. `virtual d6a0a114… (ccf-7.0.2)`.
     pub fn describe(&self) -> String {
-        let platform = match self.platform {
-            CodePlatform::Virtual => "virtual",
-            CodePlatform::Snp => "snp",
-        };
+        let platform = self.platform.as_str();
         let v = self
             .ccf_version
             .as_deref()
             .map(|v| format!(" ({v})"))
             .unwrap_or_default();
-        format!("{platform} {}…{v}", &self.host_data[..8])
+        format!("{platform} {}…{v}", short_id(&self.host_data))
     }
 }
 

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{NodeCtx, error, gov_gate, gov_read, not_found, ok};
-use crate::sandbox::world::{ApiError, PState, World, short};
+use crate::ccf::types::short_id;
+use crate::sandbox::world::{ApiError, PState, World};
 use crate::signing::ParsedMessage;
 
 /// CCF's `MemberCOSESign1AuthnPolicy`, in its order of checks.
@@ -213,7 +214,7 @@ pub(super) async fn submit_ballot(
     match w.submit_ballot(member, &id, &ballot, Instant::now()) {
         Ok((v, tx)) => {
             if v["proposalState"] == PState::Accepted.as_str() {
-                w.log.push(format!("proposal {} accepted", short(&id)));
+                w.log.push(format!("proposal {} accepted", short_id(&id)));
             }
             ok(v, tx)
         }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::nodes::Status;
-use super::{ApiError, TxRef, World, short};
+use super::{ApiError, TxRef, World};
+use crate::ccf::types::short_id;
 
 /// The view the service starts in.
 pub const GENESIS_VIEW: u64 = 2;
@@ -195,7 +196,7 @@ impl World {
             && !self.node_by_id(&p).is_some_and(|(_, n)| n.reachable())
         {
             self.log
-                .push(format!("primary {} is gone: election", short(&p)));
+                .push(format!("primary {} is gone: election", short_id(&p)));
             self.start_election(now);
         }
         if self.primary.is_none() {
@@ -266,7 +267,7 @@ impl World {
                 self.flush_waiting_writes(now);
                 if self.primary.as_deref() == Some(id.as_str()) {
                     self.log
-                        .push(format!("primary {} retired: handing over", short(&id)));
+                        .push(format!("primary {} retired: handing over", short_id(&id)));
                     self.start_election(now);
                 }
             }
@@ -335,7 +336,7 @@ impl World {
         self.election_ends = None;
         self.log.push(format!(
             "election: {} is primary in view {}",
-            short(&winner),
+            short_id(&winner),
             self.view
         ));
         self.event(now, "election_done", winner);

@@ -319,8 +319,3 @@ impl World {
         now.saturating_duration_since(self.start)
     }
 }
-
-/// First 8 characters of an id.
-pub fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}

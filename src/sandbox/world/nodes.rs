@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::attestation::Build;
-use super::{ApiError, TxRef, World, short};
+use super::{ApiError, TxRef, World};
+use crate::ccf::types::short_id;
 
 /// Node status in the node table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +208,7 @@ impl World {
                 "stopped_in_active_config",
                 format!(
                     "node {} ({status}) stopped before /node/network/removable_nodes listed it",
-                    short(&id)
+                    short_id(&id)
                 ),
             );
         }
@@ -300,7 +301,7 @@ impl World {
                 if !matches!(&self.nodes[slot].lifecycle, Lifecycle::Refused { reason: r } if *r == reason)
                 {
                     self.log
-                        .push(format!("node {} refused on join: {reason}", short(&id)));
+                        .push(format!("node {} refused on join: {reason}", short_id(&id)));
                 }
                 self.nodes[slot].lifecycle = Lifecycle::Refused { reason };
             }
@@ -324,7 +325,7 @@ impl World {
                 "trusted_unregistered_build",
                 format!(
                     "node {} trusted although its build is not registered: {why}",
-                    short(id)
+                    short_id(id)
                 ),
             );
         }
@@ -373,7 +374,7 @@ impl World {
                 "delete_before_retired_committed",
                 format!(
                     "DELETE of node {} before its retirement was committed",
-                    short(id)
+                    short_id(id)
                 ),
             );
             return Err(ApiError::new(
