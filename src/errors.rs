@@ -12,7 +12,7 @@ use crate::wait::WaitError;
 
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     /// Plan file or flags.
     #[error(transparent)]
     Settings(#[from] SettingsError),
@@ -148,7 +148,7 @@ impl From<LookError> for AppError {
 }
 
 /// The exit code of a failed look at a channel or a service (as its [`AppError`]'s).
-pub fn look_exit_code(e: &LookError) -> u8 {
+pub(crate) fn look_exit_code(e: &LookError) -> u8 {
     match e {
         LookError::Fetch(e) => fetch_exit_code(e),
         LookError::Manifest(_) | LookError::Settings(_) | LookError::Trust(_) => exit_codes::USAGE,
@@ -200,7 +200,7 @@ impl AppError {
     /// A read cut short by Ctrl-C/SIGTERM (or a supervisor's stop): an interruption at a
     /// safe point, not a service that failed to answer. (Inside a run, the engine turns these
     /// into [`crate::exec::EngineError::Cancelled`] itself.)
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         let client = |e: &ClientError| matches!(*e.kind, crate::ccf::error::ErrorKind::Cancelled);
         match self {
             AppError::NoNodeAnswered { last, .. } => client(last),
@@ -210,7 +210,7 @@ impl AppError {
     }
 
     /// The documented exit code for this failure.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         if self.is_cancelled() {
             return exit_codes::RESUMABLE;
         }
@@ -268,9 +268,9 @@ impl AppError {
     }
 
     /// True when stdout went away (`noderoll ... | head`): not an error worth reporting.
-    pub fn is_broken_pipe(&self) -> bool {
+    pub(crate) fn is_broken_pipe(&self) -> bool {
         matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 
-pub use crate::error_chain::{one_line, render};
+pub(crate) use crate::error_chain::{one_line, render};

@@ -3,30 +3,30 @@
 //! The same table is printed by `noderoll --help` and documented in the README.
 
 /// Everything asked for was done (or there was nothing to do).
-pub const SUCCESS: u8 = 0;
+pub(crate) const SUCCESS: u8 = 0;
 /// An unexpected internal failure (a bug): please report it.
-pub const INTERNAL: u8 = 1;
+pub(crate) const INTERNAL: u8 = 1;
 /// Changes are pending (`plan --detailed-exitcode`, `channel check`).
-pub const CHANGES_PENDING: u8 = 2;
+pub(crate) const CHANGES_PENDING: u8 = 2;
 /// A step failed or a wait timed out; the service was left at a known, safe step.
-pub const STEP_FAILED: u8 = 3;
+pub(crate) const STEP_FAILED: u8 = 3;
 /// Interrupted (Ctrl-C / SIGTERM) at a safe point; re-running the same command resumes.
-pub const RESUMABLE: u8 = 4;
+pub(crate) const RESUMABLE: u8 = 4;
 /// A precondition check failed before anything changed.
-pub const PREFLIGHT_FAILED: u8 = 5;
+pub(crate) const PREFLIGHT_FAILED: u8 = 5;
 /// Another run holds the lock on this service's journal.
-pub const LOCKED: u8 = 6;
+pub(crate) const LOCKED: u8 = 6;
 /// A new node failed and the upgrade was rolled back: the service runs the previous version
 /// again and the target is recorded as failed.
-pub const ROLLED_BACK: u8 = 7;
+pub(crate) const ROLLED_BACK: u8 = 7;
 /// Bad input: command line, plan file, key, certificate (nothing was sent to the service).
-pub const USAGE: u8 = 64;
+pub(crate) const USAGE: u8 = 64;
 /// The service could not be used: unreachable, TLS/certificate mismatch, or answers that are
 /// not CCF's.
-pub const SERVICE_UNAVAILABLE: u8 = 69;
+pub(crate) const SERVICE_UNAVAILABLE: u8 = 69;
 
 /// `(code, meaning)` for help text and docs, in ascending order.
-pub const TABLE: &[(u8, &str)] = &[
+pub(crate) const TABLE: &[(u8, &str)] = &[
     (SUCCESS, "success, or nothing to do"),
     (INTERNAL, "unexpected internal error (a bug)"),
     (
@@ -58,7 +58,7 @@ pub const TABLE: &[(u8, &str)] = &[
 ];
 
 /// The exit-code table as text for `--help`.
-pub fn help_text() -> String {
+pub(crate) fn help_text() -> String {
     let mut out = String::from("Exit codes:\n");
     for (code, meaning) in TABLE {
         out.push_str(&format!("  {code:>3}  {meaning}\n"));

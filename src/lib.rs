@@ -10,22 +10,22 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod ccf;
-pub mod channel;
+pub(crate) mod channel;
 pub mod cli;
-pub mod commands;
-pub mod env_vars;
-pub mod error_chain;
-pub mod errors;
-pub mod exec;
-pub mod exit_codes;
-pub mod journal;
-pub mod observe;
-pub mod output;
+pub(crate) mod commands;
+pub(crate) mod env_vars;
+pub(crate) mod error_chain;
+pub(crate) mod errors;
+pub(crate) mod exec;
+pub(crate) mod exit_codes;
+pub(crate) mod journal;
+pub(crate) mod observe;
+pub(crate) mod output;
 pub mod plan;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-pub mod settings;
-pub mod shell_command;
+pub(crate) mod settings;
+pub(crate) mod shell_command;
 pub mod signing;
 pub mod wait;
-pub mod watch;
+pub(crate) mod watch;

@@ -45,7 +45,7 @@ pub enum SettingsError {
 }
 
 /// Top-level tables a plan file may have.
-pub const PLAN_TABLES: &[&str] = &[
+pub(crate) const PLAN_TABLES: &[&str] = &[
     "service", "members", "target", "nodes", "safety", "hooks", "notify", "watch",
 ];
 
@@ -226,7 +226,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// Resolve the service from flags first, then the plan file.
-pub fn resolve_service(
+pub(crate) fn resolve_service(
     urls: &[String],
     service_cert: Option<&Path>,
     plan: Option<&PlanFile>,

@@ -51,8 +51,6 @@ pub enum ErrorKind {
     },
     /// The body was not what the endpoint returns (bad JSON, missing field, wrong type).
     Decode(String),
-    /// The URL could not be built from the configured address.
-    BadAddress(String),
     /// The run was cancelled before the request could complete.
     Cancelled,
 }
@@ -109,7 +107,6 @@ impl fmt::Display for ClientError {
                 write!(f, "{req}: response body larger than {limit} bytes")
             }
             ErrorKind::Decode(d) => write!(f, "{req}: unexpected response: {d}"),
-            ErrorKind::BadAddress(d) => write!(f, "{req}: bad address: {d}"),
             ErrorKind::Cancelled => write!(f, "{req}: cancelled"),
         }
     }
@@ -204,7 +201,6 @@ impl ClientError {
             | ErrorKind::TooManyRedirects
             | ErrorKind::BodyTooLarge { .. }
             | ErrorKind::Decode(_)
-            | ErrorKind::BadAddress(_)
             | ErrorKind::Cancelled => Retry::Fatal,
         }
     }

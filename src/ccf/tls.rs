@@ -123,11 +123,6 @@ impl ServiceCert {
         &self.path
     }
 
-    /// DER bytes.
-    pub fn der(&self) -> &[u8] {
-        &self.der
-    }
-
     /// PEM text as loaded.
     pub fn pem(&self) -> &str {
         &self.pem
@@ -136,13 +131,6 @@ impl ServiceCert {
     /// SHA-256 of the DER (keys the journal per service).
     pub fn sha256(&self) -> String {
         sha256_hex(&self.der)
-    }
-
-    /// True if `other_pem` is the same certificate (ignoring PEM formatting).
-    pub fn same_as_pem(&self, other_pem: &str) -> bool {
-        CertificateDer::from_pem_slice(other_pem.as_bytes())
-            .map(|d| d == self.der)
-            .unwrap_or(false)
     }
 
     /// A rustls client config that trusts only this certificate.

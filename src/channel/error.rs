@@ -10,7 +10,7 @@ use crate::settings::SettingsError;
 /// Why a channel or a service could not be looked at. Each variant is the lower layer's
 /// error as is (rendered as it renders); the command layer maps them to exit codes.
 #[derive(Debug, thiserror::Error)]
-pub enum LookError {
+pub(crate) enum LookError {
     /// The channel manifest could not be read.
     #[error(transparent)]
     Fetch(#[from] FetchError),

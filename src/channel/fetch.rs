@@ -9,7 +9,7 @@ const MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// A local file.
     #[error("cannot read channel manifest {}", .path.display())]
     Read {
@@ -41,7 +41,7 @@ pub enum FetchError {
 }
 
 /// The manifest text and where it came from.
-pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError> {
+pub(crate) async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError> {
     if source.starts_with("http://") {
         return Err(FetchError::NotHttps(source.into()));
     }
@@ -80,7 +80,7 @@ pub async fn fetch(source: &str, ca: Option<&Path>) -> Result<String, FetchError
 }
 
 /// An HTTPS client trusting the system's roots, or only `ca` when given.
-pub fn https_client(url: &str, ca: Option<&Path>) -> Result<reqwest::Client, FetchError> {
+pub(crate) fn https_client(url: &str, ca: Option<&Path>) -> Result<reqwest::Client, FetchError> {
     crate::ccf::tls::ensure_crypto_provider();
     let http = |detail: String| FetchError::Http {
         url: url.into(),

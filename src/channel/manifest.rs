@@ -19,12 +19,12 @@ use crate::plan::spec::CodePlatform;
 use crate::plan::version::{self, CcfVersion, Verdict};
 
 /// The manifest format this noderoll reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// A channel: a name and its releases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Format version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// Channel name (`stable`, `preview`, …).
@@ -36,7 +36,7 @@ pub struct Manifest {
 /// One build on the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Release {
+pub(crate) struct Release {
     /// `ccf-X.Y.Z`.
     pub ccf_version: String,
     /// `virtual` or `snp`.
@@ -57,7 +57,7 @@ pub struct Release {
 /// A downloadable package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Package {
+pub(crate) struct Package {
     /// `https://` URL.
     pub url: String,
     /// Hex SHA-256 of the file.
@@ -66,7 +66,7 @@ pub struct Package {
 
 impl Release {
     /// The plan `[target]` this release stands for.
-    pub fn target(&self) -> crate::plan::Target {
+    pub(crate) fn target(&self) -> crate::plan::Target {
         crate::plan::Target {
             platform: self.platform,
             host_data: self.host_data.to_ascii_lowercase(),
@@ -81,7 +81,7 @@ impl Release {
 /// A manifest that cannot be used, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("channel manifest {origin}: {detail}")]
-pub struct ManifestError {
+pub(crate) struct ManifestError {
     /// Where it came from (path or URL).
     pub origin: String,
     /// What is wrong, naming the field.
@@ -94,7 +94,7 @@ fn is_hex(s: &str, len: usize) -> bool {
 
 impl Manifest {
     /// Parse and validate strictly; `origin` names the source in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
         let bad = |detail: String| ManifestError {
             origin: origin.to_string(),
             detail,
@@ -147,7 +147,7 @@ impl Manifest {
 
 /// What the service runs, as far as a channel cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Running {
+pub(crate) struct Running {
     /// Its platform.
     pub platform: CodePlatform,
     /// Host data of its trusted nodes (lowercase).
@@ -158,7 +158,7 @@ pub struct Running {
 
 /// A release judged against the service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Judged {
+pub(crate) struct Judged {
     /// The release.
     #[serde(flatten)]
     pub release: Release,
@@ -173,7 +173,7 @@ pub struct Judged {
 
 /// Judge every release (newest first) and pick the newest the service may move to, if any.
 /// `failed` says why a release is skipped on this service (it failed and was rolled back).
-pub fn judge(
+pub(crate) fn judge(
     manifest: &Manifest,
     running: &Running,
     failed: &dyn Fn(&Release) -> Option<String>,

@@ -13,7 +13,7 @@ use crate::plan::spec::CodePlatform;
 
 /// Why a package cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum PackageError {
+pub(crate) enum PackageError {
     /// Not downloadable.
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -66,7 +66,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 /// The verified package of `release`, if it has one: reused from `cache` when already there
 /// and intact, else downloaded (HTTPS, verified against the system roots or `ca`).
-pub async fn verify(
+pub(crate) async fn verify(
     release: &Release,
     cache: &Path,
     ca: Option<&Path>,

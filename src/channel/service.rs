@@ -12,12 +12,12 @@ use crate::plan::spec::{CodePlatform, VIRTUAL_MEASUREMENT};
 use crate::settings::{PlanFile, ServiceSettings};
 use crate::wait::Cancel;
 
-pub use super::error::LookError;
+pub(crate) use super::error::LookError;
 use super::fetch::fetch;
 use super::{Judged, Manifest, Release, Running, judge};
 
 /// The channel, the service and this machine's journal of it.
-pub struct Seen {
+pub(crate) struct Seen {
     /// The channel's manifest.
     pub manifest: Manifest,
     /// What the service's trusted nodes run.
@@ -30,13 +30,16 @@ pub struct Seen {
 
 /// Fetch (a file or `https://`, verified against the system roots or only `ca`) and parse
 /// a channel manifest.
-pub async fn fetch_manifest(channel: &str, ca: Option<&Path>) -> Result<Manifest, LookError> {
+pub(crate) async fn fetch_manifest(
+    channel: &str,
+    ca: Option<&Path>,
+) -> Result<Manifest, LookError> {
     let text = fetch(channel, ca).await?;
     Ok(Manifest::parse(&text, channel)?)
 }
 
 /// The service of `plan` and its journal, next to an already fetched `manifest`.
-pub async fn look_with(
+pub(crate) async fn look_with(
     manifest: Manifest,
     plan: &Path,
     state_dir: Option<&PathBuf>,
@@ -88,7 +91,7 @@ pub async fn look_with(
 }
 
 /// The service a plan file names, its certificate, and this machine's state of it.
-pub fn open_service(
+pub(crate) fn open_service(
     plan: &Path,
     state_dir: Option<&PathBuf>,
 ) -> Result<(ServiceSettings, ServiceCert, ServiceState), LookError> {
@@ -102,7 +105,10 @@ pub fn open_service(
 }
 
 /// Why a release is skipped on this service: it failed here and was rolled back.
-pub fn failed_here(journal: &Journal, retry: bool) -> impl Fn(&Release) -> Option<String> + '_ {
+pub(crate) fn failed_here(
+    journal: &Journal,
+    retry: bool,
+) -> impl Fn(&Release) -> Option<String> + '_ {
     move |r: &Release| {
         if retry {
             return None;
@@ -117,7 +123,7 @@ pub fn failed_here(journal: &Journal, retry: bool) -> impl Fn(&Release) -> Optio
 
 /// What a channel command found about one service: the channel's verdict, or an upgrade
 /// this machine left unsettled there (which comes first).
-pub enum Assessment {
+pub(crate) enum Assessment {
     /// An upgrade of this machine is unsettled on the service: finish it first.
     Unsettled(Unsettled),
     /// The releases judged against what the service runs.
@@ -133,7 +139,7 @@ pub enum Assessment {
 
 /// The journal first (an unsettled upgrade needs neither the channel nor a look at the
 /// service), then `manifest` judged against the service. Read-only.
-pub async fn assess(
+pub(crate) async fn assess(
     manifest: Manifest,
     plan: &Path,
     state_dir: Option<&PathBuf>,
@@ -157,7 +163,10 @@ pub async fn assess(
 }
 
 /// The upgrade this machine left unsettled on the service of `plan`, from its journal.
-pub fn unsettled(plan: &Path, state_dir: Option<&PathBuf>) -> Result<Option<Unsettled>, LookError> {
+pub(crate) fn unsettled(
+    plan: &Path,
+    state_dir: Option<&PathBuf>,
+) -> Result<Option<Unsettled>, LookError> {
     let (_, _, state) = open_service(plan, state_dir)?;
     Ok(Journal::open(&state)?.unsettled())
 }

@@ -6,31 +6,19 @@ use clap::CommandFactory;
 use super::args::Cli;
 
 /// A completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell) -> String {
+pub(crate) fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "noderoll", &mut out);
     String::from_utf8(out).expect("completion scripts are UTF-8")
 }
 
 /// The man page (roff).
-pub fn man_page() -> String {
+pub(crate) fn man_page() -> String {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
         .expect("rendering to memory cannot fail");
     String::from_utf8(out).expect("man pages are UTF-8")
-}
-
-/// File name of the committed completion script for `shell`.
-pub fn completion_file(shell: clap_complete::Shell) -> &'static str {
-    match shell {
-        clap_complete::Shell::Bash => "noderoll.bash",
-        clap_complete::Shell::Zsh => "_noderoll",
-        clap_complete::Shell::Fish => "noderoll.fish",
-        clap_complete::Shell::PowerShell => "_noderoll.ps1",
-        clap_complete::Shell::Elvish => "noderoll.elv",
-        _ => "noderoll.completion",
-    }
 }
 
 #[cfg(test)]

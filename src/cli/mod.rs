@@ -1,7 +1,7 @@
 //! Command-line parsing and dispatch.
 
-pub mod args;
-pub mod dispatch;
-pub mod generate;
+pub(crate) mod args;
+pub(crate) mod dispatch;
+pub(crate) mod generate;
 
 pub use dispatch::main_impl;

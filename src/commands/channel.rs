@@ -26,7 +26,7 @@ async fn look(source: &ChannelSourceArgs, cancel: Cancel) -> Result<Seen, AppErr
 }
 
 /// Read the channel, observe the service (read-only), judge every release.
-pub async fn check(
+pub(crate) async fn check(
     args: &ChannelCheckArgs,
     printer: Printer,
     cancel: Cancel,
@@ -57,7 +57,7 @@ pub async fn check(
 /// Upgrade the service to the channel's newest eligible release: verify its package first,
 /// then the same run as `apply` (lock, journal, preflight, rollback on failure). An upgrade
 /// this machine left unsettled on the service is finished first, and is all this run does.
-pub async fn apply(
+pub(crate) async fn apply(
     args: &ChannelApplyArgs,
     printer: Printer,
     cancel: Cancel,
@@ -156,7 +156,7 @@ async fn resume(
 }
 
 /// Clear every failed-release mark of the service (under its lock), printing what was cleared.
-pub fn clear_failed(args: &ChannelClearArgs, printer: Printer) -> Result<u8, AppError> {
+pub(crate) fn clear_failed(args: &ChannelClearArgs, printer: Printer) -> Result<u8, AppError> {
     let (_, _, state) = open_service(&args.plan, args.state_dir.dir.as_ref())?;
     let _lock = state.lock("clear-failed", |_| {})?;
     let journal = Journal::open(&state)?;

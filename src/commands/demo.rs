@@ -12,7 +12,7 @@ use crate::sandbox::{LatencyModel, Sandbox, SandboxOptions};
 use crate::wait::Cancel;
 
 /// Start a sandbox, show it, upgrade it, show it again.
-pub async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     let temp;
     let dir = match &args.dir {
         Some(d) => d.clone(),

@@ -8,7 +8,7 @@ use crate::output::Printer;
 use crate::output::journal::JournalView;
 
 /// Print the journal.
-pub fn run(args: &JournalArgs, printer: Printer) -> Result<u8, AppError> {
+pub(crate) fn run(args: &JournalArgs, printer: Printer) -> Result<u8, AppError> {
     let (_, _, cert) = crate::commands::upgrade::load_service(&args.service)?;
     let state_dir = args.state_dir.resolve();
     let journal = Journal::open(&ServiceState::open(&state_dir, &cert.sha256())?)?;

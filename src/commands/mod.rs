@@ -1,14 +1,14 @@
 //! One function per subcommand, wiring settings → client → work → output.
 
-pub mod apply;
-pub mod channel;
+pub(crate) mod apply;
+pub(crate) mod channel;
 #[cfg(feature = "sandbox")]
-pub mod demo;
-pub mod journal;
-pub mod plan;
+pub(crate) mod demo;
+pub(crate) mod journal;
+pub(crate) mod plan;
 #[cfg(feature = "sandbox")]
-pub mod sandbox;
-pub mod status;
-pub mod upgrade;
-pub mod vote;
-pub mod watch;
+pub(crate) mod sandbox;
+pub(crate) mod status;
+pub(crate) mod upgrade;
+pub(crate) mod vote;
+pub(crate) mod watch;

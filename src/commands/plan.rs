@@ -15,7 +15,7 @@ use crate::plan::{Plan, ServiceView};
 use crate::wait::Cancel;
 
 /// Observe, plan, print; optionally save.
-pub async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     let state_dir = args.state_dir.resolve();
     let w = wire(&args.plan, Some(&state_dir), &cancel)?;
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs

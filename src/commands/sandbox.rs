@@ -27,7 +27,11 @@ pub(crate) fn platform(p: PlatformArg) -> Platform {
 }
 
 /// Dispatch `noderoll sandbox ...`.
-pub async fn run(args: SandboxArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(
+    args: SandboxArgs,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
     match args.action {
         None => serve(&args.serve, printer, cancel).await,
         Some(SandboxAction::LaunchNode(a)) => launch_node(&a).await,

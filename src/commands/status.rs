@@ -17,7 +17,11 @@ use crate::settings::PlanFile;
 use crate::wait::Cancel;
 
 /// Observe the service once (or keep watching) and print it.
-pub async fn run(args: &StatusArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(
+    args: &StatusArgs,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
     let (plan_file, service, cert) = crate::commands::upgrade::load_service(&args.service)?;
     let state_dir = args.state_dir.resolve();
     let (client, probe) = crate::observe::service_clients(&cert, Some(&state_dir), &cancel)?;

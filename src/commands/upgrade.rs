@@ -15,7 +15,7 @@ use crate::signing::{ExternalSigner, Member, MemberCert};
 use crate::wait::Cancel;
 
 /// Everything built from a plan file.
-pub struct Wiring {
+pub(crate) struct Wiring {
     /// The plan file.
     pub plan: PlanFile,
     /// Its upgrade tables.
@@ -35,7 +35,7 @@ pub struct Wiring {
 /// Load the plan file and its identities; build clients and governance. Nothing is sent.
 /// `state_dir`: where this machine keeps the service's state, whose address book the clients
 /// carry (None: no book, as in `demo`).
-pub fn wire(
+pub(crate) fn wire(
     plan_path: &Path,
     state_dir: Option<&Path>,
     cancel: &Cancel,
@@ -45,7 +45,7 @@ pub fn wire(
 
 /// As [`wire`], with `target` (a channel's release) in place of the plan's `[target]`,
 /// which may then be absent.
-pub fn wire_for(
+pub(crate) fn wire_for(
     plan_path: &Path,
     target: Option<&crate::plan::Target>,
     state_dir: Option<&Path>,
@@ -77,7 +77,7 @@ pub fn wire_for(
 }
 
 /// The plan's `[[members]]`: their certificates and keys (or external signers), loaded.
-pub fn load_members(plan: &PlanFile) -> Result<Vec<Arc<Member>>, AppError> {
+pub(crate) fn load_members(plan: &PlanFile) -> Result<Vec<Arc<Member>>, AppError> {
     let mut members = Vec::new();
     for m in &plan.members {
         let member = match (&m.key, &m.signer) {
@@ -112,12 +112,12 @@ fn target_table(t: &crate::plan::Target) -> toml::Table {
 
 impl Wiring {
     /// An engine reporting to `reporter`.
-    pub fn engine(&self, reporter: Arc<dyn Reporter>, cancel: Cancel) -> Engine {
+    pub(crate) fn engine(&self, reporter: Arc<dyn Reporter>, cancel: Cancel) -> Engine {
         self.engine_with(RunOptions::default(), reporter, cancel)
     }
 
     /// An engine run as `options` say.
-    pub fn engine_with(
+    pub(crate) fn engine_with(
         &self,
         options: RunOptions,
         reporter: Arc<dyn Reporter>,
@@ -128,7 +128,7 @@ impl Wiring {
 
     /// An engine for another target of the same service (a rollback's previous version):
     /// its launcher starts that target's build.
-    pub fn engine_for(
+    pub(crate) fn engine_for(
         &self,
         spec: UpgradeSpec,
         options: RunOptions,
@@ -153,7 +153,7 @@ impl Wiring {
 
 /// The service named by `--plan` / `--service-url` / `--service-cert`: the plan file (if any),
 /// the resolved addresses and the loaded service certificate.
-pub fn load_service(
+pub(crate) fn load_service(
     args: &crate::cli::args::ServiceArgs,
 ) -> Result<
     (

@@ -14,7 +14,7 @@ use crate::settings::PlanFile;
 use crate::wait::Cancel;
 
 /// Show, confirm, vote.
-pub async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
     if !is_hex_id(&args.proposal_id) {
         return Err(AppError::Usage(format!(
             "{:?} is not a proposal id (64 lowercase hex characters)",

@@ -13,7 +13,7 @@ use crate::wait::Cancel;
 use crate::watch::{Service, WatchConfig};
 
 /// Run `noderoll watch`.
-pub async fn run(
+pub(crate) async fn run(
     args: &WatchArgs,
     printer: Printer,
     verbose: u8,

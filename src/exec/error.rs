@@ -9,7 +9,7 @@ use crate::wait::WaitError;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     /// A precondition failed; nothing was changed.
     #[error("preflight failed: {}", .failed.join("; "))]
     Preflight {
@@ -79,7 +79,7 @@ impl From<ObserveError> for EngineError {
 
 /// What went wrong inside a step.
 #[derive(Debug, thiserror::Error)]
-pub enum StepError {
+pub(crate) enum StepError {
     /// Governance.
     #[error(transparent)]
     Gov(#[from] GovError),

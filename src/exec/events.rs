@@ -10,7 +10,7 @@ use crate::plan::PlannedStep;
 /// Something that happened during a run.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     /// A run began.
     RunStarted {
         /// Run id.
@@ -144,13 +144,13 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Receives events. Implementations must not block for long.
-pub trait Reporter: Send + Sync {
+pub(crate) trait Reporter: Send + Sync {
     /// One event.
     fn report(&self, event: &Event);
 }
 
 /// Discards events (tests, `plan`).
-pub struct NullReporter;
+pub(crate) struct NullReporter;
 
 impl Reporter for NullReporter {
     fn report(&self, _: &Event) {}

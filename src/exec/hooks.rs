@@ -13,7 +13,7 @@ use crate::plan::spec::{Hooks, Notify, NotifyKind};
 
 /// Where a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookPoint {
+pub(crate) enum HookPoint {
     /// After launched nodes are Pending.
     AfterLaunch,
     /// After new nodes are trusted and serving.
@@ -30,7 +30,7 @@ pub enum HookPoint {
 
 impl HookPoint {
     /// Plan-file key.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             HookPoint::AfterLaunch => "after_launch",
             HookPoint::AfterTrust => "after_trust",
@@ -42,7 +42,7 @@ impl HookPoint {
     }
 
     /// A failing gating hook stops the upgrade; the others are reported.
-    pub fn gating(self) -> bool {
+    pub(crate) fn gating(self) -> bool {
         !matches!(self, HookPoint::AfterFinalize | HookPoint::OnFailure)
     }
 }
@@ -50,7 +50,7 @@ impl HookPoint {
 /// A hook that failed.
 #[derive(Debug, thiserror::Error)]
 #[error("{hook} hook `{command}` failed: {detail}")]
-pub struct HookError {
+pub(crate) struct HookError {
     /// Hook name.
     pub hook: &'static str,
     /// Its command.
@@ -61,14 +61,14 @@ pub struct HookError {
 
 /// Runs the plan's hooks.
 #[derive(Debug, Clone)]
-pub struct HookRunner {
+pub(crate) struct HookRunner {
     hooks: Hooks,
     cwd: PathBuf,
 }
 
 impl HookRunner {
     /// Hooks from the plan, run in the plan's directory.
-    pub fn new(hooks: Hooks, cwd: &Path) -> Self {
+    pub(crate) fn new(hooks: Hooks, cwd: &Path) -> Self {
         HookRunner {
             hooks,
             cwd: cwd.to_path_buf(),
@@ -89,7 +89,7 @@ impl HookRunner {
     /// Run the hook for `point` (if configured). `context` goes to stdin, merged with
     /// `hook` and `run_id`; `NODEROLL_HOOK`, `NODEROLL_RUN_ID` and `NODEROLL_NODE_ID` (when the
     /// hook concerns one node) are set.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         point: HookPoint,
         run_id: &str,
@@ -131,7 +131,7 @@ impl HookRunner {
 }
 
 /// Sends selected events to the `[notify]` command, without slowing the upgrade down.
-pub struct Notifier {
+pub(crate) struct Notifier {
     inner: Arc<dyn Reporter>,
     notify: Notify,
     cwd: PathBuf,
@@ -140,7 +140,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// Wrap `inner` (which still receives every event).
-    pub fn new(inner: Arc<dyn Reporter>, notify: Notify, cwd: &Path) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Reporter>, notify: Notify, cwd: &Path) -> Self {
         Notifier {
             inner,
             notify,
@@ -150,7 +150,7 @@ impl Notifier {
     }
 
     /// Send a document of `kind` if selected.
-    pub fn send(&self, kind: NotifyKind, doc: Value) {
+    pub(crate) fn send(&self, kind: NotifyKind, doc: Value) {
         if !self.notify.events.contains(&kind) {
             return;
         }
@@ -182,7 +182,7 @@ impl Notifier {
     }
 
     /// Wait (bounded) for notifications still being delivered.
-    pub async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         let tasks: Vec<_> =
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for t in tasks {

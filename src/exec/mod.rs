@@ -2,21 +2,19 @@
 //! the command launcher.
 
 mod budget;
-pub mod engine;
+pub(crate) mod engine;
 mod error;
-pub mod events;
+pub(crate) mod events;
 #[cfg(test)]
 mod fixtures;
-pub mod hooks;
-pub mod launcher;
+pub(crate) mod hooks;
+pub(crate) mod launcher;
 mod observer;
 mod options;
 pub(crate) mod preflight;
-pub mod shell;
+pub(crate) mod shell;
 mod steps;
 
-pub use engine::{
-    Engine, EngineError, EngineParts, FinalizePolicy, Outcome, RunOptions, StepError,
-};
-pub use events::{Event, NullReporter, Reporter};
-pub use launcher::CommandLauncher;
+pub(crate) use engine::{Engine, EngineError, EngineParts, FinalizePolicy, Outcome, RunOptions};
+pub(crate) use events::{Event, NullReporter, Reporter};
+pub(crate) use launcher::CommandLauncher;

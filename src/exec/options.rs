@@ -6,7 +6,7 @@ use crate::plan::{Launched, UpgradeSpec};
 
 /// Whether this run may take the finalize step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinalizePolicy {
+pub(crate) enum FinalizePolicy {
     /// Finalize as the last step.
     Auto,
     /// Stop before finalize (`[safety] finalize = "manual"`).
@@ -18,7 +18,7 @@ pub enum FinalizePolicy {
 /// What a run is asked to do beyond the plan file. The default is a fresh upgrade as the
 /// plan file says.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Let the version guard pass a downgrade (`--allow-downgrade`).
     pub allow_downgrade: bool,
     /// Let the version guard pass a skipped major version (`--allow-version-jump`).

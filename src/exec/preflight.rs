@@ -21,7 +21,7 @@ use std::time::Duration;
 
 /// A preflight check's result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Check {
+pub(crate) struct Check {
     /// Name.
     pub name: &'static str,
     /// Passed.

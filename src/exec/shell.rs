@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// A command's result.
-pub struct Ran {
+pub(crate) struct Ran {
     /// Exit status.
     pub status: std::process::ExitStatus,
     /// Standard output.
@@ -18,7 +18,7 @@ pub struct Ran {
 }
 
 /// Run `command` in `cwd`; `Err` only when it cannot be started or exceeds `timeout`.
-pub async fn run(
+pub(crate) async fn run(
     command: &str,
     cwd: &Path,
     env: &[(&str, String)],

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::ccf::AddressHints;
-pub use crate::ccf::KnownNode;
+pub(crate) use crate::ccf::KnownNode;
 
 /// The file's name inside the service's state directory.
-pub const FILE_NAME: &str = "addresses.json";
+pub(crate) const FILE_NAME: &str = "addresses.json";
 
 /// The version of the file's format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// `addresses.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ struct Stored {
 
 /// One service's `addresses.json`, shared by everything one command does.
 #[derive(Debug)]
-pub struct AddressBook {
+pub(crate) struct AddressBook {
     path: PathBuf,
     /// What this process last read or wrote, so that an unchanged service is not rewritten.
     last: Mutex<Option<Vec<KnownNode>>>,
@@ -45,12 +45,12 @@ pub struct AddressBook {
 impl AddressBook {
     /// The book of the service whose certificate has this SHA-256, under `state_dir`.
     /// Nothing is created until there is something to keep.
-    pub fn for_service(state_dir: &Path, service_cert_sha256: &str) -> Self {
+    pub(crate) fn for_service(state_dir: &Path, service_cert_sha256: &str) -> Self {
         Self::at(super::ServiceState::dir_for(state_dir, service_cert_sha256).join(FILE_NAME))
     }
 
     /// The book kept in `path`.
-    pub fn at(path: PathBuf) -> Self {
+    pub(crate) fn at(path: PathBuf) -> Self {
         AddressBook {
             path,
             last: Mutex::new(None),
@@ -59,12 +59,12 @@ impl AddressBook {
     }
 
     /// The file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The nodes kept (none if there is no file, or one this build cannot read).
-    pub fn recall(&self) -> Vec<KnownNode> {
+    pub(crate) fn recall(&self) -> Vec<KnownNode> {
         let nodes = self.read();
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(nodes.clone());
         nodes
@@ -98,7 +98,7 @@ impl AddressBook {
 
     /// Keep `nodes` as the service's Trusted nodes (written only when they changed). A state
     /// directory that cannot be written loses the fallback, not the command: logged only.
-    pub fn remember(&self, mut nodes: Vec<KnownNode>) {
+    pub(crate) fn remember(&self, mut nodes: Vec<KnownNode>) {
         if nodes.is_empty() {
             return;
         }
@@ -143,12 +143,12 @@ impl AddressBook {
 
     /// Record that the service was reached only through these addresses; true the first time
     /// (one warning per command).
-    pub fn note_fallback(&self) -> bool {
+    pub(crate) fn note_fallback(&self) -> bool {
         !self.fell_back.swap(true, Ordering::SeqCst)
     }
 
     /// Whether this command reached the service only through these addresses.
-    pub fn fell_back(&self) -> bool {
+    pub(crate) fn fell_back(&self) -> bool {
         self.fell_back.load(Ordering::SeqCst)
     }
 }

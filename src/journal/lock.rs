@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A problem with the state directory or the lock.
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another run holds the lock.
     #[error(
         "another noderoll run is acting on this service: host {}, pid {}, run {}, since {} (lock {}); \
@@ -40,7 +40,7 @@ pub enum LockError {
 
 /// Who holds a lock.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Holder {
+pub(crate) struct Holder {
     /// Host name.
     pub host: String,
     /// Process id.
@@ -53,13 +53,13 @@ pub struct Holder {
 
 /// The state directory of one service.
 #[derive(Debug, Clone)]
-pub struct ServiceState {
+pub(crate) struct ServiceState {
     dir: PathBuf,
 }
 
 /// The default state directory: `$NODEROLL_STATE_DIR`, else `$XDG_DATA_HOME/noderoll`, else
 /// `~/.local/share/noderoll`.
-pub fn default_state_dir() -> PathBuf {
+pub(crate) fn default_state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os(crate::env_vars::STATE_DIR) {
         return PathBuf::from(d);
     }
@@ -81,14 +81,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LockError + '_ {
 
 impl ServiceState {
     /// The directory for the service whose certificate has this SHA-256 (created if needed).
-    pub fn open(state_dir: &Path, service_cert_sha256: &str) -> Result<ServiceState, LockError> {
+    pub(crate) fn open(
+        state_dir: &Path,
+        service_cert_sha256: &str,
+    ) -> Result<ServiceState, LockError> {
         let dir = Self::dir_for(state_dir, service_cert_sha256);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         Ok(ServiceState { dir })
     }
 
     /// Where the directory of that service is, without creating it.
-    pub fn dir_for(state_dir: &Path, service_cert_sha256: &str) -> PathBuf {
+    pub(crate) fn dir_for(state_dir: &Path, service_cert_sha256: &str) -> PathBuf {
         state_dir.join(format!(
             "service-{}",
             &service_cert_sha256[..16.min(service_cert_sha256.len())]
@@ -96,13 +99,17 @@ impl ServiceState {
     }
 
     /// The directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Take the run lock, or say who holds it. `on_stale` hears about a leftover holder record
     /// of a process that is gone.
-    pub fn lock(&self, run_id: &str, on_stale: impl FnOnce(&Holder)) -> Result<RunLock, LockError> {
+    pub(crate) fn lock(
+        &self,
+        run_id: &str,
+        on_stale: impl FnOnce(&Holder),
+    ) -> Result<RunLock, LockError> {
         let path = self.dir.join("lock");
         let info_path = self.dir.join("lock.json");
         let file = File::options()
@@ -160,7 +167,7 @@ fn hostname() -> String {
 
 /// The held lock; released (and its holder record removed) on drop.
 #[derive(Debug)]
-pub struct RunLock {
+pub(crate) struct RunLock {
     file: File,
     info_path: PathBuf,
 }

@@ -1,10 +1,10 @@
 //! Durable per-service state: the state directory, the run lock, the journal and where the
 //! service's nodes were last seen.
 
-pub mod addresses;
-pub mod lock;
-pub mod store;
+pub(crate) mod addresses;
+pub(crate) mod lock;
+pub(crate) mod store;
 
-pub use addresses::{AddressBook, KnownNode};
-pub use lock::{LockError, RunLock, ServiceState};
-pub use store::{Journal, JournalError, JournalReporter, Record, Unsettled};
+pub(crate) use addresses::{AddressBook, KnownNode};
+pub(crate) use lock::{LockError, RunLock, ServiceState};
+pub(crate) use store::{Journal, JournalError, JournalReporter, Record, Unsettled};

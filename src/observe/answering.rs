@@ -15,7 +15,7 @@ use super::ObserveError;
 /// saw the service's nodes), those addresses are tried next, over the same TLS trust; a node
 /// reached that way must be listed by the service as Trusted at that address. The first use
 /// of the fallback is warned about, naming the addresses to put in `[service] url`.
-pub async fn find_answering_node(
+pub(crate) async fn find_answering_node(
     client: &CcfClient,
     probe_client: &CcfClient,
     nodes: &[NodeAddr],
@@ -220,14 +220,14 @@ fn list(nodes: &[NodeAddr]) -> String {
 }
 
 /// The `[service] url` line naming `nodes`: `url = ["https://10.0.0.4:8000", ...]`.
-pub fn url_line(nodes: &[NodeAddr]) -> String {
+pub(crate) fn url_line(nodes: &[NodeAddr]) -> String {
     let urls: Vec<String> = nodes.iter().map(|n| format!("{:?}", n.url())).collect();
     format!("url = [{}]", urls.join(", "))
 }
 
 /// The address to reach a node at: its published RPC address, with a wildcard bind host
 /// replaced by the host we already reach the service at.
-pub fn node_address(info: &NodeInfo, fallback_host: &str) -> Option<NodeAddr> {
+pub(crate) fn node_address(info: &NodeInfo, fallback_host: &str) -> Option<NodeAddr> {
     let addr: NodeAddr = info.rpc_address()?.parse().ok()?;
     if matches!(addr.host(), "0.0.0.0" | "::" | "") {
         return Some(NodeAddr::new(fallback_host, addr.port()));

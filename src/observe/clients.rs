@@ -10,7 +10,7 @@ use super::ObserveError;
 /// patient one (retries) and a quick one for per-node probes. With `state_dir`, both carry
 /// the service's address book there, so that every observation keeps it and falls back on
 /// it ([`find_answering_node`]).
-pub fn service_clients(
+pub(crate) fn service_clients(
     cert: &crate::ccf::ServiceCert,
     state_dir: Option<&std::path::Path>,
     cancel: &crate::wait::Cancel,
@@ -29,7 +29,7 @@ pub fn service_clients(
 }
 
 /// Client options for per-node probes: one attempt, short timeouts.
-pub fn probe_options() -> crate::ccf::ClientOptions {
+pub(crate) fn probe_options() -> crate::ccf::ClientOptions {
     crate::ccf::ClientOptions {
         request_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),

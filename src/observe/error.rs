@@ -5,7 +5,7 @@ use crate::ccf::{ClientError, ErrorKind, Retry};
 
 /// A failed observation.
 #[derive(Debug, thiserror::Error)]
-pub enum ObserveError {
+pub(crate) enum ObserveError {
     /// No node of the service could be used.
     #[error("no node of the service answered (tried {tried}){hint}")]
     NoNodeAnswered {
@@ -33,12 +33,12 @@ impl ObserveError {
 
     /// A look cut short by Ctrl-C/SIGTERM (or a supervisor's stop): an interruption, not a
     /// service that failed to answer.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         matches!(*self.client().kind, ErrorKind::Cancelled)
     }
 
     /// A failure that looking again may cure (not a certificate mismatch, ...).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(self.client().retry(), Retry::Transient(_))
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::ccf::types::QuoteClaims;
 use crate::ccf::types::{
     GovNode, JoinPolicy, Member, MemberStatus, NetworkInfo, NodeInfo, NodeStatus, Proposal,
-    ProposalState, ServiceStatus,
+    ProposalState,
 };
 use crate::ccf::{CcfClient, ClientError, ErrorKind, NodeAddr, Pin};
 
@@ -16,14 +16,14 @@ mod clients;
 mod error;
 mod view;
 
-pub use answering::{find_answering_node, node_address, url_line};
-pub use clients::{probe_options, service_clients};
-pub use error::ObserveError;
-pub use view::view_of;
+pub(crate) use answering::{find_answering_node, node_address, url_line};
+pub(crate) use clients::service_clients;
+pub(crate) use error::ObserveError;
+pub(crate) use view::view_of;
 
 /// What one node reported about itself, or why it could not.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeVersion {
+pub(crate) enum NodeVersion {
     /// `/node/version` of that node.
     Reported(String),
     /// The node presents its self-signed certificate (Pending, or not caught up).
@@ -36,7 +36,7 @@ pub enum NodeVersion {
 
 /// One node as observed.
 #[derive(Debug, Clone)]
-pub struct ObservedNode {
+pub(crate) struct ObservedNode {
     /// Node table entry.
     pub info: NodeInfo,
     /// Where to reach it.
@@ -56,7 +56,7 @@ pub struct ObservedNode {
 
 /// An open proposal with its actions.
 #[derive(Debug, Clone)]
-pub struct OpenProposal {
+pub(crate) struct OpenProposal {
     /// The proposal.
     pub proposal: Proposal,
     /// Action names, in order.
@@ -65,7 +65,7 @@ pub struct OpenProposal {
 
 /// One observation of the whole service.
 #[derive(Debug, Clone)]
-pub struct Observation {
+pub(crate) struct Observation {
     /// The node that answered the service-level questions.
     pub answered_by: NodeAddr,
     /// `/node/network` from that node.
@@ -81,11 +81,11 @@ pub struct Observation {
 }
 
 /// Fault tolerance of a CFT service with `trusted` voting nodes (defined with the gates).
-pub use crate::plan::gates::fault_tolerance;
+pub(crate) use crate::plan::gates::fault_tolerance;
 
 impl Observation {
     /// Trusted (voting) nodes.
-    pub fn trusted(&self) -> usize {
+    pub(crate) fn trusted(&self) -> usize {
         self.nodes
             .iter()
             .filter(|n| n.info.status == NodeStatus::Trusted)
@@ -93,28 +93,23 @@ impl Observation {
     }
 
     /// Current fault tolerance f.
-    pub fn fault_tolerance(&self) -> usize {
+    pub(crate) fn fault_tolerance(&self) -> usize {
         fault_tolerance(self.trusted())
     }
 
     /// Active members.
-    pub fn active_members(&self) -> usize {
+    pub(crate) fn active_members(&self) -> usize {
         self.members
             .iter()
             .filter(|m| m.status == MemberStatus::Active)
             .count()
-    }
-
-    /// Whether the service is open for business.
-    pub fn is_open(&self) -> bool {
-        self.network.service_status == ServiceStatus::Open
     }
 }
 
 /// Observe the service. `probe_client` is used for the per-node version probes (give it a
 /// short timeout and no retries so one dead node does not stall the whole read). When
 /// `client` carries an address book, the service's Trusted nodes are kept in it.
-pub async fn observe(
+pub(crate) async fn observe(
     client: &CcfClient,
     probe_client: &CcfClient,
     nodes: &[NodeAddr],
@@ -125,7 +120,7 @@ pub async fn observe(
 /// What never changes for a node id (its build), remembered across observations so a
 /// long-running reconciler asks each node for its version once.
 #[derive(Debug, Default)]
-pub struct ProbeCache(std::sync::Mutex<BTreeMap<String, String>>);
+pub(crate) struct ProbeCache(std::sync::Mutex<BTreeMap<String, String>>);
 
 impl ProbeCache {
     fn get(&self, id: &str) -> Option<String> {
@@ -147,7 +142,7 @@ impl ProbeCache {
 }
 
 /// [`observe`], reusing per-node facts from `cache`.
-pub async fn observe_cached(
+pub(crate) async fn observe_cached(
     client: &CcfClient,
     probe_client: &CcfClient,
     nodes: &[NodeAddr],

@@ -6,7 +6,7 @@ use crate::plan::{NodeView, ServiceView};
 use super::{NodeVersion, Observation};
 
 /// The planner's view of an observation.
-pub fn view_of(obs: &Observation) -> ServiceView {
+pub(crate) fn view_of(obs: &Observation) -> ServiceView {
     // After a disaster recovery, the transaction that creates the service also retires every
     // node of the previous one (CCF `node_frontend.h`, the `create` handler: `create_service`
     // then `retire_active_nodes`): rows last written at or before it are the previous life's.

@@ -6,14 +6,14 @@ use std::io::Write;
 
 use serde_json::Value;
 
-pub use super::schema::envelope;
+pub(crate) use super::schema::envelope;
 use crate::exec::{Event, Reporter};
 
 /// Writes events as JSON Lines to stdout.
-pub struct JsonReporter;
+pub(crate) struct JsonReporter;
 
 /// Write one JSON line to stdout (a closed stdout is ignored: the run goes on).
-pub fn write_line(v: &Value) {
+pub(crate) fn write_line(v: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();

@@ -5,25 +5,24 @@
 //! [`Document`] impl) and hand them to the [`Printer`], the one place `--output` and `-q` are
 //! decided; [`schema`] is the one place `schema_version` is written.
 
-pub mod channel;
-pub mod events;
-pub mod journal;
-pub mod plan;
-pub mod printer;
-pub mod progress;
-pub mod rollback;
-pub mod schema;
-pub mod status;
-pub mod summary;
-pub mod vote;
-pub mod watch;
+pub(crate) mod channel;
+pub(crate) mod events;
+pub(crate) mod journal;
+pub(crate) mod plan;
+pub(crate) mod printer;
+pub(crate) mod progress;
+pub(crate) mod rollback;
+pub(crate) mod schema;
+pub(crate) mod status;
+pub(crate) mod summary;
+pub(crate) mod vote;
+pub(crate) mod watch;
 
-pub use printer::{Document, Printer, WriteError};
-pub use schema::SCHEMA_VERSION;
+pub(crate) use printer::{Document, Printer, WriteError};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Tables for people.
     Human,
     /// One JSON document (or JSON Lines for event streams), with `schema_version`.
@@ -33,7 +32,7 @@ pub enum OutputFormat {
 /// A table as every human view draws it: condensed UTF-8 borders, columns fitted to the
 /// terminal, and 80 columns where the terminal reports none (some report 0, which would
 /// squeeze every column to one character).
-pub fn table() -> comfy_table::Table {
+pub(crate) fn table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
@@ -49,7 +48,7 @@ fn usable_width(detected: Option<u16>) -> Option<u16> {
 }
 
 /// `1 step`, `8 steps`: a count with its noun, singular or plural.
-pub fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

@@ -8,7 +8,7 @@ use crate::plan::{Plan, PlannedStep};
 
 /// The JSON document of `plan --output json` (stamped with `schema_version` by [`document`]).
 #[derive(Debug, Serialize)]
-pub struct PlanDocument<'a> {
+pub(crate) struct PlanDocument<'a> {
     /// Target, described.
     pub target: String,
     /// No step left.
@@ -28,7 +28,7 @@ pub struct PlanDocument<'a> {
 
 /// A preflight check in JSON.
 #[derive(Debug, Serialize)]
-pub struct CheckDocument {
+pub(crate) struct CheckDocument {
     /// Name.
     pub check: String,
     /// Passed.
@@ -38,7 +38,7 @@ pub struct CheckDocument {
 }
 
 /// Build the JSON document.
-pub fn document<'a>(
+pub(crate) fn document<'a>(
     target: String,
     plan: &'a Plan,
     checks: &[Check],
@@ -62,7 +62,7 @@ pub fn document<'a>(
 }
 
 /// The preview for people.
-pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
+pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
     let mut out = String::new();
     if plan.is_done() {
         out.push_str(&format!(
@@ -137,7 +137,7 @@ pub fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
 }
 
 /// `noderoll plan`'s output: the preview, and which `[service] url` to use once it is done.
-pub struct PlanView<'a> {
+pub(crate) struct PlanView<'a> {
     /// Target, described.
     pub target: String,
     /// The plan.

@@ -14,10 +14,10 @@ use crate::watch::WatchReporter;
 /// Writing to stdout failed (a closed pipe included).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write output")]
-pub struct WriteError(#[source] pub std::io::Error);
+pub(crate) struct WriteError(#[source] pub std::io::Error);
 
 /// Something noderoll prints: text for people, and the same content as JSON.
-pub trait Document {
+pub(crate) trait Document {
     /// The human view, as written to stdout.
     fn human(&self) -> String;
     /// The JSON text, as written to stdout (ending with a newline).
@@ -26,35 +26,30 @@ pub trait Document {
 
 /// Where and how command output goes, decided once from `--output` and `-q`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Printer {
+pub(crate) struct Printer {
     format: OutputFormat,
     quiet: bool,
 }
 
 impl Printer {
     /// A printer for `--output format`, `-q` when `quiet`.
-    pub fn new(format: OutputFormat, quiet: bool) -> Self {
+    pub(crate) fn new(format: OutputFormat, quiet: bool) -> Self {
         Printer { format, quiet }
     }
 
     /// `--output`.
-    pub fn format(&self) -> OutputFormat {
+    pub(crate) fn format(&self) -> OutputFormat {
         self.format
     }
 
     /// `--output json`.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
-    }
-
-    /// `-q`.
-    pub fn quiet(&self) -> bool {
-        self.quiet
     }
 
     /// The reporter of a run's events: progress for people (returned too, to end it when
     /// the run ends), JSON Lines for machines.
-    pub fn run_reporter(&self) -> (Option<Arc<HumanReporter>>, Arc<dyn Reporter>) {
+    pub(crate) fn run_reporter(&self) -> (Option<Arc<HumanReporter>>, Arc<dyn Reporter>) {
         match self.format {
             OutputFormat::Human => {
                 let human = Arc::new(HumanReporter::new(self.quiet));
@@ -65,7 +60,7 @@ impl Printer {
     }
 
     /// The reporter of `noderoll watch`'s events.
-    pub fn watch_reporter(&self) -> Arc<dyn WatchReporter> {
+    pub(crate) fn watch_reporter(&self) -> Arc<dyn WatchReporter> {
         match self.format {
             OutputFormat::Human => Arc::new(HumanWatchReporter { quiet: self.quiet }),
             OutputFormat::Json => Arc::new(JsonWatchReporter),
@@ -73,7 +68,7 @@ impl Printer {
     }
 
     /// The global flags that make a child noderoll print as this one does.
-    pub fn global_args(&self) -> Vec<String> {
+    pub(crate) fn global_args(&self) -> Vec<String> {
         let mut args = vec![
             "--output".to_string(),
             match self.format {
@@ -89,7 +84,7 @@ impl Printer {
     }
 
     /// Write `doc` in the chosen format.
-    pub fn print(&self, doc: &dyn Document) -> Result<(), WriteError> {
+    pub(crate) fn print(&self, doc: &dyn Document) -> Result<(), WriteError> {
         match self.format {
             OutputFormat::Human => write_stdout(&doc.human()),
             OutputFormat::Json => write_stdout(&doc.json()),
@@ -99,7 +94,7 @@ impl Printer {
     /// A document that is a record of a JSON Lines stream (a run's events come before or
     /// after it): in JSON it is written as every record is (a closed stdout is ignored: the
     /// exit code still tells the outcome).
-    pub fn print_record(&self, doc: &dyn Document) -> Result<(), WriteError> {
+    pub(crate) fn print_record(&self, doc: &dyn Document) -> Result<(), WriteError> {
         match self.format {
             OutputFormat::Json => {
                 let mut out = std::io::stdout().lock();
@@ -113,7 +108,7 @@ impl Printer {
 
     /// The outcome of a run, the last of its records; for people, nothing with `-q` (errors
     /// only, on stderr).
-    pub fn print_outcome(&self, doc: &dyn Document) -> Result<(), WriteError> {
+    pub(crate) fn print_outcome(&self, doc: &dyn Document) -> Result<(), WriteError> {
         if self.quiet && !self.is_json() {
             return Ok(());
         }
@@ -122,7 +117,7 @@ impl Printer {
 
     /// A notice of what the command does next: a record in JSON (a closed stdout is
     /// ignored), a diagnostic on stderr for people (none with `-q`).
-    pub fn notice(&self, doc: &dyn Document) {
+    pub(crate) fn notice(&self, doc: &dyn Document) {
         match self.format {
             OutputFormat::Json => {
                 let _ = self.print_record(doc);
@@ -137,24 +132,16 @@ impl Printer {
 
     /// Text for people only: nothing is written with `--output json` (which keeps stdout
     /// to its documents).
-    pub fn human(&self, text: &str) -> Result<(), WriteError> {
+    pub(crate) fn human(&self, text: &str) -> Result<(), WriteError> {
         match self.format {
             OutputFormat::Human => write_stdout(text),
             OutputFormat::Json => Ok(()),
         }
     }
-
-    /// A JSON Lines record, only with `--output json` (a closed stdout is ignored: the run
-    /// goes on).
-    pub fn record(&self, v: &serde_json::Value) {
-        if self.is_json() {
-            super::events::write_line(v);
-        }
-    }
 }
 
 /// Write to stdout and flush.
-pub fn write_stdout(text: &str) -> Result<(), WriteError> {
+pub(crate) fn write_stdout(text: &str) -> Result<(), WriteError> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
@@ -180,7 +167,7 @@ impl Document for Text {
 }
 
 /// `v` as one line of JSON text (compact), with its newline.
-pub fn json_line(v: &impl serde::Serialize) -> String {
+pub(crate) fn json_line(v: &impl serde::Serialize) -> String {
     format!(
         "{}\n",
         serde_json::to_string(v).expect("documents serialise")
@@ -188,7 +175,7 @@ pub fn json_line(v: &impl serde::Serialize) -> String {
 }
 
 /// `v` as pretty JSON text, with its newline.
-pub fn json_pretty(v: &impl serde::Serialize) -> String {
+pub(crate) fn json_pretty(v: &impl serde::Serialize) -> String {
     format!(
         "{}\n",
         serde_json::to_string_pretty(v).expect("documents serialise")

@@ -16,7 +16,7 @@ use crate::exec::{Event, Reporter};
 static ACTIVE_BAR: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
 
 /// A `tracing` writer for stderr that suspends the active spinner while a line is written.
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -35,12 +35,12 @@ impl Write for LogWriter {
 }
 
 /// Colours only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
-pub fn use_color() -> bool {
+pub(crate) fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Renders events for people.
-pub struct HumanReporter {
+pub(crate) struct HumanReporter {
     bar: Option<ProgressBar>,
     quiet: bool,
     step: Mutex<String>,
@@ -48,7 +48,7 @@ pub struct HumanReporter {
 
 impl HumanReporter {
     /// A spinner when stderr is a terminal (and not `quiet`), plain lines otherwise.
-    pub fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(
@@ -87,7 +87,7 @@ impl HumanReporter {
     }
 
     /// Remove the spinner (before printing results).
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
             *ACTIVE_BAR.lock().unwrap_or_else(|e| e.into_inner()) = None;

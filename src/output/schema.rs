@@ -6,11 +6,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Version of every JSON document noderoll prints. Bumped only on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// A document with `schema_version` as its first field.
 #[derive(Debug, Serialize)]
-pub struct Versioned<T> {
+pub(crate) struct Versioned<T> {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The document's own fields, after `schema_version`.
@@ -19,7 +19,7 @@ pub struct Versioned<T> {
 }
 
 /// `doc` stamped with [`SCHEMA_VERSION`].
-pub fn versioned<T: Serialize>(doc: T) -> Versioned<T> {
+pub(crate) fn versioned<T: Serialize>(doc: T) -> Versioned<T> {
     Versioned {
         schema_version: SCHEMA_VERSION,
         doc,
@@ -27,7 +27,7 @@ pub fn versioned<T: Serialize>(doc: T) -> Versioned<T> {
 }
 
 /// Add `schema_version` to a JSON object.
-pub fn stamp(mut v: Value) -> Value {
+pub(crate) fn stamp(mut v: Value) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert("schema_version".into(), SCHEMA_VERSION.into());
     }
@@ -35,7 +35,7 @@ pub fn stamp(mut v: Value) -> Value {
 }
 
 /// A JSON Lines record: `schema_version` and `at` (now, RFC 3339) added to a JSON object.
-pub fn envelope(v: Value) -> Value {
+pub(crate) fn envelope(v: Value) -> Value {
     let mut v = stamp(v);
     if let Value::Object(m) = &mut v {
         m.insert("at".into(), jiff::Timestamp::now().to_string().into());
@@ -44,12 +44,12 @@ pub fn envelope(v: Value) -> Value {
 }
 
 /// `doc` as one JSON Lines record (see [`envelope`]).
-pub fn record<T: Serialize>(doc: &T) -> Value {
+pub(crate) fn record<T: Serialize>(doc: &T) -> Value {
     envelope(serde_json::to_value(doc).expect("documents serialise"))
 }
 
 /// `doc` as a JSON object with `schema_version` (its keys in alphabetical order, as every
 /// compact document's are).
-pub fn stamped<T: Serialize>(doc: &T) -> Value {
+pub(crate) fn stamped<T: Serialize>(doc: &T) -> Value {
     stamp(serde_json::to_value(doc).expect("documents serialise"))
 }

@@ -10,7 +10,7 @@ use crate::observe::{NodeVersion, Observation};
 
 /// The JSON document (stamped with `schema_version` by [`document`]).
 #[derive(Debug, Serialize)]
-pub struct StatusDocument {
+pub(crate) struct StatusDocument {
     /// Node that answered service-level reads.
     pub answered_by: String,
     /// `Open`, `Opening`, ...
@@ -37,7 +37,7 @@ pub struct StatusDocument {
 
 /// A node in the JSON document.
 #[derive(Debug, Serialize)]
-pub struct StatusNode {
+pub(crate) struct StatusNode {
     /// Full node id.
     pub node_id: String,
     /// `Pending`, `Trusted`, `Retired`.
@@ -68,7 +68,7 @@ pub struct StatusNode {
 
 /// An open proposal in the JSON document.
 #[derive(Debug, Serialize)]
-pub struct StatusProposal {
+pub(crate) struct StatusProposal {
     /// Proposal id.
     pub proposal_id: String,
     /// Proposer member id.
@@ -80,7 +80,7 @@ pub struct StatusProposal {
 }
 
 /// Build the JSON document.
-pub fn document(o: &Observation) -> Versioned<StatusDocument> {
+pub(crate) fn document(o: &Observation) -> Versioned<StatusDocument> {
     versioned(body(o))
 }
 
@@ -158,7 +158,7 @@ fn body(o: &Observation) -> StatusDocument {
 }
 
 /// `noderoll status`: the table for people, the pretty document for machines.
-pub struct StatusView<'a>(pub &'a Observation);
+pub(crate) struct StatusView<'a>(pub &'a Observation);
 
 impl super::Document for StatusView<'_> {
     fn human(&self) -> String {
@@ -171,7 +171,7 @@ impl super::Document for StatusView<'_> {
 
 /// One redraw of `noderoll status --watch`: the table under a heading for people (the screen
 /// cleared first on a terminal), one JSON Lines record for machines.
-pub struct WatchFrame<'a> {
+pub(crate) struct WatchFrame<'a> {
     /// The service as seen now.
     pub obs: &'a Observation,
     /// Stdout is a terminal.
@@ -203,7 +203,7 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 /// Render the human view.
-pub fn render_human(o: &Observation) -> String {
+pub(crate) fn render_human(o: &Observation) -> String {
     let doc = body(o);
     let mut out = String::new();
     out.push_str(&nodes_table(&doc));

@@ -10,7 +10,7 @@ use super::schema::record;
 use crate::watch::events::{Stream, WatchEvent, WatchReporter};
 
 /// Human lines: the loop's on stdout, each upgrade's on the stream it used.
-pub struct HumanWatchReporter {
+pub(crate) struct HumanWatchReporter {
     /// Hide routine lines (started, current); keep decisions, outcomes and failures.
     pub quiet: bool,
 }
@@ -178,7 +178,7 @@ fn stderr_line(line: &str) -> Option<(Stream, String)> {
 /// JSON Lines: the loop's events as `watch_*`-style records; an upgrade's own JSON events
 /// pass through with a `plan` field added (the service's label;
 /// their own `service` field, in summaries, is the service's status document).
-pub struct JsonWatchReporter;
+pub(crate) struct JsonWatchReporter;
 
 impl WatchReporter for JsonWatchReporter {
     fn report(&self, e: &WatchEvent) {

@@ -1,4 +1,4 @@
-//! Test fixtures shared by the planning modules' unit tests: a virtual upgrade to build
+//! Test fixtures shared by the planning and engine unit tests: a virtual upgrade to build
 //! `bb…`, nodes and services built from short build names.
 
 use std::time::Duration;
@@ -9,10 +9,10 @@ use crate::ccf::NodeAddr;
 use crate::ccf::types::{JoinPolicy, NodeStatus, QuoteClaims, VirtualPolicy};
 
 /// The target build (host data `bb` × 32).
-pub const NEW: &str = "bb";
+pub(crate) const NEW: &str = "bb";
 
 /// An upgrade to `NEW` (ccf-7.0.2), launcher `l`/`s`, a 1 s soak.
-pub fn spec() -> UpgradeSpec {
+pub(crate) fn spec() -> UpgradeSpec {
     UpgradeSpec {
         target: Target {
             platform: CodePlatform::Virtual,
@@ -44,7 +44,7 @@ pub fn spec() -> UpgradeSpec {
 }
 
 /// Node `i` (id: its hex digit × 64) of `build`, reachable and ready.
-pub fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
+pub(crate) fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
     NodeView {
         node_id: format!("{i:x}").repeat(64),
         status,
@@ -63,7 +63,7 @@ pub fn node(i: usize, status: NodeStatus, build: &str) -> NodeView {
 }
 
 /// A service of these nodes, node 0 the primary, `registered` builds in the join policy.
-pub fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
+pub(crate) fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView {
     ServiceView {
         primary: Some(nodes[0].node_id.clone()),
         join_policy: JoinPolicy {

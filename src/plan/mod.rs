@@ -1,7 +1,7 @@
 //! Planning: the plan file's upgrade tables and the pure planner.
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod gates;
 pub mod inprogress;
 pub mod planner;

@@ -187,11 +187,6 @@ impl Sandbox {
     pub fn stop(&self, node: &str, by_orchestrator: bool) -> Result<(), SandboxError> {
         self.core.stop(node, by_orchestrator)
     }
-
-    /// Partition a node away (or heal it).
-    pub fn partition(&self, node: &str, partitioned: bool) -> Result<(), SandboxError> {
-        self.core.partition(node, partitioned)
-    }
 }
 
 impl Drop for Sandbox {

@@ -6,4 +6,4 @@
 mod lex;
 mod program;
 
-pub use program::{Program, malformed, program_of, resolve};
+pub(crate) use program::{malformed, program_of, resolve};

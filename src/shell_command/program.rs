@@ -7,7 +7,7 @@ use super::lex::{Word, lex};
 
 /// What a `sh -c` command starts, as far as can be told without running it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Program {
+pub(crate) enum Program {
     /// A word with a `/`: a file, relative to the directory the command runs in.
     Path(String),
     /// A bare name: looked up on `PATH`.
@@ -35,7 +35,7 @@ const SHELL_BUILTINS: &[&str] = &[
 
 /// Why a `launch` or `stop` value cannot be a command at all (checked at plan load): empty,
 /// a NUL character, or a quote left open.
-pub fn malformed(command: &str) -> Option<String> {
+pub(crate) fn malformed(command: &str) -> Option<String> {
     if command.trim().is_empty() {
         return Some("it is empty".into());
     }
@@ -55,7 +55,7 @@ pub fn malformed(command: &str) -> Option<String> {
 /// ...), or whose first word the shell computes (`$VAR`, `` `...` ``, `$(...)`, a glob, `~`),
 /// and a bare name after a `PATH=` assignment. Wrappers such as `env`, `sh`, `timeout` or
 /// `ssh` are programs like any other: they are looked for, what they run is not.
-pub fn program_of(command: &str) -> Result<Program, String> {
+pub(crate) fn program_of(command: &str) -> Result<Program, String> {
     if let Some(why) = malformed(command) {
         return Err(why);
     }
@@ -122,7 +122,11 @@ fn runnable(meta: &std::fs::Metadata) -> bool {
 }
 
 /// Find `program` as `sh` would from `cwd` with `path` as `PATH`: `Ok` says what runs.
-pub fn resolve(program: &Program, cwd: &Path, path: Option<&OsStr>) -> Result<String, String> {
+pub(crate) fn resolve(
+    program: &Program,
+    cwd: &Path,
+    path: Option<&OsStr>,
+) -> Result<String, String> {
     match program {
         Program::Unchecked(why) => Ok(why.clone()),
         Program::Path(p) => {

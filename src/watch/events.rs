@@ -6,7 +6,7 @@ use serde::Serialize;
 /// Which output stream of an upgrade a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Stream {
+pub(crate) enum Stream {
     /// Results (tables, JSON events).
     Stdout,
     /// Progress lines, warnings, errors.
@@ -15,7 +15,7 @@ pub enum Stream {
 
 /// A release skipped on a service because it failed there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     /// Its version.
     pub ccf_version: String,
     /// When and why it failed.
@@ -26,7 +26,7 @@ pub struct Skipped {
 /// the upgrades it runs, which keep theirs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum WatchEvent {
+pub(crate) enum WatchEvent {
     /// The loop began.
     WatchStarted {
         /// Service labels.
@@ -141,7 +141,7 @@ pub enum WatchEvent {
 }
 
 /// Consumes watch events (human or JSON).
-pub trait WatchReporter: Send + Sync {
+pub(crate) trait WatchReporter: Send + Sync {
     /// Render one event.
     fn report(&self, e: &WatchEvent);
 }

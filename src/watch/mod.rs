@@ -5,10 +5,10 @@
 //! (one per service, at most `--max-concurrent` at once), emitting [`WatchEvent`]s that the
 //! reporters of `output::watch` render.
 
-pub mod events;
-pub mod supervisor;
-pub mod window;
+pub(crate) mod events;
+pub(crate) mod supervisor;
+pub(crate) mod window;
 
-pub use events::{WatchEvent, WatchReporter};
-pub use supervisor::{Service, WatchConfig, run};
-pub use window::{WatchSettings, Window};
+pub(crate) use events::WatchReporter;
+pub(crate) use supervisor::{Service, WatchConfig, run};
+pub(crate) use window::WatchSettings;

@@ -31,7 +31,7 @@ use crate::wait::Cancel;
 
 /// One watched service.
 #[derive(Debug, Clone)]
-pub struct Service {
+pub(crate) struct Service {
     /// How it is named in output (the plan file's name, or its path if names collide).
     pub label: String,
     /// Its plan file.
@@ -42,7 +42,7 @@ pub struct Service {
 
 /// What to watch and how.
 #[derive(Debug, Clone)]
-pub struct WatchConfig {
+pub(crate) struct WatchConfig {
     /// The services, in the order given.
     pub services: Vec<Service>,
     /// The channel manifest (file or `https://`).
@@ -101,7 +101,7 @@ impl Tally {
 
 /// Run the loop until cancelled (or after one look with `once`). The exit code: 4 if an
 /// upgrade was interrupted; with `once`, the first failure's code; else 0.
-pub async fn run(cfg: WatchConfig, reporter: Arc<dyn WatchReporter>, cancel: Cancel) -> u8 {
+pub(crate) async fn run(cfg: WatchConfig, reporter: Arc<dyn WatchReporter>, cancel: Cancel) -> u8 {
     let shared = Arc::new(Shared {
         slots: Semaphore::new(cfg.max_concurrent.max(1)),
         busy: Mutex::new(vec![false; cfg.services.len()]),

@@ -7,10 +7,7 @@ use serde::de::DeserializeOwned;
 use super::transport::{RawResponse, decode};
 use super::{CcfClient, GOV_API_VERSION, NodeAddr};
 use crate::ccf::error::{ClientError, ErrorKind};
-use crate::ccf::types::{
-    GovNode, GovTxStatus, JoinPolicy, Member, Proposal, ProposalBody, ServiceInfo, TxId, TxStatus,
-    ValueList,
-};
+use crate::ccf::types::{GovNode, JoinPolicy, Member, Proposal, ProposalBody, TxId, ValueList};
 
 impl CcfClient {
     fn gov(path: &str) -> String {
@@ -68,12 +65,6 @@ impl CcfClient {
         self.gov_list(node, "/gov/service/members").await
     }
 
-    /// `GET /gov/service/members/{id}`.
-    pub async fn member(&self, node: &NodeAddr, id: &str) -> Result<Option<Member>, ClientError> {
-        self.get_json_opt(node, &Self::gov(&format!("/gov/service/members/{id}")))
-            .await
-    }
-
     /// `GET /gov/service/nodes` (with `retiredCommitted` and `quoteInfo`).
     pub async fn gov_nodes(&self, node: &NodeAddr) -> Result<Vec<GovNode>, ClientError> {
         self.gov_list(node, "/gov/service/nodes").await
@@ -95,11 +86,6 @@ impl CcfClient {
             .await
     }
 
-    /// `GET /gov/service/info`.
-    pub async fn service_info(&self, node: &NodeAddr) -> Result<ServiceInfo, ClientError> {
-        self.get_json(node, &Self::gov("/gov/service/info")).await
-    }
-
     /// `GET /gov/service/constitution` (JavaScript source). CCF serves raw `text/javascript`;
     /// the 2024-07-01 schema also allows `{"constitution": "..."}` as JSON: both are accepted.
     pub async fn constitution(&self, node: &NodeAddr) -> Result<String, ClientError> {
@@ -114,21 +100,6 @@ impl CcfClient {
                 ),
             )
         })
-    }
-
-    /// `GET /gov/service/transactions/{id}`.
-    pub async fn gov_tx_status(
-        &self,
-        node: &NodeAddr,
-        txid: TxId,
-    ) -> Result<TxStatus, ClientError> {
-        Ok(self
-            .get_json::<GovTxStatus>(
-                node,
-                &Self::gov(&format!("/gov/service/transactions/{txid}")),
-            )
-            .await?
-            .status)
     }
 
     // ----- governance writes (bodies are COSE Sign1, signed by the caller) --------------

@@ -204,9 +204,4 @@ impl CcfClient {
     pub fn requests_sent(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
     }
-
-    /// The cancellation token requests obey.
-    pub fn cancel_token(&self) -> &Cancel {
-        &self.inner.cancel
-    }
 }

@@ -118,11 +118,6 @@ impl CcfClient {
         }
     }
 
-    /// `GET /node/ready/app`: 204 when the node serves application requests.
-    pub async fn ready_app(&self, node: &NodeAddr) -> Result<bool, ClientError> {
-        self.ready(node, "/node/ready/app").await
-    }
-
     /// `GET /node/ready/gov`: 204 when the node serves governance.
     pub async fn ready_gov(&self, node: &NodeAddr) -> Result<bool, ClientError> {
         self.ready(node, "/node/ready/gov").await

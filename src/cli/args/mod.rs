@@ -9,12 +9,12 @@ use crate::output::OutputFormat;
 
 mod sandbox;
 
-pub use sandbox::*;
+pub(crate) use sandbox::*;
 
 /// Rolling code upgrades for Microsoft CCF services.
 #[derive(Debug, Parser)]
 #[command(name = "noderoll", version, about, after_long_help = crate::exit_codes::help_text())]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Output format: `human` tables or one `json` document.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub output: OutputFormat,
@@ -35,7 +35,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show every node (status, primary, address, version, retirement), fault tolerance,
     /// registered code versions and open proposals. Read-only.
     Status(StatusArgs),
@@ -80,7 +80,7 @@ pub enum Command {
 /// `--state-dir`, shared by every subcommand that keeps or reads per-service state. Each
 /// subcommand says in its help what it keeps there (see [`state_dir_help`]).
 #[derive(Debug, Args, Clone, Default)]
-pub struct StateDirArgs {
+pub(crate) struct StateDirArgs {
     /// The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll].
     #[arg(id = "state_dir", long = "state-dir", value_name = "STATE_DIR", env = env_vars::STATE_DIR)]
     pub dir: Option<PathBuf>,
@@ -88,7 +88,7 @@ pub struct StateDirArgs {
 
 impl StateDirArgs {
     /// The directory given, else the default one.
-    pub fn resolve(&self) -> PathBuf {
+    pub(crate) fn resolve(&self) -> PathBuf {
         self.dir
             .clone()
             .unwrap_or_else(crate::journal::lock::default_state_dir)
@@ -102,7 +102,7 @@ fn state_dir_help(what: &str) -> String {
 
 /// Where the service is: a plan file, or explicit flags (which win over the plan).
 #[derive(Debug, Args)]
-pub struct ServiceArgs {
+pub(crate) struct ServiceArgs {
     /// Plan file whose `[service]` table names the service.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: Option<PathBuf>,
@@ -118,7 +118,7 @@ pub struct ServiceArgs {
 /// `noderoll status`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory, where the service's node addresses are kept after each look and tried when none of the given addresses answers"))))]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Where the service is.
     #[command(flatten)]
     pub service: ServiceArgs,
@@ -141,7 +141,7 @@ pub struct StatusArgs {
 
 /// Conditions `status --watch --until` can wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum UntilCondition {
+pub(crate) enum UntilCondition {
     /// Every node runs the plan's target, nothing is Pending or Retired, and only the target
     /// code version is registered (what a second `apply` would call "nothing to do").
     Upgraded,
@@ -150,7 +150,7 @@ pub enum UntilCondition {
 /// `noderoll plan`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory whose journal says what this machine's runs left unfinished"))))]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
@@ -170,7 +170,7 @@ pub struct PlanArgs {
 
 /// Version guard overrides.
 #[derive(Debug, Args, Clone, Copy, Default)]
-pub struct VersionArgs {
+pub(crate) struct VersionArgs {
     /// Allow a target ccf_version older than what the service runs.
     #[arg(long)]
     pub allow_downgrade: bool,
@@ -182,7 +182,7 @@ pub struct VersionArgs {
 /// `noderoll apply`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// A plan saved by `noderoll plan --out` (applied without asking).
     #[arg(conflicts_with = "plan")]
     pub saved: Option<PathBuf>,
@@ -213,7 +213,7 @@ pub struct ApplyArgs {
 impl ApplyArgs {
     /// An apply of a plan file with no other flag: what `finalize`, `rollback` and
     /// `channel apply` run under.
-    pub fn for_plan(plan: PathBuf, yes: bool, state_dir: StateDirArgs) -> Self {
+    pub(crate) fn for_plan(plan: PathBuf, yes: bool, state_dir: StateDirArgs) -> Self {
         ApplyArgs {
             saved: None,
             plan: Some(plan),
@@ -229,7 +229,7 @@ impl ApplyArgs {
 /// `noderoll finalize`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
-pub struct FinalizeArgs {
+pub(crate) struct FinalizeArgs {
     /// The plan file.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
@@ -244,7 +244,7 @@ pub struct FinalizeArgs {
 /// `noderoll rollback`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (the run lock) lives"))))]
-pub struct RollbackArgs {
+pub(crate) struct RollbackArgs {
     /// The plan file whose target is given up.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
@@ -262,7 +262,7 @@ pub struct RollbackArgs {
 
 /// `noderoll channel`.
 #[derive(Debug, Args)]
-pub struct ChannelArgs {
+pub(crate) struct ChannelArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: ChannelAction,
@@ -270,7 +270,7 @@ pub struct ChannelArgs {
 
 /// `noderoll channel` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum ChannelAction {
+pub(crate) enum ChannelAction {
     /// Compare the channel's newest eligible release with what the service runs (version
     /// guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade
     /// is available (its [target] table is printed), or one is in progress. Read-only.
@@ -287,7 +287,7 @@ pub enum ChannelAction {
 
 /// `noderoll channel clear-failed`.
 #[derive(Debug, Args)]
-pub struct ChannelClearArgs {
+pub(crate) struct ChannelClearArgs {
     /// The plan file naming the service.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
@@ -299,7 +299,7 @@ pub struct ChannelClearArgs {
 /// A channel and the service it is compared with.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (lock, journal with the releases that failed here, package cache) lives"))))]
-pub struct ChannelSourceArgs {
+pub(crate) struct ChannelSourceArgs {
     /// The plan file: service, members, launcher, safety (its [target] may be absent).
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
@@ -317,7 +317,7 @@ pub struct ChannelSourceArgs {
 
 /// `noderoll channel check`.
 #[derive(Debug, Args)]
-pub struct ChannelCheckArgs {
+pub(crate) struct ChannelCheckArgs {
     /// The channel and the service.
     #[command(flatten)]
     pub source: ChannelSourceArgs,
@@ -325,7 +325,7 @@ pub struct ChannelCheckArgs {
 
 /// `noderoll channel apply`.
 #[derive(Debug, Args)]
-pub struct ChannelApplyArgs {
+pub(crate) struct ChannelApplyArgs {
     /// The channel and the service.
     #[command(flatten)]
     pub source: ChannelSourceArgs,
@@ -340,7 +340,7 @@ pub struct ChannelApplyArgs {
 /// `noderoll watch`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("Where per-service state (locks, journals, package cache) lives"))))]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// A plan file naming a service (repeat for several services; each plan's [target] may
     /// be absent: the channel supplies it).
     #[arg(long = "plan", required = true)]
@@ -370,7 +370,7 @@ pub struct WatchArgs {
 /// `noderoll vote`.
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory: where this machine last saw the service's nodes, tried when none of the plan's addresses answers"))))]
-pub struct VoteArgs {
+pub(crate) struct VoteArgs {
     /// The proposal id.
     pub proposal_id: String,
     /// The plan file: `[service]` and `[[members]]` are all a vote needs.
@@ -386,7 +386,7 @@ pub struct VoteArgs {
 
 /// `noderoll completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -394,7 +394,7 @@ pub struct CompletionsArgs {
 
 /// `noderoll journal`.
 #[derive(Debug, Args)]
-pub struct JournalArgs {
+pub(crate) struct JournalArgs {
     /// Where the service is (its certificate keys the journal).
     #[command(flatten)]
     pub service: ServiceArgs,

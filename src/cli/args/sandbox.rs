@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 /// `noderoll sandbox`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Act on a running sandbox instead of starting one.
     #[command(subcommand)]
     pub action: Option<SandboxAction>,
@@ -19,7 +19,7 @@ pub struct SandboxArgs {
 
 /// Attestation platform of simulated builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlatformArg {
+pub(crate) enum PlatformArg {
     /// Virtual (host data = SHA-256 of the package).
     Virtual,
     /// AMD SEV-SNP (measurement + host data = SHA-256 of the security policy).
@@ -28,7 +28,7 @@ pub enum PlatformArg {
 
 /// Starting a sandbox.
 #[derive(Debug, Args)]
-pub struct SandboxServeArgs {
+pub(crate) struct SandboxServeArgs {
     /// Directory for service_cert.pem, member identities, sandbox.json and a ready plan.
     #[arg(long, default_value = "noderoll-sandbox")]
     pub dir: PathBuf,
@@ -59,7 +59,7 @@ pub struct SandboxServeArgs {
 
 /// Subcommands acting on a running sandbox (found through `DIR/sandbox.json`).
 #[derive(Debug, Subcommand)]
-pub enum SandboxAction {
+pub(crate) enum SandboxAction {
     /// Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print
     /// `{"node_id": ..., "rpc_address": ...}`.
     LaunchNode(LaunchNodeArgs),
@@ -73,7 +73,7 @@ pub enum SandboxAction {
 
 /// A running sandbox's directory.
 #[derive(Debug, Args)]
-pub struct SandboxDirArgs {
+pub(crate) struct SandboxDirArgs {
     /// The directory given to `noderoll sandbox --dir`.
     #[arg(long, default_value = "noderoll-sandbox")]
     pub dir: PathBuf,
@@ -81,7 +81,7 @@ pub struct SandboxDirArgs {
 
 /// `noderoll sandbox launch-node`.
 #[derive(Debug, Args)]
-pub struct LaunchNodeArgs {
+pub(crate) struct LaunchNodeArgs {
     /// The running sandbox.
     #[command(flatten)]
     pub sandbox: SandboxDirArgs,
@@ -104,7 +104,7 @@ pub struct LaunchNodeArgs {
 
 /// `noderoll sandbox stop-node`.
 #[derive(Debug, Args)]
-pub struct StopNodeArgs {
+pub(crate) struct StopNodeArgs {
     /// The running sandbox.
     #[command(flatten)]
     pub sandbox: SandboxDirArgs,
@@ -122,7 +122,7 @@ pub struct StopNodeArgs {
 
 /// Fault kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     /// Crash --node.
     Kill,
     /// Cut --node off.
@@ -159,7 +159,7 @@ pub enum FaultKind {
 
 /// `noderoll sandbox fault`.
 #[derive(Debug, Args)]
-pub struct FaultArgs {
+pub(crate) struct FaultArgs {
     /// The running sandbox.
     #[command(flatten)]
     pub sandbox: SandboxDirArgs,
@@ -194,7 +194,7 @@ pub struct FaultArgs {
 
 /// `noderoll demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Nodes of the demo service.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,

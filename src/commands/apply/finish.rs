@@ -31,7 +31,7 @@ pub(crate) fn outcome_of(result: &Result<Outcome, AppError>) -> (&'static str, b
 /// the run (which retired them) or this command reached the service only through the
 /// addresses kept in the state directory. A load balancer or DNS name in `[service] url` is
 /// not a node's address and still answers (`before` was read through it): nothing to update.
-pub fn moved_service_urls(
+pub(crate) fn moved_service_urls(
     w: &Wiring,
     before: Option<&Observation>,
     after: &Observation,
@@ -72,7 +72,7 @@ fn ending(result: &Result<Outcome, AppError>, interrupted: bool) -> (usize, Endi
 /// Print the outcome (summary record or table) and map it to an exit code. `before`: the
 /// service as the run found it.
 #[allow(clippy::too_many_arguments)]
-pub async fn finish(
+pub(crate) async fn finish(
     w: &Wiring,
     nodes: &[crate::ccf::NodeAddr],
     before: Option<&Observation>,

@@ -13,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use finish::{finish, moved_service_urls};
+pub(crate) use finish::{finish, moved_service_urls};
 
 use crate::cli::args::{ApplyArgs, FinalizeArgs, RollbackArgs};
 use crate::errors::AppError;
@@ -49,12 +49,16 @@ enum Mode {
 }
 
 /// Apply a plan file or a saved plan.
-pub async fn run(args: &ApplyArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
+pub(crate) async fn run(
+    args: &ApplyArgs,
+    printer: Printer,
+    cancel: Cancel,
+) -> Result<u8, AppError> {
     execute(args, Mode::Apply, None, printer, cancel).await
 }
 
 /// A channel release to apply in place of the plan's `[target]`, with its verified package.
-pub struct ReleaseRun {
+pub(crate) struct ReleaseRun {
     /// The release (recorded in the journal so a restart resumes it).
     pub release: crate::channel::Release,
     /// Its verified package, handed to the launcher as `NODEROLL_PACKAGE`.
@@ -66,7 +70,7 @@ pub struct ReleaseRun {
 /// `noderoll channel apply`: the same run as `apply`, aimed at a channel's release (or the
 /// plan's own `[target]` without one); or, `rolling_back`, the finish of a rollback that an
 /// interrupted run had started.
-pub async fn run_release(
+pub(crate) async fn run_release(
     args: &ApplyArgs,
     release: Option<ReleaseRun>,
     rolling_back: bool,
@@ -82,7 +86,7 @@ pub async fn run_release(
 }
 
 /// `noderoll finalize`: the same run (lock, journal, reporters), allowed only the finalize step.
-pub async fn finalize(
+pub(crate) async fn finalize(
     args: &FinalizeArgs,
     printer: Printer,
     cancel: Cancel,
@@ -92,7 +96,7 @@ pub async fn finalize(
 }
 
 /// `noderoll rollback`: the same run (lock, journal, reporters), aimed at the previous version.
-pub async fn rollback(
+pub(crate) async fn rollback(
     args: &RollbackArgs,
     printer: Printer,
     cancel: Cancel,

@@ -27,14 +27,14 @@ use crate::plan::planner;
 use crate::plan::{Launched, Plan, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::wait::Cancel;
 
-pub use super::error::{EngineError, StepError};
-pub use super::options::{FinalizePolicy, RunOptions};
-pub use super::preflight::Check;
-pub use crate::observe::view_of;
+pub(crate) use super::error::EngineError;
+pub(crate) use super::options::{FinalizePolicy, RunOptions};
+pub(crate) use super::preflight::Check;
+pub(crate) use crate::observe::view_of;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The service already runs the target.
     NothingToDo,
     /// The upgrade completed.
@@ -57,7 +57,7 @@ pub enum Outcome {
 }
 
 /// What an engine talks to and through.
-pub struct EngineParts {
+pub(crate) struct EngineParts {
     /// The patient client (retries).
     pub client: CcfClient,
     /// The quick client, for per-node probes.
@@ -79,7 +79,7 @@ pub struct EngineParts {
 }
 
 /// Everything a run needs.
-pub struct Engine {
+pub(crate) struct Engine {
     client: CcfClient,
     probe: CcfClient,
     gov: Governance,
@@ -101,7 +101,7 @@ pub struct Engine {
 
 impl Engine {
     /// Wire an engine for `spec`, run as `options` say.
-    pub fn new(parts: EngineParts, spec: UpgradeSpec, options: RunOptions) -> Self {
+    pub(crate) fn new(parts: EngineParts, spec: UpgradeSpec, options: RunOptions) -> Self {
         let gov = parts
             .gov
             .with_observer(governance_reporter(parts.reporter.clone()));
@@ -132,12 +132,12 @@ impl Engine {
 
     /// What this run is asked to do, to complete before it first plans (a preview learns which
     /// nodes to adopt from its first look).
-    pub fn options_mut(&mut self) -> &mut RunOptions {
+    pub(crate) fn options_mut(&mut self) -> &mut RunOptions {
         &mut self.options
     }
 
     /// Every node this run launched or adopted (what a rollback after it must clean up).
-    pub fn launched(&self) -> Vec<Launched> {
+    pub(crate) fn launched(&self) -> Vec<Launched> {
         match &self.ctx {
             Some(c) => c.launched.clone(),
             None => self.options.adopted.clone(),
@@ -151,7 +151,7 @@ impl Engine {
 
     /// How a run on `plan` ends without executing anything, if it does: nothing to do, only
     /// a held finalize left, or a finalize-only run with other steps remaining.
-    pub fn settled(&self, plan: &Plan) -> Option<Result<Outcome, EngineError>> {
+    pub(crate) fn settled(&self, plan: &Plan) -> Option<Result<Outcome, EngineError>> {
         let only_finalize = plan
             .steps
             .iter()
@@ -173,28 +173,23 @@ impl Engine {
         }
     }
 
-    /// This run's id.
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
     fn report(&self, e: Event) {
         self.reporter.report(&e);
     }
 
     /// Observe the service (read-only), through the nodes seen last time and then the plan's
     /// addresses: the plan may name nodes this run has since retired.
-    pub async fn observe(&mut self) -> Result<(Observation, ServiceView), EngineError> {
+    pub(crate) async fn observe(&mut self) -> Result<(Observation, ServiceView), EngineError> {
         self.observer.look().await
     }
 
     /// Nodes of the service as last observed, then the plan's addresses.
-    pub fn known_nodes(&self) -> Vec<NodeAddr> {
+    pub(crate) fn known_nodes(&self) -> Vec<NodeAddr> {
         self.observer.known_nodes()
     }
 
     /// The plan for what was just observed (resolving the run's numbers on first use).
-    pub fn plan_for(&mut self, view: &ServiceView) -> Plan {
+    pub(crate) fn plan_for(&mut self, view: &ServiceView) -> Plan {
         // The budget is the upgrade's, not one process's: launches of the unfinished runs
         // this one continues (from the journal) count, so re-running never adds nodes.
         let earlier_launches = self.options.adopted.len() + self.options.in_flight.len();
@@ -235,7 +230,7 @@ impl Engine {
     }
 
     /// Preflight checks (read-only), each reported.
-    pub async fn preflight(&mut self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
+    pub(crate) async fn preflight(&mut self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
         let checks = Preflight {
             client: &self.client,
             probe: &self.probe,

@@ -15,7 +15,7 @@ use crate::wait::Poller;
 
 impl Engine {
     /// Run the upgrade to completion.
-    pub async fn run(&mut self) -> Result<Outcome, EngineError> {
+    pub(crate) async fn run(&mut self) -> Result<Outcome, EngineError> {
         if let Some(settled) = self.begin().await? {
             return settled;
         }

@@ -19,12 +19,12 @@ use crate::ccf::NodeAddr;
 use crate::plan::Launched;
 use crate::plan::spec::UpgradeSpec;
 
-pub use crate::shell_command::{Program, malformed, program_of, resolve};
-pub use output::parse_launch_output;
+pub(crate) use crate::shell_command::{program_of, resolve};
+pub(crate) use output::parse_launch_output;
 
 /// A launch or stop that failed.
 #[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
+pub(crate) enum LaunchError {
     /// The command failed.
     #[error("{which} command `{command}` failed: {detail}")]
     Failed {
@@ -50,7 +50,7 @@ pub enum LaunchError {
 
 /// What a launch is told.
 #[derive(Debug, Clone)]
-pub struct LaunchRequest {
+pub(crate) struct LaunchRequest {
     /// Run id.
     pub run_id: String,
     /// Index of the new node in this run.
@@ -65,7 +65,7 @@ pub struct LaunchRequest {
 
 /// Runs the plan file's launch and stop commands.
 #[derive(Debug, Clone)]
-pub struct CommandLauncher {
+pub(crate) struct CommandLauncher {
     launch: String,
     stop: String,
     cwd: PathBuf,
@@ -78,7 +78,7 @@ pub struct CommandLauncher {
 
 impl CommandLauncher {
     /// From the plan; commands run through `sh -c` in the plan file's directory.
-    pub fn new(spec: &UpgradeSpec, plan_dir: &Path) -> Self {
+    pub(crate) fn new(spec: &UpgradeSpec, plan_dir: &Path) -> Self {
         CommandLauncher {
             launch: spec.nodes.launch.clone(),
             stop: spec.nodes.stop.clone(),
@@ -112,13 +112,13 @@ impl CommandLauncher {
     }
 
     /// Pass a verified package to every launch as `NODEROLL_PACKAGE`.
-    pub fn with_package(mut self, package: Option<PathBuf>) -> Self {
+    pub(crate) fn with_package(mut self, package: Option<PathBuf>) -> Self {
         self.package = package;
         self
     }
 
     /// Start one node.
-    pub async fn launch(&self, req: &LaunchRequest) -> Result<Launched, LaunchError> {
+    pub(crate) async fn launch(&self, req: &LaunchRequest) -> Result<Launched, LaunchError> {
         let mut env = vec![
             ("NODEROLL_RUN_ID", req.run_id.clone()),
             ("NODEROLL_NODE_INDEX", req.index.to_string()),
@@ -143,7 +143,11 @@ impl CommandLauncher {
     }
 
     /// Stop one node.
-    pub async fn stop(&self, node_id: &str, address: Option<&NodeAddr>) -> Result<(), LaunchError> {
+    pub(crate) async fn stop(
+        &self,
+        node_id: &str,
+        address: Option<&NodeAddr>,
+    ) -> Result<(), LaunchError> {
         let env = [
             ("NODEROLL_NODE_ID", node_id.to_string()),
             (
@@ -156,7 +160,7 @@ impl CommandLauncher {
 
     /// Cancel a launch whose node was never reported (a run stopped while its launch command
     /// ran): the stop command with `NODEROLL_NODE_NAME` and `NODEROLL_RUN_ID`, no node id.
-    pub async fn cancel(&self, name: &str, run_id: &str) -> Result<(), LaunchError> {
+    pub(crate) async fn cancel(&self, name: &str, run_id: &str) -> Result<(), LaunchError> {
         let env = [
             ("NODEROLL_NODE_ID", String::new()),
             ("NODEROLL_NODE_RPC_ADDRESS", String::new()),
@@ -169,7 +173,7 @@ impl CommandLauncher {
     /// Preflight (nothing is run): whether the commands the remaining steps need, `launch`
     /// and/or `stop`, can be started. `Ok` says what was found; `Err` names each command and
     /// what is wrong with it.
-    pub async fn preflight(&self, launch: bool, stop: bool) -> Result<String, String> {
+    pub(crate) async fn preflight(&self, launch: bool, stop: bool) -> Result<String, String> {
         let wanted: Vec<(&str, &str)> =
             [("launch", launch, &self.launch), ("stop", stop, &self.stop)]
                 .into_iter()

@@ -6,7 +6,7 @@ use crate::ccf::types::is_hex_id;
 use crate::plan::Launched;
 
 /// Parse the launcher's last stdout line. Every refusal quotes the line.
-pub fn parse_launch_output(command: &str, stdout: &str) -> Result<Launched, LaunchError> {
+pub(crate) fn parse_launch_output(command: &str, stdout: &str) -> Result<Launched, LaunchError> {
     let bad = |detail: String| LaunchError::BadOutput {
         command: command.to_string(),
         detail,

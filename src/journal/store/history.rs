@@ -4,27 +4,10 @@ use super::{Journal, Record};
 use crate::plan::Launched;
 
 impl Journal {
-    /// Whether the latest run started and never recorded its end (crashed or killed).
-    pub fn has_unfinished_run(&self) -> bool {
-        let last_start = self
-            .records
-            .iter()
-            .rposition(|r| matches!(r, Record::RunStarted { .. }));
-        let last_end = self
-            .records
-            .iter()
-            .rposition(|r| matches!(r, Record::RunEnded { .. }));
-        match (last_start, last_end) {
-            (Some(s), Some(e)) => s > e,
-            (Some(_), None) => true,
-            _ => false,
-        }
-    }
-
     /// The nodes launched by runs that did not finish, and the names of the launches still
     /// in flight when they stopped (started, no answer recorded): what a new run must adopt
     /// or cancel rather than launch again.
-    pub fn unfinished_launches(&self) -> (Vec<Launched>, Vec<String>) {
+    pub(crate) fn unfinished_launches(&self) -> (Vec<Launched>, Vec<String>) {
         let (mut launched, mut started, mut nameless) = (Vec::new(), Vec::new(), 0usize);
         for r in &self.records {
             match r {
@@ -52,7 +35,7 @@ impl Journal {
 
 /// An upgrade left unsettled by a run of this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsettled {
+pub(crate) struct Unsettled {
     /// Its target, described (empty if the run's start was not recorded).
     pub target: String,
     /// The channel release it was aimed at, if it came from a channel.
@@ -73,7 +56,7 @@ impl Journal {
     /// Whether a run of this machine changed the service and no later run settled it
     /// (crashed, interrupted or failed mid-upgrade): the service's mixed state is this
     /// journal's to continue. Runs refused before their first write do not count.
-    pub fn in_progress(&self) -> bool {
+    pub(crate) fn in_progress(&self) -> bool {
         let mut dirty = false;
         for r in &self.records {
             match r {
@@ -92,7 +75,7 @@ impl Journal {
     /// The upgrade this machine left unsettled (see [`Journal::in_progress`]), if any: whether
     /// its last run was rolling back, and the channel release it was aimed at (`None` for a
     /// plan file's own `[target]`).
-    pub fn unsettled(&self) -> Option<Unsettled> {
+    pub(crate) fn unsettled(&self) -> Option<Unsettled> {
         if !self.in_progress() {
             return None;
         }
@@ -135,7 +118,7 @@ impl Journal {
     }
 
     /// Every target still marked failed: (target, when, why), oldest first.
-    pub fn failed_targets(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn failed_targets(&self) -> Vec<(String, String, String)> {
         let mut keys: Vec<&str> = Vec::new();
         for r in &self.records {
             if let Record::TargetFailed { key, .. } = r
@@ -157,7 +140,7 @@ impl Journal {
     }
 
     /// When and why `key` last failed, unless a later run upgraded to it.
-    pub fn failed_target(&self, key: &str) -> Option<(String, String)> {
+    pub(crate) fn failed_target(&self, key: &str) -> Option<(String, String)> {
         let mut failed: Option<(String, String, String)> = None;
         let mut targets = std::collections::BTreeMap::new();
         for r in &self.records {

@@ -17,16 +17,16 @@ use std::sync::Mutex;
 
 use super::lock::ServiceState;
 
-pub use history::Unsettled;
-pub use record::Record;
-pub use reporter::JournalReporter;
+pub(crate) use history::Unsettled;
+pub(crate) use record::Record;
+pub(crate) use reporter::JournalReporter;
 
 /// Format version written by this noderoll; journals with a newer one are not written to.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// A journal problem.
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub(crate) enum JournalError {
     /// Unreadable or unwritable.
     #[error("journal {}", .path.display())]
     Io {
@@ -48,7 +48,7 @@ pub enum JournalError {
 
 /// An open journal.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     snapshot: PathBuf,
     file: Mutex<File>,
@@ -57,7 +57,7 @@ pub struct Journal {
 
 impl Journal {
     /// Open (creating) the journal of a service; refuse one written by a newer format.
-    pub fn open(state: &ServiceState) -> Result<Journal, JournalError> {
+    pub(crate) fn open(state: &ServiceState) -> Result<Journal, JournalError> {
         let path = state.dir().join("journal.jsonl");
         let io = |source| JournalError::Io {
             path: path.clone(),
@@ -96,12 +96,12 @@ impl Journal {
     }
 
     /// Every record, oldest first.
-    pub fn records(&self) -> &[Record] {
+    pub(crate) fn records(&self) -> &[Record] {
         &self.records
     }
 
     /// Append a record and fsync it; then replace the snapshot atomically.
-    pub fn append(&self, r: &Record) -> Result<(), JournalError> {
+    pub(crate) fn append(&self, r: &Record) -> Result<(), JournalError> {
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,

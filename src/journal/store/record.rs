@@ -7,7 +7,7 @@ use crate::plan::Launched;
 /// One journal record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "record", rename_all = "snake_case")]
-pub enum Record {
+pub(crate) enum Record {
     /// A run began (after preflight).
     RunStarted {
         /// Format version.

@@ -7,7 +7,7 @@ use crate::exec::{Event, Reporter};
 use crate::plan::Launched;
 
 /// Records the events that matter for resuming, then passes every event on.
-pub struct JournalReporter {
+pub(crate) struct JournalReporter {
     inner: std::sync::Arc<dyn Reporter>,
     journal: std::sync::Arc<Journal>,
     run_id: Mutex<String>,
@@ -16,7 +16,7 @@ pub struct JournalReporter {
 
 impl JournalReporter {
     /// Wrap `inner`.
-    pub fn new(
+    pub(crate) fn new(
         inner: std::sync::Arc<dyn Reporter>,
         journal: std::sync::Arc<Journal>,
         plan_sha256: String,
@@ -36,7 +36,7 @@ impl JournalReporter {
     }
 
     /// Record that the target failed and is being rolled back.
-    pub fn target_failed(&self, target: &crate::plan::Target, reason: &str) {
+    pub(crate) fn target_failed(&self, target: &crate::plan::Target, reason: &str) {
         let run_id = self
             .run_id
             .lock()
@@ -52,7 +52,7 @@ impl JournalReporter {
     }
 
     /// Record how the run ended.
-    pub fn ended(&self, outcome: &str) {
+    pub(crate) fn ended(&self, outcome: &str) {
         let run_id = self
             .run_id
             .lock()

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod schema;
+pub(crate) mod schema;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,18 +16,18 @@ use noderoll::ccf::NodeAddr;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use rustls_pki_types::pem::PemObject;
 
-pub fn init() {
+pub(crate) fn init() {
     noderoll::ccf::tls::ensure_crypto_provider();
 }
 
 /// A service identity (CA "CCF Service") that can endorse node certificates.
-pub struct ServiceIdentity {
+pub(crate) struct ServiceIdentity {
     pub cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
 impl ServiceIdentity {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params
@@ -42,7 +42,7 @@ impl ServiceIdentity {
     }
 
     /// A node certificate endorsed by this service (SANs localhost and 127.0.0.1).
-    pub fn node_cert(&self) -> CertAndKey {
+    pub(crate) fn node_cert(&self) -> CertAndKey {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params
@@ -60,7 +60,7 @@ impl ServiceIdentity {
 }
 
 /// A self-signed, CA-flagged node certificate: what a joining CCF node presents.
-pub fn self_signed_node_cert() -> CertAndKey {
+pub(crate) fn self_signed_node_cert() -> CertAndKey {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     params
@@ -78,14 +78,14 @@ pub fn self_signed_node_cert() -> CertAndKey {
 }
 
 #[derive(Clone)]
-pub struct CertAndKey {
+pub(crate) struct CertAndKey {
     pub cert_pem: String,
     pub key_pem: String,
 }
 
 impl CertAndKey {
     /// The CCF node id of this certificate's key: SHA-256 of its SubjectPublicKeyInfo.
-    pub fn node_id(&self) -> String {
+    pub(crate) fn node_id(&self) -> String {
         use x509_cert::der::{Decode, Encode};
         let der =
             rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
@@ -99,7 +99,7 @@ impl CertAndKey {
         )
     }
 
-    pub fn der_sha256(&self) -> [u8; 32] {
+    pub(crate) fn der_sha256(&self) -> [u8; 32] {
         use sha2::Digest;
         let der =
             rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap();
@@ -108,20 +108,20 @@ impl CertAndKey {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Curve {
+pub(crate) enum Curve {
     P256,
     P384,
 }
 
 /// A member identity as files: self-signed certificate, key as SEC1 with an `EC PARAMETERS`
 /// block (CCF's keygenerator.sh) and as PKCS#8.
-pub struct MemberFiles {
+pub(crate) struct MemberFiles {
     pub cert: PathBuf,
     pub key_sec1: PathBuf,
     pub key_pkcs8: PathBuf,
 }
 
-pub fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
+pub(crate) fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
     let alg = match curve {
         Curve::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         Curve::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
@@ -164,7 +164,7 @@ pub fn member_files(dir: &Path, name: &str, curve: Curve) -> MemberFiles {
     files
 }
 
-pub fn write_private(path: &Path, text: &str) {
+pub(crate) fn write_private(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     #[cfg(unix)]
     {
@@ -174,13 +174,13 @@ pub fn write_private(path: &Path, text: &str) {
 }
 
 /// An HTTPS server for one test; shut down on drop.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: NodeAddr,
     handle: Handle<SocketAddr>,
 }
 
 impl TestServer {
-    pub async fn start(router: Router, tls: &CertAndKey) -> TestServer {
+    pub(crate) async fn start(router: Router, tls: &CertAndKey) -> TestServer {
         init();
         let certs = rustls_pki_types::CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
@@ -219,32 +219,32 @@ impl Drop for TestServer {
 }
 
 /// A 127.0.0.1 port with nothing listening (bound, then released).
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
 
 /// The repository root.
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// CCF's published schemas and example responses, vendored under `tests/data/ccf` with CCF's
 /// own relative paths (provenance and licence: `tests/data/README.md`).
-pub fn ccf_reference() -> PathBuf {
+pub(crate) fn ccf_reference() -> PathBuf {
     repo_root().join("tests/data/ccf")
 }
 
 /// The text of a vendored CCF file (`rel` relative to `tests/data/ccf`). A missing file fails
 /// the test: the data is part of the repository, so nothing is skipped.
-pub fn ccf_file(rel: &str) -> String {
+pub(crate) fn ccf_file(rel: &str) -> String {
     let path = ccf_reference().join(rel);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("vendored CCF file {} cannot be read: {e}", path.display()))
 }
 
 /// Poll `probe` every 10 ms until it returns `Some`, failing the test after `secs` seconds.
-pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -263,7 +263,7 @@ where
 }
 
 /// A sandbox started in-process for a test, with a client and governance for its member.
-pub struct RunningSandbox {
+pub(crate) struct RunningSandbox {
     pub sandbox: noderoll::sandbox::Sandbox,
     pub client: noderoll::ccf::CcfClient,
     pub gov: noderoll::ccf::governance::Governance,
@@ -274,7 +274,7 @@ pub struct RunningSandbox {
 impl RunningSandbox {
     /// Trusted nodes the service lists now (asked at the stable service address, which
     /// outlives any one node).
-    pub async fn trusted_count(&self) -> usize {
+    pub(crate) async fn trusted_count(&self) -> usize {
         let at: NodeAddr = self.sandbox.info().service_address.parse().unwrap();
         self.client
             .nodes(&at, &Default::default())
@@ -286,7 +286,7 @@ impl RunningSandbox {
     }
 }
 
-pub async fn start_sandbox(
+pub(crate) async fn start_sandbox(
     nodes: usize,
     platform: noderoll::sandbox::Platform,
     speed: f64,
@@ -294,7 +294,7 @@ pub async fn start_sandbox(
     start_sandbox_with_members(nodes, 1, platform, speed).await
 }
 
-pub async fn start_sandbox_with_members(
+pub(crate) async fn start_sandbox_with_members(
     nodes: usize,
     members: usize,
     platform: noderoll::sandbox::Platform,
@@ -304,7 +304,7 @@ pub async fn start_sandbox_with_members(
 }
 
 /// A sandbox of `nodes` nodes on `platform` at `speed`, its options adjusted by `tweak`.
-pub async fn start_sandbox_with(
+pub(crate) async fn start_sandbox_with(
     nodes: usize,
     platform: noderoll::sandbox::Platform,
     speed: f64,
@@ -352,7 +352,7 @@ pub async fn start_sandbox_with(
 }
 
 /// Wait until the service lists `id` as Pending.
-pub async fn wait_pending(
+pub(crate) async fn wait_pending(
     client: &noderoll::ccf::CcfClient,
     entry: &NodeAddr,
     id: &str,
@@ -371,7 +371,7 @@ pub async fn wait_pending(
 }
 
 /// What a finished `noderoll` process left.
-pub struct Ran {
+pub(crate) struct Ran {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -379,7 +379,7 @@ pub struct Ran {
 
 /// Run the `noderoll` binary to completion (off the async runtime) with `state` as its state
 /// directory and no terminal.
-pub async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
+pub(crate) async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let state = state.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -401,11 +401,11 @@ pub async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
 }
 
 /// What a trigger does: gets the event line and the process id.
-pub type Act = Box<dyn FnOnce(&str, u32) + Send>;
+pub(crate) type Act = Box<dyn FnOnce(&str, u32) + Send>;
 
 /// Something to do when `apply` prints the `nth` (1-based) event of `kind` whose line
 /// contains `needle`.
-pub struct Trigger {
+pub(crate) struct Trigger {
     pub kind: &'static str,
     pub nth: usize,
     pub needle: &'static str,
@@ -413,7 +413,7 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    pub fn new(
+    pub(crate) fn new(
         kind: &'static str,
         nth: usize,
         needle: &'static str,
@@ -431,7 +431,7 @@ impl Trigger {
 /// Run `noderoll apply --plan PLAN --yes --output json [extra]` with `state` as its state
 /// directory, firing `triggers` in order as their events are printed; returns how it ended
 /// and how many triggers fired.
-pub async fn apply_with(
+pub(crate) async fn apply_with(
     plan: &Path,
     state: &Path,
     extra: &[&str],
@@ -445,7 +445,7 @@ pub async fn apply_with(
 /// Run `noderoll ARGS --output json` with `state` as its state directory, firing
 /// `triggers` in order as their events are printed; returns how it ended and how many
 /// triggers fired.
-pub async fn run_with(args: &[&str], state: &Path, triggers: Vec<Trigger>) -> (Ran, usize) {
+pub(crate) async fn run_with(args: &[&str], state: &Path, triggers: Vec<Trigger>) -> (Ran, usize) {
     use std::io::{BufRead, Read};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
         .args(args)
@@ -497,7 +497,7 @@ pub async fn run_with(args: &[&str], state: &Path, triggers: Vec<Trigger>) -> (R
 
 /// Start `noderoll apply --plan PLAN --yes --output json` and SIGKILL it when the `nth`
 /// (1-based) event of `kind` whose line contains `needle` is printed.
-pub async fn apply_killed_at(
+pub(crate) async fn apply_killed_at(
     plan: &Path,
     state: &Path,
     kind: &'static str,
@@ -519,7 +519,7 @@ pub async fn apply_killed_at(
 
 impl RunningSandbox {
     /// The nodes the sandbox started with, as `sandbox.json` lists them.
-    pub fn original_nodes(&self) -> Vec<NodeAddr> {
+    pub(crate) fn original_nodes(&self) -> Vec<NodeAddr> {
         self.sandbox
             .info()
             .nodes
@@ -529,7 +529,7 @@ impl RunningSandbox {
     }
 
     /// Register the sandbox's next (virtual) build through governance; returns it.
-    pub async fn register_next_virtual(&self) -> noderoll::sandbox::Build {
+    pub(crate) async fn register_next_virtual(&self) -> noderoll::sandbox::Build {
         let next = self.sandbox.info().next_build.clone();
         let body = noderoll::ccf::types::ProposalBody {
             actions: vec![noderoll::ccf::types::Action::new(
@@ -545,12 +545,12 @@ impl RunningSandbox {
     }
 
     /// The ready plan the sandbox wrote.
-    pub fn plan_path(&self) -> std::path::PathBuf {
+    pub(crate) fn plan_path(&self) -> std::path::PathBuf {
         self.dir.path().join(&self.sandbox.info().plan)
     }
 
     /// Nodes launched since the start, and whether every proposal was created only once.
-    pub fn launched_and_no_duplicate_proposal(&self) -> (usize, bool) {
+    pub(crate) fn launched_and_no_duplicate_proposal(&self) -> (usize, bool) {
         let start = self.sandbox.info().nodes.len();
         self.sandbox.with_world(|w| {
             let mut unique = w.created_proposals.clone();
@@ -566,7 +566,7 @@ impl RunningSandbox {
 
 /// The sandbox's plan without `[target]` (the channel supplies it), launching whatever build
 /// the release names and noting the package each launch was given.
-pub fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
+pub(crate) fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
     let text = std::fs::read_to_string(r.plan_path()).unwrap();
     let (head, rest) = text.split_once("[target]").unwrap();
     let rest = &rest[rest.find("[nodes]").unwrap()..];
@@ -586,7 +586,7 @@ pub fn channel_plan(r: &RunningSandbox) -> std::path::PathBuf {
     path
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()

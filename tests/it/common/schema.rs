@@ -6,16 +6,16 @@ use serde_json::Value;
 
 use super::ccf_file;
 
-pub struct Schemas {
+pub(crate) struct Schemas {
     root: Value,
 }
 
 impl Schemas {
-    pub fn node() -> Self {
+    pub(crate) fn node() -> Self {
         Self::load("doc/schemas/node_openapi.json")
     }
 
-    pub fn gov() -> Self {
+    pub(crate) fn gov() -> Self {
         Self::load("doc/schemas/gov/2024-07-01/gov.json")
     }
 
@@ -25,7 +25,7 @@ impl Schemas {
         }
     }
 
-    pub fn paths(&self) -> Vec<(String, String)> {
+    pub(crate) fn paths(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (p, ops) in self.root["paths"].as_object().unwrap() {
             for m in ops.as_object().unwrap().keys() {
@@ -49,7 +49,7 @@ impl Schemas {
     }
 
     /// The body schema of `method path` for `status` (falls back to `default`).
-    pub fn response(&self, path: &str, method: &str, status: &str) -> Value {
+    pub(crate) fn response(&self, path: &str, method: &str, status: &str) -> Value {
         let op = &self.root["paths"][path][method];
         assert!(op.is_object(), "{method} {path} is not in the schema");
         let resp = op["responses"]
@@ -64,7 +64,7 @@ impl Schemas {
             .unwrap_or(Value::Null)
     }
 
-    pub fn validate(&self, schema: &Value, instance: &Value) -> Result<(), Vec<String>> {
+    pub(crate) fn validate(&self, schema: &Value, instance: &Value) -> Result<(), Vec<String>> {
         let mut errors = Vec::new();
         self.check(schema, instance, "$", &mut errors);
         if errors.is_empty() {
