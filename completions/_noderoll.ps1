@@ -26,7 +26,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -42,7 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page noderoll(1) (roff), or write it and every command''s page (noderoll-apply(1), …) into a directory')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -61,7 +60,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -78,7 +76,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -97,7 +94,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -112,7 +108,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -128,7 +123,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -143,7 +137,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -154,7 +147,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only')
@@ -173,7 +165,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -191,7 +182,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -204,7 +194,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -241,7 +230,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -256,7 +244,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -271,7 +258,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -282,18 +268,17 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'noderoll;man' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write every page (noderoll.1, noderoll-apply.1, …) into this directory (created if missing) instead of printing noderoll.1')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -312,7 +297,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('launch-node', 'launch-node', [CompletionResultType]::ParameterValue, 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`')
@@ -334,7 +318,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -349,7 +332,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -369,7 +351,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -381,7 +362,6 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')
-            [CompletionResult]::new('--supervised', '--supervised', [CompletionResultType]::ParameterName, 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -421,7 +401,7 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
             [CompletionResult]::new('vote', 'vote', [CompletionResultType]::ParameterValue, 'Show a proposal''s actions and vote for it as the configured member(s)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page noderoll(1) (roff), or write it and every command''s page (noderoll-apply(1), …) into a directory')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break

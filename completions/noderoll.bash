@@ -182,7 +182,7 @@ _noderoll() {
 
     case "${cmd}" in
         noderoll)
-            opts="-q -v -h -V --output --quiet --verbose --supervised --help --version status plan apply finalize rollback journal channel watch vote demo completions man sandbox help"
+            opts="-q -v -h -V --output --quiet --verbose --help --version status plan apply finalize rollback journal channel watch vote demo completions man sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,7 +200,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__apply)
-            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --retry-failed-target --state-dir --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --yes --allow-downgrade --allow-version-jump --adopt --retry-failed-target --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,7 +230,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel)
-            opts="-q -v -h --output --quiet --verbose --supervised --help check apply clear-failed help"
+            opts="-q -v -h --output --quiet --verbose --help check apply clear-failed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,7 +248,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__apply)
-            opts="-y -q -v -h --plan --channel --ca --state-dir --yes --retry-failed-target --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --channel --ca --state-dir --yes --retry-failed-target --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,7 +282,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__check)
-            opts="-q -v -h --plan --channel --ca --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --channel --ca --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,7 +316,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__channel__subcmd__clear__subcmd__failed)
-            opts="-q -v -h --plan --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,7 +412,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__completions)
-            opts="-q -v -h --output --quiet --verbose --supervised --help bash elvish fish powershell zsh"
+            opts="-q -v -h --output --quiet --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,7 +430,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__demo)
-            opts="-q -v -h --nodes --speed --platform --dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --nodes --speed --platform --dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,7 +464,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__finalize)
-            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,7 +798,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__journal)
-            opts="-q -v -h --plan --service-url --service-cert --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --service-url --service-cert --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,12 +832,16 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__man)
-            opts="-q -v -h --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -850,7 +854,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__plan)
-            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -880,7 +884,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__rollback)
-            opts="-y -q -v -h --plan --yes --dry-run --state-dir --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --yes --dry-run --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,7 +910,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox)
-            opts="-q -v -h --dir --nodes --members --seed --speed --platform --uvm --stale-retired --output --quiet --verbose --supervised --help launch-node stop-node fault check help"
+            opts="-q -v -h --dir --nodes --members --seed --speed --platform --uvm --stale-retired --output --quiet --verbose --help launch-node stop-node fault check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -952,7 +956,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__check)
-            opts="-q -v -h --dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -974,7 +978,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__fault)
-            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --supervised --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
+            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1112,7 +1116,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__launch__subcmd__node)
-            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --name --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --name --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1154,7 +1158,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__stop__subcmd__node)
-            opts="-q -v -h --dir --node-id --rpc-address --name --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --dir --node-id --rpc-address --name --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1188,7 +1192,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__status)
-            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --service-url --service-cert --watch --until --interval --timeout --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1234,7 +1238,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__vote)
-            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --supervised --help"
+            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1260,7 +1264,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__watch)
-            opts="-q -v -h --plan --channel --ca --interval --max-concurrent --once --state-dir --output --quiet --verbose --supervised --help"
+            opts="-q -v -h --plan --channel --ca --interval --max-concurrent --once --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

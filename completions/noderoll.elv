@@ -23,7 +23,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -39,7 +38,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page noderoll(1) (roff), or write it and every command''s page (noderoll-apply(1), …) into a directory'
             cand sandbox 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -57,7 +56,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -73,7 +71,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -91,7 +88,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -105,7 +101,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -120,7 +115,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -134,7 +128,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -144,7 +137,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand check 'Compare the channel''s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
@@ -162,7 +154,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -179,7 +170,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -191,7 +181,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -222,7 +211,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -236,7 +224,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -250,7 +237,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -260,17 +246,16 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'noderoll;man'= {
+            cand --dir 'Write every page (noderoll.1, noderoll-apply.1, …) into this directory (created if missing) instead of printing noderoll.1'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -288,7 +273,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand launch-node 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
@@ -309,7 +293,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -323,7 +306,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -342,7 +324,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -353,7 +334,6 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'
             cand --verbose 'More diagnostics on stderr (-v: debug, -vv: trace)'
-            cand --supervised 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor''s to handle'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -386,7 +366,7 @@ set edit:completion:arg-completer[noderoll] = {|@words|
             cand vote 'Show a proposal''s actions and vote for it as the configured member(s)'
             cand demo 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page noderoll(1) (roff), or write it and every command''s page (noderoll-apply(1), …) into a directory'
             cand sandbox 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }

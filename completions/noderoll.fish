@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_noderoll_global_optspecs
-    string join \n output= q/quiet v/verbose supervised h/help V/version
+    string join \n output= q/quiet v/verbose h/help V/version
 end
 
 function __fish_noderoll_needs_command
@@ -28,7 +28,6 @@ complete -c noderoll -n "__fish_noderoll_needs_command" -l output -d 'Output for
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_needs_command" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_needs_command" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_needs_command" -s V -l version -d 'Print version'
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "status" -d 'Show every node (status, primary, address, version, retirement), fault tolerance, registered code versions and open proposals. Read-only'
@@ -42,7 +41,7 @@ complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "watch" -d 'Keep s
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "vote" -d 'Show a proposal\'s actions and vote for it as the configured member(s)'
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "demo" -d 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "man" -d 'Print the man page noderoll(1) (roff), or write it and every command\'s page (noderoll-apply(1), …) into a directory'
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "sandbox" -d 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
 complete -c noderoll -n "__fish_noderoll_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l plan -d 'Plan file whose `[service]` table names the service' -r -F
@@ -57,7 +56,6 @@ json\t'One JSON document (or JSON Lines for event streams), with `schema_version
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l watch -d 'Keep watching: redraw whenever the service changes (Ctrl-C to stop)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand status" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l plan -d 'The plan file' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l out -d 'Save the plan for `noderoll apply FILE`' -r -F
@@ -69,7 +67,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-downgra
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-version-jump -d 'Allow a target that skips a major version (CCF supports N to N+1 only)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l plan -d 'The plan file' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l adopt -d 'Continue an upgrade this machine has no journal of (started on another machine, or whose state directory is lost). Alone: every Pending node attesting the target is taken over, mixed builds and the configured members\' open proposals are accepted as that upgrade\'s. With node ids (or unique prefixes of 8+ characters; repeat or comma-separate): only those Pending nodes are taken over' -r
@@ -82,7 +79,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l allow-versio
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l retry-failed-target -d 'Try a target that failed before and was rolled back (the journal remembers it)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -l plan -d 'The plan file' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -l state-dir -d 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
@@ -91,7 +87,6 @@ json\t'One JSON document (or JSON Lines for event streams), with `schema_version
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand finalize" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -l plan -d 'The plan file whose target is given up' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -l state-dir -d 'Where per-service state (the run lock) lives [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
@@ -101,7 +96,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -s y -l yes 
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -l dry-run -d 'Show what the rollback would do and change nothing (exit 0: nothing to roll back, 2: steps to run)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -l plan -d 'Plan file whose `[service]` table names the service' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -l service-url -d 'A node of the service, `host:port` or `https://host:port` (repeat or comma-separate for several; the first that answers is used)' -r
@@ -111,13 +105,11 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -l output -d 
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand journal" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -f -a "check" -d 'Compare the channel\'s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and not __fish_seen_subcommand_from check apply clear-failed help" -f -a "apply" -d 'Upgrade the service to the channel\'s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An upgrade this machine left unfinished on the service is finished first (and alone)'
@@ -131,7 +123,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_se
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from check" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -l plan -d 'The plan file: service, members, launcher, safety (its [target] may be absent)' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -l channel -d 'The channel manifest: an `https://` URL or a local file' -r
@@ -143,7 +134,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_se
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -l retry-failed-target -d 'Consider releases that failed on this service before'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -l plan -d 'The plan file naming the service' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -l state-dir -d 'The state directory [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
@@ -151,7 +141,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_se
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from clear-failed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "check" -d 'Compare the channel\'s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'
 complete -c noderoll -n "__fish_noderoll_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Upgrade the service to the channel\'s newest eligible release: its package (if the manifest names one) is downloaded and verified first and handed to the launcher as NODEROLL_PACKAGE; then the same run as `apply` with the release as [target]. An upgrade this machine left unfinished on the service is finished first (and alone)'
@@ -168,7 +157,6 @@ json\t'One JSON document (or JSON Lines for event streams), with `schema_version
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -l once -d 'Look once (after resuming what was left unfinished), wait for the upgrades it started, then exit: for cron jobs. Exit code: the first failure\'s, else 0'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l plan -d 'The plan file: `[service]` and `[[members]]` are all a vote needs' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l state-dir -d 'The state directory: where this machine last saw the service\'s nodes, tried when none of the plan\'s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
@@ -177,7 +165,6 @@ json\t'One JSON document (or JSON Lines for event streams), with `schema_version
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s y -l yes -d 'Vote without asking'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l nodes -d 'Nodes of the demo service' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l speed -d 'Speed of the simulated service (2 = twice as fast)' -r
@@ -188,19 +175,17 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l output -d 'Ou
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c noderoll -n "__fish_noderoll_using_subcommand man" -l dir -d 'Write every page (noderoll.1, noderoll-apply.1, …) into this directory (created if missing) instead of printing noderoll.1' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand man" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand man" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l dir -d 'Directory for service_cert.pem, member identities, sandbox.json and a ready plan' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l nodes -d 'Nodes at start (1–64)' -r
@@ -215,7 +200,6 @@ json\t'One JSON document (or JSON Lines for event streams), with `schema_version
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l uvm -d 'With --platform snp: nodes present UVM endorsements (Azure confidential containers) and are admitted by them, not by measurement'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "launch-node" -d 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -f -a "stop-node" -d 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
@@ -233,7 +217,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l node-id -d 'Node id' -r
@@ -243,7 +226,6 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from stop-node" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l node -d 'Node id or address (kill, partition, heal)' -r
@@ -259,14 +241,12 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_se
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -l dir -d 'The directory given to `noderoll sandbox --dir`' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -l supervised -d 'Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the supervisor\'s to handle'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "launch-node" -d 'Launcher contract: start a node of the build with NODEROLL_HOST_DATA and print `{"node_id": ..., "rpc_address": ...}`'
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "stop-node" -d 'Launcher contract: stop the node NODEROLL_NODE_ID (or NODEROLL_NODE_RPC_ADDRESS)'
@@ -284,7 +264,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_s
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "vote" -d 'Show a proposal\'s actions and vote for it as the configured member(s)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "demo" -d 'The whole upgrade against a built-in sandbox, with live progress: no arguments needed'
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "man" -d 'Print the man page (roff)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "man" -d 'Print the man page noderoll(1) (roff), or write it and every command\'s page (noderoll-apply(1), …) into a directory'
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "sandbox" -d 'Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running one (launch or stop a node, inject a fault, check invariants)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and not __fish_seen_subcommand_from status plan apply finalize rollback journal channel watch vote demo completions man sandbox help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand help; and __fish_seen_subcommand_from channel" -f -a "check" -d 'Compare the channel\'s newest eligible release with what the service runs (version guard rules: no downgrade, no skipped major version). Exit 0: current; 2: an upgrade is available (its [target] table is printed), or one is in progress. Read-only'

@@ -1,6 +1,7 @@
 //! Process exit codes: a public contract for scripts and CI. A published value never changes.
 //!
-//! The same table is printed by `noderoll --help` and documented in the README.
+//! The same table ([`TABLE`]) is printed by `noderoll --help`, is the man page's EXIT STATUS
+//! and is the README's (`tests/it/generated.rs` checks all three).
 
 /// Everything asked for was done (or there was nothing to do).
 pub(crate) const SUCCESS: u8 = 0;
@@ -31,7 +32,7 @@ pub(crate) const TABLE: &[(u8, &str)] = &[
     (INTERNAL, "unexpected internal error (a bug)"),
     (
         CHANGES_PENDING,
-        "changes pending (with --detailed-exitcode), or an upgrade available (channel check)",
+        "changes pending (with --detailed-exitcode), or an upgrade available or in progress (channel check)",
     ),
     (
         STEP_FAILED,
@@ -45,7 +46,7 @@ pub(crate) const TABLE: &[(u8, &str)] = &[
     (LOCKED, "another run holds this service's lock"),
     (
         ROLLED_BACK,
-        "a new node failed; rolled back to the previous version",
+        "a new node failed; the upgrade was rolled back to the previous version (target recorded as failed)",
     ),
     (
         USAGE,

@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use super::args::{ChannelAction, Cli, Command};
 use crate::errors::{AppError, render};
 use crate::exit_codes;
@@ -15,7 +13,7 @@ use crate::wait::Cancel;
 
 /// The whole program; `main` only calls this.
 pub fn main_impl() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -75,17 +73,14 @@ pub fn main_impl() -> ExitCode {
 
 async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
     use crate::commands as c;
-    let printer = Printer::new(cli.output, cli.quiet);
+    let printer = Printer::new(cli.output, cli.quiet, cli.verbose);
     match cli.command {
         Command::Status(args) => c::status::run(&args, printer, cancel).await,
         Command::Completions(args) => {
             write_stdout(&crate::cli::generate::completions(args.shell))?;
             Ok(exit_codes::SUCCESS)
         }
-        Command::Man => {
-            write_stdout(&crate::cli::generate::man_page())?;
-            Ok(exit_codes::SUCCESS)
-        }
+        Command::Man(args) => crate::cli::generate::man(args.dir.as_deref()),
         Command::Plan(args) => c::plan::run(&args, printer, cancel).await,
         Command::Apply(args) => c::apply::run(&args, printer, cancel).await,
         Command::Rollback(args) => c::apply::rollback(&args, printer, cancel).await,
@@ -97,7 +92,7 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
             ChannelAction::Apply(a) => c::channel::apply(a, printer, cancel).await,
         },
         Command::Vote(args) => c::vote::run(&args, printer, cancel).await,
-        Command::Watch(args) => c::watch::run(&args, printer, cli.verbose, cancel).await,
+        Command::Watch(args) => c::watch::run(&args, printer, cancel).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => c::demo::run(&args, printer, cancel).await,
         #[cfg(feature = "sandbox")]

@@ -58,7 +58,7 @@ pub(crate) async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Re
         &engine.known_nodes(),
         None,
         // The demo shows its outcome even with -q (its progress is what -q quiets).
-        Printer::new(printer.format(), false),
+        Printer::new(printer.format(), false, 0),
         result.map_err(AppError::from),
         started,
         "noderoll demo",

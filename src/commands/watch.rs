@@ -16,7 +16,6 @@ use crate::watch::{Service, WatchConfig};
 pub(crate) async fn run(
     args: &WatchArgs,
     printer: Printer,
-    verbose: u8,
     cancel: Cancel,
 ) -> Result<u8, AppError> {
     let interval =
@@ -32,8 +31,7 @@ pub(crate) async fn run(
             "cannot find the noderoll executable to run upgrades with: {e}"
         ))
     })?;
-    let mut global_args = printer.global_args();
-    global_args.extend((0..verbose).map(|_| "-v".to_string()));
+    let global_args = printer.global_args();
     let cfg = WatchConfig {
         services,
         channel: args.channel.clone(),

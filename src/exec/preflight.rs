@@ -97,7 +97,18 @@ impl Preflight<'_> {
             constitution.as_deref().map_err(String::as_str),
         ));
         let ctx = self.ctx.cloned().unwrap_or_default();
-        checks.push(fault_tolerance_floor(ctx.desired, ctx.min_fault_tolerance));
+        // The launch and stop commands the remaining steps run.
+        let (launch, stop) = self.commands_needed(view);
+        let ends_with = match (self.options.rollback.is_some(), launch) {
+            (false, _) => EndsWith::NewNodes,
+            (true, true) => EndsWith::Relaunched,
+            (true, false) => EndsWith::Remaining,
+        };
+        checks.push(fault_tolerance_floor(
+            ctx.desired,
+            ctx.min_fault_tolerance,
+            ends_with,
+        ));
         let verdict = crate::plan::version::check(
             self.spec.target.ccf_version.as_deref(),
             &running_versions(view, self.spec),
@@ -115,7 +126,6 @@ impl Preflight<'_> {
         }
         // The launch and stop commands the remaining steps run must at least start: a typo
         // found at the first launch costs a registration and its rollback.
-        let (launch, stop) = self.commands_needed(view);
         checks.push(commands_resolve(
             self.launcher.preflight(launch, stop).await,
         ));
@@ -316,9 +326,31 @@ fn constitution_has(needed: &[&str], constitution: Result<&str, &str>) -> Check 
     )
 }
 
-/// The new nodes can give the fault-tolerance floor (the rule: [`gates::floor_reachable`]).
-fn fault_tolerance_floor(desired: usize, min_fault_tolerance: usize) -> Check {
+/// The nodes a run ends with, as the floor check words them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndsWith {
+    /// An upgrade: its new nodes.
+    NewNodes,
+    /// A rollback that launches nodes of the previous version.
+    Relaunched,
+    /// A rollback that launches nothing: the previous version's nodes that stay.
+    Remaining,
+}
+
+/// The nodes the run ends with can give the fault-tolerance floor (the rule:
+/// [`gates::floor_reachable`]).
+fn fault_tolerance_floor(desired: usize, min_fault_tolerance: usize, ends: EndsWith) -> Check {
     let (ok, detail) = gates::floor_reachable(desired, min_fault_tolerance);
+    let f = gates::fault_tolerance(desired);
+    let detail = match ends {
+        EndsWith::NewNodes => detail,
+        EndsWith::Relaunched => format!(
+            "the rollback ends with {desired} nodes of the previous version: f = {f}; the minimum is {min_fault_tolerance}"
+        ),
+        EndsWith::Remaining => format!(
+            "nothing to launch: the {desired} nodes of the previous version that stay give f = {f}; the minimum is {min_fault_tolerance}"
+        ),
+    };
     check("fault tolerance floor reachable", ok, detail)
 }
 
@@ -335,6 +367,10 @@ fn running_versions(view: &ServiceView, spec: &UpgradeSpec) -> Vec<String> {
 fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
     let (ok, detail) = match verdict {
         Verdict::Allowed(d) => (true, d),
+        Verdict::Downgrade(d) | Verdict::MajorJump(d) if options.rollback.is_some() => (
+            true,
+            format!("{d}: a rollback returns to the previous version"),
+        ),
         Verdict::Downgrade(d) if options.allows_downgrade() => {
             (true, format!("{d} (allowed by --allow-downgrade)"))
         }

@@ -63,7 +63,7 @@ pub(crate) fn default_state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os(crate::env_vars::STATE_DIR) {
         return PathBuf::from(d);
     }
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+    if let Some(d) = std::env::var_os(crate::env_vars::XDG_DATA_HOME) {
         return PathBuf::from(d).join("noderoll");
     }
     let home = std::env::var_os("HOME")

@@ -61,8 +61,9 @@ pub(crate) fn document<'a>(
     })
 }
 
-/// The preview for people.
-pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> String {
+/// The preview for people; a rollback's (`rollback`: `target` is the version gone back to)
+/// in a rollback's words.
+pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check], rollback: bool) -> String {
     let mut out = String::new();
     if plan.is_done() {
         out.push_str(&format!(
@@ -70,7 +71,12 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> Strin
         ));
     } else {
         out.push_str(&format!(
-            "Plan: upgrade to {target} in {}\n",
+            "Plan: {} {target} in {}\n",
+            if rollback {
+                "roll back to"
+            } else {
+                "upgrade to"
+            },
             super::count(plan.steps.len(), "step")
         ));
         let mut t = crate::output::table();
@@ -83,7 +89,7 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check]) -> Strin
             "gate",
         ]);
         for (i, s) in plan.steps.iter().enumerate() {
-            let mut step = s.step.describe();
+            let mut step = s.step.describe_for(rollback);
             if s.point_of_no_return {
                 step.push_str("  [point of no return]");
             }
@@ -152,7 +158,7 @@ pub(crate) struct PlanView<'a> {
 
 impl super::Document for PlanView<'_> {
     fn human(&self) -> String {
-        let mut text = render_human(&self.target, self.plan, self.checks);
+        let mut text = render_human(&self.target, self.plan, self.checks, false);
         if let Some(urls) = &self.moved {
             text.push_str(&super::summary::render_moved(self.plan_file, urls));
         }

@@ -24,17 +24,22 @@ pub(crate) trait Document {
     fn json(&self) -> String;
 }
 
-/// Where and how command output goes, decided once from `--output` and `-q`.
+/// Where and how command output goes, decided once from `--output`, `-q` and `-v`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Printer {
     format: OutputFormat,
     quiet: bool,
+    verbose: u8,
 }
 
 impl Printer {
-    /// A printer for `--output format`, `-q` when `quiet`.
-    pub(crate) fn new(format: OutputFormat, quiet: bool) -> Self {
-        Printer { format, quiet }
+    /// A printer for `--output format`, `-q` when `quiet`, `-v` given `verbose` times.
+    pub(crate) fn new(format: OutputFormat, quiet: bool, verbose: u8) -> Self {
+        Printer {
+            format,
+            quiet,
+            verbose,
+        }
     }
 
     /// `--output`.
@@ -48,11 +53,11 @@ impl Printer {
     }
 
     /// The reporter of a run's events: progress for people (returned too, to end it when
-    /// the run ends), JSON Lines for machines.
+    /// the run ends; each preflight check's line with `-v`), JSON Lines for machines.
     pub(crate) fn run_reporter(&self) -> (Option<Arc<HumanReporter>>, Arc<dyn Reporter>) {
         match self.format {
             OutputFormat::Human => {
-                let human = Arc::new(HumanReporter::new(self.quiet));
+                let human = Arc::new(HumanReporter::new(self.quiet, self.verbose > 0));
                 (Some(human.clone()), human)
             }
             OutputFormat::Json => (None, Arc::new(JsonReporter)),
@@ -67,7 +72,7 @@ impl Printer {
         }
     }
 
-    /// The global flags that make a child noderoll print as this one does.
+    /// The global flags that make a child noderoll print as this one does (`-v` included).
     pub(crate) fn global_args(&self) -> Vec<String> {
         let mut args = vec![
             "--output".to_string(),
@@ -80,6 +85,7 @@ impl Printer {
         if self.quiet {
             args.push("--quiet".into());
         }
+        args.extend((0..self.verbose).map(|_| "--verbose".to_string()));
         args
     }
 

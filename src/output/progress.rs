@@ -36,19 +36,25 @@ impl Write for LogWriter {
 
 /// Colours only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
 pub(crate) fn use_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal()
+        && std::env::var_os(crate::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
 /// Renders events for people.
 pub(crate) struct HumanReporter {
     bar: Option<ProgressBar>,
     quiet: bool,
+    /// `-v`: a line for every preflight check, not only for those that fail.
+    verbose: bool,
     step: Mutex<String>,
+    /// The preflight checks reported and not yet summed up: (passed, failed).
+    preflight: Mutex<Option<(usize, usize)>>,
 }
 
 impl HumanReporter {
-    /// A spinner when stderr is a terminal (and not `quiet`), plain lines otherwise.
-    pub(crate) fn new(quiet: bool) -> Self {
+    /// A spinner when stderr is a terminal (and not `quiet`), plain lines otherwise; every
+    /// preflight check's line when `verbose`.
+    pub(crate) fn new(quiet: bool, verbose: bool) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(
@@ -62,7 +68,45 @@ impl HumanReporter {
         HumanReporter {
             bar,
             quiet,
+            verbose,
             step: Mutex::new(String::new()),
+            preflight: Mutex::new(None),
+        }
+    }
+
+    /// A preflight check: its line if it failed (or with `-v`), counted for the summary.
+    fn preflight_checked(&self, check: &str, ok: bool, detail: &str) {
+        let mut counts = self.preflight.lock().unwrap_or_else(|e| e.into_inner());
+        let (passed, failed) = counts.get_or_insert((0, 0));
+        if ok {
+            *passed += 1;
+        } else {
+            *failed += 1;
+        }
+        if !ok || self.verbose {
+            let mark = if ok { "ok" } else { "FAILED" };
+            self.line(&format!("{mark} preflight: {check}: {detail}"));
+        }
+    }
+
+    /// The preflight's one line, once its checks are all reported (the next event, or the
+    /// end of the run, tells).
+    fn preflight_summary(&self) {
+        let counts = self
+            .preflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match counts {
+            None => {}
+            Some((passed, 0)) => self.line(&format!(
+                "preflight: all {} pass",
+                super::count(passed, "check")
+            )),
+            Some((passed, failed)) => self.line(&format!(
+                "preflight: {failed} of {} FAILED",
+                super::count(passed + failed, "check")
+            )),
         }
     }
 
@@ -88,6 +132,7 @@ impl HumanReporter {
 
     /// Remove the spinner (before printing results).
     pub(crate) fn finish(&self) {
+        self.preflight_summary();
         if let Some(b) = &self.bar {
             b.finish_and_clear();
             *ACTIVE_BAR.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -97,6 +142,9 @@ impl HumanReporter {
 
 impl Reporter for HumanReporter {
     fn report(&self, e: &Event) {
+        if !matches!(e, Event::PreflightChecked { .. }) {
+            self.preflight_summary();
+        }
         match e {
             Event::RunStarted { target, steps, run_id, rollback } => self.line(&format!(
                 "{} {target}: {} planned (run {run_id})",
@@ -105,11 +153,13 @@ impl Reporter for HumanReporter {
             )),
             Event::RollbackStarted { from, to, kind, reason } => self.line(&format!(
                 "rolling back ({}) from {from} to {to}: {reason}",
-                if kind == "clean" { "clean: no old node was retired" } else { "roll-forward: old nodes were retired" }
+                if kind == "clean" {
+                    "clean: no node of the previous version was retired; the abandoned upgrade's nodes are removed"
+                } else {
+                    "roll-forward: nodes of the previous version were retired; as many are launched again"
+                }
             )),
-            Event::PreflightChecked { check, ok, detail } => {
-                self.line(&format!("{} preflight: {check}: {detail}", if *ok { "ok" } else { "FAILED" }))
-            }
+            Event::PreflightChecked { check, ok, detail } => self.preflight_checked(check, *ok, detail),
             Event::StepStarted { index, description, f_after } => {
                 *self.step.lock().unwrap_or_else(|e| e.into_inner()) = format!("step {index}: {description}");
                 self.line(&format!("-> step {index}: {description} (f after: {f_after})"));

@@ -42,7 +42,7 @@ impl super::Document for RollbackPlan<'_> {
             self.kind,
             self.from,
             self.to,
-            super::plan::render_human(&self.to, self.plan, &[])
+            super::plan::render_human(&self.to, self.plan, &[], true)
         )
     }
 

@@ -89,8 +89,14 @@ mod duration_ms {
 }
 
 impl Step {
-    /// A one-line description.
+    /// A one-line description (of an upgrade's step).
     pub fn describe(&self) -> String {
+        self.describe_for(false)
+    }
+
+    /// A one-line description; in a rollback (`rollback`) the nodes retired are those of
+    /// the upgrade given up, not the old ones.
+    pub fn describe_for(&self, rollback: bool) -> String {
         match self {
             Step::RegisterCode { actions } => {
                 format!("register the new code version ({})", names(actions))
@@ -111,7 +117,12 @@ impl Step {
                 node_id, primary, ..
             } => {
                 format!(
-                    "retire old node {}{}, then stop and delete it",
+                    "retire {} {}{}, then stop and delete it",
+                    if rollback {
+                        "the abandoned upgrade's node"
+                    } else {
+                        "old node"
+                    },
                     short_id(node_id),
                     if *primary {
                         " (the primary: election)"

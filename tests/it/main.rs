@@ -11,6 +11,7 @@ mod crash;
 mod fault_matrix;
 mod generated;
 mod governance;
+mod human_output;
 mod interop;
 mod operator;
 mod planner_props;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::env_vars;
 use crate::output::OutputFormat;
@@ -24,13 +24,40 @@ pub(crate) struct Cli {
     /// More diagnostics on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Run under `noderoll watch`: stop at a safe point when stdin closes; signals are the
-    /// supervisor's to handle.
-    #[arg(long, global = true, hide = true)]
+    /// `--supervised`, which `noderoll watch` runs its children with: stop at a safe point
+    /// when stdin closes; signals are the supervisor's to handle. Only the parser knows the
+    /// flag ([`Cli::parse_args`]), so completions and the man page never offer it.
+    #[arg(skip)]
     pub supervised: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The hidden flag `noderoll watch` runs its children with.
+const SUPERVISED: &str = "supervised";
+
+impl Cli {
+    /// The command line, parsed: [`Cli`]'s flags and `--supervised`.
+    pub(crate) fn parse_args() -> Result<Cli, clap::Error> {
+        let matches = parser().try_get_matches()?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.supervised = matches.get_flag(SUPERVISED);
+        Ok(cli)
+    }
+}
+
+/// What parses the command line: [`Cli::command`] (what completions and the man page are
+/// generated from) and the hidden `--supervised`.
+pub(crate) fn parser() -> clap::Command {
+    Cli::command().arg(
+        Arg::new(SUPERVISED)
+            .long(SUPERVISED)
+            .global(true)
+            .hide(true)
+            .action(ArgAction::SetTrue)
+            .help("Run under `noderoll watch`: stop at a safe point when stdin closes"),
+    )
 }
 
 /// Subcommands.
@@ -69,8 +96,9 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page noderoll(1) (roff), or write it and every command's page
+    /// (noderoll-apply(1), …) into a directory.
+    Man(ManArgs),
     /// Run the built-in simulated CCF service on 127.0.0.1 until Ctrl-C, or act on a running
     /// one (launch or stop a node, inject a fault, check invariants).
     #[cfg(feature = "sandbox")]
@@ -390,6 +418,15 @@ pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `noderoll man`.
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write every page (noderoll.1, noderoll-apply.1, …) into this directory (created if
+    /// missing) instead of printing noderoll.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `noderoll journal`.

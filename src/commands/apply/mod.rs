@@ -286,7 +286,12 @@ fn ask(mode: Mode, run: &Started, plan: &Plan, rolling_back: &RollingBack) -> Re
         Some((to, _)) => to.describe(),
         None => run.w.spec.target.describe(),
     };
-    crate::output::printer::write_stdout(&render::render_human(&heading, plan, &[]))?;
+    crate::output::printer::write_stdout(&render::render_human(
+        &heading,
+        plan,
+        &[],
+        rolling_back.is_some(),
+    ))?;
     let question = match mode {
         Mode::Finalize => "Remove the old code version? This is the point of no return.",
         Mode::Rollback { .. } => "Roll back with these steps?",

@@ -93,7 +93,7 @@ impl Engine {
                 steps: self.executed,
             }));
         }
-        let description = next.step.describe();
+        let description = next.step.describe_for(self.options.rollback.is_some());
         if self.cancel.is_cancelled() {
             return Err(EngineError::Cancelled { step: description });
         }

@@ -117,10 +117,27 @@ fn needed_actions_follow_the_platform_and_registered_measurements() {
 
 #[test]
 fn the_fault_tolerance_floor_must_be_reachable() {
-    assert!(fault_tolerance_floor(3, 1).ok);
-    let c = fault_tolerance_floor(2, 1);
+    assert!(fault_tolerance_floor(3, 1, EndsWith::NewNodes).ok);
+    let c = fault_tolerance_floor(2, 1, EndsWith::NewNodes);
     assert!(!c.ok);
     assert_eq!(c.detail, "2 new nodes give f = 0; the minimum is 1");
+}
+
+#[test]
+fn a_rollbacks_floor_counts_the_previous_versions_nodes() {
+    let c = fault_tolerance_floor(3, 1, EndsWith::Relaunched);
+    assert!(c.ok);
+    assert_eq!(
+        c.detail,
+        "the rollback ends with 3 nodes of the previous version: f = 1; the minimum is 1"
+    );
+    let c = fault_tolerance_floor(3, 1, EndsWith::Remaining);
+    assert!(c.ok);
+    assert_eq!(
+        c.detail,
+        "nothing to launch: the 3 nodes of the previous version that stay give f = 1; the minimum is 1"
+    );
+    assert!(!fault_tolerance_floor(2, 1, EndsWith::Remaining).ok);
 }
 
 #[test]
@@ -150,7 +167,13 @@ fn the_version_guard_passes_what_the_flags_or_a_rollback_allow() {
         }),
         ..Default::default()
     };
-    assert!(version_guard(Verdict::Downgrade("older".into()), &rollback).ok);
+    let c = version_guard(Verdict::Downgrade("older".into()), &rollback);
+    assert!(c.ok);
+    assert_eq!(
+        c.detail,
+        "older: a rollback returns to the previous version"
+    );
+    assert!(version_guard(Verdict::MajorJump("jump".into()), &rollback).ok);
 }
 
 #[test]

@@ -154,7 +154,7 @@ pub(crate) async fn execute(
     step: &Step,
     view: &ServiceView,
 ) -> Result<(), StepError> {
-    let describe = step.describe();
+    let describe = step.describe_for(cx.run.abandon.is_some());
     match step {
         Step::RegisterCode { actions } => register::register_code(cx, actions).await,
         Step::LaunchNodes { count } => {

@@ -1,0 +1,122 @@
+//! What people read on stderr: a preflight that passes is one line (each check with `-v`, a
+//! failing one in full), and a rollback says what it does in a rollback's words.
+
+use noderoll::sandbox::{Fault, Platform};
+
+use crate::common::*;
+
+/// The preflight's summary line, if any.
+fn summary_line(stderr: &str) -> Option<&str> {
+    stderr.lines().find(|l| l.starts_with("preflight: "))
+}
+
+fn set_member_active(r: &RunningSandbox, active: bool) {
+    let member_id = r.sandbox.info().members[0].member_id.clone();
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        Fault::MemberStatus { member_id, active },
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_preflight_is_one_line_unless_it_fails_or_v_is_given() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+
+    // A failing check is shown in full, with the summary; the passing ones are not.
+    set_member_active(&r, false);
+    let failed = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(failed.code, 5, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("FAILED preflight: configured members are Active: ")),
+        "{}",
+        failed.stderr
+    );
+    let summary = summary_line(&failed.stderr).unwrap_or_default();
+    assert!(
+        summary.starts_with("preflight: 1 of ") && summary.ends_with(" checks FAILED"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        !failed.stderr.contains("ok preflight:"),
+        "{}",
+        failed.stderr
+    );
+
+    // -v: every check's line.
+    let verbose = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes", "-v"]).await;
+    assert_eq!(verbose.code, 5, "{}", verbose.stderr);
+    for line in [
+        "ok preflight: service open: service status Open",
+        "FAILED preflight: configured members are Active: ",
+        "ok preflight: version guard: ",
+    ] {
+        assert!(
+            verbose.stderr.contains(line),
+            "{line:?} in\n{}",
+            verbose.stderr
+        );
+    }
+
+    // Passing: one line.
+    set_member_active(&r, true);
+    let run = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = summary_line(&run.stderr).unwrap_or_default();
+    assert!(
+        summary.starts_with("preflight: all ") && summary.ends_with(" checks pass"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(" preflight: "), "{}", run.stderr);
+}
+
+/// What a rollback used to say that is not what it does.
+const UPGRADE_WORDS: [&str; 4] = [
+    "Plan: upgrade to",
+    "old node",
+    "new nodes give f",
+    "allowed by --allow-downgrade",
+];
+
+#[tokio::test]
+async fn a_rollback_speaks_of_rolling_back() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+    // The new nodes trusted, no old node retired: a clean rollback launches nothing.
+    apply_killed_at(
+        r.plan_path().as_path(),
+        state.path(),
+        "step_started",
+        1,
+        "soak",
+    )
+    .await;
+
+    let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
+    assert_eq!(dry.code, 2, "{}", dry.stderr);
+    let run = noderoll_in(state.path(), &["rollback", "--plan", plan, "--yes", "-v"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let said = format!("{}{}{}", dry.stdout, run.stdout, run.stderr);
+    for words in [
+        "Plan: roll back to ",
+        "retire the abandoned upgrade's node ",
+        "fault tolerance floor reachable: nothing to launch: the 3 nodes of the previous version that stay give f = 1",
+        "a rollback returns to the previous version",
+        "clean: no node of the previous version was retired",
+    ] {
+        assert!(said.contains(words), "{words:?} in\n{said}");
+    }
+    for words in UPGRADE_WORDS {
+        assert!(!said.contains(words), "{words:?} in\n{said}");
+    }
+}
