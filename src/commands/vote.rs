@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use crate::ccf::CcfClient;
 use crate::ccf::governance::BALLOT_YES;
 use crate::ccf::governance::Governance;
-use crate::ccf::types::{ProposalState, is_hex_id, short_id};
+use crate::ccf::types::{Proposal, ProposalState, is_hex_id, short_id};
 use crate::cli::args::VoteArgs;
 use crate::errors::AppError;
 use crate::exit_codes;
@@ -15,12 +15,7 @@ use crate::wait::Cancel;
 
 /// Show, confirm, vote.
 pub(crate) async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
-    if !is_hex_id(&args.proposal_id) {
-        return Err(AppError::Usage(format!(
-            "{:?} is not a proposal id (64 lowercase hex characters)",
-            args.proposal_id
-        )));
-    }
+    let given = id_or_prefix(&args.proposal_id)?;
     let mut w = VoteWiring::load(args, &cancel)?;
     // The node to talk to, picked as every command picks it (falling back on where this
     // machine last saw the service's nodes); governance asks it first.
@@ -29,41 +24,100 @@ pub(crate) async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Re
     let mut order = vec![node.clone()];
     order.extend(w.plan.service.nodes.iter().filter(|a| **a != node).cloned());
     w.gov.set_nodes(order);
+    let proposal_id = match given {
+        Given::Id(id) => id,
+        Given::Prefix(prefix) => pick_open(&prefix, &w.client.proposals(&node).await?)?,
+    };
     let proposal = w
         .client
-        .proposal(&node, &args.proposal_id)
+        .proposal(&node, &proposal_id)
         .await?
         .ok_or_else(|| {
             AppError::Usage(format!(
-                "no proposal {} on this service (completed proposals are purged)",
-                args.proposal_id
+                "no proposal {proposal_id} on this service (completed proposals are purged)"
             ))
         })?;
     let actions = w
         .client
-        .proposal_actions(&node, &args.proposal_id)
+        .proposal_actions(&node, &proposal_id)
         .await?
         .map(|b| b.actions)
         .unwrap_or_default();
     printer.human(&vote::render_proposal(&proposal, &actions))?;
     if proposal.proposal_state != ProposalState::Open {
         return Err(AppError::Usage(format!(
-            "proposal {} is {}, not Open: nothing to vote on",
-            args.proposal_id, proposal.proposal_state
+            "proposal {proposal_id} is {}, not Open: nothing to vote on",
+            proposal.proposal_state
         )));
     }
     if !args.yes {
         confirm()?;
     }
-    let (voted, state) = vote_yes(&w, &args.proposal_id, &cancel).await?;
+    let (voted, state) = vote_yes(&w, &proposal_id, &cancel).await?;
     printer.print(&vote::Voted {
-        proposal_id: &args.proposal_id,
+        proposal_id: &proposal_id,
         ballots_submitted: voted,
         state: state
             .map(|s| s.to_string())
             .unwrap_or_else(|| "completed (purged)".into()),
+        actions: &actions,
     })?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// What the operator named: a whole proposal id, or the start of one.
+#[derive(Debug, PartialEq)]
+enum Given {
+    Id(String),
+    Prefix(String),
+}
+
+/// The shortest prefix accepted: what progress lines show of an id.
+const MIN_PREFIX: usize = 8;
+
+/// A whole id (64 hex characters), or a prefix of at least [`MIN_PREFIX`] of them (any case).
+fn id_or_prefix(given: &str) -> Result<Given, AppError> {
+    let id = given.trim().to_ascii_lowercase();
+    if is_hex_id(&id) {
+        return Ok(Given::Id(id));
+    }
+    if (MIN_PREFIX..64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Given::Prefix(id));
+    }
+    Err(AppError::Usage(format!(
+        "{given:?} is not a proposal id: give the id (64 hex characters) or at least its first \
+         {MIN_PREFIX} characters, as the progress lines show it"
+    )))
+}
+
+/// The one Open proposal whose id starts with `prefix`; none or several is bad input, named.
+fn pick_open(prefix: &str, proposals: &[Proposal]) -> Result<String, AppError> {
+    let open: Vec<&str> = proposals
+        .iter()
+        .filter(|p| p.proposal_state == ProposalState::Open)
+        .map(|p| p.proposal_id.as_str())
+        .collect();
+    let found: Vec<&str> = open
+        .iter()
+        .copied()
+        .filter(|id| id.starts_with(prefix))
+        .collect();
+    match found.as_slice() {
+        [id] => Ok((*id).to_string()),
+        [] if open.is_empty() => Err(AppError::Usage(format!(
+            "no open proposal starts with {prefix}: no proposal is open on this service \
+             (completed proposals are purged)"
+        ))),
+        [] => Err(AppError::Usage(format!(
+            "no open proposal starts with {prefix}; the open proposals are {}",
+            open.join(", ")
+        ))),
+        several => Err(AppError::Usage(format!(
+            "{prefix} names {} open proposals ({}); give more of the id",
+            several.len(),
+            several.join(", ")
+        ))),
+    }
 }
 
 /// Ask on the terminal; refused without one.
@@ -136,6 +190,14 @@ struct VoteWiring {
 
 impl VoteWiring {
     fn load(args: &VoteArgs, cancel: &Cancel) -> Result<Self, AppError> {
+        if args.plan.as_os_str() == vote::MEMBER_PLAN && !args.plan.exists() {
+            return Err(AppError::Usage(format!(
+                "--plan {}: replace {} with the voting member's own plan file ([service] and \
+                 its [[members]] entry)",
+                vote::MEMBER_PLAN,
+                vote::MEMBER_PLAN
+            )));
+        }
         let plan = PlanFile::load(&args.plan)?;
         if plan.members.is_empty() {
             return Err(AppError::Usage(format!(
@@ -154,5 +216,65 @@ impl VoteWiring {
             probe,
             gov,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposal(id: &str, state: ProposalState) -> Proposal {
+        Proposal {
+            proposal_id: id.into(),
+            proposer_id: "m".into(),
+            proposal_state: state,
+            ballot_count: 0,
+            ballot_submitters: None,
+            final_votes: None,
+            vote_failures: None,
+            failure: None,
+        }
+    }
+
+    fn usage(r: Result<impl std::fmt::Debug, AppError>) -> String {
+        match r {
+            Err(AppError::Usage(m)) => m,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_and_prefixes_are_told_apart_and_short_ones_refused() {
+        let id = "ab".repeat(32);
+        assert_eq!(id_or_prefix(&id).unwrap(), Given::Id(id.clone()));
+        assert_eq!(
+            id_or_prefix(&id[..8].to_uppercase()).unwrap(),
+            Given::Prefix(id[..8].into())
+        );
+        for bad in ["abababa", "", "abababaz", "é".repeat(8).as_str()] {
+            assert!(usage(id_or_prefix(bad)).contains("at least its first 8"));
+        }
+    }
+
+    #[test]
+    fn a_prefix_names_one_open_proposal_or_is_refused_naming_the_candidates() {
+        let a = format!("12345678a{}", "0".repeat(55));
+        let b = format!("12345678b{}", "0".repeat(55));
+        let done = format!("9abcdef0{}", "0".repeat(56));
+        let open = [
+            proposal(&a, ProposalState::Open),
+            proposal(&b, ProposalState::Open),
+            proposal(&done, ProposalState::Accepted),
+        ];
+        assert_eq!(pick_open("12345678a", &open).unwrap(), a);
+        let several = usage(pick_open("12345678", &open));
+        assert!(several.contains(&a) && several.contains(&b), "{several}");
+        let none = usage(pick_open("9abcdef0", &open));
+        assert!(none.contains("the open proposals are"), "{none}");
+        let nothing_open = usage(pick_open("12345678", &open[2..]));
+        assert!(
+            nothing_open.contains("no proposal is open"),
+            "{nothing_open}"
+        );
     }
 }

@@ -129,8 +129,10 @@ impl Reporter for HumanReporter {
                 self.line(&format!("   proposal {} accepted and committed", short_id(proposal_id)))
             }
             Event::WaitingForMembers { proposal_id, needed } => self.line(&format!(
-                "   proposal {} needs {needed} yes vote(s): waiting for other members (they can run `noderoll vote {proposal_id}`)",
-                short_id(proposal_id)
+                "   proposal {} needs {needed} yes vote(s): waiting for other members; each can vote with its own plan file as {}:\n     {}",
+                short_id(proposal_id),
+                super::vote::MEMBER_PLAN,
+                super::vote::vote_command(proposal_id)
             )),
             Event::NodeLaunched {
                 node_id,

@@ -1,20 +1,61 @@
 //! `noderoll vote`: the proposal shown before voting, and the result.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::ccf::types::{Action, Proposal};
 
-/// The proposal and its actions, for people.
+/// The proposal and its actions (each with its arguments, long ones shortened), for people.
 pub(crate) fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String {
     let mut t = super::table();
     t.set_header(vec!["action", "arguments"]);
     for a in actions {
-        t.add_row(vec![a.name.clone(), a.args.to_string()]);
+        t.add_row(vec![a.name.clone(), key_args(&a.args)]);
     }
     format!(
-        "Proposal {} by {} is {} with {} ballot(s)\n{t}\n",
+        "Proposal {} by {} is {} with {} ballot(s); its actions:\n{t}\n",
         proposal.proposal_id, proposal.proposer_id, proposal.proposal_state, proposal.ballot_count
     )
+}
+
+/// The longest argument value shown whole (a 64-character id or digest is).
+const ARG_MAX_CHARS: usize = 80;
+
+/// An action's arguments as `name=value` lines; a value longer than [`ARG_MAX_CHARS`] (a
+/// security policy, say) is shown by its start and length.
+fn key_args(args: &Value) -> String {
+    let shown = |v: &Value| {
+        let text = match v {
+            Value::String(s) if s.is_empty() => "\"\"".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let chars = text.chars().count();
+        if chars <= ARG_MAX_CHARS {
+            text
+        } else {
+            let start: String = text.chars().take(32).collect();
+            format!("{start}… ({chars} characters)")
+        }
+    };
+    match args {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shown(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => shown(other),
+    }
+}
+
+/// The placeholder in [`vote_command`] for the voting member's own plan file.
+pub(crate) const MEMBER_PLAN: &str = "MEMBER_PLAN";
+
+/// The command another member runs to vote yes on `proposal_id`, as printed while noderoll
+/// waits for them: it works as printed once [`MEMBER_PLAN`] is replaced (`--yes`: the voter
+/// may have no terminal to confirm on; the actions are shown before the ballot all the same).
+pub(crate) fn vote_command(proposal_id: &str) -> String {
+    format!("noderoll vote {proposal_id} --plan {MEMBER_PLAN} --yes")
 }
 
 /// The ballots submitted: one compact JSON document for machines.
@@ -26,6 +67,8 @@ pub(crate) struct Voted<'a> {
     pub ballots_submitted: usize,
     /// The proposal's state after them.
     pub state: String,
+    /// The proposal's actions, as the service lists them (arguments whole).
+    pub actions: &'a [Action],
 }
 
 impl super::Document for Voted<'_> {
@@ -37,5 +80,24 @@ impl super::Document for Voted<'_> {
     }
     fn json(&self) -> String {
         super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_shown_by_name_and_long_ones_shortened() {
+        let id = "a".repeat(64);
+        let policy = "p".repeat(500);
+        let text = key_args(&serde_json::json!({
+            "node_id": id, "metadata": "", "security_policy": policy, "n": 3
+        }));
+        assert!(text.contains(&format!("node_id={id}")), "{text}");
+        assert!(text.contains("metadata=\"\""), "{text}");
+        assert!(text.contains("n=3"), "{text}");
+        assert!(text.contains("(500 characters)"), "{text}");
+        assert!(!text.contains(&policy), "{text}");
     }
 }

@@ -371,7 +371,7 @@ pub(crate) struct WatchArgs {
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory: where this machine last saw the service's nodes, tried when none of the plan's addresses answers"))))]
 pub(crate) struct VoteArgs {
-    /// The proposal id.
+    /// The proposal id, or a prefix of 8+ characters naming one open proposal.
     pub proposal_id: String,
     /// The plan file: `[service]` and `[[members]]` are all a vote needs.
     #[arg(long, env = env_vars::PLAN)]
