@@ -48,16 +48,6 @@ fn key_args(args: &Value) -> String {
     }
 }
 
-/// The placeholder in [`vote_command`] for the voting member's own plan file.
-pub(crate) const MEMBER_PLAN: &str = "MEMBER_PLAN";
-
-/// The command another member runs to vote yes on `proposal_id`, as printed while noderoll
-/// waits for them: it works as printed once [`MEMBER_PLAN`] is replaced (`--yes`: the voter
-/// may have no terminal to confirm on; the actions are shown before the ballot all the same).
-pub(crate) fn vote_command(proposal_id: &str) -> String {
-    format!("noderoll vote {proposal_id} --plan {MEMBER_PLAN} --yes")
-}
-
 /// The ballots submitted: one compact JSON document for machines.
 #[derive(Debug, Serialize)]
 pub(crate) struct Voted<'a> {
@@ -76,6 +66,79 @@ impl super::Document for Voted<'_> {
         format!(
             "Voted yes as {} member(s); the proposal is now {}.\n",
             self.ballots_submitted, self.state
+        )
+    }
+    fn json(&self) -> String {
+        super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+/// A proposal `vote --follow` does not vote on: a notice, once per proposal.
+#[derive(Debug, Serialize)]
+pub(crate) struct Skipped<'a> {
+    /// The proposal.
+    pub proposal_id: &'a str,
+    /// Why: the actions that are not an upgrade's.
+    pub skipped: String,
+}
+
+impl<'a> Skipped<'a> {
+    /// The notice for `proposal_id`, naming its actions that no upgrade proposes.
+    pub(crate) fn new(proposal_id: &'a str, actions: &[Action]) -> Self {
+        let others: Vec<&str> = actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .filter(|n| !crate::ccf::actions::UPGRADE_ACTIONS.contains(n))
+            .collect();
+        let skipped = if others.is_empty() {
+            "it has no action".to_string()
+        } else {
+            format!(
+                "it carries {}, which no upgrade proposes",
+                others.join(", ")
+            )
+        };
+        Skipped {
+            proposal_id,
+            skipped,
+        }
+    }
+}
+
+impl super::Document for Skipped<'_> {
+    fn human(&self) -> String {
+        format!(
+            "not voting on proposal {}: {}\n",
+            self.proposal_id, self.skipped
+        )
+    }
+    fn json(&self) -> String {
+        super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+/// How `vote --follow` ended: the last document it prints.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Followed {
+    /// `upgrade_over`, `interrupted`, or `timed_out`.
+    pub outcome: &'static str,
+    /// The proposals voted on, in order.
+    pub voted: Vec<String>,
+    /// The open proposals not voted on (not an upgrade's).
+    pub skipped: Vec<String>,
+}
+
+impl super::Document for Followed {
+    fn human(&self) -> String {
+        let how = match self.outcome {
+            "upgrade_over" => "the upgrade is over",
+            "interrupted" => "interrupted",
+            _ => "timed out",
+        };
+        format!(
+            "Followed the upgrade ({how}): voted on {}, skipped {}.\n",
+            super::count(self.voted.len(), "proposal"),
+            self.skipped.len()
         )
     }
     fn json(&self) -> String {

@@ -163,6 +163,14 @@ async fn the_vote_command_apply_prints_works_as_printed() {
         let Some(command) = line.trim().strip_prefix("noderoll ") else {
             continue;
         };
+        if hints == 0 {
+            // As printed, placeholder and all: refused, saying what to replace.
+            let as_is: Vec<&str> = command.split_whitespace().collect();
+            let elsewhere = tempfile::tempdir().unwrap();
+            let run = noderoll_in(elsewhere.path(), &as_is).await;
+            assert_eq!(run.code, 64, "{}\n{}", run.stdout, run.stderr);
+            assert!(run.stderr.contains("replace MEMBER_PLAN"), "{}", run.stderr);
+        }
         let command = command.replace("MEMBER_PLAN", voter.to_str().unwrap());
         let args: Vec<&str> = command.split_whitespace().collect();
         let voter_state = tempfile::tempdir().unwrap();
@@ -179,4 +187,103 @@ async fn the_vote_command_apply_prints_works_as_printed() {
         hints, 7,
         "register, trust 2 then 1, three retirements, finalize:\n{log}"
     );
+}
+
+/// `vote --follow` started before the upgrade: it waits for it, votes on each of its
+/// proposals as they appear, never on one carrying another action, and ends once the
+/// service shows the upgrade over.
+#[tokio::test]
+async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends() {
+    let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
+    let (plan, voter) = split_plans(&r);
+    let follow = {
+        let voter = voter.clone();
+        tokio::spawn(async move {
+            let state = tempfile::tempdir().unwrap();
+            let args = ["vote", "--follow", "--plan", voter.to_str().unwrap()];
+            let settle = ["--settle", "1s", "--timeout", "2m", "--output", "json"];
+            noderoll_in(state.path(), &[&args[..], &settle[..]].concat()).await
+        })
+    };
+    let apply = tokio::spawn(async move {
+        let state = tempfile::tempdir().unwrap();
+        let args = ["apply", "--plan", plan.to_str().unwrap(), "--yes"];
+        noderoll_in(state.path(), &args).await
+    });
+    // Once the new code version is registered (accepting a registration drops every other
+    // open proposal, as in CCF), member0 opens a proposal that is not an upgrade's.
+    let at: noderoll::ccf::NodeAddr = r.sandbox.info().service_address.parse().unwrap();
+    eventually("the new code version to be registered", 60, || async {
+        let p = r.client.join_policy(&at).await.ok()?;
+        (p.virtual_?.host_data.len() == 2).then_some(())
+    })
+    .await;
+    let member = r.gov.members()[0].clone();
+    let other = ProposalBody {
+        actions: vec![Action::new(
+            "set_node_data",
+            json!({ "node_id": r.sandbox.info().nodes[0].node_id, "node_data": { "x": 1 } }),
+        )],
+    };
+    let other_id = r.gov.propose(&member, &other).await.unwrap().proposal_id;
+    let apply = apply.await.unwrap();
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let run = tokio::time::timeout(std::time::Duration::from_secs(60), follow)
+        .await
+        .expect("vote --follow did not end after the upgrade")
+        .unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let docs: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let voted: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["ballots_submitted"] == 1)
+        .collect();
+    assert_eq!(
+        voted.len(),
+        7,
+        "register, trust 2 then 1, three retirements, finalize:\n{}",
+        run.stdout
+    );
+    for d in &voted {
+        for a in d["actions"].as_array().unwrap() {
+            assert_ne!(a["name"], "set_node_data", "{d}");
+        }
+    }
+    assert!(
+        docs.iter()
+            .any(|d| d["proposal_id"] == other_id.as_str() && d["skipped"].is_string()),
+        "{}",
+        run.stdout
+    );
+    let last = docs.last().unwrap();
+    assert_eq!(last["outcome"], "upgrade_over", "{last}");
+    assert_eq!(last["skipped"], json!([other_id]));
+    let p = r.client.proposal(&at, &other_id).await.unwrap().unwrap();
+    assert_eq!(p.proposal_state, noderoll::ccf::types::ProposalState::Open);
+    assert_eq!(p.ballot_count, 0, "nobody voted on the other proposal");
+}
+
+/// With no upgrade in progress `vote --follow` waits for one, for at most `--timeout`.
+#[tokio::test]
+async fn vote_follow_without_an_upgrade_gives_up_after_its_timeout() {
+    let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
+    let (_, voter) = split_plans(&r);
+    let before = writes(&r);
+    let run = vote(&voter, &["--follow", "--timeout", "1s"]).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("timed out"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("--timeout 1s passed before the upgrade was over"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(writes(&r), before);
+    let run = vote(&voter, &["--follow", "--settle", "soon"]).await;
+    assert_eq!(run.code, 64, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("--settle"), "{}", run.stderr);
 }

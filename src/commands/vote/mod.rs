@@ -2,10 +2,10 @@
 
 use std::io::IsTerminal;
 
-use crate::ccf::CcfClient;
 use crate::ccf::governance::BALLOT_YES;
 use crate::ccf::governance::Governance;
 use crate::ccf::types::{Proposal, ProposalState, is_hex_id, short_id};
+use crate::ccf::{CcfClient, NodeAddr};
 use crate::cli::args::VoteArgs;
 use crate::errors::AppError;
 use crate::exit_codes;
@@ -13,17 +13,17 @@ use crate::output::{Printer, vote};
 use crate::settings::PlanFile;
 use crate::wait::Cancel;
 
-/// Show, confirm, vote.
+mod follow;
+
+/// Show, confirm, vote; or, with `--follow`, vote on each proposal of the upgrade.
 pub(crate) async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Result<u8, AppError> {
-    let given = id_or_prefix(&args.proposal_id)?;
-    let mut w = VoteWiring::load(args, &cancel)?;
-    // The node to talk to, picked as every command picks it (falling back on where this
-    // machine last saw the service's nodes); governance asks it first.
-    let (node, _) =
-        crate::observe::find_answering_node(&w.client, &w.probe, &w.plan.service.nodes).await?;
-    let mut order = vec![node.clone()];
-    order.extend(w.plan.service.nodes.iter().filter(|a| **a != node).cloned());
-    w.gov.set_nodes(order);
+    let Some(given) = &args.proposal_id else {
+        let settings = follow::Settings::parse(args)?;
+        let (w, node) = VoteWiring::connect(args, &cancel).await?;
+        return follow::run(&w, node, &settings, printer, &cancel).await;
+    };
+    let given = id_or_prefix(given)?;
+    let (w, node) = VoteWiring::connect(args, &cancel).await?;
     let proposal_id = match given {
         Given::Id(id) => id,
         Given::Prefix(prefix) => pick_open(&prefix, &w.client.proposals(&node).await?)?,
@@ -57,9 +57,7 @@ pub(crate) async fn run(args: &VoteArgs, printer: Printer, cancel: Cancel) -> Re
     printer.print(&vote::Voted {
         proposal_id: &proposal_id,
         ballots_submitted: voted,
-        state: state
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "completed (purged)".into()),
+        state: state_text(state),
         actions: &actions,
     })?;
     Ok(exit_codes::SUCCESS)
@@ -118,6 +116,13 @@ fn pick_open(prefix: &str, proposals: &[Proposal]) -> Result<String, AppError> {
             several.join(", ")
         ))),
     }
+}
+
+/// A proposal's state after the ballots, as shown ("completed (purged)" once it is gone).
+fn state_text(state: Option<ProposalState>) -> String {
+    state
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "completed (purged)".into())
 }
 
 /// Ask on the terminal; refused without one.
@@ -189,13 +194,37 @@ struct VoteWiring {
 }
 
 impl VoteWiring {
+    /// Load, then find the node to talk to, picked as every command picks it (falling back
+    /// on where this machine last saw the service's nodes); governance asks it first.
+    async fn connect(args: &VoteArgs, cancel: &Cancel) -> Result<(Self, NodeAddr), AppError> {
+        let mut w = VoteWiring::load(args, cancel)?;
+        let (node, _) =
+            crate::observe::find_answering_node(&w.client, &w.probe, &w.plan.service.nodes).await?;
+        w.gov.set_nodes(w.node_order(&node));
+        Ok((w, node))
+    }
+
+    /// `first`, then the plan's other addresses.
+    fn node_order(&self, first: &NodeAddr) -> Vec<NodeAddr> {
+        let mut order = vec![first.clone()];
+        order.extend(
+            self.plan
+                .service
+                .nodes
+                .iter()
+                .filter(|a| *a != first)
+                .cloned(),
+        );
+        order
+    }
+
     fn load(args: &VoteArgs, cancel: &Cancel) -> Result<Self, AppError> {
-        if args.plan.as_os_str() == vote::MEMBER_PLAN && !args.plan.exists() {
+        if args.plan.as_os_str() == crate::output::progress::MEMBER_PLAN && !args.plan.exists() {
             return Err(AppError::Usage(format!(
                 "--plan {}: replace {} with the voting member's own plan file ([service] and \
                  its [[members]] entry)",
-                vote::MEMBER_PLAN,
-                vote::MEMBER_PLAN
+                crate::output::progress::MEMBER_PLAN,
+                crate::output::progress::MEMBER_PLAN
             )));
         }
         let plan = PlanFile::load(&args.plan)?;
