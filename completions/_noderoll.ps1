@@ -236,10 +236,13 @@ Register-ArgumentCompleter -Native -CommandName 'noderoll' -ScriptBlock {
         }
         'noderoll;vote' {
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The plan file: `[service]` and `[[members]]` are all a vote needs')
+            [CompletionResult]::new('--settle', '--settle', [CompletionResultType]::ParameterName, 'With --follow: how long the service must show no upgrade in progress before it is over (default 30s)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --follow: give up after this long (exit 3; default 6h)')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state directory: where this machine last saw the service''s nodes, tried when none of the plan''s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: `human` tables or one `json` document')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Vote without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Vote without asking')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Vote yes on each proposal of the upgrade in progress as it appears (only those whose every action is one an upgrade proposes), until the upgrade is over; Ctrl-C stops')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less output (errors only on stderr)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v: debug, -vv: trace)')

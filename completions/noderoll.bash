@@ -1238,13 +1238,21 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__vote)
-            opts="-y -q -v -h --plan --yes --state-dir --output --quiet --verbose --help"
+            opts="-y -q -v -h --plan --yes --follow --settle --timeout --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --settle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -216,10 +216,13 @@ set edit:completion:arg-completer[noderoll] = {|@words|
         }
         &'noderoll;vote'= {
             cand --plan 'The plan file: `[service]` and `[[members]]` are all a vote needs'
+            cand --settle 'With --follow: how long the service must show no upgrade in progress before it is over (default 30s)'
+            cand --timeout 'With --follow: give up after this long (exit 3; default 6h)'
             cand --state-dir 'The state directory: where this machine last saw the service''s nodes, tried when none of the plan''s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]'
             cand --output 'Output format: `human` tables or one `json` document'
             cand -y 'Vote without asking'
             cand --yes 'Vote without asking'
+            cand --follow 'Vote yes on each proposal of the upgrade in progress as it appears (only those whose every action is one an upgrade proposes), until the upgrade is over; Ctrl-C stops'
             cand -q 'Less output (errors only on stderr)'
             cand --quiet 'Less output (errors only on stderr)'
             cand -v 'More diagnostics on stderr (-v: debug, -vv: trace)'

@@ -159,10 +159,13 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s q -l quiet -
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l plan -d 'The plan file: `[service]` and `[[members]]` are all a vote needs' -r -F
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l settle -d 'With --follow: how long the service must show no upgrade in progress before it is over (default 30s)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l timeout -d 'With --follow: give up after this long (exit 3; default 6h)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l state-dir -d 'The state directory: where this machine last saw the service\'s nodes, tried when none of the plan\'s addresses answers [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s y -l yes -d 'Vote without asking'
+complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -l follow -d 'Vote yes on each proposal of the upgrade in progress as it appears (only those whose every action is one an upgrade proposes), until the upgrade is over; Ctrl-C stops'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand vote" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -40,6 +40,16 @@ pub(crate) fn use_color() -> bool {
         && std::env::var_os(crate::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
+/// The placeholder in [`vote_command`] for the voting member's own plan file.
+pub(crate) const MEMBER_PLAN: &str = "MEMBER_PLAN";
+
+/// The command another member runs to vote yes on `proposal_id`, as printed while noderoll
+/// waits for them: it works as printed once [`MEMBER_PLAN`] is replaced (`--yes`: the voter
+/// may have no terminal to confirm on; the actions are shown before the ballot all the same).
+pub(crate) fn vote_command(proposal_id: &str) -> String {
+    format!("noderoll vote {proposal_id} --plan {MEMBER_PLAN} --yes")
+}
+
 /// Renders events for people.
 pub(crate) struct HumanReporter {
     bar: Option<ProgressBar>,
@@ -179,8 +189,11 @@ impl Reporter for HumanReporter {
                 self.line(&format!("   proposal {} accepted and committed", short_id(proposal_id)))
             }
             Event::WaitingForMembers { proposal_id, needed } => self.line(&format!(
-                "   proposal {} needs {needed} yes vote(s): waiting for other members (they can run `noderoll vote {proposal_id}`)",
-                short_id(proposal_id)
+                "   proposal {} needs {needed} yes vote(s): waiting for other members; each can vote with its own plan file as {} (on every proposal of this upgrade: `noderoll vote --follow --plan {}`):\n     {}",
+                short_id(proposal_id),
+                MEMBER_PLAN,
+                MEMBER_PLAN,
+                vote_command(proposal_id)
             )),
             Event::NodeLaunched {
                 node_id,

@@ -1,20 +1,51 @@
 //! `noderoll vote`: the proposal shown before voting, and the result.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::ccf::types::{Action, Proposal};
 
-/// The proposal and its actions, for people.
+/// The proposal and its actions (each with its arguments, long ones shortened), for people.
 pub(crate) fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String {
     let mut t = super::table();
     t.set_header(vec!["action", "arguments"]);
     for a in actions {
-        t.add_row(vec![a.name.clone(), a.args.to_string()]);
+        t.add_row(vec![a.name.clone(), key_args(&a.args)]);
     }
     format!(
-        "Proposal {} by {} is {} with {} ballot(s)\n{t}\n",
+        "Proposal {} by {} is {} with {} ballot(s); its actions:\n{t}\n",
         proposal.proposal_id, proposal.proposer_id, proposal.proposal_state, proposal.ballot_count
     )
+}
+
+/// The longest argument value shown whole (a 64-character id or digest is).
+const ARG_MAX_CHARS: usize = 80;
+
+/// An action's arguments as `name=value` lines; a value longer than [`ARG_MAX_CHARS`] (a
+/// security policy, say) is shown by its start and length.
+fn key_args(args: &Value) -> String {
+    let shown = |v: &Value| {
+        let text = match v {
+            Value::String(s) if s.is_empty() => "\"\"".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let chars = text.chars().count();
+        if chars <= ARG_MAX_CHARS {
+            text
+        } else {
+            let start: String = text.chars().take(32).collect();
+            format!("{start}… ({chars} characters)")
+        }
+    };
+    match args {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shown(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => shown(other),
+    }
 }
 
 /// The ballots submitted: one compact JSON document for machines.
@@ -26,6 +57,8 @@ pub(crate) struct Voted<'a> {
     pub ballots_submitted: usize,
     /// The proposal's state after them.
     pub state: String,
+    /// The proposal's actions, as the service lists them (arguments whole).
+    pub actions: &'a [Action],
 }
 
 impl super::Document for Voted<'_> {
@@ -37,5 +70,97 @@ impl super::Document for Voted<'_> {
     }
     fn json(&self) -> String {
         super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+/// A proposal `vote --follow` does not vote on: a notice, once per proposal.
+#[derive(Debug, Serialize)]
+pub(crate) struct Skipped<'a> {
+    /// The proposal.
+    pub proposal_id: &'a str,
+    /// Why: the actions that are not an upgrade's.
+    pub skipped: String,
+}
+
+impl<'a> Skipped<'a> {
+    /// The notice for `proposal_id`, naming its actions that no upgrade proposes.
+    pub(crate) fn new(proposal_id: &'a str, actions: &[Action]) -> Self {
+        let others: Vec<&str> = actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .filter(|n| !crate::ccf::actions::UPGRADE_ACTIONS.contains(n))
+            .collect();
+        let skipped = if others.is_empty() {
+            "it has no action".to_string()
+        } else {
+            format!(
+                "it carries {}, which no upgrade proposes",
+                others.join(", ")
+            )
+        };
+        Skipped {
+            proposal_id,
+            skipped,
+        }
+    }
+}
+
+impl super::Document for Skipped<'_> {
+    fn human(&self) -> String {
+        format!(
+            "not voting on proposal {}: {}\n",
+            self.proposal_id, self.skipped
+        )
+    }
+    fn json(&self) -> String {
+        super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+/// How `vote --follow` ended: the last document it prints.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Followed {
+    /// `upgrade_over`, `interrupted`, or `timed_out`.
+    pub outcome: &'static str,
+    /// The proposals voted on, in order.
+    pub voted: Vec<String>,
+    /// The open proposals not voted on (not an upgrade's).
+    pub skipped: Vec<String>,
+}
+
+impl super::Document for Followed {
+    fn human(&self) -> String {
+        let how = match self.outcome {
+            "upgrade_over" => "the upgrade is over",
+            "interrupted" => "interrupted",
+            _ => "timed out",
+        };
+        format!(
+            "Followed the upgrade ({how}): voted on {}, skipped {}.\n",
+            super::count(self.voted.len(), "proposal"),
+            self.skipped.len()
+        )
+    }
+    fn json(&self) -> String {
+        super::printer::json_line(&super::schema::stamped(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_shown_by_name_and_long_ones_shortened() {
+        let id = "a".repeat(64);
+        let policy = "p".repeat(500);
+        let text = key_args(&serde_json::json!({
+            "node_id": id, "metadata": "", "security_policy": policy, "n": 3
+        }));
+        assert!(text.contains(&format!("node_id={id}")), "{text}");
+        assert!(text.contains("metadata=\"\""), "{text}");
+        assert!(text.contains("n=3"), "{text}");
+        assert!(text.contains("(500 characters)"), "{text}");
+        assert!(!text.contains(&policy), "{text}");
     }
 }

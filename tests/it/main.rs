@@ -28,4 +28,5 @@ mod signing;
 mod tidy;
 mod upgrade;
 mod version_paths;
+mod vote;
 mod watch;

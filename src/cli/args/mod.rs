@@ -399,14 +399,26 @@ pub(crate) struct WatchArgs {
 #[derive(Debug, Args)]
 #[command(mut_arg("state_dir", |a| a.help(state_dir_help("The state directory: where this machine last saw the service's nodes, tried when none of the plan's addresses answers"))))]
 pub(crate) struct VoteArgs {
-    /// The proposal id.
-    pub proposal_id: String,
+    /// The proposal id, or a prefix of 8+ characters naming one open proposal.
+    #[arg(required_unless_present = "follow")]
+    pub proposal_id: Option<String>,
     /// The plan file: `[service]` and `[[members]]` are all a vote needs.
     #[arg(long, env = env_vars::PLAN)]
     pub plan: PathBuf,
     /// Vote without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Vote yes on each proposal of the upgrade in progress as it appears (only those whose
+    /// every action is one an upgrade proposes), until the upgrade is over; Ctrl-C stops.
+    #[arg(long, conflicts_with = "proposal_id")]
+    pub follow: bool,
+    /// With --follow: how long the service must show no upgrade in progress before it is
+    /// over (default 30s).
+    #[arg(long, requires = "follow")]
+    pub settle: Option<String>,
+    /// With --follow: give up after this long (exit 3; default 6h).
+    #[arg(long, requires = "follow")]
+    pub timeout: Option<String>,
     /// The state directory.
     #[command(flatten)]
     pub state_dir: StateDirArgs,
