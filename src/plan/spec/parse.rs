@@ -468,6 +468,14 @@ mod tests {
         assert!(e.contains("host_data"), "{e}");
         let e = plan(&t).unwrap_err().to_string();
         assert!(e.contains("[nodes]"), "{e}");
+    }
+
+    #[test]
+    fn a_ccf_version_that_is_not_a_release_tag_is_refused() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n",
+            "ab".repeat(32)
+        );
         for v in ["banana", "7.0.2", "ccf-7.0"] {
             let e = plan(&format!("{t}ccf_version = \"{v}\"\n{NODES}"))
                 .unwrap_err()
