@@ -40,6 +40,15 @@ pub enum ErrorKind {
     Tls(String),
     /// The TCP connection could not be made or was reset.
     Connect(String),
+    /// The host name does not resolve (no such host): the name is wrong, or not published
+    /// yet; asking again at once will not change it. A resolver that could not answer
+    /// (`Temporary failure in name resolution`) is a [`ErrorKind::Connect`] instead.
+    Unresolved {
+        /// The host name that did not resolve.
+        host: String,
+        /// What the resolver said.
+        detail: String,
+    },
     /// No complete answer within the request timeout.
     Timeout,
     /// The service redirected too often (a loop).
@@ -99,6 +108,10 @@ impl fmt::Display for ClientError {
             }
             ErrorKind::Tls(d) => write!(f, "{req}: TLS failure: {d}"),
             ErrorKind::Connect(d) => write!(f, "{req}: cannot connect: {d}"),
+            ErrorKind::Unresolved { host, detail } => write!(
+                f,
+                "{req}: the host name {host} does not resolve ({detail}); check the name"
+            ),
             ErrorKind::Timeout => write!(f, "{req}: no answer within the request timeout"),
             ErrorKind::TooManyRedirects => {
                 write!(f, "{req}: too many redirects (a redirect loop?)")
@@ -170,7 +183,8 @@ impl ClientError {
     /// and did not execute the request, `src/node/rpc/frontend.h`,
     /// `check_session_consistency`) and `InternalError "Primary unknown"` (an election in
     /// progress, `node_frontend.h`, `/network/nodes/primary`).
-    /// Fatal: certificate and other TLS failures (a wrong certificate stays wrong), every
+    /// Fatal: a host name that does not resolve (no such host: retrying does not publish
+    /// it), certificate and other TLS failures (a wrong certificate stays wrong), every
     /// other 4xx (the request itself is wrong), every other 500 (`InternalError` is what CCF
     /// answers when a proposal's `apply()` or `resolve()` threw, which must not be
     /// resubmitted blindly), other 5xx, redirect loops, oversized or undecodable bodies.
@@ -195,7 +209,8 @@ impl ClientError {
                 }
                 _ => Retry::Fatal,
             },
-            ErrorKind::ServiceCertMismatch { .. }
+            ErrorKind::Unresolved { .. }
+            | ErrorKind::ServiceCertMismatch { .. }
             | ErrorKind::PinnedCertMismatch { .. }
             | ErrorKind::Tls(_)
             | ErrorKind::TooManyRedirects
@@ -222,9 +237,20 @@ impl ClientError {
         }
     }
 
-    /// Whether this is a transport-level failure (the node did not answer at all).
+    /// Whether another node, or a later look, may answer where this request failed: a
+    /// transient failure, or a node not reached at all (a name that does not resolve is final
+    /// for the request, not for the service: its other nodes may answer).
+    pub fn another_may_answer(&self) -> bool {
+        self.is_unreachable() || matches!(self.retry(), Retry::Transient(_))
+    }
+
+    /// Whether this is a transport-level failure (the node did not answer at all), a name
+    /// that does not resolve included: callers that know other nodes ask the next one.
     pub fn is_unreachable(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Connect(_) | ErrorKind::Timeout)
+        matches!(
+            *self.kind,
+            ErrorKind::Connect(_) | ErrorKind::Timeout | ErrorKind::Unresolved { .. }
+        )
     }
 }
 
@@ -307,6 +333,13 @@ mod tests {
                 Retry::Transient(None),
             ),
             (other(ErrorKind::Timeout), Retry::Transient(None)),
+            (
+                other(ErrorKind::Unresolved {
+                    host: "no-such-host.invalid".into(),
+                    detail: "Name or service not known".into(),
+                }),
+                Retry::Fatal,
+            ),
             (http(502, None), Retry::Transient(None)),
             (http(503, None), Retry::Transient(None)),
             (http(503, secs(2)), Retry::Transient(secs(2))),

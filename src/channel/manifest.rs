@@ -111,11 +111,8 @@ impl Manifest {
         }
         for (i, r) in m.releases.iter().enumerate() {
             let at = |field: &str, what: String| bad(format!("releases[{i}].{field}: {what}"));
-            if CcfVersion::parse(&r.ccf_version).is_none() {
-                return Err(at(
-                    "ccf_version",
-                    format!("{:?} is not a version like ccf-7.0.2", r.ccf_version),
-                ));
+            if let Err(e) = CcfVersion::parse_strict(&r.ccf_version) {
+                return Err(at("ccf_version", e));
             }
             if !is_hex(&r.host_data, 64) {
                 return Err(at("host_data", "must be 64 hex characters".into()));
@@ -250,6 +247,14 @@ mod tests {
             (
                 manifest(&[release("latest", "bb")]),
                 "releases[0].ccf_version",
+            ),
+            (
+                manifest(&[release("ccf-7.0.2", "aa"), release("7.0.3", "bb")]),
+                "releases[1].ccf_version: \"7.0.3\" is not a CCF version: expected ccf-X.Y.Z",
+            ),
+            (
+                manifest(&[release("ccf-7.0", "bb")]),
+                "releases[0].ccf_version: \"ccf-7.0\" is not",
             ),
             (
                 manifest(&[release("ccf-7.0.2", "b")]),

@@ -21,20 +21,14 @@ pub(crate) async fn find_answering_node(
     nodes: &[NodeAddr],
 ) -> Result<(NodeAddr, NetworkInfo), ObserveError> {
     let mut last = None;
-    if let Some((at, info, _)) = first_answering(
-        client,
-        probe_client,
-        nodes,
-        false,
-        &mut last,
-        &mut Vec::new(),
-    )
-    .await?
+    let mut refused = Vec::new();
+    if let Some((at, info, _)) =
+        first_answering(client, probe_client, nodes, false, &mut last, &mut refused).await?
     {
         return Ok((at, info));
     }
     let mut tried: Vec<NodeAddr> = nodes.to_vec();
-    let mut hint = String::new();
+    let mut hint: String = refused.iter().map(|r| format!("; {r}")).collect();
     if let Some(book) = client.address_book()
         && !cancelled(&last)
     {
@@ -45,7 +39,7 @@ pub(crate) async fn find_answering_node(
                 hint: h,
             } => {
                 tried.extend(more);
-                hint = h;
+                hint.push_str(&h);
             }
         }
     }
@@ -141,7 +135,8 @@ async fn from_address_book(
 /// stopped node refuses at once), then the patient client with its retries, so one dead
 /// address never costs a whole back-off. With `listed`, a node must also be listed by the
 /// service as Trusted at the address it was reached at (else why is added to `refused`), and
-/// the service's node list is returned with it. `Ok(None)`: none answered (`last` says why).
+/// the service's node list is returned with it. A host name that does not resolve is added to
+/// `refused` too. `Ok(None)`: none answered (`last` says why).
 async fn first_answering(
     client: &CcfClient,
     probe_client: &CcfClient,
@@ -165,6 +160,13 @@ async fn first_answering(
                 Err(e) if matches!(*e.kind, ErrorKind::Cancelled) => {
                     *last = Some(e);
                     return Ok(None);
+                }
+                // No such host: final, and worth saying first (a typo in [service] url).
+                Err(e) if matches!(*e.kind, ErrorKind::Unresolved { .. }) => {
+                    refused.push(format!("the host name {} does not resolve", n.host()));
+                    skip.push(n);
+                    *last = Some(e);
+                    continue;
                 }
                 Err(e) => {
                     *last = Some(e);

@@ -320,6 +320,7 @@ async fn version_of(client: &CcfClient, addr: &NodeAddr) -> NodeVersion {
 fn short_reason(e: &ClientError) -> String {
     match e.kind.as_ref() {
         ErrorKind::Connect(d) => d.clone(),
+        ErrorKind::Unresolved { host, .. } => format!("{host} does not resolve"),
         ErrorKind::Timeout => "timeout".into(),
         ErrorKind::Http { status, code, .. } => format!(
             "HTTP {status}{}",

@@ -42,6 +42,47 @@ impl CcfVersion {
     }
 }
 
+/// The form [`CcfVersion::parse_strict`] accepts, for error messages.
+pub const VERSION_FORM: &str =
+    "ccf-X.Y.Z, e.g. ccf-7.0.2 (a pre-release: ccf-7.0.0-rc1, ccf-7.0.0-dev3)";
+
+impl CcfVersion {
+    /// Parse a version an operator or a channel writes (`[target] ccf_version`, a manifest's
+    /// `ccf_version`): exactly one of CCF's release tags, `ccf-X.Y.Z`, or a pre-release
+    /// `ccf-X.Y.Z-rcN` / `ccf-X.Y.Z-devN` (CCF's `infra/github.py`: `TAG_RELEASE_PREFIX =
+    /// "ccf-"`, `-rc` and `-dev` suffixes; e.g. `ccf-6.0.0-rc0`, `ccf-5.0.0-dev17`). What
+    /// nodes report is read with the lenient [`CcfVersion::parse`]. The error says what is
+    /// wrong with `s` and the expected form.
+    pub fn parse_strict(s: &str) -> Result<CcfVersion, String> {
+        let bad = || format!("{s:?} is not a CCF version: expected {VERSION_FORM}");
+        let number = |p: &str| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
+        };
+        let rest = s.strip_prefix("ccf-").ok_or_else(bad)?;
+        let (core, suffix) = match rest.split_once('-') {
+            Some((c, sfx)) => (c, Some(sfx)),
+            None => (rest, None),
+        };
+        let suffix_ok = suffix.is_none_or(|sfx| {
+            ["rc", "dev"]
+                .iter()
+                .any(|k| sfx.strip_prefix(k).and_then(number).is_some())
+        });
+        let parts: Vec<Option<u64>> = core.split('.').map(number).collect();
+        match parts[..] {
+            [Some(major), Some(minor), Some(patch)] if suffix_ok => Ok(CcfVersion {
+                major,
+                minor,
+                patch,
+                suffix: suffix.map(str::to_string),
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
 impl fmt::Display for CcfVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ccf-{}.{}.{}", self.major, self.minor, self.patch)?;
@@ -283,6 +324,48 @@ mod tests {
         assert!(v("6.0.28") < v("ccf-7.0.0"));
         assert_eq!(v("ccf-7.0.2").to_string(), "ccf-7.0.2");
         assert!(CcfVersion::parse("latest").is_none());
+    }
+
+    #[test]
+    fn strict_parse_takes_ccf_release_tags_only() {
+        for ok in [
+            "ccf-7.0.2",
+            "ccf-6.0.21",
+            "ccf-10.12.130",
+            "ccf-6.0.0-rc0",
+            "ccf-7.0.0-rc1",
+            "ccf-5.0.0-dev17",
+        ] {
+            let v = CcfVersion::parse_strict(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(v.to_string(), ok);
+            assert_eq!(Some(v), CcfVersion::parse(ok), "the same version as parse");
+        }
+        for bad in [
+            "7.0.3",
+            "7.0.2",
+            "ccf-7.0",
+            "ccf-7",
+            "banana",
+            "",
+            "CCF-7.0.2",
+            " ccf-7.0.2",
+            "ccf-7.0.2 ",
+            "ccf-7.0.2.1",
+            "ccf-7.0.x",
+            "ccf-+7.0.2",
+            "ccf-7..2",
+            "ccf-7.0.2-",
+            "ccf-7.0.2-beta1",
+            "ccf-7.0.2-rc",
+            "ccf-7.0.2-rc1-3-gabcdef",
+            "ccf-99999999999999999999.0.0",
+        ] {
+            let e = CcfVersion::parse_strict(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains("ccf-X.Y.Z, e.g. ccf-7.0.2"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

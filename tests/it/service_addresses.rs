@@ -431,3 +431,41 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
     assert!(told, "the voter's last vote found no node of its plan");
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+/// A host name in `[service] url` that does not resolve (`.invalid` never does, RFC 6761;
+/// no network needed) is final at once: not retried, the name said, exit 69 as for any
+/// unreachable service, nothing written.
+#[tokio::test]
+async fn a_host_name_that_does_not_resolve_fails_at_once_naming_it() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let text = std::fs::read_to_string(r.plan_path()).unwrap();
+    let path = r.dir.path().join("typo.toml");
+    let url = "url = \"https://no-such-host.invalid:8000\"";
+    std::fs::write(&path, with_url(&text, url)).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let before = writes(&r);
+    for args in [&["status"][..], &["plan"], &["apply", "--yes"]] {
+        let mut args = args.to_vec();
+        args.extend(["--plan", path.to_str().unwrap()]);
+        let started = std::time::Instant::now();
+        let run = noderoll_in(state.path(), &args).await;
+        let took = started.elapsed();
+        assert_eq!(run.code, 69, "{args:?}: {}", run.stderr);
+        for says in [
+            "no node of the service answered (tried no-such-host.invalid:8000)",
+            "the host name no-such-host.invalid does not resolve",
+        ] {
+            assert!(
+                run.stderr.contains(says),
+                "{args:?}: {says:?} in:\n{}",
+                run.stderr
+            );
+        }
+        // A bound, not a benchmark: retried as transient, this took 5 s (status) to 21 s (apply).
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{args:?} took {took:?}"
+        );
+    }
+    assert_eq!(writes(&r), before, "the service was changed");
+}

@@ -165,3 +165,57 @@ async fn a_6_0_21_service_upgrades_to_7_0_2() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+/// A `ccf_version` that is not one of CCF's release tags is bad input wherever it is written:
+/// in a plan's `[target]` (a typo would switch the version guard off) and in a channel
+/// manifest (it would be printed into the suggested `[target]`). Exit 64, the field, the
+/// value and the expected form named, nothing written.
+#[tokio::test]
+async fn a_version_that_is_not_ccf_x_y_z_is_refused_in_plans_and_manifests() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let before = writes(&r);
+    for v in ["banana", "7.0.2", "ccf-7.0"] {
+        let plan = plan_for(&r, v);
+        let plan = plan.to_str().unwrap();
+        for args in [
+            &["plan", "--plan", plan][..],
+            &["apply", "--plan", plan, "--yes"],
+        ] {
+            let run = noderoll(&r, args).await;
+            assert_eq!(run.code, 64, "{args:?}: {}", run.stderr);
+            for says in [
+                &format!("[target] ccf_version {v:?} is not a CCF version")[..],
+                "expected ccf-X.Y.Z, e.g. ccf-7.0.2",
+            ] {
+                assert!(run.stderr.contains(says), "{says:?} in:\n{}", run.stderr);
+            }
+        }
+    }
+    let info = r.sandbox.info();
+    for (v, at) in [("7.0.3", 1), ("7.0.2", 1), ("ccf-7.0", 1)] {
+        let manifest = serde_json::json!({
+            "schema_version": 1, "channel": "stable",
+            "releases": [
+                {"ccf_version": info.current_build.ccf_version, "platform": "virtual",
+                 "host_data": info.current_build.host_data},
+                {"ccf_version": v, "platform": "virtual", "host_data": info.next_build.host_data},
+            ]
+        });
+        let file = r.dir.path().join("channel.json");
+        std::fs::write(&file, manifest.to_string()).unwrap();
+        let plan = r.plan_path();
+        let args = [
+            "--plan",
+            plan.to_str().unwrap(),
+            "--channel",
+            file.to_str().unwrap(),
+        ];
+        let run = noderoll(&r, &[&["channel", "check"][..], &args].concat()).await;
+        assert_eq!(run.code, 64, "{v}: {}\n{}", run.stdout, run.stderr);
+        let says =
+            format!("releases[{at}].ccf_version: {v:?} is not a CCF version: expected ccf-X.Y.Z");
+        assert!(run.stderr.contains(&says), "{says:?} in:\n{}", run.stderr);
+        assert!(!run.stdout.contains("[target]"), "{}", run.stdout);
+    }
+    assert_eq!(writes(&r), before, "the service was changed");
+}

@@ -115,6 +115,13 @@ impl CcfClient {
         if e.is_timeout() {
             return ErrorKind::Timeout;
         }
+        if let Some(detail) = name_not_found(&e) {
+            let host = e.url().and_then(|u| u.host_str()).unwrap_or_default();
+            return ErrorKind::Unresolved {
+                host: host.to_string(),
+                detail,
+            };
+        }
         ErrorKind::Connect(root_cause(&e))
     }
 
@@ -236,6 +243,22 @@ fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
     None
 }
 
+/// What the resolver said, when `e` is a host name that does not resolve (no such host).
+/// A resolver that could not answer is not a missing name: it is left to be retried as a
+/// connection failure.
+fn name_not_found(e: &reqwest::Error) -> Option<String> {
+    let detail = root_cause(e);
+    (e.is_dns() && !resolver_unavailable(&detail)).then_some(detail)
+}
+
+/// Whether the resolver's message says it could not answer rather than that the name does
+/// not exist: EAI_AGAIN, `Temporary failure in name resolution` (glibc) or `Try again`
+/// (musl), as std's `failed to lookup address information: …` quotes `gai_strerror`.
+fn resolver_unavailable(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("temporary failure") || d.contains("try again")
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut last = e.to_string();
     let mut cur = e.source();
@@ -244,4 +267,26 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolver_unavailable;
+
+    #[test]
+    fn a_missing_name_is_told_from_a_resolver_that_could_not_answer() {
+        for missing in [
+            "failed to lookup address information: Name or service not known",
+            "failed to lookup address information: Name does not resolve",
+            "failed to lookup address information: No address associated with hostname",
+        ] {
+            assert!(!resolver_unavailable(missing), "{missing}");
+        }
+        for unavailable in [
+            "failed to lookup address information: Temporary failure in name resolution",
+            "failed to lookup address information: Try again",
+        ] {
+            assert!(resolver_unavailable(unavailable), "{unavailable}");
+        }
+    }
 }

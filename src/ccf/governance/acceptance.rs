@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{BALLOT_YES, GovError, GovEvent, Governance, Passed, Submitted, action_names};
-use crate::ccf::error::Retry;
 use crate::ccf::types::{ProposalBody, ProposalId, ProposalState, TxId, TxStatus, short_id};
 use crate::signing::Member;
 use crate::wait::{Cancel, Poller, Probe, wait_until};
@@ -103,9 +102,7 @@ impl Governance {
                             Probe::NotYet(format!("Open with {} ballot(s)", p.ballot_count)),
                         ),
                         Ok(p) => Ok(Probe::Ready(p.map(|p| p.proposal_state))),
-                        Err(e) if matches!(e.retry(), Retry::Transient(_)) => {
-                            Ok(Probe::NotYet(e.to_string()))
-                        }
+                        Err(e) if e.another_may_answer() => Ok(Probe::NotYet(e.to_string())),
                         Err(e) => Err(e),
                     }
                 }
@@ -169,9 +166,7 @@ impl Governance {
                 {
                     Ok(s @ (TxStatus::Committed | TxStatus::Invalid)) => Ok(Probe::Ready(s)),
                     Ok(s) => Ok(Probe::NotYet(format!("status {s}"))),
-                    Err(e) if matches!(e.retry(), Retry::Transient(_)) => {
-                        Ok(Probe::NotYet(e.to_string()))
-                    }
+                    Err(e) if e.another_may_answer() => Ok(Probe::NotYet(e.to_string())),
                     Err(e) => Err(e),
                 }
             },

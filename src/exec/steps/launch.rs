@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{StepCx, StepError};
 use crate::ccf::types::{NodeStatus, short_id};
-use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter, Retry};
+use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter};
 use crate::exec::events::Event;
 use crate::exec::launcher::LaunchRequest;
 use crate::plan::{Launched, ServiceView};
@@ -157,7 +157,7 @@ async fn look_for(
                     },
                 );
             }
-            Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+            Err(e) if e.another_may_answer() => continue,
             Err(e) => return Err(e),
         }
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{StepCx, StepError};
 use crate::ccf::actions::REMOVE_NODE;
 use crate::ccf::types::{Action, NetworkInfo, TxId, short_id};
-use crate::ccf::{CcfClient, ClientError, NodeAddr, Retry};
+use crate::ccf::{CcfClient, ClientError, NodeAddr};
 use crate::exec::events::Event;
 use crate::plan::ServiceView;
 use crate::wait::{Poller, Probe, wait_until};
@@ -154,7 +154,7 @@ async fn look_removable(
                 return Ok(Probe::Ready(()));
             }
             Ok(_) => return Ok(Probe::NotYet("retired, not yet removable".into())),
-            Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+            Err(e) if e.another_may_answer() => continue,
             Err(e) => return Err(e),
         }
     }
@@ -178,7 +178,7 @@ async fn try_delete(
             Err(e) if e.is(400, "NodeNotRetiredCommitted") => {
                 return Ok(Probe::NotYet(e.to_string()));
             }
-            Err(e) if matches!(e.retry(), Retry::Transient(_)) => continue,
+            Err(e) if e.another_may_answer() => continue,
             Err(e) => return Err(e),
         }
     }

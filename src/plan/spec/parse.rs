@@ -11,6 +11,7 @@ use super::{
     CodePlatform, FinalizeMode, Hooks, NodesSpec, Notify, OnFailure, Safety, Strategy, Target,
     UpgradeSpec,
 };
+use crate::plan::version::CcfVersion;
 use crate::settings::{PlanFile, SettingsError};
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +147,11 @@ impl Reader<'_> {
                 "[target] host_data {:?} must be a hex SHA-256 digest (64 characters)",
                 target.host_data
             )));
+        }
+        if let Some(v) = &target.ccf_version {
+            // A typo would switch the version guard off ("not compared"): refused instead.
+            CcfVersion::parse_strict(v)
+                .map_err(|e| self.invalid(format!("[target] ccf_version {e}")))?;
         }
         match target.platform {
             CodePlatform::Snp => self.snp_target(&mut target)?,
@@ -462,5 +468,24 @@ mod tests {
         assert!(e.contains("host_data"), "{e}");
         let e = plan(&t).unwrap_err().to_string();
         assert!(e.contains("[nodes]"), "{e}");
+    }
+
+    #[test]
+    fn a_ccf_version_that_is_not_a_release_tag_is_refused() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n",
+            "ab".repeat(32)
+        );
+        for v in ["banana", "7.0.2", "ccf-7.0"] {
+            let e = plan(&format!("{t}ccf_version = \"{v}\"\n{NODES}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!(
+                    "[target] ccf_version \"{v}\" is not a CCF version"
+                )) && e.contains("expected ccf-X.Y.Z, e.g. ccf-7.0.2"),
+                "{e}"
+            );
+        }
     }
 }
