@@ -370,29 +370,10 @@ async fn the_demo_runs_with_no_arguments_needed() {
 #[tokio::test]
 async fn with_several_members_apply_waits_and_vote_accepts() {
     let r = start_sandbox_with_members(3, 3, Platform::Virtual, 5.0).await;
-    let plan = plan_path(&r);
     // member0's plan (as written) and a plan for member1, who votes with `noderoll vote`:
     // only `[service]` and its own `[[members]]` (a member who only votes has no upgrade
     // tables).
-    let text = std::fs::read_to_string(&plan).unwrap();
-    let only = |i: usize, upgrade_tables: bool| {
-        let mut out = String::new();
-        for block in text.split("\n\n") {
-            let keep = if block.starts_with("[[members]]") {
-                block.contains(&format!("member{i}_cert.pem"))
-            } else {
-                upgrade_tables || block.starts_with("[service]")
-            };
-            if keep {
-                out.push_str(block);
-                out.push_str("\n\n");
-            }
-        }
-        out
-    };
-    std::fs::write(&plan, only(0, true)).unwrap();
-    let voter_plan = r.dir.path().join("member1.toml");
-    std::fs::write(&voter_plan, only(1, false)).unwrap();
+    let (plan, voter_plan) = r.split_member_plans();
     let voter_text = std::fs::read_to_string(&voter_plan).unwrap();
     assert!(
         !voter_text.contains("[target]") && !voter_text.contains("[nodes]"),

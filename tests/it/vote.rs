@@ -3,7 +3,7 @@
 //! while it waits for other members' votes.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use noderoll::ccf::governance::BALLOT_YES;
 use noderoll::ccf::types::{Action, ProposalBody};
@@ -11,33 +11,6 @@ use noderoll::sandbox::Platform;
 use serde_json::{Value, json};
 
 use crate::common::*;
-
-/// The sandbox's plan split as a consortium keeps it: member0's (the upgrade's tables
-/// included) at the sandbox's plan path, and member1's (`[service]` and its own
-/// `[[members]]` only) returned.
-fn split_plans(r: &RunningSandbox) -> (PathBuf, PathBuf) {
-    let plan = r.dir.path().join(&r.sandbox.info().plan);
-    let text = std::fs::read_to_string(&plan).unwrap();
-    let only = |i: usize, upgrade_tables: bool| {
-        let mut out = String::new();
-        for block in text.split("\n\n") {
-            let keep = if block.starts_with("[[members]]") {
-                block.contains(&format!("member{i}_cert.pem"))
-            } else {
-                upgrade_tables || block.starts_with("[service]")
-            };
-            if keep {
-                out.push_str(block);
-                out.push_str("\n\n");
-            }
-        }
-        out
-    };
-    std::fs::write(&plan, only(0, true)).unwrap();
-    let voter = r.dir.path().join("member1.toml");
-    std::fs::write(&voter, only(1, false)).unwrap();
-    (plan, voter)
-}
 
 fn writes(r: &RunningSandbox) -> u64 {
     r.sandbox.with_world(|w| w.write_requests)
@@ -69,7 +42,7 @@ async fn vote(voter: &Path, args: &[&str]) -> Ran {
 #[tokio::test]
 async fn vote_takes_the_8_character_id_and_refuses_unknown_or_short_ones_before_any_write() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let (_, voter) = split_plans(&r);
+    let (_, voter) = r.split_member_plans();
     let id = open_proposal(&r).await;
     let before = writes(&r);
     let other = format!(
@@ -100,7 +73,7 @@ async fn vote_takes_the_8_character_id_and_refuses_unknown_or_short_ones_before_
 #[tokio::test]
 async fn vote_shows_the_actions_before_voting_and_puts_them_in_its_json() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let (_, voter) = split_plans(&r);
+    let (_, voter) = r.split_member_plans();
     let id = open_proposal(&r).await;
     let host_data = "cd".repeat(32);
     // No terminal and no --yes: refused after the actions are shown, nothing voted.
@@ -131,7 +104,7 @@ async fn vote_shows_the_actions_before_voting_and_puts_them_in_its_json() {
 #[tokio::test]
 async fn the_vote_command_apply_prints_works_as_printed() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let (plan, voter) = split_plans(&r);
+    let (plan, voter) = r.split_member_plans();
     let state = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
         .args(["apply", "--plan", plan.to_str().unwrap(), "--yes"])
@@ -195,7 +168,7 @@ async fn the_vote_command_apply_prints_works_as_printed() {
 #[tokio::test]
 async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let (plan, voter) = split_plans(&r);
+    let (plan, voter) = r.split_member_plans();
     let follow = {
         let voter = voter.clone();
         tokio::spawn(async move {
@@ -271,7 +244,7 @@ async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends()
 #[tokio::test]
 async fn vote_follow_without_an_upgrade_gives_up_after_its_timeout() {
     let r = start_sandbox_with_members(3, 2, Platform::Virtual, 5.0).await;
-    let (_, voter) = split_plans(&r);
+    let (_, voter) = r.split_member_plans();
     let before = writes(&r);
     let run = vote(&voter, &["--follow", "--timeout", "1s"]).await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);

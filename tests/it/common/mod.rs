@@ -549,6 +549,33 @@ impl RunningSandbox {
         self.dir.path().join(&self.sandbox.info().plan)
     }
 
+    /// The sandbox's plan split as a consortium keeps it: member0's (the upgrade's tables
+    /// included) at the sandbox's plan path, and member1's (`[service]` and its own
+    /// `[[members]]` only) returned.
+    pub(crate) fn split_member_plans(&self) -> (std::path::PathBuf, std::path::PathBuf) {
+        let plan = self.plan_path();
+        let text = std::fs::read_to_string(&plan).unwrap();
+        let only = |i: usize, upgrade_tables: bool| {
+            let mut out = String::new();
+            for block in text.split("\n\n") {
+                let keep = if block.starts_with("[[members]]") {
+                    block.contains(&format!("member{i}_cert.pem"))
+                } else {
+                    upgrade_tables || block.starts_with("[service]")
+                };
+                if keep {
+                    out.push_str(block);
+                    out.push_str("\n\n");
+                }
+            }
+            out
+        };
+        std::fs::write(&plan, only(0, true)).unwrap();
+        let voter = self.dir.path().join("member1.toml");
+        std::fs::write(&voter, only(1, false)).unwrap();
+        (plan, voter)
+    }
+
     /// Nodes launched since the start, and whether every proposal was created only once.
     pub(crate) fn launched_and_no_duplicate_proposal(&self) -> (usize, bool) {
         let start = self.sandbox.info().nodes.len();
