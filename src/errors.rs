@@ -238,6 +238,7 @@ impl AppError {
                     exit_codes::PREFLIGHT_FAILED
                 }
                 crate::exec::EngineError::Cancelled { .. } => exit_codes::RESUMABLE,
+                crate::exec::EngineError::Config(_) => exit_codes::USAGE,
                 crate::exec::EngineError::Observe(inner) => observe_exit_code(inner),
                 _ => exit_codes::STEP_FAILED,
             },

@@ -57,6 +57,15 @@ pub enum TrustError {
     },
 }
 
+/// When the first certificate of `pem` stops being valid (its `notAfter`); None when `pem`
+/// holds no certificate that parses.
+pub(crate) fn cert_not_after(pem: &str) -> Option<jiff::Timestamp> {
+    use x509_cert::der::Decode;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let cert = x509_cert::Certificate::from_der(&der).ok()?;
+    jiff::Timestamp::try_from(cert.tbs_certificate().validity().not_after.to_system_time()).ok()
+}
+
 /// The service certificate: the only TLS root a service client trusts.
 #[derive(Clone)]
 pub struct ServiceCert {

@@ -74,6 +74,7 @@ impl Release {
             measurement: self.measurement.as_ref().map(|m| m.to_ascii_lowercase()),
             security_policy: self.security_policy.clone(),
             uvm_endorsement: None,
+            node_cert_validity_days: None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     let journal = Journal::open(&ServiceState::open(&state_dir, &w.service_cert_sha256)?)?;
     let mut engine = plan_engine(&w, args, &journal, cancel);
     let (obs, view) = engine.observe().await?;
+    // A `[target] node_cert_validity_days` the service refuses is a plan-file error (exit 64).
+    engine.node_cert_validity(&obs).await?;
     let mut plan = engine.plan_for(&view);
     let moved = crate::commands::apply::moved_service_urls(&w, Some(&obs), &obs);
     warn(&mut plan, &w, &journal, &view, moved.is_some());

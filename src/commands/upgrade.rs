@@ -53,7 +53,16 @@ pub(crate) fn wire_for(
 ) -> Result<Wiring, AppError> {
     let mut plan = PlanFile::load(plan_path)?;
     if let Some(t) = target {
-        plan.raw.insert("target".into(), target_table(t).into());
+        let mut table = target_table(t);
+        // The release names the build; how long its nodes' certificates last is the plan's.
+        if let Some(days) = plan
+            .raw
+            .get("target")
+            .and_then(|t| t.get("node_cert_validity_days"))
+        {
+            table.insert("node_cert_validity_days".into(), days.clone());
+        }
+        plan.raw.insert("target".into(), table.into());
     }
     let spec = UpgradeSpec::from_plan(&plan)?;
     let cert = ServiceCert::load(&plan.service.service_cert)?;

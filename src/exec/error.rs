@@ -62,6 +62,9 @@ pub(crate) enum EngineError {
     /// The service could not be observed.
     #[error(transparent)]
     Observe(Box<ObserveError>),
+    /// A plan-file setting this service cannot take (what to change); nothing was changed.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl From<ObserveError> for EngineError {

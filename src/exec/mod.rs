@@ -2,6 +2,7 @@
 //! the command launcher.
 
 mod budget;
+pub(crate) mod certs;
 pub(crate) mod engine;
 mod error;
 pub(crate) mod events;

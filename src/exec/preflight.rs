@@ -28,10 +28,45 @@ pub(crate) struct Check {
     pub ok: bool,
     /// What was seen.
     pub detail: String,
+    /// A passed check still worth showing: a note, or a warning.
+    pub notice: Option<Notice>,
+}
+
+/// How a passed check is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Something `plan` shows (what the run will use).
+    Note,
+    /// Something that may hurt the upgrade and is not refused.
+    Warning,
+}
+
+impl Notice {
+    /// As JSON and human output spell it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Notice::Note => "note",
+            Notice::Warning => "warning",
+        }
+    }
 }
 
 fn check(name: &'static str, ok: bool, detail: String) -> Check {
-    Check { name, ok, detail }
+    Check {
+        name,
+        ok,
+        detail,
+        notice: None,
+    }
+}
+
+fn notice(name: &'static str, notice: Notice, detail: String) -> Check {
+    Check {
+        name,
+        ok: true,
+        detail,
+        notice: Some(notice),
+    }
 }
 
 /// Whether an open proposal is part of an upgrade (it has one of [`UPGRADE_ACTIONS`]).
@@ -129,7 +164,56 @@ impl Preflight<'_> {
         checks.push(commands_resolve(
             self.launcher.preflight(launch, stop).await,
         ));
+        checks.extend(self.certificates(obs, view).await);
         checks
+    }
+
+    /// The validity trust proposals will carry (a note), and the certificates the upgrade
+    /// relies on that expire before it may be done (warnings: CCF keeps running, but clients
+    /// that check dates stop trusting them).
+    async fn certificates(&self, obs: &Observation, view: &ServiceView) -> Vec<Check> {
+        use super::certs::{ValidityError, read_node_cert_validity, relied_on};
+        use crate::plan::certs::{expected_duration, expiring_warnings};
+        const VALIDITY: &str = "node certificate validity";
+        let at = [obs.answered_by.clone()];
+        let mut out = vec![
+            match read_node_cert_validity(self.client, &at, self.spec).await {
+                Ok(v) => notice(VALIDITY, Notice::Note, v.describe()),
+                Err(ValidityError::Refused(why)) => check(VALIDITY, false, why),
+                Err(ValidityError::Client(e)) => check(
+                    VALIDITY,
+                    false,
+                    format!("cannot read GET /gov/service/info: {e}"),
+                ),
+            },
+        ];
+        let steps = self
+            .ctx
+            .map(|ctx| planner::plan(view, self.spec, ctx).steps)
+            .unwrap_or_default();
+        let duration = expected_duration(&steps, self.spec);
+        let warnings = expiring_warnings(
+            &relied_on(obs, &steps),
+            jiff::Timestamp::now(),
+            duration,
+        );
+        const OUTLAST: &str = "certificates outlast the upgrade";
+        if warnings.is_empty() {
+            out.push(check(
+                OUTLAST,
+                true,
+                format!(
+                    "the service certificate and the certificates of the nodes that stay are valid for the upgrade's longest expected duration ({}s) plus a day",
+                    duration.as_secs()
+                ),
+            ));
+        }
+        out.extend(
+            warnings
+                .into_iter()
+                .map(|w| notice(OUTLAST, Notice::Warning, w)),
+        );
+        out
     }
 
     /// Trusted nodes that do not answer (short ids), each asked again a few times: one failed

@@ -35,6 +35,9 @@ pub(crate) struct CheckDocument {
     pub ok: bool,
     /// Details.
     pub detail: String,
+    /// A passed check worth showing: `"note"` (what the run will use) or `"warning"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<&'static str>,
 }
 
 /// Build the JSON document.
@@ -55,6 +58,7 @@ pub(crate) fn document<'a>(
                 check: c.name.into(),
                 ok: c.ok,
                 detail: c.detail.clone(),
+                notice: c.notice.map(|n| n.as_str()),
             })
             .collect(),
         service_urls: None,
@@ -132,6 +136,11 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check], rollback
                 .filter(|c| c.detail.contains("(allowed by --allow-"))
             {
                 out.push_str(&format!("note: {}: {}\n", c.name, c.detail));
+            }
+            for c in checks {
+                if let Some(n) = c.notice {
+                    out.push_str(&format!("{}: {}: {}\n", n.as_str(), c.name, c.detail));
+                }
             }
         } else {
             for c in failed {

@@ -33,6 +33,9 @@ pub(crate) struct StatusDocument {
     pub members: usize,
     /// Open proposals.
     pub open_proposals: Vec<StatusProposal>,
+    /// When the service certificate (`service_certificate` of `/node/network`) expires,
+    /// RFC 3339 UTC; null if it could not be read.
+    pub service_certificate_expires_at: Option<String>,
 }
 
 /// A node in the JSON document.
@@ -64,6 +67,9 @@ pub(crate) struct StatusNode {
     /// sets from `NODEROLL_NODE_NAME`: `noderoll-<run id>-<index>`), if tagged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launched_as: Option<String>,
+    /// When its service-endorsed certificate (`certificate` of `GET /gov/service/nodes`)
+    /// expires, RFC 3339 UTC; null when it has none (Pending) or it could not be read.
+    pub certificate_expires_at: Option<String>,
 }
 
 /// An open proposal in the JSON document.
@@ -138,6 +144,9 @@ fn body(o: &Observation) -> StatusDocument {
                         .get("noderoll_name")
                         .and_then(|v| v.as_str())
                         .map(str::to_string),
+                    certificate_expires_at: expires_at(
+                        n.gov.as_ref().and_then(|g| g.certificate.as_deref()),
+                    ),
                 }
             })
             .collect(),
@@ -154,7 +163,13 @@ fn body(o: &Observation) -> StatusDocument {
                 actions: p.actions.clone(),
             })
             .collect(),
+        service_certificate_expires_at: expires_at(Some(&o.network.service_certificate)),
     }
+}
+
+/// A certificate's `notAfter`, RFC 3339 UTC.
+fn expires_at(pem: Option<&str>) -> Option<String> {
+    crate::ccf::tls::cert_not_after(pem?).map(|t| t.to_string())
 }
 
 /// `noderoll status`: the table for people, the pretty document for machines.
@@ -235,6 +250,7 @@ fn nodes_table(doc: &StatusDocument) -> String {
         "ccf_version",
         "retired committed",
         "removable",
+        "certificate expires",
     ]);
     for n in &doc.nodes {
         let version = match (&n.ccf_version, n.reachability) {
@@ -254,10 +270,19 @@ fn nodes_table(doc: &StatusDocument) -> String {
             version,
             yes_no(n.retired_committed).to_string(),
             yes_no(n.removable).to_string(),
+            n.certificate_expires_at
+                .clone()
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     out.push_str(&t.to_string());
     out.push('\n');
+    out.push_str(&format!(
+        "Service certificate expires: {}\n",
+        doc.service_certificate_expires_at
+            .as_deref()
+            .unwrap_or("unknown (not readable)")
+    ));
     out
 }
 

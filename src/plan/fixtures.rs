@@ -21,6 +21,7 @@ pub(crate) fn spec() -> UpgradeSpec {
             measurement: None,
             security_policy: None,
             uvm_endorsement: None,
+            node_cert_validity_days: None,
         },
         nodes: NodesSpec {
             count: None,

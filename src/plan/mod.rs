@@ -1,5 +1,6 @@
 //! Planning: the plan file's upgrade tables and the pure planner.
 
+pub(crate) mod certs;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod gates;

@@ -116,6 +116,8 @@ fn previous(
         measurement: (target.platform == CodePlatform::Snp).then_some(measurement),
         security_policy: None,
         uvm_endorsement: None,
+        // Relaunched nodes are trusted with the validity the operator chose.
+        node_cert_validity_days: target.node_cert_validity_days,
     }
 }
 

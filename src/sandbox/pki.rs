@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PublicKeyData, SanType,
@@ -61,15 +62,25 @@ pub struct ServiceIdentity {
     key_pkcs8: Vec<u8>,
 }
 
+/// `notBefore` = `from`, `notAfter` = `from` + `days` − 1 s: CCF's
+/// `compute_cert_valid_to_string` (`ccf/crypto/certs.h`; RFC 5280's `notAfter` is inclusive).
+pub(crate) fn set_validity(params: &mut CertificateParams, from: SystemTime, days: u64) {
+    params.not_before = from.into();
+    params.not_after = (from + Duration::from_secs(days * 24 * 3600) - Duration::from_secs(1)).into();
+}
+
 impl ServiceIdentity {
-    /// A new service identity.
-    pub fn generate() -> Result<Self, PkiError> {
+    /// A new service identity whose certificate is valid `days` from now (CCF:
+    /// `initial_service_certificate_validity_days`, 1 unless configured; renewed by
+    /// `set_service_certificate_validity`).
+    pub fn generate(days: u64) -> Result<Self, PkiError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(pki_err)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
         params
             .distinguished_name
             .push(DnType::CommonName, "CCF Service");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        set_validity(&mut params, SystemTime::now(), days);
         let cert = params.self_signed(&key).map_err(pki_err)?;
         Ok(ServiceIdentity {
             cert_pem: cert.pem(),
@@ -88,9 +99,7 @@ impl ServiceIdentity {
             .distinguished_name
             .push(DnType::CommonName, "CCF Service");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let now = std::time::SystemTime::now();
-        params.not_before = now.into();
-        params.not_after = (now + std::time::Duration::from_secs(365 * 24 * 3600)).into();
+        set_validity(&mut params, SystemTime::now(), 365);
         let serial: [u8; 16] = rand_serial();
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
         Ok(params.self_signed(&key).map_err(pki_err)?.pem())
@@ -120,24 +129,34 @@ pub struct NodeIdentity {
     pub endorsed_pem: String,
     self_signed: Arc<CertifiedKey>,
     endorsed: Arc<CertifiedKey>,
+    key_pkcs8: Vec<u8>,
+}
+
+/// A node certificate's parameters (SANs 127.0.0.1 and localhost, "CN=CCF Node").
+fn node_params() -> Result<CertificateParams, PkiError> {
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).map_err(pki_err)?;
+    p.subject_alt_names
+        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    p.distinguished_name.push(DnType::CommonName, "CCF Node");
+    Ok(p)
 }
 
 impl NodeIdentity {
-    /// A new node key with both certificates (SANs 127.0.0.1 and localhost).
+    /// A new node key with both certificates. The endorsed one is valid 365 days from now:
+    /// a genesis node's, as if members had renewed it at the default maximum
+    /// (`set_all_nodes_certificate_validity`); a launched node's is issued again, with the
+    /// trust proposal's validity, when it is trusted ([`CertSlot::reissue_endorsed`]).
     pub fn generate(service: &ServiceIdentity) -> Result<Self, PkiError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(pki_err)?;
         let node_id = sha256_hex(&key.subject_public_key_info());
-        let params = || -> Result<CertificateParams, PkiError> {
-            let mut p = CertificateParams::new(vec!["localhost".to_string()]).map_err(pki_err)?;
-            p.subject_alt_names
-                .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-            p.distinguished_name.push(DnType::CommonName, "CCF Node");
-            Ok(p)
-        };
-        let mut own = params()?;
+        let mut own = node_params()?;
         own.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // CCF: `node_certificate.initial_validity_days`, 1 by default.
+        set_validity(&mut own, SystemTime::now(), 1);
         let self_signed = own.self_signed(&key).map_err(pki_err)?;
-        let endorsed = params()?
+        let mut endorsed = node_params()?;
+        set_validity(&mut endorsed, SystemTime::now(), 365);
+        let endorsed = endorsed
             .signed_by(&key, &service.issuer)
             .map_err(pki_err)?;
         Ok(NodeIdentity {
@@ -146,6 +165,7 @@ impl NodeIdentity {
             endorsed_pem: endorsed.pem(),
             self_signed: certified(self_signed.der().clone(), &key)?,
             endorsed: certified(endorsed.der().clone(), &key)?,
+            key_pkcs8: key.serialize_der(),
         })
     }
 }
@@ -155,7 +175,8 @@ impl NodeIdentity {
 pub struct CertSlot {
     current: RwLock<(bool, Arc<CertifiedKey>)>,
     self_signed: Arc<CertifiedKey>,
-    endorsed: Arc<CertifiedKey>,
+    endorsed: RwLock<Arc<CertifiedKey>>,
+    key_pkcs8: Vec<u8>,
 }
 
 impl CertSlot {
@@ -169,8 +190,32 @@ impl CertSlot {
         Arc::new(CertSlot {
             current: RwLock::new((endorsed, first)),
             self_signed: identity.self_signed.clone(),
-            endorsed: identity.endorsed.clone(),
+            endorsed: RwLock::new(identity.endorsed.clone()),
+            key_pkcs8: identity.key_pkcs8.clone(),
         })
+    }
+
+    /// Issue the node's endorsed certificate again, valid from `from` for `days` (CCF's
+    /// `transition_node_to_trusted`: `ccf.network.generateEndorsedCertificate(csr,
+    /// valid_from, validity_period_days)`); presented from now on once endorsed. Its PEM.
+    pub fn reissue_endorsed(
+        &self,
+        service: &ServiceIdentity,
+        from: SystemTime,
+        days: u64,
+    ) -> Result<String, PkiError> {
+        let key = KeyPair::try_from(self.key_pkcs8.as_slice()).map_err(pki_err)?;
+        let mut params = node_params()?;
+        set_validity(&mut params, from, days);
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&rand_serial()));
+        let cert = params.signed_by(&key, &service.issuer).map_err(pki_err)?;
+        let certified = certified(cert.der().clone(), &key)?;
+        *self.endorsed.write().unwrap_or_else(|e| e.into_inner()) = certified.clone();
+        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if cur.0 {
+            cur.1 = certified;
+        }
+        Ok(cert.pem())
     }
 
     /// Present the endorsed (or self-signed) certificate from now on.
@@ -180,7 +225,10 @@ impl CertSlot {
             *cur = (
                 endorsed,
                 if endorsed {
-                    self.endorsed.clone()
+                    self.endorsed
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone()
                 } else {
                     self.self_signed.clone()
                 },

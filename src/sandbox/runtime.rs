@@ -23,7 +23,7 @@ pub(crate) struct NodeServer {
 pub struct Core {
     /// The simulation and node certificates.
     pub shared: Arc<Shared>,
-    service: ServiceIdentity,
+    service: Arc<ServiceIdentity>,
     servers: Mutex<Vec<NodeServer>>,
     /// Launch names stopped before their launch reached the sandbox: an orchestrator that
     /// cancels a launch by name makes sure it never starts.
@@ -96,7 +96,7 @@ impl Core {
     /// The launch/stop machinery of a service whose listeners are `servers`.
     pub(crate) fn new(
         shared: Arc<Shared>,
-        service: ServiceIdentity,
+        service: Arc<ServiceIdentity>,
         servers: Vec<NodeServer>,
     ) -> Core {
         Core {
@@ -160,7 +160,8 @@ impl Core {
                 .endorsed_pems
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(identity.endorsed_pem.clone());
+                // None until a trust proposal issues it (`nodes.endorsed_certificates`).
+                .push(String::new());
             shared
                 .cert_slots
                 .lock()

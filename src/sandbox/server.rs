@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
@@ -49,6 +49,12 @@ pub struct SandboxOptions {
     /// many nodes of the service before the disaster recovery: `Retired`, not running, never
     /// removable (CCF #6604).
     pub stale_retired: usize,
+    /// Days the service certificate is valid from the start. CCF's own initial certificate
+    /// lasts `initial_service_certificate_validity_days` (1) until members renew it with
+    /// `set_service_certificate_validity`; the default, 365, is a service renewed at the
+    /// default maximum (`maximum_service_certificate_validity_days`). 1 models one never
+    /// renewed.
+    pub service_cert_days: u64,
 }
 
 impl SandboxOptions {
@@ -67,6 +73,7 @@ impl SandboxOptions {
             soak: "1s".into(),
             uvm: false,
             stale_retired: 0,
+            service_cert_days: 365,
         }
     }
 }
@@ -93,7 +100,7 @@ impl Sandbox {
         check_sizes(&opts)?;
         std::fs::create_dir_all(&opts.dir)
             .map_err(io(format!("cannot create {}", opts.dir.display())))?;
-        let service = ServiceIdentity::generate()?;
+        let service = Arc::new(ServiceIdentity::generate(opts.service_cert_days.max(1))?);
         let service_cert_path = opts.dir.join("service_cert.pem");
         std::fs::write(&service_cert_path, &service.cert_pem)
             .map_err(io(format!("cannot write {}", service_cert_path.display())))?;
@@ -115,7 +122,7 @@ impl Sandbox {
             new_shared(&opts, &service, &genesis, &identities, &current, members)?;
         let servers = serve_nodes(&shared, listeners, stale_ports)?;
         let gateway = start_gateway(&shared, &service, &service_cert_path)?;
-        let core = Arc::new(Core::new(shared.clone(), service, servers));
+        let core = Arc::new(Core::new(shared.clone(), service.clone(), servers));
         let (control, control_task) = super::control::start(core.clone()).await?;
         let info = SandboxInfo {
             schema_version: 1,
@@ -136,7 +143,7 @@ impl Sandbox {
             plan: "upgrade.toml".into(),
         };
         write_files(&opts, &info)?;
-        let ticker = tokio::spawn(run_ticker(shared));
+        let ticker = tokio::spawn(run_ticker(shared, service));
         Ok(Sandbox {
             core,
             ticker,
@@ -306,7 +313,7 @@ fn new_shared(
     // by the recovery and gone.
     let mut stale_ports = Vec::new();
     let previous_service_cert_pem = if opts.stale_retired > 0 {
-        let previous = ServiceIdentity::generate()?;
+        let previous = ServiceIdentity::generate(365)?;
         for _ in 0..opts.stale_retired {
             let identity = NodeIdentity::generate(&previous)?;
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -383,19 +390,46 @@ fn start_gateway(
     Ok((handle, port))
 }
 
+/// Issue the endorsed certificates trust proposals asked for: (slot, valid from, days).
+fn issue_endorsed(shared: &Shared, service: &ServiceIdentity, to_issue: Vec<(usize, SystemTime, u64)>) {
+    for (slot, from, days) in to_issue {
+        let cert_slot = shared
+            .cert_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slot)
+            .cloned();
+        let Some(cert_slot) = cert_slot else { continue };
+        match cert_slot.reissue_endorsed(service, from, days) {
+            Ok(pem) => {
+                if let Some(p) = shared
+                    .endorsed_pems
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(slot)
+                {
+                    *p = pem;
+                }
+            }
+            Err(e) => tracing::error!(target: "noderoll::sandbox", "cannot endorse slot {slot}: {e}"),
+        }
+    }
+}
+
 /// Advance the simulation every few milliseconds and present endorsed certificates as nodes
 /// become trusted and caught up.
-async fn run_ticker(shared: Arc<Shared>) {
+async fn run_ticker(shared: Arc<Shared>, service: Arc<ServiceIdentity>) {
     let mut interval = tokio::time::interval(Duration::from_millis(5));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         interval.tick().await;
-        let (endorsed, log) = {
+        let (endorsed, log, to_issue) = {
             let mut w = shared.world();
             w.tick(Instant::now());
             let endorsed: Vec<bool> = w.nodes.iter().map(|n| n.endorsed()).collect();
-            (endorsed, std::mem::take(&mut w.log))
+            (endorsed, std::mem::take(&mut w.log), w.take_endorsements())
         };
+        issue_endorsed(&shared, &service, to_issue);
         for line in log {
             if line.starts_with("INVARIANT") {
                 tracing::error!(target: "noderoll::sandbox", "{line}");

@@ -3,6 +3,7 @@
 mod common;
 
 mod bad_input;
+mod certs;
 mod channel;
 mod cli_status;
 mod client;

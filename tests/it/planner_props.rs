@@ -181,6 +181,7 @@ fn spec(
             measurement: None,
             security_policy: None,
             uvm_endorsement: None,
+            node_cert_validity_days: None,
         },
         nodes: NodesSpec {
             count,

@@ -258,14 +258,21 @@ async fn a_trust_resumed_on_a_later_day_finishes_its_own_open_proposal() {
     })
     .await;
     pending.sort();
-    let yesterday = "200101000000Z";
+    // Yesterday, as noderoll writes it: the start of that day (UTC), ASN.1 UTCTime.
+    let yesterday = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24))
+        .unwrap()
+        .strftime("%y%m%d000000Z")
+        .to_string();
     let body = ProposalBody {
         actions: pending[..2]
             .iter()
             .map(|id| {
                 Action::new(
                     "transition_node_to_trusted",
-                    json!({"node_id": id, "valid_from": yesterday}),
+                    // With the validity the run asks for (the service's maximum): a
+                    // proposal asking for another is not the run's own.
+                    json!({"node_id": id, "valid_from": yesterday, "validity_period_days": 365}),
                 )
             })
             .collect(),

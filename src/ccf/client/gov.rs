@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use super::transport::{RawResponse, decode};
 use super::{CcfClient, GOV_API_VERSION, NodeAddr};
 use crate::ccf::error::{ClientError, ErrorKind};
-use crate::ccf::types::{GovNode, JoinPolicy, Member, Proposal, ProposalBody, TxId, ValueList};
+use crate::ccf::types::{
+    GovNode, JoinPolicy, Member, Proposal, ProposalBody, ServiceInfo, TxId, ValueList,
+};
 
 impl CcfClient {
     fn gov(path: &str) -> String {
@@ -78,6 +80,12 @@ impl CcfClient {
     ) -> Result<Option<GovNode>, ClientError> {
         self.get_json_opt(node, &Self::gov(&format!("/gov/service/nodes/{id}")))
             .await
+    }
+
+    /// `GET /gov/service/info`: status, certificate and configuration (certificate validity
+    /// maxima).
+    pub async fn service_info(&self, node: &NodeAddr) -> Result<ServiceInfo, ClientError> {
+        self.get_json(node, &Self::gov("/gov/service/info")).await
     }
 
     /// `GET /gov/service/join-policy`: registered code versions.

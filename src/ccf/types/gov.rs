@@ -296,6 +296,17 @@ pub struct ServiceInfo {
     pub configuration: Option<serde_json::Value>,
 }
 
+impl ServiceInfo {
+    /// `configuration.maximumNodeCertificateValidityDays` (CCF `service_state.h`,
+    /// `get_service_info`), if the service names it.
+    pub fn max_node_cert_validity_days(&self) -> Option<u64> {
+        self.configuration
+            .as_ref()?
+            .get("maximumNodeCertificateValidityDays")?
+            .as_u64()
+    }
+}
+
 /// `GET /gov/service/transactions/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GovTxStatus {

@@ -122,6 +122,8 @@ async fn execute(
     // Preview (and freshness of a saved plan) before anything changes.
     let mut preview = preview_engine(&run, mode, cancel.clone());
     let (found, view) = preview.observe().await?;
+    // A validity the service refuses: said before the confirmation (exit 64).
+    preview.node_cert_validity(&found).await?;
     // Governance starts at the nodes the service has now: every address the plan names may
     // have been retired (the engine re-aims it after each look of its own).
     run.w.gov.set_nodes(preview.known_nodes());

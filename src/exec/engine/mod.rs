@@ -183,6 +183,22 @@ impl Engine {
         self.observer.look().await
     }
 
+    /// The validity this run's trust proposals carry; a plan value above the service's
+    /// maximum is refused here, before anything is written (exit 64).
+    pub(crate) async fn node_cert_validity(
+        &self,
+        obs: &Observation,
+    ) -> Result<crate::plan::certs::NodeCertValidity, EngineError> {
+        use super::certs::{ValidityError, read_node_cert_validity};
+        let at = [obs.answered_by.clone()];
+        read_node_cert_validity(&self.client, &at, &self.spec)
+            .await
+            .map_err(|e| match e {
+                ValidityError::Refused(why) => EngineError::Config(why),
+                ValidityError::Client(c) => crate::observe::ObserveError::Client(c).into(),
+            })
+    }
+
     /// Nodes of the service as last observed, then the plan's addresses.
     pub(crate) fn known_nodes(&self) -> Vec<NodeAddr> {
         self.observer.known_nodes()
@@ -249,6 +265,11 @@ impl Engine {
                 ok: c.ok,
                 detail: c.detail.clone(),
             });
+            if c.notice == Some(super::preflight::Notice::Warning) {
+                self.report(Event::Warning {
+                    message: c.detail.clone(),
+                });
+            }
         }
         checks
     }

@@ -31,6 +31,9 @@ impl Engine {
     /// proposals. `Some`: how the run ends without a step.
     async fn begin(&mut self) -> Result<Option<Result<Outcome, EngineError>>, EngineError> {
         let (obs, view) = self.observe().await?;
+        // A certificate validity the service refuses would fail every trust proposal: said
+        // now, before anything is written.
+        self.node_cert_validity(&obs).await?;
         // Launches an earlier run left in flight come first: adopted once their node is
         // Pending, cancelled by name if it never comes, before anything new is launched.
         let (obs, view) = if !self.options.in_flight.is_empty() && self.ctx.is_none() {

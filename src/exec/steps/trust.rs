@@ -24,19 +24,22 @@ pub(super) async fn trust(
             "no Pending node launched by this run attests the target code version".into(),
         ));
     }
+    let days = validity_days(cx, view).await?;
     // A run resumed after a crash must propose the very same actions, so that its earlier
     // open proposal is found and finished instead of a second one made: the open trust
-    // proposal of our members for these nodes gives `valid_from`, whatever day it is.
-    // Otherwise the start of the day (UTC).
-    let valid_from = open_trust_valid_from(cx, node_ids)
+    // proposal of our members for these nodes, with this validity, gives `valid_from`,
+    // whatever day it is. Otherwise the start of the day (UTC).
+    let valid_from = open_trust_valid_from(cx, node_ids, days)
         .await?
         .unwrap_or_else(|| jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string());
+    // CCF's `transition_node_to_trusted` issues each node's endorsed certificate valid from
+    // `valid_from` for `validity_period_days` (default: the service's maximum).
     let actions = node_ids
         .iter()
         .map(|id| {
             Action::new(
                 TRANSITION_NODE_TO_TRUSTED,
-                json!({ "node_id": id, "valid_from": valid_from }),
+                json!({ "node_id": id, "valid_from": valid_from, "validity_period_days": days }),
             )
         })
         .collect();
@@ -129,20 +132,42 @@ async fn look_serving(
     }
 }
 
+/// The `validity_period_days` to send (the engine refused a plan value above the service's
+/// maximum before the run began), read from the service's trusted nodes, primary first.
+async fn validity_days(cx: &StepCx<'_>, view: &ServiceView) -> Result<u64, StepError> {
+    let mut at: Vec<NodeAddr> = Vec::new();
+    let trusted = view
+        .nodes
+        .iter()
+        .filter(|n| n.status == crate::ccf::types::NodeStatus::Trusted);
+    let (primary, others): (Vec<_>, Vec<_>) =
+        trusted.partition(|n| view.primary.as_deref() == Some(n.node_id.as_str()));
+    at.extend(primary.into_iter().chain(others).filter_map(|n| n.address.clone()));
+    crate::exec::certs::read_node_cert_validity(cx.client, &at, cx.spec)
+        .await
+        .map(|v| v.days)
+        .map_err(|e| match e {
+            crate::exec::certs::ValidityError::Refused(why) => StepError::Other(why),
+            crate::exec::certs::ValidityError::Client(c) => StepError::Client(c),
+        })
+}
+
 /// `valid_from` of an open proposal by the configured members that trusts exactly
-/// `node_ids`.
+/// `node_ids` for `days`: one asking for another validity (an earlier run with another plan)
+/// is not ours to finish.
 async fn open_trust_valid_from(
     cx: &StepCx<'_>,
     node_ids: &[String],
+    days: u64,
 ) -> Result<Option<String>, StepError> {
     let wanted: BTreeSet<&str> = node_ids.iter().map(String::as_str).collect();
     let found = cx
         .gov
         .find_open_where(|body| {
-            body.actions
-                .iter()
-                .all(|a| a.name == TRANSITION_NODE_TO_TRUSTED)
-                && body
+            body.actions.iter().all(|a| {
+                a.name == TRANSITION_NODE_TO_TRUSTED
+                    && a.args.get("validity_period_days").and_then(|d| d.as_u64()) == Some(days)
+            }) && body
                     .actions
                     .iter()
                     .filter_map(|a| a.args.get("node_id")?.as_str())

@@ -73,6 +73,10 @@ pub struct Target {
     /// SNP UVM endorsement to register.
     #[serde(default)]
     pub uvm_endorsement: Option<UvmEndorsement>,
+    /// `validity_period_days` of every `transition_node_to_trusted` (None: the service's
+    /// `maximumNodeCertificateValidityDays`, as CCF's constitution defaults it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_cert_validity_days: Option<u64>,
 }
 
 /// `[hooks]`: commands run at named points of the upgrade.

@@ -153,6 +153,13 @@ impl Reader<'_> {
             CcfVersion::parse_strict(v)
                 .map_err(|e| self.invalid(format!("[target] ccf_version {e}")))?;
         }
+        // CCF's constitution refuses a validity below one day (`checkBounds(..., 1, ...)` in
+        // `transition_node_to_trusted`); its maximum is the service's, checked once it is seen.
+        if target.node_cert_validity_days == Some(0) {
+            return Err(self.invalid(
+                "[target] node_cert_validity_days = 0: give at least 1 day, or leave it out to use the service's maximum (maximumNodeCertificateValidityDays of GET /gov/service/info)".into(),
+            ));
+        }
         match target.platform {
             CodePlatform::Snp => self.snp_target(&mut target)?,
             CodePlatform::Virtual => {
@@ -365,6 +372,22 @@ mod tests {
         assert_eq!(s.safety.step_timeout, Duration::from_secs(600));
         assert_eq!(s.safety.finalize, FinalizeMode::Auto);
         assert_eq!(s.nodes.count, None);
+    }
+
+    #[test]
+    fn node_cert_validity_days_is_a_positive_number_of_days() {
+        let t = |v: &str| {
+            plan(&format!(
+                "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\nnode_cert_validity_days = {v}\n{NODES}",
+                "ab".repeat(32)
+            ))
+        };
+        assert_eq!(t("30").unwrap().target.node_cert_validity_days, Some(30));
+        for bad in ["0", "-3", "\"30d\"", "1.5"] {
+            let e = t(bad).unwrap_err().to_string();
+            assert!(e.contains("node_cert_validity_days"), "{bad}: {e}");
+        }
+        assert!(t("0").unwrap_err().to_string().contains("at least 1 day"));
     }
 
     #[test]

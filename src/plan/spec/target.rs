@@ -247,6 +247,7 @@ mod tests {
             measurement: None,
             security_policy: None,
             uvm_endorsement: None,
+            node_cert_validity_days: None,
         };
         let mut jp = JoinPolicy {
             virtual_: Some(crate::ccf::types::VirtualPolicy {
@@ -286,6 +287,7 @@ mod tests {
                 feed: "ContainerPlat-AMD-UVM".into(),
                 svn: uvm_svn.into(),
             }),
+            node_cert_validity_days: None,
         }
     }
 

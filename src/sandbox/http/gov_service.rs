@@ -69,6 +69,7 @@ fn gov_node_json(ctx: &NodeCtx, w: &World, id: &str) -> Option<Value> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(row.slot)
+            .filter(|c| !c.is_empty())
             .cloned()
     {
         v["certificate"] = json!(cert);

@@ -33,7 +33,10 @@ impl World {
             }
             let id = string_arg(a, "node_id");
             match a.name.as_str() {
-                "transition_node_to_trusted" if self.trust(&id, now) => trusted.push(id),
+                "transition_node_to_trusted" if self.trust(&id, now) => {
+                    self.request_endorsement(&id, a);
+                    trusted.push(id);
+                }
                 "remove_node" if self.remove(&id, now) => effects.push(Effect::Retire(id)),
                 "set_node_data" => {
                     self.table.get_mut(&id).expect("checked above").node_data =
@@ -51,6 +54,27 @@ impl World {
             self.add_configuration();
         }
         Ok(effects)
+    }
+
+    /// `transition_node_to_trusted` of a Pending node: its endorsed certificate, valid from
+    /// `valid_from` for `validity_period_days` (default: the maximum), issued by the runtime
+    /// (`ccf.network.generateEndorsedCertificate`).
+    fn request_endorsement(&mut self, id: &str, a: &Action) {
+        let days = a
+            .args
+            .get("validity_period_days")
+            .and_then(Value::as_u64)
+            .unwrap_or(MAX_NODE_CERT_VALIDITY_DAYS);
+        let from = parse_valid_from(&string_arg(a, "valid_from"))
+            .unwrap_or_else(std::time::SystemTime::now);
+        if let Some(row) = self.table.get(id) {
+            self.endorsements.push((row.slot, from, days));
+        }
+    }
+
+    /// Endorsed certificates to issue (taken: each is issued once).
+    pub fn take_endorsements(&mut self) -> Vec<(usize, std::time::SystemTime, u64)> {
+        std::mem::take(&mut self.endorsements)
     }
 
     /// What `apply()` would throw for this action on the current state.
@@ -80,6 +104,24 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// `valid_from` as CCF reads it (`ccf::ds::time_point_from_string`): ASN.1 UTCTime
+/// `YYMMDDhhmmssZ` (what noderoll sends), GeneralizedTime `YYYYMMDDhhmmssZ`, or an RFC 3339
+/// / ISO 8601 time (CCF's harness sends Python's `str(datetime)`).
+fn parse_valid_from(s: &str) -> Option<std::time::SystemTime> {
+    let ts = ["%y%m%d%H%M%SZ", "%Y%m%d%H%M%SZ"]
+        .iter()
+        .find_map(|f| jiff::civil::DateTime::strptime(f, s).ok())
+        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .or_else(|| s.parse::<jiff::Timestamp>().ok())
+        .or_else(|| {
+            s.replace(' ', "T")
+                .parse::<jiff::Timestamp>()
+                .ok()
+        })?;
+    Some(ts.into())
 }
 
 /// A string argument of a validated action ("" when absent).

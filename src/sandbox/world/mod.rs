@@ -173,6 +173,9 @@ pub struct World {
     pub request_log: Option<Vec<RequestRecord>>,
     /// The body of every proposal created (tests count duplicates).
     pub created_proposals: Vec<Vec<u8>>,
+    /// Endorsed certificates trust proposals asked for and not yet issued: (slot, valid
+    /// from, days).
+    pub endorsements: Vec<(usize, std::time::SystemTime, u64)>,
 }
 
 /// One request the service received.
@@ -234,6 +237,7 @@ impl World {
             write_requests: 0,
             request_log: None,
             created_proposals: Vec::new(),
+            endorsements: Vec::new(),
         };
         for (i, (id, port)) in genesis.iter().enumerate() {
             w.nodes.push(SimNode {
