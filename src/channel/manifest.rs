@@ -152,6 +152,8 @@ pub(crate) struct Running {
     pub host_data: Vec<String>,
     /// Versions its trusted nodes report.
     pub versions: Vec<String>,
+    /// Its join policy's minimum SNP TCB versions (`nodes.snp.tcb_versions`), if any.
+    pub snp_tcb_versions: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// A release judged against the service.
@@ -199,6 +201,11 @@ pub(crate) fn judge(
                 (false, "the service runs it".to_string())
             } else if let Some(why) = failed(&r) {
                 failed_here = true;
+                (false, why)
+            } else if let Some(why) = (r.platform == CodePlatform::Snp)
+                .then(|| version::snp_minimum_tcb(running.snp_tcb_versions.as_ref(), None, v.as_ref()))
+                .flatten()
+            {
                 (false, why)
             } else {
                 match version::check(Some(&r.ccf_version), &running.versions) {
@@ -301,6 +308,7 @@ mod tests {
             platform: CodePlatform::Virtual,
             host_data: vec!["aa".repeat(32)],
             versions: vec!["ccf-7.0.1".into(); 3],
+            snp_tcb_versions: None,
         };
         let (judged, newest) = judge(&m, &running, &|_| None);
         let order: Vec<&str> = judged
@@ -325,6 +333,7 @@ mod tests {
         let current = Running {
             host_data: vec!["cc".repeat(32)],
             versions: vec!["ccf-7.1.0".into()],
+            snp_tcb_versions: None,
             ..running
         };
         assert_eq!(judge(&m, &current, &|_| None).1, None);
@@ -350,6 +359,7 @@ mod tests {
             platform: CodePlatform::Virtual,
             host_data: vec!["aa".repeat(32)],
             versions: vec!["ccf-6.0.20".into(); 3],
+            snp_tcb_versions: None,
         };
         let (judged, newest) = judge(&m, &running, &|_| None);
         assert_eq!(judged[0].release.ccf_version, "ccf-7.0.2");
@@ -371,6 +381,7 @@ mod tests {
         .unwrap();
         let running = Running {
             versions: vec!["ccf-5.0.12".into(); 3],
+            snp_tcb_versions: None,
             ..running
         };
         let (judged, newest) = judge(&m, &running, &|_| None);

@@ -80,6 +80,11 @@ pub(crate) async fn look_with(
                 _ => None,
             })
             .collect(),
+        snp_tcb_versions: obs
+            .join_policy
+            .snp
+            .as_ref()
+            .and_then(|s| s.tcb_versions.clone()),
     };
     let journal = Journal::open(&state)?;
     Ok(Seen {

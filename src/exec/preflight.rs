@@ -13,7 +13,7 @@ use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
-use crate::plan::version::Verdict;
+use crate::plan::version::{self, CcfVersion, Verdict};
 use crate::plan::{CodePlatform, NodeView, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::plan::{gates, planner};
 use crate::wait::Cancel;
@@ -149,6 +149,7 @@ impl Preflight<'_> {
             &running_versions(view, self.spec),
         );
         checks.push(version_guard(verdict, self.options));
+        checks.extend(snp_minimum_tcb(self.spec, view, constitution.as_deref().ok()));
         let owned = self.options.owns_open_proposals();
         checks.push(no_conflicting_upgrade(
             &obs.open_proposals,
@@ -471,6 +472,39 @@ fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
         ),
     };
     check("version guard", ok, detail)
+}
+
+/// An SNP target needs a minimum TCB version for its nodes' CPU model in the join policy, or
+/// CCF refuses every one of them at join ([`version::SNP_MINIMUM_TCB_RULE`]). No flag lets
+/// it through: the fix is a proposal, named in the detail.
+fn snp_minimum_tcb(
+    spec: &UpgradeSpec,
+    view: &ServiceView,
+    constitution: Option<&str>,
+) -> Option<Check> {
+    if spec.target.platform != CodePlatform::Snp {
+        return None;
+    }
+    let target = spec.target.ccf_version.as_deref().and_then(CcfVersion::parse);
+    let tcb = view
+        .join_policy
+        .snp
+        .as_ref()
+        .and_then(|s| s.tcb_versions.as_ref());
+    const NAME: &str = "SNP minimum TCB version set";
+    Some(
+        match version::snp_minimum_tcb(tcb, constitution, target.as_ref()) {
+            None => check(
+                NAME,
+                true,
+                format!(
+                    "nodes.snp.tcb_versions has {} CPU model(s)",
+                    tcb.map(|t| t.len()).unwrap_or(0)
+                ),
+            ),
+            Some(why) => check(NAME, false, why),
+        },
+    )
 }
 
 /// `owned`: the configured members' open proposals are this run's to finish (resuming our

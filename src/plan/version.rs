@@ -183,6 +183,65 @@ pub const UPGRADE_PATH_RULES: &[PathRule] = &[
     },
 ];
 
+/// A rule of CCF's upgrade path that depends on the service's join policy, not on versions
+/// alone. Not escaped by `--allow-version-jump`: CCF refuses the joins whatever the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinPolicyRule {
+    /// A short stable name (shown in refusals).
+    pub id: &'static str,
+    /// Why, in one sentence.
+    pub why: &'static str,
+    /// Where CCF says so.
+    pub source: &'static str,
+}
+
+/// SNP services coming from 5.x must have a minimum TCB version per CPU model.
+pub const SNP_MINIMUM_TCB_RULE: JoinPolicyRule = JoinPolicyRule {
+    id: "snp-minimum-tcb-version",
+    why: "nodes.snp.tcb_versions is empty: CCF refuses every joining SNP node whose CPU model \
+          has no minimum TCB version (FailedInvalidCPUID). Services created on 6.x get one in \
+          their genesis transaction; services coming from 5.x must add it",
+    source: "CCF src/node/quote.cpp, verify_tcb_version_against_store (called by \
+             AttestationProvider::verify_quote_against_store when a node joins); \
+             doc/build_apps/migration_5_x_to_6_0.rst, \"SNP TCB version\"; CCF #6924",
+};
+
+/// The proposal that gives an SNP service its minimum TCB version: the action its
+/// constitution has (`set_snp_minimum_tcb_version_hex` from 6.0.9, else the deprecated
+/// object form), or, without the constitution, the one the `target` version ships.
+pub fn snp_tcb_fix(constitution: Option<&str>, target: Option<&CcfVersion>) -> String {
+    let hex = match constitution {
+        Some(c) if c.contains("\"set_snp_minimum_tcb_version_hex\"") => true,
+        Some(c) if c.contains("\"set_snp_minimum_tcb_version\"") => false,
+        _ => target.is_none_or(|t| *t >= at(v(6, 0, 9))),
+    };
+    if hex {
+        "set_snp_minimum_tcb_version_hex {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": \"<16 hex: the TCB version of your nodes' attestation, e.g. d315000000000004>\"}".into()
+    } else {
+        "set_snp_minimum_tcb_version {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": {\"boot_loader\": n, \"tee\": n, \"snp\": n, \"microcode\": n}}".into()
+    }
+}
+
+/// [`SNP_MINIMUM_TCB_RULE`] for an SNP target: the refusal (naming the fix) when the
+/// service's join policy has no minimum TCB version; None when it has one.
+pub fn snp_minimum_tcb(
+    tcb_versions: Option<&std::collections::BTreeMap<String, serde_json::Value>>,
+    constitution: Option<&str>,
+    target: Option<&CcfVersion>,
+) -> Option<String> {
+    if tcb_versions.is_some_and(|t| !t.is_empty()) {
+        return None;
+    }
+    let r = SNP_MINIMUM_TCB_RULE;
+    Some(format!(
+        "{} [rule {}; source: {}]; first pass a proposal with {} for each CPU model your nodes run on",
+        r.why,
+        r.id,
+        r.source,
+        snp_tcb_fix(constitution, target)
+    ))
+}
+
 fn at(t: (u64, u64, u64)) -> CcfVersion {
     CcfVersion {
         major: t.0,
@@ -451,6 +510,22 @@ mod tests {
         refused("ccf-7.0.2", &["ccf-6.0.25", "ccf-6.0.20"]);
         allowed("ccf-7.0.2", &["ccf-6.0.21"; 3]);
         allowed("ccf-7.0.0", &["ccf-6.0.28", "ccf-6.0.21"]);
+    }
+
+    #[test]
+    fn an_snp_service_without_a_minimum_tcb_version_is_refused_with_the_fix() {
+        let empty = std::collections::BTreeMap::new();
+        let d = snp_minimum_tcb(Some(&empty), None, CcfVersion::parse("ccf-6.0.9").as_ref())
+            .unwrap();
+        assert!(d.contains("FailedInvalidCPUID") && d.contains("snp-minimum-tcb-version"));
+        assert!(d.contains("set_snp_minimum_tcb_version_hex {\"cpuid\""), "{d}");
+        let old = snp_tcb_fix(None, CcfVersion::parse("ccf-6.0.8").as_ref());
+        assert!(old.starts_with("set_snp_minimum_tcb_version {") && old.contains("boot_loader"));
+        let c = "[\"set_snp_minimum_tcb_version\", new Action(...)]";
+        assert!(snp_tcb_fix(Some(c), None).starts_with("set_snp_minimum_tcb_version {"));
+        let mut one = empty.clone();
+        one.insert("00a00f11".to_string(), serde_json::json!({}));
+        assert_eq!(snp_minimum_tcb(Some(&one), None, None), None);
     }
 
     #[test]

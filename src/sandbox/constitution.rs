@@ -9,7 +9,14 @@ use sha2::Digest;
 use crate::ccf::actions::UPGRADE_ACTIONS;
 
 /// Actions the sandbox implements besides the ones an upgrade proposes ([`UPGRADE_ACTIONS`]).
-const ALSO_SUPPORTED: &[&str] = &["set_node_data", "set_constitution", "set_js_app"];
+const ALSO_SUPPORTED: &[&str] = &[
+    "set_node_data",
+    "set_constitution",
+    "set_js_app",
+    "set_snp_minimum_tcb_version_hex",
+    "set_snp_minimum_tcb_version",
+    "remove_snp_minimum_tcb_version",
+];
 
 /// Actions the sandbox implements: the ones an upgrade uses, then [`ALSO_SUPPORTED`].
 fn supported() -> impl Iterator<Item = &'static str> {
@@ -59,9 +66,6 @@ const NOT_SIMULATED: &[&str] = &[
     "set_node_certificate_validity",
     "set_all_nodes_certificate_validity",
     "set_service_certificate_validity",
-    "set_snp_minimum_tcb_version_hex",
-    "set_snp_minimum_tcb_version",
-    "remove_snp_minimum_tcb_version",
 ];
 
 /// A validated action.
@@ -85,6 +89,7 @@ pub fn drops_other_proposals(name: &str) -> bool {
             | "add_snp_uvm_endorsement"
             | "add_node_code"
             | "set_snp_minimum_tcb_version_hex"
+            | "set_snp_minimum_tcb_version"
             | "set_constitution"
     )
 }
@@ -149,6 +154,9 @@ fn check(name: &str, args: &Value) -> Result<(), String> {
             string_arg(args, "constitution")?;
         }
         "set_js_app" => check_js_app(args)?,
+        "set_snp_minimum_tcb_version_hex"
+        | "set_snp_minimum_tcb_version"
+        | "remove_snp_minimum_tcb_version" => check_tcb(name, args)?,
         other if NOT_SIMULATED.contains(&other) => {
             return Err("not supported by the noderoll sandbox".into());
         }
@@ -171,6 +179,33 @@ fn check_snp_host_data(args: &Value) -> Result<(), String> {
                 "The hash of raw policy {digest} does not match digest {h}"
             ));
         }
+    }
+    Ok(())
+}
+
+/// `checkValidCpuid` (8 lower-case hex characters) and, by action, `checkValidTcbVersionHex`
+/// (16 hex characters) or the object form's four numbers (`samples/constitutions/default/
+/// actions.js`).
+fn check_tcb(name: &str, args: &Value) -> Result<(), String> {
+    let cpuid = string_arg(args, "cpuid")?;
+    if !is_hex(cpuid, 8) || cpuid.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!("cpuid {cpuid:?} must be 8 lower-case hex characters"));
+    }
+    match name {
+        "set_snp_minimum_tcb_version_hex" => {
+            let t = string_arg(args, "tcb_version")?;
+            if !is_hex(t, 16) {
+                return Err(format!("tcb_version {t:?} must be 16 hex characters"));
+            }
+        }
+        "set_snp_minimum_tcb_version" => {
+            for k in ["boot_loader", "tee", "snp", "microcode"] {
+                if args["tcb_version"].get(k).and_then(Value::as_u64).is_none() {
+                    return Err(format!("tcb_version.{k} must be of type number"));
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

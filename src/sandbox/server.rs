@@ -55,6 +55,10 @@ pub struct SandboxOptions {
     /// default maximum (`maximum_service_certificate_validity_days`). 1 models one never
     /// renewed.
     pub service_cert_days: u64,
+    /// SNP only: a service started on 5.x, before `nodes.snp.tcb_versions` existed, and
+    /// never given a minimum TCB version: the table is empty (CCF 6.x fills it only in the
+    /// genesis transaction of a new service, `trust_static_snp_tcb_version`).
+    pub snp_without_tcb_versions: bool,
 }
 
 impl SandboxOptions {
@@ -74,6 +78,7 @@ impl SandboxOptions {
             uvm: false,
             stale_retired: 0,
             service_cert_days: 365,
+            snp_without_tcb_versions: false,
         }
     }
 }
@@ -305,6 +310,9 @@ fn new_shared(
         current,
         members,
     );
+    if opts.snp_without_tcb_versions {
+        world.join_policy.snp_tcb_versions.clear();
+    }
     let mut endorsed_pems: Vec<String> =
         identities.iter().map(|i| i.endorsed_pem.clone()).collect();
     let mut cert_slots: Vec<Arc<CertSlot>> =

@@ -26,6 +26,7 @@ mod sandbox_upgrade;
 mod security;
 mod service_addresses;
 mod signing;
+mod snp_tcb;
 mod tidy;
 mod upgrade;
 mod version_paths;

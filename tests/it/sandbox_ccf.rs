@@ -32,7 +32,7 @@ async fn trust(r: &RunningSandbox, ids: &[&String]) {
         .map(|id| {
             Action::new(
                 "transition_node_to_trusted",
-                json!({"node_id": id, "valid_from": "251122000000Z"}),
+                json!({"node_id": id, "valid_from": today_utctime()}),
             )
         })
         .collect();
@@ -489,4 +489,10 @@ async fn pre_recovery_retired_nodes_never_become_removable() {
         );
     }
     assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+/// Today (UTC) as `valid_from` is written: the endorsed certificate is valid from it for the
+/// service's maximum (a fixed past date would give one already expired).
+fn today_utctime() -> String {
+    jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string()
 }

@@ -103,7 +103,7 @@ async fn upgrade_by_hand(n: usize, platform: Platform) {
         .map(|(id, _)| {
             Action::new(
                 "transition_node_to_trusted",
-                json!({"node_id": id, "valid_from": "251122000000Z"}),
+                json!({"node_id": id, "valid_from": today_utctime()}),
             )
         })
         .collect();
@@ -252,4 +252,10 @@ async fn five_node_virtual_upgrade_by_hand() {
 #[tokio::test]
 async fn three_node_snp_upgrade_by_hand() {
     upgrade_by_hand(3, Platform::Snp).await;
+}
+
+/// Today (UTC) as `valid_from` is written: the endorsed certificate is valid from it for the
+/// service's maximum (a fixed past date would give one already expired).
+fn today_utctime() -> String {
+    jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string()
 }

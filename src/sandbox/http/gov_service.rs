@@ -156,7 +156,7 @@ pub(super) async fn join_policy(
             "sgx": {"measurements": []},
             "virtual": {"measurements": jp.virtual_measurements, "hostData": jp.virtual_host_data},
             "snp": {"measurements": jp.snp_measurements, "hostData": jp.snp_host_data,
-                    "uvmEndorsements": uvm, "tcbVersions": {}}
+                    "uvmEndorsements": uvm, "tcbVersions": jp.snp_tcb_versions}
         }),
         None,
     )

@@ -94,6 +94,12 @@ impl World {
                     ));
                 }
             }
+            "remove_snp_minimum_tcb_version" => {
+                let cpuid = string_arg(a, "cpuid");
+                if !self.join_policy.snp_tcb_versions.contains_key(&cpuid) {
+                    return Err(format!("CPUID {cpuid} not found"));
+                }
+            }
             "set_node_data" => {
                 let id = node_id.unwrap_or_default();
                 if !self.table.contains_key(id) {
@@ -167,6 +173,19 @@ fn apply_to_join_policy(jp: &mut JoinPolicy, a: &Action) -> bool {
                 .entry(s("did"))
                 .or_default()
                 .insert(s("feed"), s("svn"));
+        }
+        // `set_snp_minimum_tcb_version_hex` stores the policy `ccf.tcbHexToPolicy` expands;
+        // the sandbox keeps the hex string (its CPU model's fields are not simulated).
+        "set_snp_minimum_tcb_version_hex" => {
+            jp.snp_tcb_versions
+                .insert(s("cpuid"), serde_json::json!({ "hexstring": s("tcb_version") }));
+        }
+        "set_snp_minimum_tcb_version" => {
+            let v = a.args.get("tcb_version").cloned().unwrap_or(Value::Null);
+            jp.snp_tcb_versions.insert(s("cpuid"), v);
+        }
+        "remove_snp_minimum_tcb_version" => {
+            jp.snp_tcb_versions.remove(&s("cpuid"));
         }
         "remove_snp_uvm_endorsement" => {
             let did = s("did");

@@ -99,6 +99,18 @@ pub struct JoinPolicy {
     pub snp_host_data: BTreeMap<String, String>,
     /// `nodes.snp.uvm_endorsements`: DID → feed → svn.
     pub snp_uvm: BTreeMap<String, BTreeMap<String, String>>,
+    /// `nodes.snp.tcb_versions`: CPUID (8 hex) → minimum TCB version.
+    pub snp_tcb_versions: BTreeMap<String, serde_json::Value>,
+}
+
+/// The CPU every simulated SNP node reports: AMD Milan (family 19h, model 01h, stepping 1).
+pub(crate) const SANDBOX_SNP_CPUID: &str = "00a00f11";
+
+/// CCF `trust_static_snp_tcb_version` (`src/service/internal_tables_access.h`): the Milan
+/// minimum a 6.x service records in its genesis transaction (`d315000000000004`).
+fn milan_minimum() -> serde_json::Value {
+    serde_json::json!({"boot_loader": 4, "tee": 0, "snp": 21, "microcode": 211,
+                       "hexstring": "d315000000000004"})
 }
 
 impl JoinPolicy {
@@ -144,6 +156,15 @@ impl JoinPolicy {
                 }
             }
         }
+        // `verify_tcb_version_against_store`: no minimum for the node's CPU model is
+        // `FailedInvalidCPUID`, which `quote_verification_error` words as its default case.
+        // Every simulated node reports the genesis minimum itself, so only a missing entry
+        // refuses.
+        if b.platform == Platform::Snp && !self.snp_tcb_versions.contains_key(SANDBOX_SNP_CPUID) {
+            return Err(format!(
+                "Unknown quote verification error (FailedInvalidCPUID: nodes.snp.tcb_versions has no minimum TCB version for CPUID {SANDBOX_SNP_CPUID})"
+            ));
+        }
         Ok(())
     }
 
@@ -171,6 +192,8 @@ impl JoinPolicy {
                 }
                 self.snp_host_data
                     .insert(b.host_data.clone(), String::new());
+                self.snp_tcb_versions
+                    .insert(SANDBOX_SNP_CPUID.into(), milan_minimum());
             }
         }
     }
