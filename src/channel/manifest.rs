@@ -203,7 +203,9 @@ pub(crate) fn judge(
                 failed_here = true;
                 (false, why)
             } else if let Some(why) = (r.platform == CodePlatform::Snp)
-                .then(|| version::snp_minimum_tcb(running.snp_tcb_versions.as_ref(), None, v.as_ref()))
+                .then(|| {
+                    version::snp_minimum_tcb(running.snp_tcb_versions.as_ref(), None, v.as_ref())
+                })
                 .flatten()
             {
                 (false, why)

@@ -149,7 +149,11 @@ impl Preflight<'_> {
             &running_versions(view, self.spec),
         );
         checks.push(version_guard(verdict, self.options));
-        checks.extend(snp_minimum_tcb(self.spec, view, constitution.as_deref().ok()));
+        checks.extend(snp_minimum_tcb(
+            self.spec,
+            view,
+            constitution.as_deref().ok(),
+        ));
         let owned = self.options.owns_open_proposals();
         checks.push(no_conflicting_upgrade(
             &obs.open_proposals,
@@ -193,11 +197,7 @@ impl Preflight<'_> {
             .map(|ctx| planner::plan(view, self.spec, ctx).steps)
             .unwrap_or_default();
         let duration = expected_duration(&steps, self.spec);
-        let warnings = expiring_warnings(
-            &relied_on(obs, &steps),
-            jiff::Timestamp::now(),
-            duration,
-        );
+        let warnings = expiring_warnings(&relied_on(obs, &steps), jiff::Timestamp::now(), duration);
         const OUTLAST: &str = "certificates outlast the upgrade";
         if warnings.is_empty() {
             out.push(check(
@@ -485,7 +485,11 @@ fn snp_minimum_tcb(
     if spec.target.platform != CodePlatform::Snp {
         return None;
     }
-    let target = spec.target.ccf_version.as_deref().and_then(CcfVersion::parse);
+    let target = spec
+        .target
+        .ccf_version
+        .as_deref()
+        .and_then(CcfVersion::parse);
     let tcb = view
         .join_policy
         .snp

@@ -125,27 +125,35 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check], rollback
     if let Some(b) = &plan.launch_budget_spent {
         out.push_str(&format!("stopped: {b}\n"));
     }
-    if !checks.is_empty() {
-        let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
-        if failed.is_empty() {
-            out.push_str(&format!("Preflight: all {} checks pass.\n", checks.len()));
-            // A check passed only because the operator said so (a downgrade, a refused
-            // version path) is shown with what it let through (and the path to take instead).
-            for c in checks
-                .iter()
-                .filter(|c| c.detail.contains("(allowed by --allow-"))
-            {
-                out.push_str(&format!("note: {}: {}\n", c.name, c.detail));
+    out.push_str(&preflight_lines(checks));
+    out
+}
+
+/// The preflight's lines: every failure, or that all pass with the notes and warnings.
+fn preflight_lines(checks: &[Check]) -> String {
+    let mut out = String::new();
+    if checks.is_empty() {
+        return out;
+    }
+    let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
+    if failed.is_empty() {
+        out.push_str(&format!("Preflight: all {} checks pass.\n", checks.len()));
+        // A check passed only because the operator said so (a downgrade, a refused
+        // version path) is shown with what it let through (and the path to take instead).
+        for c in checks
+            .iter()
+            .filter(|c| c.detail.contains("(allowed by --allow-"))
+        {
+            out.push_str(&format!("note: {}: {}\n", c.name, c.detail));
+        }
+        for c in checks {
+            if let Some(n) = c.notice {
+                out.push_str(&format!("{}: {}: {}\n", n.as_str(), c.name, c.detail));
             }
-            for c in checks {
-                if let Some(n) = c.notice {
-                    out.push_str(&format!("{}: {}: {}\n", n.as_str(), c.name, c.detail));
-                }
-            }
-        } else {
-            for c in failed {
-                out.push_str(&format!("Preflight FAILED: {}: {}\n", c.name, c.detail));
-            }
+        }
+    } else {
+        for c in failed {
+            out.push_str(&format!("Preflight FAILED: {}: {}\n", c.name, c.detail));
         }
     }
     out

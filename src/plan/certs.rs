@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
+use super::PlannedStep;
 use super::spec::UpgradeSpec;
 use super::step::Step;
-use super::PlannedStep;
 
 /// `default_validity_period_days` of CCF's constitution: the maximum when the service's
 /// configuration names none.

@@ -515,10 +515,13 @@ mod tests {
     #[test]
     fn an_snp_service_without_a_minimum_tcb_version_is_refused_with_the_fix() {
         let empty = std::collections::BTreeMap::new();
-        let d = snp_minimum_tcb(Some(&empty), None, CcfVersion::parse("ccf-6.0.9").as_ref())
-            .unwrap();
+        let d =
+            snp_minimum_tcb(Some(&empty), None, CcfVersion::parse("ccf-6.0.9").as_ref()).unwrap();
         assert!(d.contains("FailedInvalidCPUID") && d.contains("snp-minimum-tcb-version"));
-        assert!(d.contains("set_snp_minimum_tcb_version_hex {\"cpuid\""), "{d}");
+        assert!(
+            d.contains("set_snp_minimum_tcb_version_hex {\"cpuid\""),
+            "{d}"
+        );
         let old = snp_tcb_fix(None, CcfVersion::parse("ccf-6.0.8").as_ref());
         assert!(old.starts_with("set_snp_minimum_tcb_version {") && old.contains("boot_loader"));
         let c = "[\"set_snp_minimum_tcb_version\", new Action(...)]";

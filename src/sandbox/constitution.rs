@@ -189,7 +189,9 @@ fn check_snp_host_data(args: &Value) -> Result<(), String> {
 fn check_tcb(name: &str, args: &Value) -> Result<(), String> {
     let cpuid = string_arg(args, "cpuid")?;
     if !is_hex(cpuid, 8) || cpuid.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(format!("cpuid {cpuid:?} must be 8 lower-case hex characters"));
+        return Err(format!(
+            "cpuid {cpuid:?} must be 8 lower-case hex characters"
+        ));
     }
     match name {
         "set_snp_minimum_tcb_version_hex" => {

@@ -66,7 +66,8 @@ pub struct ServiceIdentity {
 /// `compute_cert_valid_to_string` (`ccf/crypto/certs.h`; RFC 5280's `notAfter` is inclusive).
 pub(crate) fn set_validity(params: &mut CertificateParams, from: SystemTime, days: u64) {
     params.not_before = from.into();
-    params.not_after = (from + Duration::from_secs(days * 24 * 3600) - Duration::from_secs(1)).into();
+    params.not_after =
+        (from + Duration::from_secs(days * 24 * 3600) - Duration::from_secs(1)).into();
 }
 
 impl ServiceIdentity {
@@ -156,9 +157,7 @@ impl NodeIdentity {
         let self_signed = own.self_signed(&key).map_err(pki_err)?;
         let mut endorsed = node_params()?;
         set_validity(&mut endorsed, SystemTime::now(), 365);
-        let endorsed = endorsed
-            .signed_by(&key, &service.issuer)
-            .map_err(pki_err)?;
+        let endorsed = endorsed.signed_by(&key, &service.issuer).map_err(pki_err)?;
         Ok(NodeIdentity {
             node_id,
             self_signed_pem: self_signed.pem(),

@@ -399,7 +399,11 @@ fn start_gateway(
 }
 
 /// Issue the endorsed certificates trust proposals asked for: (slot, valid from, days).
-fn issue_endorsed(shared: &Shared, service: &ServiceIdentity, to_issue: Vec<(usize, SystemTime, u64)>) {
+fn issue_endorsed(
+    shared: &Shared,
+    service: &ServiceIdentity,
+    to_issue: Vec<(usize, SystemTime, u64)>,
+) {
     for (slot, from, days) in to_issue {
         let cert_slot = shared
             .cert_slots
@@ -419,7 +423,9 @@ fn issue_endorsed(shared: &Shared, service: &ServiceIdentity, to_issue: Vec<(usi
                     *p = pem;
                 }
             }
-            Err(e) => tracing::error!(target: "noderoll::sandbox", "cannot endorse slot {slot}: {e}"),
+            Err(e) => {
+                tracing::error!(target: "noderoll::sandbox", "cannot endorse slot {slot}: {e}")
+            }
         }
     }
 }

@@ -60,7 +60,13 @@ async fn status_json(plan: &std::path::Path) -> Value {
     let state = tempfile::tempdir().unwrap();
     let run = noderoll_in(
         state.path(),
-        &["status", "--plan", plan.to_str().unwrap(), "--output", "json"],
+        &[
+            "status",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -76,7 +82,9 @@ fn expected_expiry(days: i64) -> jiff::Timestamp {
         .unwrap()
         .timestamp();
     today
-        .checked_add(jiff::SignedDuration::from_hours(24 * days) - jiff::SignedDuration::from_secs(1))
+        .checked_add(
+            jiff::SignedDuration::from_hours(24 * days) - jiff::SignedDuration::from_secs(1),
+        )
         .unwrap()
 }
 
@@ -117,7 +125,11 @@ async fn trust_proposals_carry_the_services_maximum_by_default_and_status_shows_
     // For people: a column and a line.
     let state = tempfile::tempdir().unwrap();
     let human = noderoll_in(state.path(), &["status", "--plan", plan.to_str().unwrap()]).await;
-    assert!(human.stdout.contains("certificate expires"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("certificate expires"),
+        "{}",
+        human.stdout
+    );
     assert!(
         human.stdout.contains(&format!(
             "Service certificate expires: {}",

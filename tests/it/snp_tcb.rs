@@ -71,7 +71,11 @@ async fn an_snp_upgrade_without_a_minimum_tcb_version_is_refused_naming_the_fix(
     )
     .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("set_snp_minimum_tcb_version_hex"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("set_snp_minimum_tcb_version_hex"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(r.sandbox.with_world(|w| w.created_proposals.len()), 0);
     // The proposal it names, then the upgrade.
     r.gov.pass(&fix(), &Cancel::never()).await.unwrap();

@@ -142,7 +142,12 @@ async fn validity_days(cx: &StepCx<'_>, view: &ServiceView) -> Result<u64, StepE
         .filter(|n| n.status == crate::ccf::types::NodeStatus::Trusted);
     let (primary, others): (Vec<_>, Vec<_>) =
         trusted.partition(|n| view.primary.as_deref() == Some(n.node_id.as_str()));
-    at.extend(primary.into_iter().chain(others).filter_map(|n| n.address.clone()));
+    at.extend(
+        primary
+            .into_iter()
+            .chain(others)
+            .filter_map(|n| n.address.clone()),
+    );
     crate::exec::certs::read_node_cert_validity(cx.client, &at, cx.spec)
         .await
         .map(|v| v.days)
@@ -168,11 +173,11 @@ async fn open_trust_valid_from(
                 a.name == TRANSITION_NODE_TO_TRUSTED
                     && a.args.get("validity_period_days").and_then(|d| d.as_u64()) == Some(days)
             }) && body
-                    .actions
-                    .iter()
-                    .filter_map(|a| a.args.get("node_id")?.as_str())
-                    .collect::<BTreeSet<_>>()
-                    == wanted
+                .actions
+                .iter()
+                .filter_map(|a| a.args.get("node_id")?.as_str())
+                .collect::<BTreeSet<_>>()
+                == wanted
         })
         .await?;
     Ok(found.and_then(|(_, body)| {

@@ -122,11 +122,7 @@ fn parse_valid_from(s: &str) -> Option<std::time::SystemTime> {
         .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
         .or_else(|| s.parse::<jiff::Timestamp>().ok())
-        .or_else(|| {
-            s.replace(' ', "T")
-                .parse::<jiff::Timestamp>()
-                .ok()
-        })?;
+        .or_else(|| s.replace(' ', "T").parse::<jiff::Timestamp>().ok())?;
     Some(ts.into())
 }
 
@@ -177,8 +173,10 @@ fn apply_to_join_policy(jp: &mut JoinPolicy, a: &Action) -> bool {
         // `set_snp_minimum_tcb_version_hex` stores the policy `ccf.tcbHexToPolicy` expands;
         // the sandbox keeps the hex string (its CPU model's fields are not simulated).
         "set_snp_minimum_tcb_version_hex" => {
-            jp.snp_tcb_versions
-                .insert(s("cpuid"), serde_json::json!({ "hexstring": s("tcb_version") }));
+            jp.snp_tcb_versions.insert(
+                s("cpuid"),
+                serde_json::json!({ "hexstring": s("tcb_version") }),
+            );
         }
         "set_snp_minimum_tcb_version" => {
             let v = a.args.get("tcb_version").cloned().unwrap_or(Value::Null);
