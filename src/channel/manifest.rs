@@ -394,4 +394,27 @@ mod tests {
         );
         assert_eq!(newest, None);
     }
+
+    #[test]
+    fn an_snp_release_is_not_eligible_without_a_minimum_tcb_version() {
+        let snp = r#"{"ccf_version": "ccf-6.0.30", "platform": "snp", "host_data": "HD", "measurement": "MM"}"#
+            .replace("HD", &"bb".repeat(32))
+            .replace("MM", &"cc".repeat(48));
+        let m = Manifest::parse(&manifest(&[snp]), "m.json").unwrap();
+        let mut running = Running {
+            platform: CodePlatform::Snp,
+            host_data: vec!["aa".repeat(32)],
+            versions: vec!["ccf-6.0.20".into(); 3],
+            snp_tcb_versions: Some(Default::default()),
+        };
+        let (judged, newest) = judge(&m, &running, &|_| None);
+        assert_eq!(newest, None);
+        assert!(
+            judged[0].reason.contains("set_snp_minimum_tcb_version_hex"),
+            "{}",
+            judged[0].reason
+        );
+        running.snp_tcb_versions = Some([("00a00f11".to_string(), serde_json::json!({}))].into());
+        assert_eq!(judge(&m, &running, &|_| None).1, Some(0));
+    }
 }
