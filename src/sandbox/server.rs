@@ -49,6 +49,9 @@ pub struct SandboxOptions {
     /// many nodes of the service before the disaster recovery: `Retired`, not running, never
     /// removable (CCF #6604).
     pub stale_retired: usize,
+    /// The nodes at start started from a snapshot at this seqno (0: none): a joiner with an
+    /// older one is refused with `StartupSeqnoIsOld`.
+    pub startup_seqno: u64,
 }
 
 impl SandboxOptions {
@@ -67,6 +70,7 @@ impl SandboxOptions {
             soak: "1s".into(),
             uvm: false,
             stale_retired: 0,
+            startup_seqno: 0,
         }
     }
 }
@@ -298,6 +302,7 @@ fn new_shared(
         current,
         members,
     );
+    world.start_from_snapshot(opts.startup_seqno);
     let mut endorsed_pems: Vec<String> =
         identities.iter().map(|i| i.endorsed_pem.clone()).collect();
     let mut cert_slots: Vec<Arc<CertSlot>> =

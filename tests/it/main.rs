@@ -25,6 +25,7 @@ mod sandbox_upgrade;
 mod security;
 mod service_addresses;
 mod signing;
+mod snapshots;
 mod tidy;
 mod upgrade;
 mod version_paths;

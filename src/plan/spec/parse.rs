@@ -29,6 +29,8 @@ struct NodesTable {
     strategy: Option<Strategy>,
     #[serde(default)]
     canary: Option<i64>,
+    #[serde(default)]
+    fresh_snapshot: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -252,6 +254,7 @@ impl Reader<'_> {
             launch_timeout,
             strategy: nodes.strategy.unwrap_or_default(),
             canary: 0,
+            fresh_snapshot: nodes.fresh_snapshot,
         };
         Ok((nodes, spec))
     }
