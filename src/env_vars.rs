@@ -57,6 +57,14 @@ pub(crate) const DOCUMENTED: &[(&str, &str)] = &[
         SIGNER_ALG,
         "set for an external signer: the algorithm (ES256, ES384)",
     ),
+    (
+        SNAPSHOT_NAME,
+        "set for a launch with [nodes] fresh_snapshot: the committed snapshot to start from (snapshot_<seqno>_<evidence>.committed)",
+    ),
+    (
+        SNAPSHOT_SEQNO,
+        "set for a launch with [nodes] fresh_snapshot: its seqno (without a name: the seqno the node's snapshot must be at or after)",
+    ),
 ];
 
 /// After [`DOCUMENTED`]: where the launcher's and the hooks' variables are described.

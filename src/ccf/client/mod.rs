@@ -188,7 +188,7 @@ impl CcfClient {
                     .starts_with(snapshot::NAMED_SNAPSHOT_PATH)
                 {
                     attempt.stop()
-                } else if attempt.previous().len() > 5 {
+                } else if attempt.previous().len() >= 5 {
                     attempt.error("too many redirects")
                 } else {
                     attempt.follow()

@@ -385,6 +385,21 @@ mod tests {
     }
 
     #[test]
+    fn fresh_snapshot_is_a_boolean_or_the_default_rule() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        );
+        assert_eq!(plan(&t).unwrap().nodes.fresh_snapshot, None);
+        let s = plan(&format!("{t}fresh_snapshot = true\n")).unwrap();
+        assert_eq!(s.nodes.fresh_snapshot, Some(true));
+        let e = plan(&format!("{t}fresh_snapshot = \"yes\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fresh_snapshot") && e.contains("boolean"), "{e}");
+    }
+
+    #[test]
     fn on_failure_is_rollback_unless_stop() {
         let t = format!(
             "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n{NODES}",
