@@ -202,6 +202,7 @@ async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
         FaultKind::NeverReadyNext => Fault::NeverReadyNext,
         FaultKind::FailApplyNext => Fault::FailApplyNext,
         FaultKind::NoSnapshots => Fault::NoSnapshots,
+        FaultKind::SnapshotReadOff => Fault::SnapshotReadOff,
         FaultKind::ResetNext => Fault::ResetNext { count: a.count },
         FaultKind::RenewServiceCert => Fault::RenewServiceCert,
         FaultKind::ClockSkew => Fault::ClockSkew { secs: a.secs },

@@ -96,6 +96,8 @@ pub enum Fault {
     FailApplyNext,
     /// The primary writes no snapshots (its snapshots directory is not writable, say).
     NoSnapshots,
+    /// No interface enables `SnapshotRead`: `/node/snapshot` answers a bodiless 404.
+    SnapshotReadOff,
     /// Renew the service certificate with the same key.
     RenewServiceCert,
     /// Tear down the connections of the next `count` requests (a burst of resets).
@@ -188,6 +190,7 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
                 Fault::NeverReadyNext => w.faults.never_ready_next = true,
                 Fault::FailApplyNext => w.faults.fail_apply_next = true,
                 Fault::NoSnapshots => w.faults.no_snapshots = true,
+                Fault::SnapshotReadOff => w.faults.snapshot_read_off = true,
                 Fault::ResetNext { count } => w.faults.reset_next = count,
                 Fault::ClockSkew { secs } => w.skew_clock(secs),
                 Fault::ForceElection => w.start_election(now),

@@ -215,3 +215,44 @@ async fn a_snapshot_that_never_commits_times_out_within_the_step_timeout_naming_
     // Nothing was launched.
     assert_eq!(r.sandbox.with_world(|w| w.nodes.len()), 3);
 }
+
+#[tokio::test]
+async fn where_snapshots_are_not_listed_the_launcher_gets_the_seqno_and_nothing_is_waited_for() {
+    let r = sandbox().await;
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::SnapshotReadOff,
+    )
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let plan = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"1m\"");
+    let run = apply(&plan, state.path()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let events = json_lines(&run.stdout);
+    let warned = events.iter().any(|e| {
+        e["type"] == "warning"
+            && e["message"].as_str().is_some_and(|m| {
+                m.contains("does not list its snapshots") && m.contains("SnapshotRead")
+            })
+    });
+    assert!(warned, "{}", run.stdout);
+    let ready = events
+        .iter()
+        .find(|e| e["type"] == "snapshot_ready")
+        .unwrap();
+    assert!(ready["name"].is_null(), "{ready}");
+    let seqno = ready["seqno"].as_u64().unwrap();
+    assert!(seqno > PRIMARY_START, "{ready}");
+    // Only NODEROLL_SNAPSHOT_SEQNO reached the launcher: the nodes started from that seqno.
+    let next = r.sandbox.info().next_build.host_data.clone();
+    r.sandbox.with_world(|w| {
+        let starts: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == next)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(starts, vec![seqno; 3]);
+    });
+    assert_eq!(r.sandbox.violations(), vec![]);
+}

@@ -154,6 +154,8 @@ pub(crate) enum FaultKind {
     FailApplyNext,
     /// The primary writes no snapshots from now on (trigger_snapshot has no effect).
     NoSnapshots,
+    /// No interface enables SnapshotRead: /node/snapshot answers a bodiless 404.
+    SnapshotReadOff,
     /// Tear down the connections of the next --count requests.
     ResetNext,
     /// Renew the service certificate with the same key (the directory's file keeps the old).

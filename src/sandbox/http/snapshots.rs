@@ -7,6 +7,9 @@
 //!   ResourceNotFound "This node has no committed snapshots since S"`;
 //! * `GET|HEAD /node/snapshot/{name}` (`get_snapshot`): the file, named in
 //!   `x-ms-ccf-snapshot-name`, or `404 ResourceNotFound`.
+//!
+//! Without `SnapshotRead` on the interface (fault `snapshot_read_off`) both answer a bodiless
+//! 404 (`src/node/rpc/frontend.h`, `check_uri_allowed`).
 
 use std::collections::HashMap;
 
@@ -44,6 +47,9 @@ pub(super) async fn find(
         }
     };
     let w = ctx.shared.world();
+    if w.faults.snapshot_read_off {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let me = &w.nodes[ctx.slot];
     if let Some(p) = w.primary.as_deref().filter(|p| *p != me.node_id)
         && let Some((_, primary)) = w.node_by_id(p)
@@ -72,6 +78,9 @@ pub(super) async fn get(State(ctx): State<NodeCtx>, Path(name): Path<String>) ->
         return error(e);
     }
     let w = ctx.shared.world();
+    if w.faults.snapshot_read_off {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let Some(s) = w.committed_snapshot(&name) else {
         return error(not_found(&format!(
             "This node does not have a snapshot named {name}"

@@ -119,6 +119,10 @@ pub struct Faults {
     /// The primary writes no snapshots (e.g. its snapshots directory is not writable).
     #[serde(default)]
     pub no_snapshots: bool,
+    /// No interface enables the `SnapshotRead` operator feature: `/node/snapshot*` answer a
+    /// bodiless 404 (CCF `frontend.h`, `check_uri_allowed`).
+    #[serde(default)]
+    pub snapshot_read_off: bool,
 }
 
 /// The whole simulated service.
