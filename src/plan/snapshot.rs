@@ -26,8 +26,8 @@ pub struct FreshSnapshot {
 
 /// Whether the run makes a fresh snapshot: `[nodes] fresh_snapshot` if given; by default on
 /// for joins into 7.x from 6.x (the 6 → 7 migration guide has 7.x nodes join from a snapshot
-/// a 6.0.21+ node made, and a 7.x joiner fetches one itself only after being refused), off
-/// otherwise.
+/// a 6.0.21+ node made, and the newest CCF fetches one itself only after being refused, and
+/// only where the target enables `SnapshotRead`), off otherwise.
 pub fn fresh_snapshot_wanted(spec: &UpgradeSpec, view: &ServiceView) -> bool {
     if let Some(on) = spec.nodes.fresh_snapshot {
         return on;
