@@ -910,7 +910,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox)
-            opts="-q -v -h --dir --nodes --members --seed --speed --platform --uvm --stale-retired --output --quiet --verbose --help launch-node stop-node fault check help"
+            opts="-q -v -h --dir --nodes --members --seed --speed --platform --uvm --startup-seqno --stale-retired --output --quiet --verbose --help launch-node stop-node fault check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -938,6 +938,10 @@ _noderoll() {
                     ;;
                 --platform)
                     COMPREPLY=($(compgen -W "virtual snp" -- "${cur}"))
+                    return 0
+                    ;;
+                --startup-seqno)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --stale-retired)
@@ -978,7 +982,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__fault)
-            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
+            opts="-q -v -h --dir --node --count --fraction --ms --factor --secs --member-id --active --output --quiet --verbose --help kill partition heal fail-next fail-fraction latency never-join-next never-ready-next fail-apply-next no-snapshots snapshot-read-off reset-next renew-service-cert clock-skew force-election inject-add-proposal slow-elections member-status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1116,7 +1120,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__sandbox__subcmd__launch__subcmd__node)
-            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --name --output --quiet --verbose --help"
+            opts="-q -v -h --dir --host-data --platform --ccf-version --uvm-svn --name --snapshot-name --snapshot-seqno --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,6 +1147,14 @@ _noderoll() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snapshot-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snapshot-seqno)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -197,6 +197,7 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fis
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l speed -d 'Divide every simulated latency by this (2 = twice as fast)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l platform -d 'Platform of the simulated builds' -r -f -a "virtual\t'Virtual (host data = SHA-256 of the package)'
 snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l startup-seqno -d 'The nodes at start started from a snapshot at this seqno (0: none): joiners with an older snapshot (or none) are refused with StartupSeqnoIsOld' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l stale-retired -d 'Start as a recovered service whose node table keeps N Retired nodes from before the disaster recovery that never become removable (CCF issue #6604)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and not __fish_seen_subcommand_from launch-node stop-node fault check help" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
@@ -216,6 +217,8 @@ snp\t'AMD SEV-SNP (measurement + host data = SHA-256 of the security policy)'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l ccf-version -d 'Version the node reports (default: that of the known build with this host data)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l uvm-svn -d 'SNP: the node presents a UVM endorsement with this SVN (the sandbox\'s DID and feed)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l name -d 'The launch\'s name, carried in the node\'s node_data as `noderoll_name`' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l snapshot-name -d 'Start from this committed snapshot (downloaded as `GET /node/snapshot/{name}` would; default: none, so the node\'s startup seqno is 0)' -r
+complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l snapshot-seqno -d 'Start from a snapshot at this seqno (without --snapshot-name: one the operator copied)' -r
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
 complete -c noderoll -n "__fish_noderoll_using_subcommand sandbox; and __fish_seen_subcommand_from launch-node" -s q -l quiet -d 'Less output (errors only on stderr)'

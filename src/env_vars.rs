@@ -21,6 +21,13 @@ pub(crate) const SIGNER_MEMBER_ID: &str = "NODEROLL_MEMBER_ID";
 /// Set for an external signer: the JOSE/COSE algorithm name (`ES256`, `ES384`).
 pub(crate) const SIGNER_ALG: &str = "NODEROLL_SIGN_ALG";
 
+/// Set for a launch when the run made a fresh snapshot (`[nodes] fresh_snapshot`): its file
+/// name, `snapshot_<seqno>_<evidence_seqno>.committed` (unset where the service lists none).
+pub(crate) const SNAPSHOT_NAME: &str = "NODEROLL_SNAPSHOT_NAME";
+/// Set for a launch when the run made a fresh snapshot: its seqno (without a name: the seqno
+/// the joiner's snapshot must be at or after).
+pub(crate) const SNAPSHOT_SEQNO: &str = "NODEROLL_SNAPSHOT_SEQNO";
+
 /// `(variable, what it does)`: the man page's ENVIRONMENT section.
 pub(crate) const DOCUMENTED: &[(&str, &str)] = &[
     (PLAN, "the plan file, for every command that takes --plan"),
@@ -50,7 +57,15 @@ pub(crate) const DOCUMENTED: &[(&str, &str)] = &[
         SIGNER_ALG,
         "set for an external signer: the algorithm (ES256, ES384)",
     ),
+    (
+        SNAPSHOT_NAME,
+        "set for a launch with [nodes] fresh_snapshot: the committed snapshot to start from (snapshot_<seqno>_<evidence>.committed)",
+    ),
+    (
+        SNAPSHOT_SEQNO,
+        "set for a launch with [nodes] fresh_snapshot: its seqno (without a name: the seqno the node's snapshot must be at or after)",
+    ),
 ];
 
 /// After [`DOCUMENTED`]: where the launcher's and the hooks' variables are described.
-pub(crate) const COMMANDS_GET: &str = "Launch and stop commands get NODEROLL_RUN_ID, NODEROLL_NODE_INDEX, NODEROLL_NODE_NAME, NODEROLL_TARGET_RPC_ADDRESS, NODEROLL_SERVICE_CERT, NODEROLL_HOST_DATA, NODEROLL_PLATFORM, NODEROLL_CCF_VERSION, NODEROLL_PACKAGE, NODEROLL_NODE_ID and NODEROLL_NODE_RPC_ADDRESS; hooks get NODEROLL_HOOK, NODEROLL_RUN_ID and NODEROLL_NODE_ID: see the README (Command launcher contract; Hooks, canary and notifications).";
+pub(crate) const COMMANDS_GET: &str = "Launch and stop commands get NODEROLL_RUN_ID, NODEROLL_NODE_INDEX, NODEROLL_NODE_NAME, NODEROLL_TARGET_RPC_ADDRESS, NODEROLL_SERVICE_CERT, NODEROLL_HOST_DATA, NODEROLL_PLATFORM, NODEROLL_CCF_VERSION, NODEROLL_PACKAGE, NODEROLL_SNAPSHOT_NAME, NODEROLL_SNAPSHOT_SEQNO, NODEROLL_NODE_ID and NODEROLL_NODE_RPC_ADDRESS; hooks get NODEROLL_HOOK, NODEROLL_RUN_ID and NODEROLL_NODE_ID: see the README (Command launcher contract; Hooks, canary and notifications).";

@@ -26,6 +26,8 @@ pub(crate) const REMOVE_SNP_UVM_ENDORSEMENT: &str = "remove_snp_uvm_endorsement"
 pub(crate) const TRANSITION_NODE_TO_TRUSTED: &str = "transition_node_to_trusted";
 /// Retires a node.
 pub(crate) const REMOVE_NODE: &str = "remove_node";
+/// Snapshots at the next signature (`[nodes] fresh_snapshot`), no arguments.
+pub(crate) const TRIGGER_SNAPSHOT: &str = "trigger_snapshot";
 
 /// Every action an upgrade proposes: an open proposal with one of them is part of an upgrade.
 pub(crate) const UPGRADE_ACTIONS: &[&str] = &[
@@ -41,4 +43,5 @@ pub(crate) const UPGRADE_ACTIONS: &[&str] = &[
     REMOVE_SNP_UVM_ENDORSEMENT,
     TRANSITION_NODE_TO_TRUSTED,
     REMOVE_NODE,
+    TRIGGER_SNAPSHOT,
 ];

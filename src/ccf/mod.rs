@@ -9,7 +9,7 @@ pub mod types;
 
 pub use client::{
     AddressHints, CcfClient, ClientOptions, GOV_API_VERSION, KnownNode, NodeAddr, NodeFilter,
-    RetryPolicy,
+    RetryPolicy, SnapshotLookup, committed_snapshot_seqno,
 };
 pub use error::{ClientError, ErrorKind, Retry};
 pub use tls::{Pin, ServiceCert, TrustError};

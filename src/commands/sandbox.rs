@@ -50,6 +50,7 @@ async fn serve(a: &SandboxServeArgs, printer: Printer, cancel: Cancel) -> Result
     opts.platform = platform(a.platform);
     opts.uvm = a.uvm;
     opts.stale_retired = a.stale_retired;
+    opts.startup_seqno = a.startup_seqno;
     let sandbox = Sandbox::start(opts).await?;
     let info = sandbox.info();
     printer.print(&Text {
@@ -111,7 +112,12 @@ async fn launch_node(a: &LaunchNodeArgs) -> Result<u8, AppError> {
     let v = control::call(
         &info.control,
         "/nodes",
-        Some(json!({ "build": build, "name": a.name })),
+        Some(json!({
+            "build": build,
+            "name": a.name,
+            "snapshot_name": a.snapshot_name.as_deref().filter(|n| !n.is_empty()),
+            "snapshot_seqno": a.snapshot_seqno,
+        })),
     )
     .await?;
     let launched: Launched = serde_json::from_value(v)
@@ -195,6 +201,8 @@ async fn fault(a: &FaultArgs) -> Result<u8, AppError> {
         FaultKind::NeverJoinNext => Fault::NeverJoinNext,
         FaultKind::NeverReadyNext => Fault::NeverReadyNext,
         FaultKind::FailApplyNext => Fault::FailApplyNext,
+        FaultKind::NoSnapshots => Fault::NoSnapshots,
+        FaultKind::SnapshotReadOff => Fault::SnapshotReadOff,
         FaultKind::ResetNext => Fault::ResetNext { count: a.count },
         FaultKind::RenewServiceCert => Fault::RenewServiceCert,
         FaultKind::ClockSkew => Fault::ClockSkew { secs: a.secs },

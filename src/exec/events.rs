@@ -46,6 +46,12 @@ pub(crate) enum Event {
         /// What.
         what: String,
     },
+    /// A governance proposal is about to be submitted (journaled first, so a crash cannot
+    /// leave one the journal does not know of).
+    ProposalStarting {
+        /// Action names.
+        actions: Vec<String>,
+    },
     /// A governance proposal was created.
     ProposalSubmitted {
         /// Proposal id.
@@ -64,6 +70,14 @@ pub(crate) enum Event {
         proposal_id: String,
         /// Yes votes needed.
         needed: usize,
+    },
+    /// The fresh snapshot the run's launches start from is committed (or, where the service
+    /// does not list snapshots, the seqno it is at or after).
+    SnapshotReady {
+        /// File name, when listed.
+        name: Option<String>,
+        /// Its seqno (without a name: the seqno it is at or after).
+        seqno: u64,
     },
     /// A launch command is about to run (journaled first, so a crash cannot lose the node).
     LaunchStarted {

@@ -49,6 +49,11 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
                     .unwrap_or_default()
             ),
         ),
+        Record::ProposalStarting {
+            at,
+            run_id,
+            actions,
+        } => (at, run_id, "proposing", actions.join(", ")),
         Record::ProposalSubmitted {
             at,
             run_id,

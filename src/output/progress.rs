@@ -216,7 +216,13 @@ impl Reporter for HumanReporter {
             Event::StepFinished { index, description, elapsed } => {
                 self.line(&format!("ok step {index}: {description} ({:.1}s)", elapsed.as_secs_f64()))
             }
-            Event::LaunchStarted { .. } => {}
+            Event::LaunchStarted { .. } | Event::ProposalStarting { .. } => {}
+            Event::SnapshotReady { name: Some(name), .. } => {
+                self.line(&format!("   snapshot {name} committed: launches get it as NODEROLL_SNAPSHOT_NAME"))
+            }
+            Event::SnapshotReady { name: None, seqno } => self.line(&format!(
+                "   snapshot triggered at seqno {seqno}: launches get NODEROLL_SNAPSHOT_SEQNO={seqno} (the service lists no snapshots)"
+            )),
             Event::HookRan { hook } => self.line(&format!("   {hook} hook passed")),
             Event::Warning { message } => self.line(&format!("warning: {message}")),
         }

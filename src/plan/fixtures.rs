@@ -31,6 +31,7 @@ pub(crate) fn spec() -> UpgradeSpec {
             launch_timeout: Duration::from_secs(60),
             strategy: Default::default(),
             canary: 0,
+            fresh_snapshot: None,
         },
         hooks: Default::default(),
         notify: None,

@@ -62,6 +62,8 @@ pub enum Gate {
     RegisterCode,
     /// The canary is soaked before the other new nodes are launched.
     CanarySoak,
+    /// A fresh snapshot is made before the run's first launch.
+    FreshSnapshot,
     /// The first new nodes are launched.
     FirstLaunch,
     /// Later new nodes are launched.
@@ -98,11 +100,12 @@ const RETIRE_PREFIX: &str = "f after ≥ ";
 const RETIRE_SUFFIX: &str = ", every new node healthy, a healthy majority left";
 
 /// Every gate whose text takes no number (the retirement's is read apart).
-const FIXED: [Gate; 14] = [
+const FIXED: [Gate; 15] = [
     Gate::AbandonedPending,
     Gate::AbandonedLaunch,
     Gate::RegisterCode,
     Gate::CanarySoak,
+    Gate::FreshSnapshot,
     Gate::FirstLaunch,
     Gate::NextLaunch,
     Gate::FirstTrust,
@@ -153,6 +156,9 @@ impl Gate {
             Gate::AbandonedLaunch => "launched by the abandoned upgrade and not in the node table",
             Gate::RegisterCode => "no other proposal of this run open",
             Gate::CanarySoak => "the canary trusted and serving",
+            Gate::FreshSnapshot => {
+                "target code version registered; no snapshot made by this run yet (joiners must start from one at least as recent as the primary's: CCF StartupSeqnoIsOld)"
+            }
             Gate::FirstLaunch => "target code version registered",
             Gate::NextLaunch => "the previous new nodes trusted",
             Gate::FirstTrust => {

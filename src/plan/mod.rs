@@ -8,6 +8,7 @@ pub mod inprogress;
 pub mod planner;
 pub mod rollback;
 pub mod saved;
+pub mod snapshot;
 pub mod spec;
 pub(crate) mod step;
 pub mod version;

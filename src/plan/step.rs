@@ -17,6 +17,10 @@ pub enum Step {
         /// The "add" actions.
         actions: Vec<Action>,
     },
+    /// Make a committed snapshot (the `trigger_snapshot` proposal) for the run's launches to
+    /// start from, so none is refused as older than the primary's start (`[nodes]
+    /// fresh_snapshot`).
+    FreshSnapshot,
     /// Launch new nodes and wait until each is Pending.
     LaunchNodes {
         /// How many.
@@ -101,6 +105,10 @@ impl Step {
             Step::RegisterCode { actions } => {
                 format!("register the new code version ({})", names(actions))
             }
+            Step::FreshSnapshot => {
+                "make a fresh committed snapshot for the new nodes to join from (trigger_snapshot)"
+                    .into()
+            }
             Step::LaunchNodes { count } => format!(
                 "launch {count} new node{}",
                 if *count == 1 { "" } else { "s" }
@@ -160,6 +168,7 @@ impl Step {
     pub fn touches(&self) -> String {
         match self {
             Step::RegisterCode { .. }
+            | Step::FreshSnapshot
             | Step::Finalize { .. }
             | Step::Soak { .. }
             | Step::RemoveAbandonedCode { .. } => "-".into(),

@@ -26,6 +26,12 @@ pub struct LaunchRequest {
     /// The launch's name (`NODEROLL_NODE_NAME`), carried in the node's `node_data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The committed snapshot it starts from (`NODEROLL_SNAPSHOT_NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_name: Option<String>,
+    /// The seqno of the snapshot it starts from (`NODEROLL_SNAPSHOT_SEQNO`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_seqno: Option<u64>,
 }
 
 /// The launcher contract's answer.
@@ -88,6 +94,10 @@ pub enum Fault {
     NeverReadyNext,
     /// The next accepted proposal fails to apply (500).
     FailApplyNext,
+    /// The primary writes no snapshots (its snapshots directory is not writable, say).
+    NoSnapshots,
+    /// No interface enables `SnapshotRead`: `/node/snapshot` answers a bodiless 404.
+    SnapshotReadOff,
     /// Renew the service certificate with the same key.
     RenewServiceCert,
     /// Tear down the connections of the next `count` requests (a burst of resets).
@@ -131,7 +141,8 @@ async fn launch(
     State(core): State<Arc<Core>>,
     axum::Json(req): axum::Json<LaunchRequest>,
 ) -> Response {
-    match core.launch_named(req.build, req.name) {
+    let startup = core.startup_seqno(req.snapshot_name.as_deref(), req.snapshot_seqno);
+    match startup.and_then(|seqno| core.launch_named(req.build, req.name, seqno)) {
         Ok((node_id, rpc_address)) => axum::Json(Launched {
             node_id,
             rpc_address,
@@ -178,6 +189,8 @@ pub fn apply_fault(core: &Core, f: Fault) -> Result<(), SandboxError> {
                 Fault::NeverJoinNext => w.faults.never_join_next = true,
                 Fault::NeverReadyNext => w.faults.never_ready_next = true,
                 Fault::FailApplyNext => w.faults.fail_apply_next = true,
+                Fault::NoSnapshots => w.faults.no_snapshots = true,
+                Fault::SnapshotReadOff => w.faults.snapshot_read_off = true,
                 Fault::ResetNext { count } => w.faults.reset_next = count,
                 Fault::ClockSkew { secs } => w.skew_clock(secs),
                 Fault::ForceElection => w.start_election(now),

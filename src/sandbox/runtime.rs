@@ -123,14 +123,41 @@ impl Core {
 
     /// Launch a node running `build`; returns its node id and RPC address.
     pub fn launch(&self, build: Build) -> Result<(String, String), SandboxError> {
-        self.launch_named(build, None)
+        self.launch_named(build, None, 0)
     }
 
-    /// [`Core::launch`], the node carrying its launch's name (`NODEROLL_NODE_NAME`).
+    /// The startup seqno of a joiner given a snapshot by name and/or seqno
+    /// (`NODEROLL_SNAPSHOT_NAME`, `NODEROLL_SNAPSHOT_SEQNO`; neither: 0, no snapshot). A name
+    /// must be a committed snapshot of this sandbox, as a joiner can only load a file it has.
+    pub fn startup_seqno(
+        &self,
+        name: Option<&str>,
+        seqno: Option<u64>,
+    ) -> Result<u64, SandboxError> {
+        let Some(name) = name else {
+            return Ok(seqno.unwrap_or(0));
+        };
+        let w = self.shared.world();
+        let found = w.committed_snapshot(name).map(|s| s.seqno).ok_or_else(|| {
+            SandboxError::Refused(format!(
+                "no committed snapshot named {name} in this sandbox (GET /node/snapshot finds them)"
+            ))
+        })?;
+        match seqno {
+            Some(s) if s != found => Err(SandboxError::Refused(format!(
+                "snapshot {name} is at seqno {found}, not {s}"
+            ))),
+            _ => Ok(found),
+        }
+    }
+
+    /// [`Core::launch`], the node carrying its launch's name (`NODEROLL_NODE_NAME`) and
+    /// starting from a snapshot at `startup_seqno` (0: none).
     pub fn launch_named(
         &self,
         build: Build,
         name: Option<String>,
+        startup_seqno: u64,
     ) -> Result<(String, String), SandboxError> {
         if let Some(n) = &name
             && self
@@ -156,6 +183,7 @@ impl Core {
             let mut w = shared.world();
             let slot = w.launch(identity.node_id.clone(), port, build, Instant::now());
             w.nodes[slot].name = name;
+            w.nodes[slot].startup_seqno = startup_seqno;
             shared
                 .endorsed_pems
                 .lock()

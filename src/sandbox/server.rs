@@ -59,6 +59,9 @@ pub struct SandboxOptions {
     /// never given a minimum TCB version: the table is empty (CCF 6.x fills it only in the
     /// genesis transaction of a new service, `trust_static_snp_tcb_version`).
     pub snp_without_tcb_versions: bool,
+    /// The nodes at start started from a snapshot at this seqno (0: none): a joiner with an
+    /// older one is refused with `StartupSeqnoIsOld`.
+    pub startup_seqno: u64,
 }
 
 impl SandboxOptions {
@@ -79,6 +82,7 @@ impl SandboxOptions {
             stale_retired: 0,
             service_cert_days: 365,
             snp_without_tcb_versions: false,
+            startup_seqno: 0,
         }
     }
 }
@@ -313,6 +317,7 @@ fn new_shared(
     if opts.snp_without_tcb_versions {
         world.join_policy.snp_tcb_versions.clear();
     }
+    world.start_from_snapshot(opts.startup_seqno);
     let mut endorsed_pems: Vec<String> =
         identities.iter().map(|i| i.endorsed_pem.clone()).collect();
     let mut cert_slots: Vec<Arc<CertSlot>> =

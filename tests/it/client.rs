@@ -493,3 +493,63 @@ async fn invalid_json_and_a_slow_drip_are_clear_errors() {
     let t = e.to_string();
     assert!(t.contains("/node/state") && t.contains("timeout"), "{t}");
 }
+
+#[tokio::test]
+async fn a_snapshot_lookup_reads_where_it_is_and_never_downloads_it() {
+    // CCF file_serving_handlers.h find_snapshot: 308 to /node/snapshot/{name}; 404
+    // ResourceNotFound while none is committed; a bodiless 404 without SnapshotRead.
+    use noderoll::ccf::SnapshotLookup;
+    let f = fixture();
+    let downloads = Arc::new(AtomicUsize::new(0));
+    let d = downloads.clone();
+    let found = Router::new()
+        .route(
+            "/node/snapshot",
+            get(|| async {
+                (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(
+                        header::LOCATION,
+                        "https://127.0.0.1:1/node/snapshot/snapshot_120_124.committed",
+                    )],
+                )
+            }),
+        )
+        .route(
+            "/node/snapshot/{name}",
+            get(move || {
+                d.fetch_add(1, Ordering::SeqCst);
+                async { "gigabytes" }
+            }),
+        );
+    let none_yet = Router::new().route(
+        "/node/snapshot",
+        get(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": {"code": "ResourceNotFound", "message": "This node has no committed snapshots since 100"}})),
+            )
+        }),
+    );
+    let not_served = Router::new().route("/node/snapshot", get(|| async { StatusCode::NOT_FOUND }));
+    let c = client(&f);
+    let a = TestServer::start(found, &f.service.node_cert()).await;
+    assert_eq!(
+        c.latest_snapshot(&a.addr, 100).await.unwrap(),
+        SnapshotLookup::Found {
+            name: "snapshot_120_124.committed".into(),
+            seqno: 120
+        }
+    );
+    assert_eq!(downloads.load(Ordering::SeqCst), 0);
+    let b = TestServer::start(none_yet, &f.service.node_cert()).await;
+    assert_eq!(
+        c.latest_snapshot(&b.addr, 100).await.unwrap(),
+        SnapshotLookup::NoneYet
+    );
+    let n = TestServer::start(not_served, &f.service.node_cert()).await;
+    match c.latest_snapshot(&n.addr, 100).await.unwrap() {
+        SnapshotLookup::NotServed(why) => assert!(why.contains("SnapshotRead"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -27,6 +27,7 @@ mod security;
 mod service_addresses;
 mod signing;
 mod snp_tcb;
+mod snapshots;
 mod tidy;
 mod upgrade;
 mod version_paths;

@@ -195,6 +195,7 @@ fn spec(
                 Rollout::Parallel
             },
             canary,
+            fresh_snapshot: None,
         },
         hooks: Default::default(),
         notify: None,

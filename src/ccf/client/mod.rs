@@ -12,6 +12,7 @@ mod addr;
 mod gov;
 mod hints;
 mod node;
+mod snapshot;
 mod transport;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use addr::NodeAddr;
 pub use gov::constitution_from_body;
 pub use hints::{AddressHints, KnownNode};
 pub use node::NodeFilter;
+pub use snapshot::{SnapshotLookup, committed_snapshot_seqno};
 pub use transport::RawResponse;
 
 /// The governance API version noderoll speaks.
@@ -177,7 +179,21 @@ impl CcfClient {
             .https_only(true)
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                // A named snapshot is the file itself (gigabytes): `/node/snapshot` is asked
+                // where it is, never for it (`snapshot::latest_snapshot` reads `Location`).
+                if attempt
+                    .url()
+                    .path()
+                    .starts_with(snapshot::NAMED_SNAPSHOT_PATH)
+                {
+                    attempt.stop()
+                } else if attempt.previous().len() >= 5 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
             .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS_PER_NODE)
             .user_agent(concat!("noderoll/", env!("CARGO_PKG_VERSION")))
             .build()

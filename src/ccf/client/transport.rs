@@ -88,7 +88,7 @@ impl CcfClient {
         })
     }
 
-    fn map_transport(&self, e: reqwest::Error) -> ErrorKind {
+    pub(super) fn map_transport(&self, e: reqwest::Error) -> ErrorKind {
         if e.is_redirect() {
             return ErrorKind::TooManyRedirects;
         }

@@ -51,6 +51,10 @@ pub(crate) struct SandboxServeArgs {
     /// are admitted by them, not by measurement.
     #[arg(long)]
     pub uvm: bool,
+    /// The nodes at start started from a snapshot at this seqno (0: none): joiners with an
+    /// older snapshot (or none) are refused with StartupSeqnoIsOld.
+    #[arg(long, default_value_t = 0, value_name = "SEQNO")]
+    pub startup_seqno: u64,
     /// Start as a recovered service whose node table keeps N Retired nodes from before the
     /// disaster recovery that never become removable (CCF issue #6604).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -100,6 +104,13 @@ pub(crate) struct LaunchNodeArgs {
     /// The launch's name, carried in the node's node_data as `noderoll_name`.
     #[arg(long, env = "NODEROLL_NODE_NAME")]
     pub name: Option<String>,
+    /// Start from this committed snapshot (downloaded as `GET /node/snapshot/{name}` would;
+    /// default: none, so the node's startup seqno is 0).
+    #[arg(long, env = "NODEROLL_SNAPSHOT_NAME")]
+    pub snapshot_name: Option<String>,
+    /// Start from a snapshot at this seqno (without --snapshot-name: one the operator copied).
+    #[arg(long, env = "NODEROLL_SNAPSHOT_SEQNO")]
+    pub snapshot_seqno: Option<u64>,
 }
 
 /// `noderoll sandbox stop-node`.
@@ -141,6 +152,10 @@ pub(crate) enum FaultKind {
     NeverReadyNext,
     /// The next accepted proposal fails to apply (500).
     FailApplyNext,
+    /// The primary writes no snapshots from now on (trigger_snapshot has no effect).
+    NoSnapshots,
+    /// No interface enables SnapshotRead: /node/snapshot answers a bodiless 404.
+    SnapshotReadOff,
     /// Tear down the connections of the next --count requests.
     ResetNext,
     /// Renew the service certificate with the same key (the directory's file keeps the old).

@@ -240,6 +240,8 @@ impl Engine {
                 stopped: Vec::new(),
                 launch_budget: None,
                 retired: Vec::new(),
+                fresh_snapshot: crate::plan::snapshot::fresh_snapshot_wanted(&self.spec, view),
+                snapshot: None,
             }
         });
         planner::plan(view, &self.spec, ctx)

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::ccf::NodeAddr;
+use crate::env_vars;
 use crate::plan::Launched;
+use crate::plan::snapshot::FreshSnapshot;
 use crate::plan::spec::UpgradeSpec;
 
 pub(crate) use crate::shell_command::{program_of, resolve};
@@ -61,6 +63,8 @@ pub(crate) struct LaunchRequest {
     pub target_rpc_address: NodeAddr,
     /// The service certificate file.
     pub service_cert: PathBuf,
+    /// The fresh snapshot to start from (`[nodes] fresh_snapshot`), if the run made one.
+    pub snapshot: Option<FreshSnapshot>,
 }
 
 /// Runs the plan file's launch and stop commands.
@@ -137,6 +141,12 @@ impl CommandLauncher {
         ];
         if let Some(p) = &self.package {
             env.push(("NODEROLL_PACKAGE", p.display().to_string()));
+        }
+        if let Some(s) = &req.snapshot {
+            env.push((env_vars::SNAPSHOT_SEQNO, s.seqno.to_string()));
+            if let Some(name) = &s.name {
+                env.push((env_vars::SNAPSHOT_NAME, name.clone()));
+            }
         }
         let stdout = self.run("launch", &self.launch, &env).await?;
         parse_launch_output(&self.launch, &stdout)

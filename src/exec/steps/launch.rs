@@ -9,7 +9,7 @@ use crate::ccf::{CcfClient, ClientError, NodeAddr, NodeFilter};
 use crate::exec::events::Event;
 use crate::exec::launcher::LaunchRequest;
 use crate::plan::{Launched, ServiceView};
-use crate::wait::{Poller, Probe, wait_until};
+use crate::wait::{Poller, Probe, WaitError, wait_until};
 
 /// Launch `count` nodes joining through the service in `view`; wait until each is Pending.
 /// Returns the ids of the nodes launched.
@@ -62,6 +62,7 @@ async fn run_launch_commands(
             name: format!("noderoll-{}-{index}", cx.run_id),
             target_rpc_address: target.clone(),
             service_cert: cx.service_cert.to_path_buf(),
+            snapshot: cx.run.snapshot.clone(),
         };
         cx.report(Event::LaunchStarted {
             name: req.name.clone(),
@@ -119,8 +120,16 @@ async fn wait_pending(
             async move { look_for(&c, &ask, &l).await }
         },
     )
-    .await?;
-    Ok(found)
+    .await;
+    match found {
+        Ok(id) => Ok(id),
+        // Say why, as far as the node and the primary tell (CCF's usual join failures).
+        Err(e @ WaitError::TimedOut { .. }) => Err(StepError::Other(format!(
+            "{e}: {}",
+            super::absent::why_absent(cx, l, ask).await
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One look for the launched node `l`, asking each of `ask` until one answers.

@@ -2,11 +2,13 @@
 //! the run's state and the view it was planned from. Steps never call back into the loop;
 //! the loop observes and re-plans after each.
 
+mod absent;
 mod finalize;
 mod launch;
 mod register;
 mod retire;
 pub(crate) mod rollback;
+mod snapshot;
 mod soak;
 mod trust;
 
@@ -18,7 +20,7 @@ use super::events::{Event, Reporter};
 use super::hooks::{HookPoint, HookRunner};
 use super::launcher::CommandLauncher;
 use super::observer::Observer;
-use crate::ccf::governance::{GovError, Governance};
+use crate::ccf::governance::{GovError, Governance, Passed};
 use crate::ccf::types::{Action, ProposalBody, ProposalState, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::plan::{Launched, RunContext, ServiceView, Step, UpgradeSpec};
@@ -88,14 +90,19 @@ impl StepCx<'_> {
 
     /// Pass a proposal, proposing again if another member's "add" dropped it.
     pub(crate) async fn propose(&self, actions: Vec<Action>) -> Result<(), StepError> {
+        self.propose_passed(actions).await.map(|_| ())
+    }
+
+    /// [`StepCx::propose`], returning the accepted proposal (with its committed transaction).
+    pub(crate) async fn propose_passed(&self, actions: Vec<Action>) -> Result<Passed, StepError> {
         let body = ProposalBody { actions };
         for _ in 0..3 {
             match self.gov.pass(&body, self.cancel).await {
                 Ok(p) => {
                     self.report(Event::ProposalCommitted {
-                        proposal_id: p.proposal_id,
+                        proposal_id: p.proposal_id.clone(),
                     });
-                    return Ok(());
+                    return Ok(p);
                 }
                 Err(GovError::NotAccepted {
                     state: ProposalState::Dropped,
@@ -157,6 +164,7 @@ pub(crate) async fn execute(
     let describe = step.describe_for(cx.run.abandon.is_some());
     match step {
         Step::RegisterCode { actions } => register::register_code(cx, actions).await,
+        Step::FreshSnapshot => snapshot::fresh_snapshot(cx, view).await,
         Step::LaunchNodes { count } => {
             let ids = launch::launch(cx, *count, view).await?;
             let context = json!({ "step": describe, "nodes": ids });

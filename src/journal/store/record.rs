@@ -55,6 +55,15 @@ pub(crate) enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
+    /// A proposal is about to be submitted.
+    ProposalStarting {
+        /// Run id.
+        run_id: String,
+        /// RFC 3339.
+        at: String,
+        /// Its action names.
+        actions: Vec<String>,
+    },
     /// A proposal was submitted.
     ProposalSubmitted {
         /// Run id.

@@ -112,6 +112,11 @@ impl Reporter for JournalReporter {
                 },
                 name: Some(name.clone()),
             }),
+            Event::ProposalStarting { actions } => self.record(Record::ProposalStarting {
+                run_id: run_id(),
+                at: at.clone(),
+                actions: actions.clone(),
+            }),
             Event::ProposalSubmitted { proposal_id, .. } => {
                 self.record(Record::ProposalSubmitted {
                     run_id: run_id(),

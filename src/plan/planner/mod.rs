@@ -58,6 +58,11 @@ pub struct RunContext {
     pub launch_budget: Option<usize>,
     /// Nodes this run proposed to retire: waited for even when not yet removable.
     pub retired: Vec<String>,
+    /// Make a fresh snapshot before the first launch (resolved once per run,
+    /// [`crate::plan::snapshot::fresh_snapshot_wanted`]).
+    pub fresh_snapshot: bool,
+    /// The snapshot this run made, handed to its launches.
+    pub snapshot: Option<crate::plan::snapshot::FreshSnapshot>,
 }
 
 impl RunContext {

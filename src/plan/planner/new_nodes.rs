@@ -78,6 +78,12 @@ impl Planning<'_> {
             self.out.launch_budget_spent =
                 Some(budget_spent(self.view, self.spec, self.ctx, remaining));
         }
+        if launch_now > 0 && self.ctx.fresh_snapshot && self.ctx.snapshot.is_none() {
+            let planned = self.out.steps.iter().any(|p| p.step == Step::FreshSnapshot);
+            if !planned {
+                self.push(Step::FreshSnapshot, Gate::FreshSnapshot, false);
+            }
+        }
         if launch_now > 0 {
             let gate = if first_round {
                 Gate::FirstLaunch

@@ -196,6 +196,9 @@ pub struct NodesSpec {
     pub strategy: Strategy,
     /// New nodes launched, trusted and soaked first, before the rest (0 = no canary).
     pub canary: usize,
+    /// `[nodes] fresh_snapshot`: make a committed snapshot before the run's first launch and
+    /// hand it to the launcher (`None`: the default rule, [`crate::plan::snapshot`]).
+    pub fresh_snapshot: Option<bool>,
 }
 
 /// `[safety]`.

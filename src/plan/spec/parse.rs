@@ -29,6 +29,8 @@ struct NodesTable {
     strategy: Option<Strategy>,
     #[serde(default)]
     canary: Option<i64>,
+    #[serde(default)]
+    fresh_snapshot: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -259,6 +261,7 @@ impl Reader<'_> {
             launch_timeout,
             strategy: nodes.strategy.unwrap_or_default(),
             canary: 0,
+            fresh_snapshot: nodes.fresh_snapshot,
         };
         Ok((nodes, spec))
     }
@@ -402,6 +405,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("[safety]") && e.contains("manual"), "{e}");
+    }
+
+    #[test]
+    fn fresh_snapshot_is_a_boolean_or_the_default_rule() {
+        let t = format!(
+            "[target]\nplatform = \"virtual\"\nhost_data = \"{}\"\n{NODES}",
+            "ab".repeat(32)
+        );
+        assert_eq!(plan(&t).unwrap().nodes.fresh_snapshot, None);
+        let s = plan(&format!("{t}fresh_snapshot = true\n")).unwrap();
+        assert_eq!(s.nodes.fresh_snapshot, Some(true));
+        let e = plan(&format!("{t}fresh_snapshot = \"yes\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fresh_snapshot") && e.contains("boolean"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod gov_service;
 mod node;
 mod quotes;
 mod sessions;
+mod snapshots;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -183,6 +184,11 @@ pub fn node_router(shared: Arc<Shared>, slot: usize) -> Router {
         .route("/node/network/removable_nodes", get(node::removable))
         .route("/node/version", get(node::version))
         .route("/node/state", get(node::state))
+        .route("/node/snapshot", get(snapshots::find).head(snapshots::find))
+        .route(
+            "/node/snapshot/{name}",
+            get(snapshots::get).head(snapshots::get),
+        )
         .route("/node/ready/app", get(node::ready))
         .route("/node/ready/gov", get(node::ready))
         .route("/node/commit", get(node::commit))

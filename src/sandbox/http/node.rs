@@ -19,7 +19,8 @@ fn rpc_interfaces(addr: &str) -> Value {
         "app_protocol": "HTTP1",
         "max_open_sessions_soft": 1000,
         "max_open_sessions_hard": 1010,
-        "endorsement": {"authority": "Service"}
+        "endorsement": {"authority": "Service"},
+        "enabled_operator_features": ["SnapshotRead"]
     }})
 }
 
@@ -189,7 +190,7 @@ pub(super) async fn state(State(ctx): State<NodeCtx>) -> Response {
     };
     ok(
         json!({"node_id": n.node_id, "state": st, "last_signed_seqno": w.commit_seqno,
-               "startup_seqno": 0, "stop_notice": false}),
+               "startup_seqno": n.startup_seqno, "stop_notice": false}),
         None,
     )
 }

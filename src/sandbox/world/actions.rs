@@ -44,6 +44,7 @@ impl World {
                 }
                 "set_constitution" => self.constitution = string_arg(a, "constitution"),
                 "set_js_app" => self.js_app = a.args.get("bundle").cloned().unwrap_or(Value::Null),
+                "trigger_snapshot" => self.snapshot_at_next_signature = true,
                 _ => {}
             }
         }

@@ -211,7 +211,8 @@ impl World {
         // service's commit index stays put.
         if now >= self.next_signature {
             if self.unsigned {
-                self.append_signature(now);
+                let (_, seqno) = self.append_signature(now);
+                self.snapshot_at_signature(seqno, now);
             }
             self.next_signature = now + Duration::from_secs(1).div_f64(self.latency.speed);
         }

@@ -16,6 +16,7 @@ mod attestation;
 mod consensus;
 mod governance;
 mod nodes;
+mod snapshots;
 #[cfg(test)]
 mod test_world;
 
@@ -31,6 +32,7 @@ use consensus::{Effect, Tx, WriteStallAcc};
 pub use consensus::{GENESIS_VIEW, WriteStall};
 pub use governance::{MemberRec, PState, ProposalRec, RECENT_PROPOSALS_WINDOW};
 pub use nodes::{Lifecycle, NodeRow, SimNode, Status};
+pub use snapshots::SimSnapshot;
 
 use super::constitution;
 use super::latency::{LatencyModel, Rng};
@@ -114,6 +116,13 @@ pub struct Faults {
     /// Tear down the connection of the next N requests before they are processed.
     #[serde(default)]
     pub reset_next: u32,
+    /// The primary writes no snapshots (e.g. its snapshots directory is not writable).
+    #[serde(default)]
+    pub no_snapshots: bool,
+    /// No interface enables the `SnapshotRead` operator feature: `/node/snapshot*` answer a
+    /// bodiless 404 (CCF `frontend.h`, `check_uri_allowed`).
+    #[serde(default)]
+    pub snapshot_read_off: bool,
 }
 
 /// The whole simulated service.
@@ -176,6 +185,10 @@ pub struct World {
     /// Endorsed certificates trust proposals asked for and not yet issued: (slot, valid
     /// from, days).
     pub endorsements: Vec<(usize, std::time::SystemTime, u64)>,
+    /// Snapshots the primary wrote (committed once their evidence commits).
+    pub snapshots: Vec<SimSnapshot>,
+    /// `trigger_snapshot` was applied: snapshot at the next signature.
+    snapshot_at_next_signature: bool,
 }
 
 /// One request the service received.
@@ -238,6 +251,8 @@ impl World {
             request_log: None,
             created_proposals: Vec::new(),
             endorsements: Vec::new(),
+            snapshots: Vec::new(),
+            snapshot_at_next_signature: false,
         };
         for (i, (id, port)) in genesis.iter().enumerate() {
             w.nodes.push(SimNode {
@@ -250,6 +265,7 @@ impl World {
                 trust_committed: true,
                 never_ready: false,
                 name: None,
+                startup_seqno: 0,
             });
             w.table.insert(
                 id.clone(),

@@ -94,6 +94,9 @@ pub struct SimNode {
     /// `test_node_data`: a joined, untrusted node's `node_data` is its file's), and what the
     /// stop command may name it by.
     pub name: Option<String>,
+    /// The seqno of the snapshot it started from (0: none, it replays the whole ledger), as
+    /// `/node/state` reports it.
+    pub startup_seqno: u64,
 }
 
 impl SimNode {
@@ -189,6 +192,7 @@ impl World {
             trust_committed: false,
             never_ready,
             name: None,
+            startup_seqno: 0,
         });
         self.nodes.len() - 1
     }
@@ -235,6 +239,7 @@ impl World {
             trust_committed: true,
             never_ready: false,
             name: None,
+            startup_seqno: 0,
         });
         self.table.insert(
             node_id,
@@ -275,7 +280,12 @@ impl World {
             return;
         }
         let id = self.nodes[slot].node_id.clone();
-        match self.join_policy.admits(&self.nodes[slot].build) {
+        // The startup seqno is checked before the attestation (node_frontend.h, `/join`).
+        let admitted = match self.startup_seqno_refusal(slot) {
+            Some(old) => Err(old),
+            None => self.join_policy.admits(&self.nodes[slot].build),
+        };
+        match admitted {
             Ok(()) => {
                 let (_, seqno) = self.append(Vec::new(), now);
                 let node_data = match &self.nodes[slot].name {

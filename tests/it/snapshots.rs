@@ -1,0 +1,258 @@
+//! Snapshots for joining nodes, against the sandbox: a joiner whose snapshot is older than the
+//! primary's start is refused (CCF `StartupSeqnoIsOld`) and the error says so; with `[nodes]
+//! fresh_snapshot = true` the run makes a committed snapshot first (the `trigger_snapshot`
+//! proposal, journaled before it is submitted) and the launches start from it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use noderoll::sandbox::Platform;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// The sandbox's nodes started from a snapshot at this seqno.
+const PRIMARY_START: u64 = 40;
+
+async fn sandbox() -> RunningSandbox {
+    start_sandbox_with(3, Platform::Virtual, 5.0, |o| {
+        o.startup_seqno = PRIMARY_START
+    })
+    .await
+}
+
+/// The sandbox's plan with `[nodes]` and `[safety]` lines added.
+fn plan(r: &RunningSandbox, nodes: &str, safety: &str) -> PathBuf {
+    let path = r.plan_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[nodes]\n", &format!("[nodes]\n{nodes}"))
+        .replace("step_timeout = \"2m\"", safety);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+async fn apply(plan: &Path, state: &Path) -> Ran {
+    let p = plan.to_str().unwrap();
+    noderoll_in(state, &["apply", "--plan", p, "--yes", "--output", "json"]).await
+}
+
+#[tokio::test]
+async fn a_joiner_older_than_the_primarys_start_is_refused_and_the_error_says_why() {
+    let r = sandbox().await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = plan(&r, "", "step_timeout = \"3s\"\non_failure = \"stop\"");
+    let run = apply(&plan, state.path()).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    for needle in [
+        "to appear Pending",
+        &format!("started from seqno 0 and the primary from seqno {PRIMARY_START}"),
+        "StartupSeqnoIsOld",
+        "[nodes] fresh_snapshot = true",
+        "tests/infra/network.py",
+        "invalid cert on handshake",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    // Refused, as CCF refuses them: the joiners never entered the node table.
+    r.sandbox.with_world(|w| {
+        let refused = w
+            .nodes
+            .iter()
+            .filter(|n| matches!(&n.lifecycle, noderoll::sandbox::world::Lifecycle::Refused { reason } if reason.starts_with("StartupSeqnoIsOld")))
+            .count();
+        assert_eq!(refused, 3);
+        assert_eq!(w.table.len(), 3);
+    });
+    assert_eq!(r.trusted_count().await, 3);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn with_a_fresh_snapshot_the_joiners_start_from_it_and_the_trigger_is_journaled_first() {
+    let r = sandbox().await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"1m\"");
+    let run = apply(&plan, state.path()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let events = json_lines(&run.stdout);
+    let ready = events
+        .iter()
+        .find(|e| e["type"] == "snapshot_ready")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let name = ready["name"].as_str().unwrap().to_string();
+    let seqno = ready["seqno"].as_u64().unwrap();
+    assert!(seqno > PRIMARY_START, "{ready}");
+    assert_eq!(
+        name,
+        r.sandbox
+            .with_world(|w| w.committed_snapshot(&name).unwrap().committed_name())
+    );
+    // Every new node started from it (the launcher got NODEROLL_SNAPSHOT_*) and the service
+    // is upgraded.
+    let info = r.sandbox.info().clone();
+    r.sandbox.with_world(|w| {
+        let new: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == info.next_build.host_data)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(new, vec![seqno; 3]);
+    });
+    assert_eq!(r.sandbox.violations(), vec![]);
+
+    // The journal holds the trigger before the proposal it became.
+    let journal = noderoll_in(
+        state.path(),
+        &[
+            "journal",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(journal.code, 0, "{}", journal.stderr);
+    let records = json_lines(&journal.stdout);
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    let starting = kinds
+        .iter()
+        .position(|k| *k == "proposal_starting")
+        .unwrap_or_else(|| panic!("{kinds:?}"));
+    assert_eq!(
+        records[starting]["actions"],
+        serde_json::json!(["trigger_snapshot"])
+    );
+    assert_eq!(kinds[starting + 1], "proposal_submitted", "{kinds:?}");
+    let first_launch = kinds.iter().position(|k| *k == "launch_started").unwrap();
+    assert!(starting < first_launch, "{kinds:?}");
+}
+
+#[tokio::test]
+async fn plan_shows_the_snapshot_step_when_the_plan_asks_for_it() {
+    let r = sandbox().await;
+    let state = tempfile::tempdir().unwrap();
+    let path = r.plan_path();
+    let p = path.to_str().unwrap();
+    // The sandbox goes from one 7.x patch to the next: off by default.
+    let default = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
+    assert_eq!(default.code, 0, "{}", default.stderr);
+    assert!(
+        !default.stdout.contains("fresh_snapshot"),
+        "{}",
+        default.stdout
+    );
+    let path = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"2m\"");
+    let p = path.to_str().unwrap();
+    let on = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
+    assert_eq!(on.code, 0, "{}", on.stderr);
+    let doc: Value = serde_json::from_str(on.stdout.trim()).unwrap();
+    let kinds: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"]["kind"].as_str().unwrap())
+        .collect();
+    let at = kinds
+        .iter()
+        .position(|k| *k == "fresh_snapshot")
+        .expect("shown");
+    assert_eq!(kinds[at + 1], "launch_nodes", "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "fresh_snapshot").count(), 1);
+    let human = noderoll_in(state.path(), &["plan", "--plan", p]).await;
+    assert!(
+        human.stdout.contains("make a fresh committed snapshot")
+            && human.stdout.contains("StartupSeqnoIsOld"),
+        "{}",
+        human.stdout
+    );
+    // Nothing was proposed.
+    assert!(r.sandbox.with_world(|w| w.created_proposals.is_empty()));
+}
+
+#[tokio::test]
+async fn a_snapshot_that_never_commits_times_out_within_the_step_timeout_naming_the_fix() {
+    let r = sandbox().await;
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::NoSnapshots,
+    )
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let plan = plan(
+        &r,
+        "fresh_snapshot = true\n",
+        "step_timeout = \"2s\"\non_failure = \"stop\"",
+    );
+    let started = Instant::now();
+    let run = apply(&plan, state.path()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    for needle in [
+        "make a fresh committed snapshot",
+        "timed out after 2s waiting for a committed snapshot at or after seqno",
+        "[nodes] fresh_snapshot = false",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    // Nothing was launched.
+    assert_eq!(r.sandbox.with_world(|w| w.nodes.len()), 3);
+}
+
+#[tokio::test]
+async fn where_snapshots_are_not_listed_the_launcher_gets_the_seqno_and_nothing_is_waited_for() {
+    let r = sandbox().await;
+    noderoll::sandbox::control::apply_fault(
+        r.sandbox.core(),
+        noderoll::sandbox::Fault::SnapshotReadOff,
+    )
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let plan = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"1m\"");
+    let run = apply(&plan, state.path()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let events = json_lines(&run.stdout);
+    let warned = events.iter().any(|e| {
+        e["type"] == "warning"
+            && e["message"].as_str().is_some_and(|m| {
+                m.contains("does not list its snapshots") && m.contains("SnapshotRead")
+            })
+    });
+    assert!(warned, "{}", run.stdout);
+    let ready = events
+        .iter()
+        .find(|e| e["type"] == "snapshot_ready")
+        .unwrap();
+    assert!(ready["name"].is_null(), "{ready}");
+    let seqno = ready["seqno"].as_u64().unwrap();
+    assert!(seqno > PRIMARY_START, "{ready}");
+    // Only NODEROLL_SNAPSHOT_SEQNO reached the launcher: the nodes started from that seqno.
+    let next = r.sandbox.info().next_build.host_data.clone();
+    r.sandbox.with_world(|w| {
+        let starts: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == next)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(starts, vec![seqno; 3]);
+    });
+    assert_eq!(r.sandbox.violations(), vec![]);
+}
