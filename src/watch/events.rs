@@ -46,8 +46,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// Its target, described.
-        target: String,
+        /// Its target.
+        target: crate::journal::RecordedTarget,
         /// It was rolling back.
         rolling_back: bool,
     },
@@ -122,8 +122,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (none: the channel).
         #[serde(rename = "plan")]
         service: Option<String>,
-        /// The error, rendered.
-        error: String,
+        /// The error: its message and causes.
+        error: crate::error_chain::ErrorDoc,
         /// Its exit code.
         exit_code: u8,
     },
