@@ -93,9 +93,11 @@ pub(crate) enum Event {
     },
     /// A new primary was elected.
     ElectionObserved {
-        /// The previous primary.
+        /// The previous primary's node id (`primary` is a boolean wherever else it appears).
+        #[serde(rename = "previous_primary_id")]
         previous: String,
-        /// The new primary.
+        /// The new primary's node id.
+        #[serde(rename = "primary_id")]
         primary: String,
         /// The new view.
         view: u64,

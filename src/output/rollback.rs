@@ -18,7 +18,9 @@ pub(crate) struct RollbackPlan<'a> {
     pub to: TargetRef,
     /// `clean` or `roll_forward`.
     pub kind: &'static str,
-    /// The steps.
+    /// The steps, warnings and `blocked`, as in the plan document (`plan` is a service's
+    /// label in watch's lines).
+    #[serde(flatten)]
     pub plan: &'a Plan,
 }
 

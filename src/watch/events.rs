@@ -130,7 +130,8 @@ pub(crate) enum WatchEvent {
     /// Asked to stop: running upgrades are stopping at a safe point.
     #[serde(rename = "watch_stopping")]
     Stopping {
-        /// Upgrades still running.
+        /// Upgrades still running (`running` is what a service runs elsewhere).
+        #[serde(rename = "upgrades_running")]
         running: usize,
     },
     /// The loop ended.

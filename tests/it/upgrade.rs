@@ -137,7 +137,7 @@ async fn upgrade(n: usize, platform: Platform) {
         .iter()
         .find(|e| e["type"] == "election_observed")
         .expect("an election is observed");
-    assert_eq!(election["previous"], old_primary.as_str());
+    assert_eq!(election["previous_primary_id"], old_primary.as_str());
     assert_upgraded(&r, n).await;
 
     // A second apply has nothing to do and sends no write.
