@@ -92,7 +92,7 @@ pub(crate) async fn apply(
                 run_id: "channel".into(),
                 at: jiff::Timestamp::now().to_string(),
                 key: target.key(),
-                target: target.describe(),
+                target: target.reference().into(),
                 reason: crate::errors::one_line(&e),
             })?;
             return Err(e.into());

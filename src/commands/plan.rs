@@ -34,7 +34,7 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
         engine.preflight(&obs, &view).await
     };
     printer.print(&PlanView {
-        target: w.spec.target.describe(),
+        target: w.spec.target.reference(),
         plan: &plan,
         checks: &checks,
         plan_file: &w.plan.path,

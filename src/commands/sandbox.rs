@@ -10,7 +10,7 @@ use crate::errors::AppError;
 use crate::exit_codes;
 use crate::output::Printer;
 use crate::output::printer::{Text, json_line, write_stdout};
-use crate::output::schema::stamp;
+use crate::output::schema::{Doc, stamp};
 use crate::sandbox::control::{self, Fault, Launched};
 use crate::sandbox::{
     Build, LatencyModel, Platform, Sandbox, SandboxError, SandboxInfo, SandboxOptions, Violation,
@@ -245,7 +245,10 @@ async fn check(dir: &std::path::Path, printer: Printer) -> Result<u8, AppError> 
             stall.total_ms, stall.count, stall.longest_ms
         ));
     }
-    let json = stamp(json!({ "violations": violations, "write_stall": stall }));
+    let json = stamp(
+        Doc::Sandbox,
+        json!({ "violations": violations, "write_stall": stall }),
+    );
     printer.print(&Text {
         human,
         json: json_line(&json),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::plan::PlannedStep;
+use crate::plan::{PlannedStep, TargetRef};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, Serialize)]
@@ -15,8 +15,8 @@ pub(crate) enum Event {
     RunStarted {
         /// Run id.
         run_id: String,
-        /// Target, described.
-        target: String,
+        /// The target (for a rollback, the version gone back to).
+        target: TargetRef,
         /// The plan at the start.
         steps: Vec<PlannedStep>,
         /// A rollback run (`target` is the version gone back to).
@@ -107,9 +107,11 @@ pub(crate) enum Event {
     },
     /// A new primary was elected.
     ElectionObserved {
-        /// The previous primary.
+        /// The previous primary's node id (`primary` is a boolean wherever else it appears).
+        #[serde(rename = "previous_primary_id")]
         previous: String,
-        /// The new primary.
+        /// The new primary's node id.
+        #[serde(rename = "primary_id")]
         primary: String,
         /// The new view.
         view: u64,
@@ -125,8 +127,8 @@ pub(crate) enum Event {
         index: usize,
         /// Description.
         description: String,
-        /// How long it took.
-        #[serde(serialize_with = "secs")]
+        /// How long it took (seconds, to the millisecond).
+        #[serde(rename = "elapsed_s", serialize_with = "secs")]
         elapsed: Duration,
     },
     /// A hook command ran and succeeded.
@@ -136,10 +138,10 @@ pub(crate) enum Event {
     },
     /// The target is given up: the service goes back to the previous version.
     RollbackStarted {
-        /// The abandoned target, described.
-        from: String,
-        /// The version gone back to, described.
-        to: String,
+        /// The abandoned target.
+        from: TargetRef,
+        /// The version gone back to.
+        to: TargetRef,
         /// `clean` (no old node retired yet: the new nodes are removed) or `roll_forward`
         /// (nodes of the previous build replace the old nodes already retired).
         kind: String,

@@ -199,9 +199,6 @@ impl Reporter for Notifier {
             Event::StepFinished { .. } => NotifyKind::StepFinished,
             _ => return,
         };
-        self.send(
-            kind,
-            crate::output::events::envelope(serde_json::to_value(e).expect("events serialise")),
-        );
+        self.send(kind, crate::output::events::record(e));
     }
 }

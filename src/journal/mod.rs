@@ -7,4 +7,4 @@ pub(crate) mod store;
 
 pub(crate) use addresses::{AddressBook, KnownNode};
 pub(crate) use lock::{LockError, RunLock, ServiceState};
-pub(crate) use store::{Journal, JournalError, JournalReporter, Record, Unsettled};
+pub(crate) use store::{Journal, JournalError, JournalReporter, Record, RecordedTarget, Unsettled};

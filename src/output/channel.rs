@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use super::printer::json_line;
-use super::schema::envelope;
+use super::schema::{Doc, envelope};
 use crate::ccf::types::short_id;
 use crate::channel::{Judged, Release, Running};
-use crate::journal::Unsettled;
+use crate::journal::{RecordedTarget, Unsettled};
 
 /// `channel check`: every release judged, the one to upgrade to, or the run to finish.
 pub(crate) struct ChannelCheck<'a> {
@@ -28,23 +28,26 @@ pub(crate) struct ChannelCheck<'a> {
 impl super::Document for ChannelCheck<'_> {
     fn json(&self) -> String {
         let running = self.running;
-        json_line(&envelope(json!({
-            "type": "channel_check",
-            "channel": self.channel,
-            "source": self.source,
-            "running": {
-                "platform": running.platform,
-                "host_data": dedup(&running.host_data),
-                "ccf_version": dedup(&running.versions),
-            },
-            "releases": self.judged,
-            "upgrade": self.upgrade,
-            "in_progress": self.unsettled.map(|u| json!({
-                "target": u.target,
-                "release": u.release.as_ref().map(|r| &r.ccf_version),
-                "rolling_back": u.rolling_back,
-            })),
-        })))
+        json_line(&envelope(
+            Doc::Channel,
+            json!({
+                "type": "channel_check",
+                "channel": self.channel,
+                "source": self.source,
+                "running": {
+                    "platform": running.platform,
+                    "host_data": dedup(&running.host_data),
+                    "ccf_version": dedup(&running.versions),
+                },
+                "releases": self.judged,
+                "upgrade": self.upgrade,
+                "in_progress": self.unsettled.map(|u| json!({
+                    "target": u.target,
+                    "release": u.release.as_ref().map(|r| &r.ccf_version),
+                    "rolling_back": u.rolling_back,
+                })),
+            }),
+        ))
     }
 
     fn human(&self) -> String {
@@ -88,7 +91,7 @@ impl ChannelCheck<'_> {
                 } else {
                     "upgrade to"
                 },
-                u.target
+                u.target.describe()
             ),
             (None, Some(r)) => format!(
                 "Upgrade available: {}. Its [target] table:\n\n{}",
@@ -131,12 +134,15 @@ pub(crate) struct Resuming<'a>(pub &'a Unsettled);
 impl super::Document for Resuming<'_> {
     fn json(&self) -> String {
         let u = self.0;
-        json_line(&envelope(json!({
-            "type": "resuming",
-            "target": u.target,
-            "release": u.release.as_ref().map(|r| &r.ccf_version),
-            "rolling_back": u.rolling_back,
-        })))
+        json_line(&envelope(
+            Doc::Channel,
+            json!({
+                "type": "resuming",
+                "target": u.target,
+                "release": u.release.as_ref().map(|r| &r.ccf_version),
+                "rolling_back": u.rolling_back,
+            }),
+        ))
     }
 
     fn human(&self) -> String {
@@ -148,23 +154,26 @@ impl super::Document for Resuming<'_> {
         };
         format!(
             "Resuming the {what} {} that an earlier run left unfinished; the channel is looked at once it is settled.\n",
-            u.target
+            u.target.describe()
         )
     }
 }
 
 /// `channel clear-failed`: the failed marks cleared (target, when it failed, why).
-pub(crate) struct Cleared<'a>(pub &'a [(String, String, String)]);
+pub(crate) struct Cleared<'a>(pub &'a [(RecordedTarget, String, String)]);
 
 impl super::Document for Cleared<'_> {
     fn json(&self) -> String {
-        json_line(&envelope(json!({
-            "type": "failed_cleared",
-            "cleared": self.0
-                .iter()
-                .map(|(t, at, why)| json!({"target": t, "failed_at": at, "reason": why}))
-                .collect::<Vec<_>>(),
-        })))
+        json_line(&envelope(
+            Doc::Channel,
+            json!({
+                "type": "failed_cleared",
+                "cleared": self.0
+                    .iter()
+                    .map(|(t, at, why)| json!({"target": t, "failed_at": at, "reason": why}))
+                    .collect::<Vec<_>>(),
+            }),
+        ))
     }
 
     fn human(&self) -> String {
@@ -173,7 +182,7 @@ impl super::Document for Cleared<'_> {
         }
         let mut out = String::from("Cleared; these may be tried again:\n");
         for (t, at, why) in self.0 {
-            out.push_str(&format!("  {t} (failed {at}: {why})\n"));
+            out.push_str(&format!("  {} (failed {at}: {why})\n", t.describe()));
         }
         out
     }

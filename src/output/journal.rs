@@ -1,5 +1,6 @@
-//! `noderoll journal`: the service's journal as a table, or its records as JSON Lines (as
-//! they are stored).
+//! `noderoll journal`: the service's journal as a table, or its records as JSON Lines: each
+//! as it is stored, its kind as `type` (stored as `record`) and with `schema_version`, like
+//! every other stream.
 
 use crate::ccf::types::short_id;
 use crate::journal::Record;
@@ -22,8 +23,34 @@ impl super::Document for JournalView<'_> {
     }
 
     fn json(&self) -> String {
-        self.0.iter().map(super::printer::json_line).collect()
+        self.0
+            .iter()
+            .map(|r| super::printer::json_line(&line(r)))
+            .collect()
     }
+}
+
+/// A record as a `journal --output json` line.
+fn line(r: &Record) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("records serialise");
+    if let serde_json::Value::Object(m) = &mut v
+        && let Some(kind) = m.remove("record")
+    {
+        m.insert("type".into(), kind);
+    }
+    super::schema::stamp(super::schema::Doc::Journal, v)
+}
+
+/// A launched node's id (shortened) and address.
+fn launched(node: &crate::plan::Launched) -> String {
+    format!(
+        "{} {}",
+        node.node_id.as_deref().map(short_id).unwrap_or("-"),
+        node.rpc_address
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    )
 }
 
 /// A record's row: when, which run, what, and its detail.
@@ -32,28 +59,21 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
     match r {
         Record::RunStarted {
             at, run_id, target, ..
-        } => (at, run_id, "run started", format!("target {target}")),
-        Record::LaunchStarted { at, run_id, name } => (at, run_id, "launch started", name.clone()),
-        Record::NodeLaunched {
-            at, run_id, node, ..
         } => (
             at,
             run_id,
-            "node launched",
-            format!(
-                "{} {}",
-                node.node_id.as_deref().map(short_id).unwrap_or("-"),
-                node.rpc_address
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
+            "run started",
+            format!("target {}", target.describe()),
         ),
         Record::ProposalStarting {
             at,
             run_id,
             actions,
         } => (at, run_id, "proposing", actions.join(", ")),
+        Record::LaunchStarted { at, run_id, name } => (at, run_id, "launch started", name.clone()),
+        Record::NodeLaunched {
+            at, run_id, node, ..
+        } => (at, run_id, "node launched", launched(node)),
         Record::ProposalSubmitted {
             at,
             run_id,
@@ -85,7 +105,7 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             at,
             run_id,
             "rollback started",
-            format!("{from} → {to}: {reason}"),
+            format!("{} → {}: {reason}", from.describe(), to.describe()),
         ),
         Record::ReleaseChosen {
             at,
@@ -104,7 +124,12 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             target,
             reason,
             ..
-        } => (at, run_id, "target failed", format!("{target}: {reason}")),
+        } => (
+            at,
+            run_id,
+            "target failed",
+            format!("{}: {reason}", target.describe()),
+        ),
     }
 }
 
@@ -128,5 +153,42 @@ mod tests {
         }];
         let table = JournalView(&records).human();
         assert!(table.contains("abc"), "{table}");
+    }
+
+    /// A journal written before targets were recorded whole (format 1) is still read, and
+    /// its lines are still on the published contract.
+    #[test]
+    fn a_format_1_record_is_read_and_printed_on_the_contract() {
+        let old = r#"{"record":"run_started","format_version":1,"run_id":"r1","at":"2026-01-01T00:00:00Z","target":"virtual abababab… (ccf-7.0.2)","plan_sha256":"x"}"#;
+        let r: Record = serde_json::from_str(old).unwrap();
+        let Record::RunStarted { target, .. } = &r else {
+            panic!("{r:?}")
+        };
+        let whole = crate::plan::TargetRef {
+            platform: crate::plan::CodePlatform::Virtual,
+            host_data: "ab".repeat(32),
+            ccf_version: Some("ccf-7.0.2".into()),
+        };
+        assert!(target.is(&whole), "named by its description");
+        let new = Record::RunStarted {
+            format_version: crate::journal::store::FORMAT_VERSION,
+            run_id: "r2".into(),
+            at: "2026-01-01T00:00:01Z".into(),
+            target: whole.into(),
+            plan_sha256: "x".into(),
+            rollback: false,
+        };
+        let (_, validator) = crate::output::events::tests::schema("journal-line");
+        for record in [r, new] {
+            let printed: serde_json::Value =
+                serde_json::from_str(&JournalView(&[record]).json()).unwrap();
+            assert_eq!(printed["type"], "run_started");
+            assert!(printed.get("record").is_none());
+            let errors: Vec<String> = validator
+                .iter_errors(&printed)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{printed}: {errors:?}");
+        }
     }
 }

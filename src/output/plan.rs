@@ -2,15 +2,15 @@
 
 use serde::Serialize;
 
-use super::schema::{Versioned, versioned};
+use super::schema::{Doc, Versioned, versioned};
 use crate::exec::engine::Check;
-use crate::plan::{Plan, PlannedStep};
+use crate::plan::{Plan, PlannedStep, TargetRef};
 
 /// The JSON document of `plan --output json` (stamped with `schema_version` by [`document`]).
 #[derive(Debug, Serialize)]
 pub(crate) struct PlanDocument<'a> {
-    /// Target, described.
-    pub target: String,
+    /// The target.
+    pub target: TargetRef,
     /// No step left.
     pub nothing_to_do: bool,
     /// Steps in order.
@@ -42,27 +42,30 @@ pub(crate) struct CheckDocument {
 
 /// Build the JSON document.
 pub(crate) fn document<'a>(
-    target: String,
+    target: TargetRef,
     plan: &'a Plan,
     checks: &[Check],
 ) -> Versioned<PlanDocument<'a>> {
-    versioned(PlanDocument {
-        target,
-        nothing_to_do: plan.is_done(),
-        steps: &plan.steps,
-        warnings: &plan.warnings,
-        blocked: plan.blocked.as_deref(),
-        preflight: checks
-            .iter()
-            .map(|c| CheckDocument {
-                check: c.name.into(),
-                ok: c.ok,
-                detail: c.detail.clone(),
-                notice: c.notice.map(|n| n.as_str()),
-            })
-            .collect(),
-        service_urls: None,
-    })
+    versioned(
+        Doc::Plan,
+        PlanDocument {
+            target,
+            nothing_to_do: plan.is_done(),
+            steps: &plan.steps,
+            warnings: &plan.warnings,
+            blocked: plan.blocked.as_deref(),
+            preflight: checks
+                .iter()
+                .map(|c| CheckDocument {
+                    check: c.name.into(),
+                    ok: c.ok,
+                    detail: c.detail.clone(),
+                    notice: c.notice.map(|n| n.as_str()),
+                })
+                .collect(),
+            service_urls: None,
+        },
+    )
 }
 
 /// The preview for people; a rollback's (`rollback`: `target` is the version gone back to)
@@ -161,8 +164,8 @@ fn preflight_lines(checks: &[Check]) -> String {
 
 /// `noderoll plan`'s output: the preview, and which `[service] url` to use once it is done.
 pub(crate) struct PlanView<'a> {
-    /// Target, described.
-    pub target: String,
+    /// The target.
+    pub target: TargetRef,
     /// The plan.
     pub plan: &'a Plan,
     /// Preflight results.
@@ -175,7 +178,7 @@ pub(crate) struct PlanView<'a> {
 
 impl super::Document for PlanView<'_> {
     fn human(&self) -> String {
-        let mut text = render_human(&self.target, self.plan, self.checks, false);
+        let mut text = render_human(&self.target.describe(), self.plan, self.checks, false);
         if let Some(urls) = &self.moved {
             text.push_str(&super::summary::render_moved(self.plan_file, urls));
         }

@@ -157,17 +157,20 @@ impl Reporter for HumanReporter {
         }
         match e {
             Event::RunStarted { target, steps, run_id, rollback } => self.line(&format!(
-                "{} {target}: {} planned (run {run_id})",
+                "{} {}: {} planned (run {run_id})",
                 if *rollback { "Rolling back to" } else { "Upgrading to" },
+                target.describe(),
                 super::count(steps.len(), "step")
             )),
             Event::RollbackStarted { from, to, kind, reason } => self.line(&format!(
-                "rolling back ({}) from {from} to {to}: {reason}",
+                "rolling back ({}) from {} to {}: {reason}",
                 if kind == "clean" {
                     "clean: no node of the previous version was retired; the abandoned upgrade's nodes are removed"
                 } else {
                     "roll-forward: nodes of the previous version were retired; as many are launched again"
-                }
+                },
+                from.describe(),
+                to.describe()
             )),
             Event::PreflightChecked { check, ok, detail } => self.preflight_checked(check, *ok, detail),
             Event::StepStarted { index, description, f_after } => {

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::printer::json_line;
-use super::schema::record;
-use crate::plan::Plan;
+use super::schema::{Doc, record};
+use crate::plan::{Plan, TargetRef};
 
 /// The `rollback_plan` record (and the preview for people).
 #[derive(Debug, Serialize)]
@@ -12,19 +12,21 @@ pub(crate) struct RollbackPlan<'a> {
     /// Always `rollback_plan`.
     #[serde(rename = "type")]
     kind_of_record: &'static str,
-    /// The target given up, described.
-    pub from: String,
-    /// The version gone back to, described.
-    pub to: String,
+    /// The target given up.
+    pub from: TargetRef,
+    /// The version gone back to.
+    pub to: TargetRef,
     /// `clean` or `roll_forward`.
     pub kind: &'static str,
-    /// The steps.
+    /// The steps, warnings and `blocked`, as in the plan document (`plan` is a service's
+    /// label in watch's lines).
+    #[serde(flatten)]
     pub plan: &'a Plan,
 }
 
 impl<'a> RollbackPlan<'a> {
     /// The rollback from `from` to `to`, of `kind`, by `plan`.
-    pub(crate) fn new(from: String, to: String, kind: &'static str, plan: &'a Plan) -> Self {
+    pub(crate) fn new(from: TargetRef, to: TargetRef, kind: &'static str, plan: &'a Plan) -> Self {
         RollbackPlan {
             kind_of_record: "rollback_plan",
             from,
@@ -40,13 +42,13 @@ impl super::Document for RollbackPlan<'_> {
         format!(
             "Rollback ({}) from {} to {}:\n{}",
             self.kind,
-            self.from,
-            self.to,
-            super::plan::render_human(&self.to, self.plan, &[], true)
+            self.from.describe(),
+            self.to.describe(),
+            super::plan::render_human(&self.to.describe(), self.plan, &[], true)
         )
     }
 
     fn json(&self) -> String {
-        json_line(&record(self))
+        json_line(&record(Doc::RollbackPlan, self))
     }
 }

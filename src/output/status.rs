@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::schema::{Versioned, versioned};
+use super::schema::{Doc, Versioned, versioned};
 use crate::ccf::types::{JoinPolicy, NodeStatus, short_id};
 use crate::observe::{NodeVersion, Observation};
 
@@ -87,7 +87,7 @@ pub(crate) struct StatusProposal {
 
 /// Build the JSON document.
 pub(crate) fn document(o: &Observation) -> Versioned<StatusDocument> {
-    versioned(body(o))
+    versioned(Doc::Status, body(o))
 }
 
 /// The document's fields.
@@ -209,7 +209,10 @@ impl super::Document for WatchFrame<'_> {
         }
     }
     fn json(&self) -> String {
-        super::printer::json_line(&super::schema::record(&document(self.obs)))
+        // A line of a stream: `type` and `at` like every other.
+        let mut frame = super::schema::record(Doc::Status, &body(self.obs));
+        frame["type"] = "status".into();
+        super::printer::json_line(&frame)
     }
 }
 

@@ -2,14 +2,15 @@
 //! `channel apply`, `demo`), and the outcome line people see in its place.
 //!
 //! Two shapes share the one type: a run that did nothing (`nothing_to_do` found before any
-//! engine ran: `type`, `outcome`, `steps` only) and a run that finished (also `elapsed_s`,
-//! `error`, `resume`, `service`, `service_urls`, each present even when null).
+//! engine ran: `type`, `outcome`, `steps_run` only) and a run that finished (also
+//! `elapsed_s`, `error`, `resume`, `service`, `service_urls`, each present even when null).
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::schema::{Versioned, record};
+use super::schema::{Doc, Versioned, record};
 use super::status::StatusDocument;
+use crate::error_chain::ErrorDoc;
 
 /// The `summary` record.
 #[derive(Debug, Serialize)]
@@ -19,8 +20,8 @@ pub(crate) struct Summary {
     kind: &'static str,
     /// `nothing_to_do`, `upgraded`, `finalize_pending`, `rolled_back`, `interrupted`, `failed`.
     pub outcome: &'static str,
-    /// Steps executed.
-    pub steps: usize,
+    /// Steps executed (`run_started.steps` lists those planned).
+    pub steps_run: usize,
     /// What a finished run adds.
     #[serde(flatten)]
     pub run: Option<RunSummary>,
@@ -31,8 +32,8 @@ pub(crate) struct Summary {
 pub(crate) struct RunSummary {
     /// Seconds, to the millisecond.
     pub elapsed_s: f64,
-    /// The failure, rendered (one line when interrupted).
-    pub error: Option<String>,
+    /// The failure: its message and causes (an interruption: its message only).
+    pub error: Option<ErrorDoc>,
     /// The command that continues an interrupted run.
     pub resume: Option<String>,
     /// The service as the run left it (the `status` document).
@@ -47,7 +48,7 @@ impl Summary {
         Summary {
             kind: "summary",
             outcome: "nothing_to_do",
-            steps: 0,
+            steps_run: 0,
             run: None,
         }
     }
@@ -57,14 +58,14 @@ impl Summary {
         Summary {
             kind: "summary",
             outcome,
-            steps,
+            steps_run: steps,
             run: Some(run),
         }
     }
 
     /// The JSON Lines record (stamped, with `at`).
     pub(crate) fn record(&self) -> Value {
-        record(self)
+        record(Doc::Summary, self)
     }
 }
 

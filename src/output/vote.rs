@@ -48,8 +48,9 @@ fn key_args(args: &Value) -> String {
     }
 }
 
-/// The ballots submitted: one compact JSON document for machines.
+/// The ballots submitted: one compact JSON document for machines (`type`: `voted`).
 #[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "voted")]
 pub(crate) struct Voted<'a> {
     /// The proposal.
     pub proposal_id: &'a str,
@@ -69,17 +70,19 @@ impl super::Document for Voted<'_> {
         )
     }
     fn json(&self) -> String {
-        super::printer::json_line(&super::schema::stamped(self))
+        super::printer::json_line(&super::schema::stamped(super::schema::Doc::Vote, self))
     }
 }
 
-/// A proposal `vote --follow` does not vote on: a notice, once per proposal.
+/// A proposal `vote --follow` does not vote on: a notice, once per proposal (`type`:
+/// `proposal_skipped`).
 #[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "proposal_skipped")]
 pub(crate) struct Skipped<'a> {
     /// The proposal.
     pub proposal_id: &'a str,
     /// Why: the actions that are not an upgrade's.
-    pub skipped: String,
+    pub reason: String,
 }
 
 impl<'a> Skipped<'a> {
@@ -90,7 +93,7 @@ impl<'a> Skipped<'a> {
             .map(|a| a.name.as_str())
             .filter(|n| !crate::ccf::actions::UPGRADE_ACTIONS.contains(n))
             .collect();
-        let skipped = if others.is_empty() {
+        let reason = if others.is_empty() {
             "it has no action".to_string()
         } else {
             format!(
@@ -100,7 +103,7 @@ impl<'a> Skipped<'a> {
         };
         Skipped {
             proposal_id,
-            skipped,
+            reason,
         }
     }
 }
@@ -109,16 +112,17 @@ impl super::Document for Skipped<'_> {
     fn human(&self) -> String {
         format!(
             "not voting on proposal {}: {}\n",
-            self.proposal_id, self.skipped
+            self.proposal_id, self.reason
         )
     }
     fn json(&self) -> String {
-        super::printer::json_line(&super::schema::stamped(self))
+        super::printer::json_line(&super::schema::stamped(super::schema::Doc::Vote, self))
     }
 }
 
-/// How `vote --follow` ended: the last document it prints.
+/// How `vote --follow` ended: the last document it prints (`type`: `follow_ended`).
 #[derive(Debug, Default, Serialize)]
+#[serde(tag = "type", rename = "follow_ended")]
 pub(crate) struct Followed {
     /// `upgrade_over`, `interrupted`, or `timed_out`.
     pub outcome: &'static str,
@@ -142,7 +146,7 @@ impl super::Document for Followed {
         )
     }
     fn json(&self) -> String {
-        super::printer::json_line(&super::schema::stamped(self))
+        super::printer::json_line(&super::schema::stamped(super::schema::Doc::Vote, self))
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::events::write_line;
-use super::schema::record;
+use super::schema::{Doc, record};
 use crate::watch::events::{Stream, WatchEvent, WatchReporter};
 
 /// Human lines: the loop's on stdout, each upgrade's on the stream it used.
@@ -82,12 +82,13 @@ impl HumanWatchReporter {
                 target,
                 rolling_back,
             } => stdout_line(&format!(
-                "{t} [{service}] resuming the {} {target} that an earlier run left unfinished",
+                "{t} [{service}] resuming the {} {} that an earlier run left unfinished",
                 if *rolling_back {
                     "rollback from"
                 } else {
                     "upgrade to"
-                }
+                },
+                target.describe()
             )),
             WatchEvent::Current {
                 service,
@@ -153,8 +154,9 @@ fn upgrade_line(e: &WatchEvent, t: &str) -> Option<(Stream, String)> {
             error,
             exit_code: _,
         } => stderr_line(&format!(
-            "{t} [{}] could not look; trying again next interval: {error}",
-            service.as_deref().unwrap_or("channel")
+            "{t} [{}] could not look; trying again next interval: {}",
+            service.as_deref().unwrap_or("channel"),
+            error.render()
         )),
         WatchEvent::Stopping { running } => stdout_line(&format!(
             "{t} stopping: {running} upgrade(s) stop at their next safe point"
@@ -193,13 +195,125 @@ impl WatchReporter for JsonWatchReporter {
             write_line(&Value::Object(m));
             return;
         }
-        write_line(&record(e));
+        write_line(&record(Doc::Watch, e));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::interval;
+    use crate::output::events::tests::{branches, schema};
+    use crate::output::schema::{Doc, record};
+    use crate::watch::events::{Skipped, Stream, WatchEvent};
+
+    /// One event of every type (the match has no wildcard: a new variant does not compile
+    /// until it is given an index, and then fails `covered` until it has an example).
+    fn examples() -> Vec<WatchEvent> {
+        let s = String::from;
+        let target = crate::plan::TargetRef {
+            platform: crate::plan::CodePlatform::Snp,
+            host_data: "cd".repeat(32),
+            ccf_version: None,
+        };
+        let examples = vec![
+            WatchEvent::WatchStarted {
+                services: vec![s("a")],
+                channel: s("stable"),
+                interval_s: 600.0,
+                max_concurrent: 1,
+                once: false,
+            },
+            WatchEvent::Resuming {
+                service: s("a"),
+                target: target.into(),
+                rolling_back: true,
+            },
+            WatchEvent::Current {
+                service: s("a"),
+                running: vec![s("ccf-7.0.2")],
+                skipped: vec![Skipped {
+                    ccf_version: s("ccf-7.0.3"),
+                    reason: s("r"),
+                }],
+            },
+            WatchEvent::Deferred {
+                service: s("a"),
+                release: s("ccf-7.0.3"),
+                next_window: Some(s("2026-12-05T22:00:00Z")),
+            },
+            WatchEvent::UpgradeAvailable {
+                service: s("a"),
+                release: s("ccf-7.0.3"),
+            },
+            WatchEvent::UpgradeStarted {
+                service: s("a"),
+                release: s("ccf-7.0.3"),
+                resume: false,
+            },
+            WatchEvent::Output {
+                service: s("a"),
+                stream: Stream::Stderr,
+                line: s("error: x"),
+            },
+            WatchEvent::UpgradeEnded {
+                service: s("a"),
+                outcome: s("upgraded"),
+                exit_code: 0,
+            },
+            WatchEvent::CheckFailed {
+                service: None,
+                error: crate::error_chain::ErrorDoc {
+                    message: s("cannot fetch"),
+                    causes: vec![s("refused")],
+                },
+                exit_code: 69,
+            },
+            WatchEvent::Stopping { running: 1 },
+            WatchEvent::WatchStopped { exit_code: 4 },
+        ];
+        let mut covered = [false; 11];
+        for e in &examples {
+            covered[index(e)] = true;
+        }
+        assert!(
+            covered.iter().all(|c| *c),
+            "a watch event type has no example"
+        );
+        examples
+    }
+
+    /// Each variant's index (no wildcard: a new variant must be given one).
+    fn index(e: &WatchEvent) -> usize {
+        match e {
+            WatchEvent::WatchStarted { .. } => 0,
+            WatchEvent::Resuming { .. } => 1,
+            WatchEvent::Current { .. } => 2,
+            WatchEvent::Deferred { .. } => 3,
+            WatchEvent::UpgradeAvailable { .. } => 4,
+            WatchEvent::UpgradeStarted { .. } => 5,
+            WatchEvent::Output { .. } => 6,
+            WatchEvent::UpgradeEnded { .. } => 7,
+            WatchEvent::CheckFailed { .. } => 8,
+            WatchEvent::Stopping { .. } => 9,
+            WatchEvent::WatchStopped { .. } => 10,
+        }
+    }
+
+    #[test]
+    fn every_watch_event_type_has_a_schema_branch_and_every_branch_an_event() {
+        let (schema, validator) = schema("watch-line");
+        let mut types = std::collections::BTreeSet::new();
+        for e in examples() {
+            let line = record(Doc::Watch, &e);
+            let errors: Vec<String> = validator
+                .iter_errors(&line)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{line}: {errors:?}");
+            types.insert(line["type"].as_str().unwrap().to_string());
+        }
+        assert_eq!(types, branches(&schema, "/$defs/watch_event/oneOf"));
+    }
 
     #[test]
     fn intervals_read_as_they_were_written() {

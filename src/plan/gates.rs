@@ -437,8 +437,9 @@ mod tests {
 
     #[test]
     fn a_planned_step_keeps_its_json_form() {
-        // As plan --output json and saved plans have always written it.
-        let text = r#"{"step":{"kind":"soak","duration":1000},"trusted_after":6,"f_after":2,"gate":"all new nodes trusted, caught up and serving","point_of_no_return":false}"#;
+        // As plan --output json and saved plans write it (a soak's `duration` before its unit
+        // was named still loads: `step.rs`).
+        let text = r#"{"step":{"kind":"soak","duration_ms":1000},"trusted_after":6,"f_after":2,"gate":"all new nodes trusted, caught up and serving","point_of_no_return":false}"#;
         let step: crate::plan::PlannedStep = serde_json::from_str(text).unwrap();
         assert_eq!(step.gate, Gate::Soak);
         assert_eq!(serde_json::to_string(&step).unwrap(), text);

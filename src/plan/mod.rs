@@ -15,4 +15,4 @@ pub mod version;
 pub(crate) mod view;
 
 pub use planner::{Launched, NodeView, Plan, PlannedStep, RunContext, ServiceView, Step};
-pub use spec::{CodePlatform, Target, UpgradeSpec};
+pub use spec::{CodePlatform, Target, TargetRef, UpgradeSpec};

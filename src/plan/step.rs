@@ -35,8 +35,9 @@ pub enum Step {
     },
     /// Watch every node stay healthy for a while.
     Soak {
-        /// How long.
-        #[serde(with = "duration_ms")]
+        /// How long (milliseconds in JSON; a plan saved before the unit was named has
+        /// `duration`).
+        #[serde(rename = "duration_ms", alias = "duration", with = "duration_ms")]
         duration: Duration,
     },
     /// Retire one old node; stop and delete it once removable.
@@ -204,4 +205,24 @@ fn names(actions: &[Action]) -> String {
         .map(|a| a.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON names the soak's unit; a plan saved before it was named still loads.
+    #[test]
+    fn a_soak_is_in_milliseconds_and_reads_the_old_name() {
+        let soak = Step::Soak {
+            duration: Duration::from_millis(1500),
+        };
+        let json = serde_json::to_value(&soak).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "soak", "duration_ms": 1500})
+        );
+        let old: Step = serde_json::from_str(r#"{"kind":"soak","duration":1500}"#).unwrap();
+        assert_eq!(old, soak);
+    }
 }

@@ -46,8 +46,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// Its target, described.
-        target: String,
+        /// Its target.
+        target: crate::journal::RecordedTarget,
         /// It was rolling back.
         rolling_back: bool,
     },
@@ -122,15 +122,16 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (none: the channel).
         #[serde(rename = "plan")]
         service: Option<String>,
-        /// The error, rendered.
-        error: String,
+        /// The error: its message and causes.
+        error: crate::error_chain::ErrorDoc,
         /// Its exit code.
         exit_code: u8,
     },
     /// Asked to stop: running upgrades are stopping at a safe point.
     #[serde(rename = "watch_stopping")]
     Stopping {
-        /// Upgrades still running.
+        /// Upgrades still running (`running` is what a service runs elsewhere).
+        #[serde(rename = "upgrades_running")]
         running: usize,
     },
     /// The loop ended.

@@ -246,7 +246,10 @@ fn resume_job(shared: &Shared, i: usize, u: crate::journal::Unsettled) -> Job {
         rolling_back: u.rolling_back,
     });
     Job::Resume {
-        target: u.release.map(|r| r.ccf_version).unwrap_or(u.target.clone()),
+        target: u
+            .release
+            .map(|r| r.ccf_version)
+            .unwrap_or_else(|| u.target.describe()),
     }
 }
 
@@ -263,7 +266,7 @@ fn check_failed(shared: &Shared, i: Option<usize>, e: &LookError) -> u8 {
     let exit_code = (shared.cfg.exit_code_of)(e);
     shared.reporter.report(&WatchEvent::CheckFailed {
         service: i.map(|i| shared.cfg.services[i].label.clone()),
-        error: crate::error_chain::render(e),
+        error: crate::error_chain::document(e),
         exit_code,
     });
     exit_code
@@ -435,7 +438,10 @@ fn finished(shared: &Shared, done: Result<(usize, u8), tokio::task::JoinError>, 
         Err(e) => {
             shared.reporter.report(&WatchEvent::CheckFailed {
                 service: None,
-                error: format!("error: an upgrade job ended abnormally: {e}"),
+                error: crate::error_chain::ErrorDoc {
+                    message: "an upgrade job ended abnormally".into(),
+                    causes: vec![e.to_string()],
+                },
                 exit_code: exit_codes::INTERNAL,
             });
             tally.add(exit_codes::INTERNAL);

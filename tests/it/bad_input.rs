@@ -409,6 +409,8 @@ async fn a_missing_or_broken_launcher_is_refused_before_any_write() {
     )
     .await;
     assert_eq!(json.code, 5, "{}", json.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    output_schema::validate("plan", &doc);
     assert!(
         json.stdout.contains("launch and stop commands resolve"),
         "{}",

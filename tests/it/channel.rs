@@ -75,6 +75,7 @@ async fn check_names_the_newest_eligible_release_then_reports_current() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    output_schema::validate("channel-check", &doc);
     assert_eq!(doc["upgrade"], Value::Null);
     assert_eq!(doc["running"]["ccf_version"][0], "ccf-7.0.2");
     assert_eq!(doc["releases"].as_array().unwrap().len(), 4);
@@ -302,6 +303,8 @@ async fn a_package_that_does_not_verify_is_refused_recorded_and_skipped() {
         );
     }
     // An operator clears the marks: the last release is eligible again.
+    let dry_state = tempfile::tempdir().unwrap();
+    copy_dir(state.path(), dry_state.path());
     let run = noderoll_in(state.path(), &["channel", "clear-failed", "--plan", plan]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let cleared = run
@@ -310,6 +313,27 @@ async fn a_package_that_does_not_verify_is_refused_recorded_and_skipped() {
         .filter(|l| l.starts_with("  virtual "))
         .count();
     assert_eq!(cleared, 2, "{}", run.stdout);
+    // The same in JSON (on a copy of the state as it was): each target whole.
+    let run = noderoll_in(
+        dry_state.path(),
+        &[
+            "channel",
+            "clear-failed",
+            "--plan",
+            plan,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = output_schema::lines("channel-clear-failed", &run.stdout).remove(0);
+    let cleared = doc["cleared"].as_array().unwrap();
+    assert_eq!(cleared.len(), 2, "{doc}");
+    assert!(
+        cleared.iter().all(|c| c["target"]["platform"] == "virtual"),
+        "{doc}"
+    );
     let channel = r.dir.path().join("bad.json");
     let run = noderoll_in(
         state.path(),

@@ -243,6 +243,7 @@ async fn status_json_describes_every_node() {
     .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    output_schema::validate("status", &doc);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["service_status"], "Open");
     assert_eq!(doc["current_view"], 4);

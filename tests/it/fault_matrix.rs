@@ -68,6 +68,8 @@ async fn case(
     let wanted = triggers.len();
     let (ran, fired) = apply_with(&plan, state.path(), &[], triggers).await;
     assert_eq!(fired, wanted, "every trigger fired\n{}", ran.stderr);
+    // Whatever happened (refused, completed, rolled back), every line is on the contract.
+    let lines = output_schema::lines("run-stream", &ran.stdout);
     // The fault was the run's to ride out; the checks below read the service without it
     // (30 % of 503s would otherwise fail this harness's own reads now and then).
     r.sandbox.with_world(|w| w.faults = Default::default());
@@ -105,6 +107,13 @@ async fn case(
         }
         Expect::RolledBack => {
             assert_eq!(ran.code, 7, "n={n}: {}", ran.stderr);
+            // The failure as a pipeline reads it: its message and causes, not terminal text.
+            let error = &lines.last().unwrap()["error"];
+            assert!(
+                error["message"].as_str().unwrap().contains("rolled back"),
+                "{error}"
+            );
+            assert!(!error["causes"].as_array().unwrap().is_empty(), "{error}");
             assert!(ran.stderr.contains("rolled back"), "{}", ran.stderr);
             assert!(
                 nodes.iter().all(|x| x.status == NodeStatus::Trusted),

@@ -15,6 +15,7 @@ mod governance;
 mod human_output;
 mod interop;
 mod operator;
+mod output_schemas;
 mod planner_props;
 mod real_ccf;
 mod rollback;

@@ -35,12 +35,9 @@ async fn run(args: &[&str]) -> (i32, String, String) {
     .unwrap()
 }
 
-fn lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// The JSON lines of `stdout`, each valid under `schemas/<schema>.json`.
+fn lines(schema: &str, stdout: &str) -> Vec<Value> {
+    output_schema::lines(schema, stdout)
 }
 
 /// Add TOML to the sandbox's ready plan.
@@ -56,10 +53,17 @@ fn extend_plan(r: &RunningSandbox, nodes_extra: &str, tables: &str) -> String {
 #[tokio::test]
 async fn a_canary_is_launched_trusted_and_soaked_before_the_rest() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
-    let plan = extend_plan(&r, "canary = 1\n", "");
+    let plan = extend_plan(&r, "canary = 1\n", "[hooks]\nafter_trust = \"true\"\n");
     let (code, out, err) = run(&["apply", "--plan", &plan, "--yes", "--output", "json"]).await;
     assert_eq!(code, 0, "{err}");
-    let steps: Vec<String> = lines(&out)
+    let events = lines("run-stream", &out);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "hook_ran" && e["hook"] == "after_trust"),
+        "{out}"
+    );
+    let steps: Vec<String> = events
         .iter()
         .filter(|e| e["type"] == "step_started")
         .map(|e| e["description"].as_str().unwrap().to_string())
@@ -122,7 +126,10 @@ async fn notifications_receive_events_as_json() {
     );
     let (code, _, err) = run(&["apply", "--plan", &plan, "--yes"]).await;
     assert_eq!(code, 0, "{err}");
-    let got = lines(&std::fs::read_to_string(r.dir.path().join("notify.jsonl")).unwrap());
+    let got = lines(
+        "run-stream",
+        &std::fs::read_to_string(r.dir.path().join("notify.jsonl")).unwrap(),
+    );
     let kinds: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"run_started"), "{kinds:?}");
     assert!(
@@ -163,13 +170,14 @@ async fn status_watch_until_upgraded_has_ci_exit_codes() {
     let (code, out, err) = run(&watch).await;
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("--timeout 1s passed"), "{err}");
-    assert!(lines(&out)[0]["schema_version"] == 1);
+    let frames = lines("status-line", &out);
+    assert!(frames[0]["schema_version"] == 1 && frames[0]["type"] == "status");
     let (code, _, err) = run(&["apply", "--plan", &plan, "--yes"]).await;
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(&watch).await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        lines(&out).len(),
+        lines("status-line", &out).len(),
         1,
         "printed once, then the condition held"
     );

@@ -9,17 +9,14 @@ use serde_json::Value;
 
 use crate::common::*;
 
+/// The last line of a run's JSON Lines (every line valid under `schemas/run-stream.json`).
 fn summary(stdout: &str) -> Value {
-    let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-    serde_json::from_str(last).unwrap()
+    events(stdout).pop().unwrap()
 }
 
+/// A run's JSON Lines, each valid under `schemas/run-stream.json`.
 fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    output_schema::lines("run-stream", stdout)
 }
 
 /// The service is back where it started: the original nodes (and `replaced` more of the
@@ -83,6 +80,22 @@ async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
         let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
         assert_eq!(dry.code, 2, "{}", dry.stderr);
         assert!(dry.stdout.contains("Rollback (clean)"), "{}", dry.stdout);
+        let dry = noderoll_in(
+            state.path(),
+            &["rollback", "--plan", plan, "--dry-run", "--output", "json"],
+        )
+        .await;
+        assert_eq!(dry.code, 2, "{}", dry.stderr);
+        let doc = &output_schema::lines("rollback-plan", &dry.stdout)[0];
+        assert_eq!(doc["kind"], "clean");
+        assert_eq!(
+            doc["from"]["host_data"],
+            r.sandbox.info().next_build.host_data
+        );
+        assert_eq!(
+            doc["to"]["host_data"],
+            r.sandbox.info().current_build.host_data
+        );
         assert_eq!(r.sandbox.with_world(|w| w.write_requests), writes);
 
         let run = noderoll_in(
@@ -118,6 +131,14 @@ async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
             &["journal", "--plan", plan, "--output", "json"],
         )
         .await;
+        let records = output_schema::lines("journal-line", &journal.stdout);
+        let abandoned = r.sandbox.info().next_build.host_data.clone();
+        assert!(
+            records.iter().any(|rec| rec["type"] == "rollback_started"
+                && rec["from"]["host_data"] == abandoned.as_str()),
+            "{}",
+            journal.stdout
+        );
         assert!(
             journal.stdout.contains("\"rolled_back\""),
             "{}",
@@ -195,8 +216,16 @@ async fn a_node_that_never_joins_is_rolled_back_and_its_target_refused_until_ret
     );
     assert_rolled_back(&r, 0).await;
     let notified = std::fs::read_to_string(r.dir.path().join("notified.jsonl")).unwrap();
-    let note: Value = serde_json::from_str(notified.lines().next().unwrap()).unwrap();
+    // Notifications are the documents of --output json.
+    let note = output_schema::lines("run-stream", &notified).remove(0);
     assert_eq!(note["outcome"], "rolled_back", "{notified}");
+    assert_eq!(
+        note["error"]["message"]
+            .as_str()
+            .map(|m| m.contains("rolled back")),
+        Some(true),
+        "{note}"
+    );
 
     // The failed target is remembered: refused without a write...
     let writes = r.sandbox.with_world(|w| w.write_requests);
@@ -223,12 +252,17 @@ async fn a_node_that_never_joins_is_rolled_back_and_its_target_refused_until_ret
         &["journal", "--plan", plan, "--output", "json"],
     )
     .await;
-    let records: Vec<Value> = journal
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let count = |kind: &str| records.iter().filter(|r| r["record"] == kind).count();
+    let records = output_schema::lines("journal-line", &journal.stdout);
+    let count = |kind: &str| records.iter().filter(|r| r["type"] == kind).count();
+    // A failed target named whole, as the journal records it.
+    let failed = records
+        .iter()
+        .find(|rec| rec["type"] == "target_failed")
+        .unwrap();
+    assert_eq!(
+        failed["target"]["host_data"],
+        r.sandbox.info().next_build.host_data
+    );
     assert_eq!(
         count("run_started"),
         count("run_ended"),

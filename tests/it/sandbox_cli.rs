@@ -96,6 +96,7 @@ async fn sandbox_process_serves_and_follows_the_launcher_contract() {
     ]));
     assert_eq!(code, 0, "{err}");
     let status: Value = serde_json::from_str(&out).unwrap();
+    crate::common::output_schema::validate("status", &status);
     assert_eq!(status["nodes"].as_array().unwrap().len(), 3);
 
     // launch-node: environment in, one JSON line out.
@@ -303,6 +304,7 @@ async fn sandbox_process_with_uvm_endorsements_and_pre_recovery_nodes() {
         run(noderoll().args(["sandbox", "check", "--dir", &d, "--output", "json"]));
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
+    crate::common::output_schema::validate("sandbox-check", &v);
     assert_eq!(v["violations"], serde_json::json!([]));
     assert_eq!(v["write_stall"]["count"], 0);
 }

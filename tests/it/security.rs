@@ -40,6 +40,7 @@ async fn no_key_material_in_any_output_of_a_full_run() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    output_schema::lines("run-stream", &run.stdout);
     assert!(
         run.stderr.contains("DEBUG") || run.stderr.contains("TRACE"),
         "logs were on"

@@ -13,12 +13,9 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
+/// A run's JSON Lines, each valid under `schemas/run-stream.json`.
 fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    output_schema::lines("run-stream", stdout)
 }
 
 fn writes(r: &RunningSandbox) -> u64 {
@@ -170,6 +167,7 @@ async fn after_an_upgrade_retired_every_node_the_plan_names_every_command_still_
         noderoll_in(state.path(), &["plan", "--plan", plan, "--output", "json"]).await;
     assert_eq!(preview_json.code, 0, "{}", preview_json.stderr);
     let doc: Value = serde_json::from_str(&preview_json.stdout).unwrap();
+    output_schema::validate("plan", &doc);
     assert_eq!(doc["nothing_to_do"], true);
     assert_eq!(doc["service_urls"].as_array().unwrap().len(), 3);
 

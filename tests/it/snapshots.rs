@@ -126,7 +126,7 @@ async fn with_a_fresh_snapshot_the_joiners_start_from_it_and_the_trigger_is_jour
     let records = json_lines(&journal.stdout);
     let kinds: Vec<&str> = records
         .iter()
-        .map(|r| r["record"].as_str().unwrap())
+        .map(|r| r["type"].as_str().unwrap())
         .collect();
     let starting = kinds
         .iter()

@@ -20,12 +20,9 @@ fn plan_path(r: &RunningSandbox) -> PathBuf {
     r.dir.path().join(&r.sandbox.info().plan)
 }
 
+/// A run's JSON Lines, each valid under `schemas/run-stream.json`.
 fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    output_schema::lines("run-stream", stdout)
 }
 
 fn writes(r: &RunningSandbox) -> u64 {
@@ -107,7 +104,23 @@ async fn upgrade(n: usize, platform: Platform) {
     assert_eq!(summary["outcome"], "upgraded");
     // The plan names the sandbox's gateway, which outlives every node: nothing to update.
     assert!(summary["service_urls"].is_null(), "{summary}");
-    assert!(evs.iter().all(|e| e["schema_version"] == 1));
+    assert!(evs.iter().all(|e| e["schema_version"] == 2));
+    // The target whole, as a pipeline reads it; durations named by their unit.
+    let next = r.sandbox.info().next_build.clone();
+    let started = evs.iter().find(|e| e["type"] == "run_started").unwrap();
+    assert_eq!(
+        started["target"],
+        json!({"platform": next.platform, "host_data": next.host_data, "ccf_version": next.ccf_version})
+    );
+    assert!(
+        evs.iter()
+            .filter(|e| e["type"] == "step_finished")
+            .all(|e| e["elapsed_s"].is_number())
+    );
+    assert_eq!(
+        summary["steps_run"],
+        started["steps"].as_array().unwrap().len()
+    );
     // Old nodes removed one at a time, the primary last, with the election observed.
     let removed: Vec<&str> = evs
         .iter()
@@ -124,7 +137,7 @@ async fn upgrade(n: usize, platform: Platform) {
         .iter()
         .find(|e| e["type"] == "election_observed")
         .expect("an election is observed");
-    assert_eq!(election["previous"], old_primary.as_str());
+    assert_eq!(election["previous_primary_id"], old_primary.as_str());
     assert_upgraded(&r, n).await;
 
     // A second apply has nothing to do and sends no write.
@@ -187,6 +200,11 @@ async fn plan_previews_and_changes_nothing() {
     let run = noderoll(&["plan", "--plan", plan.to_str().unwrap(), "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    output_schema::validate("plan", &doc);
+    assert_eq!(
+        doc["target"]["host_data"],
+        r.sandbox.info().next_build.host_data
+    );
     assert_eq!(doc["steps"].as_array().unwrap().len(), 9);
     assert_eq!(doc["steps"][8]["point_of_no_return"], true);
     // Trusting 2 into 3 caught-up nodes: f 0 while they catch up, no write stall.
@@ -623,8 +641,14 @@ async fn ctrl_c_during_a_wait_stops_at_once_with_the_resumable_code() {
         started.elapsed() < std::time::Duration::from_secs(10),
         "the 60 s soak is not waited out"
     );
-    let summary: Value = serde_json::from_str(reached.last().unwrap()).unwrap();
+    let reached = events(&reached.join("\n"));
+    let summary = reached.last().unwrap();
     assert_eq!(summary["outcome"], "interrupted");
+    assert_eq!(
+        summary["error"]["causes"],
+        json!([]),
+        "an interruption: its message only"
+    );
     assert!(
         summary["resume"]
             .as_str()
@@ -655,10 +679,10 @@ async fn the_journal_records_the_run_without_key_material() {
     ])
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let records = events(&run.stdout);
+    let records = output_schema::lines("journal-line", &run.stdout);
     let kinds: Vec<&str> = records
         .iter()
-        .map(|r| r["record"].as_str().unwrap())
+        .map(|r| r["type"].as_str().unwrap())
         .collect();
     assert_eq!(kinds.first(), Some(&"run_started"));
     assert_eq!(kinds.iter().filter(|k| **k == "node_launched").count(), 3);
@@ -812,7 +836,7 @@ async fn manual_finalize_holds_the_point_of_no_return() {
     let before = writes(&r);
     let evs = apply_json(&r).await;
     assert_eq!(evs.last().unwrap()["outcome"], "finalize_pending");
-    assert_eq!(evs.last().unwrap()["steps"], 0);
+    assert_eq!(evs.last().unwrap()["steps_run"], 0);
     assert_eq!(writes(&r), before);
 
     let run = noderoll(&["finalize", "--plan", plan_arg, "--yes", "--output", "json"]).await;

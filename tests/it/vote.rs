@@ -89,6 +89,8 @@ async fn vote_shows_the_actions_before_voting_and_puts_them_in_its_json() {
     let run = vote(&voter, &[&id[..8], "--yes", "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    output_schema::validate("vote", &doc);
+    assert_eq!(doc["type"], "voted");
     assert_eq!(doc["proposal_id"], id.as_str());
     assert_eq!(doc["state"], "Accepted");
     assert_eq!(doc["ballots_submitted"], 1);
@@ -181,7 +183,7 @@ async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends()
     let apply = tokio::spawn(async move {
         let state = tempfile::tempdir().unwrap();
         let args = ["apply", "--plan", plan.to_str().unwrap(), "--yes"];
-        noderoll_in(state.path(), &args).await
+        noderoll_in(state.path(), &[&args[..], &["--output", "json"]].concat()).await
     });
     // Once the new code version is registered (accepting a registration drops every other
     // open proposal, as in CCF), member0 opens a proposal that is not an upgrade's.
@@ -201,16 +203,19 @@ async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends()
     let other_id = r.gov.propose(&member, &other).await.unwrap().proposal_id;
     let apply = apply.await.unwrap();
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    // The upgrade's stream while another member votes: every line on the contract.
+    let events = output_schema::lines("run-stream", &apply.stdout);
+    assert!(
+        events.iter().any(|e| e["type"] == "waiting_for_members"),
+        "{}",
+        apply.stdout
+    );
     let run = tokio::time::timeout(std::time::Duration::from_secs(60), follow)
         .await
         .expect("vote --follow did not end after the upgrade")
         .unwrap();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let docs: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let docs = output_schema::lines("vote", &run.stdout);
     let voted: Vec<&Value> = docs
         .iter()
         .filter(|d| d["ballots_submitted"] == 1)
@@ -228,7 +233,7 @@ async fn vote_follow_votes_on_each_upgrade_proposal_and_nothing_else_then_ends()
     }
     assert!(
         docs.iter()
-            .any(|d| d["proposal_id"] == other_id.as_str() && d["skipped"].is_string()),
+            .any(|d| d["proposal_id"] == other_id.as_str() && d["reason"].is_string()),
         "{}",
         run.stdout
     );

@@ -15,6 +15,8 @@ use crate::common::*;
 struct Watcher {
     child: Child,
     events: Arc<Mutex<Vec<Value>>>,
+    /// Lines not valid under `schemas/watch-line.json`, and why.
+    off_contract: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -32,13 +34,17 @@ impl Watcher {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (events, stderr) = (Arc::default(), Arc::default());
+        let (events, stderr, off_contract) = (Arc::default(), Arc::default(), Arc::default());
         let out = child.stdout.take().unwrap();
         let sink: Arc<Mutex<Vec<Value>>> = Arc::clone(&events);
+        let refused: Arc<Mutex<Vec<String>>> = Arc::clone(&off_contract);
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
                 let v: Value = serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if let Err(e) = output_schema::check("watch-line", &v) {
+                    refused.lock().unwrap().push(e);
+                }
                 sink.lock().unwrap().push(v);
             }
         });
@@ -52,6 +58,7 @@ impl Watcher {
         Watcher {
             child,
             events,
+            off_contract,
             stderr,
         }
     }
@@ -81,7 +88,10 @@ impl Watcher {
         .await;
     }
 
+    /// The events so far (failing the test if one is not on the contract).
     fn events(&self) -> Vec<Value> {
+        let refused = self.off_contract.lock().unwrap();
+        assert!(refused.is_empty(), "{}", refused.join("\n"));
         self.events.lock().unwrap().clone()
     }
 
@@ -404,7 +414,7 @@ async fn a_release_whose_node_never_joins_is_rolled_back_and_skipped_on_the_next
     assert_eq!(started, 1, "never tried again: {events:?}");
     // The plan's notification went out as it does for `apply`.
     let sent = std::fs::read_to_string(r.dir.path().join("notified.jsonl")).unwrap();
-    let sent: Value = serde_json::from_str(sent.lines().next().unwrap()).unwrap();
+    let sent = output_schema::lines("run-stream", &sent).remove(0);
     assert_eq!(sent["outcome"], "rolled_back", "{sent}");
     assert_eq!(r.sandbox.violations(), vec![]);
 }
@@ -546,7 +556,25 @@ async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
         }
     })
     .await;
-    // `channel check` says so (and that it comes first).
+    // `channel check` says so (and that it comes first), in JSON with the target whole.
+    let check = noderoll_in(
+        state.path(),
+        &[
+            "channel",
+            "check",
+            "--plan",
+            s(pa),
+            "--channel",
+            s(channel),
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    let doc = output_schema::lines("channel-check", &check.stdout).remove(0);
+    assert_eq!(doc["in_progress"]["rolling_back"], false, "{doc}");
+    assert_eq!(doc["in_progress"]["target"]["platform"], "virtual", "{doc}");
     let check = noderoll_in(
         state.path(),
         &["channel", "check", "--plan", s(pa), "--channel", s(channel)],
@@ -652,8 +680,10 @@ async fn channel_apply_finishes_an_interrupted_rollback_of_a_release_before_anyt
     );
     let (run, _) = run_with(&apply, state.path(), vec![]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    output_schema::lines("run-stream", &run.stdout);
     let first: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["type"], "resuming", "{}", run.stdout);
+    assert_eq!(first["target"]["ccf_version"], "ccf-7.0.3", "{first}");
     assert_eq!(first["rolling_back"], true);
     assert_eq!(first["release"], "ccf-7.0.3");
     let last: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();

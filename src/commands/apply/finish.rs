@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use crate::commands::upgrade::Wiring;
+use crate::error_chain::ErrorDoc;
 use crate::errors::AppError;
 use crate::exec::Outcome;
 use crate::exec::hooks::Notifier;
@@ -91,8 +92,8 @@ pub(crate) async fn finish(
     let (steps, ending) = ending(&result, interrupted);
     let error = match &result {
         Ok(_) => None,
-        Err(e) if interrupted => Some(e.to_string()),
-        Err(e) => Some(crate::errors::render(e)),
+        Err(e) if interrupted => Some(ErrorDoc::message(e.to_string())),
+        Err(e) => Some(crate::error_chain::document(e)),
     };
     let summary = Summary::finished(
         outcome,

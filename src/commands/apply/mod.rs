@@ -271,8 +271,8 @@ fn print_rollback_plan(
     let (to, kind) = rolling_back
         .as_ref()
         .expect("a rollback plan has a version");
-    let from = run.w.spec.target.describe();
-    printer.print_record(&RollbackPlan::new(from, to.describe(), kind, plan))?;
+    let from = run.w.spec.target.reference();
+    printer.print_record(&RollbackPlan::new(from, to.reference(), kind, plan))?;
     Ok(exit_codes::CHANGES_PENDING)
 }
 
@@ -394,8 +394,8 @@ async fn run_rollback(
     let w = &run.w;
     let reporter = reporters.reporter.clone();
     reporter.report(&crate::exec::Event::RollbackStarted {
-        from: w.spec.target.describe(),
-        to: to.describe(),
+        from: w.spec.target.reference(),
+        to: to.reference(),
         kind: kind.to_string(),
         reason: "requested with `noderoll rollback`".into(),
     });

@@ -93,8 +93,8 @@ pub(crate) async fn roll_back_after(
     };
     let kind = rollback_kind(&engine.plan_for(&view));
     reporter.report(&crate::exec::Event::RollbackStarted {
-        from: w.spec.target.describe(),
-        to: to.describe(),
+        from: w.spec.target.reference(),
+        to: to.reference(),
         kind: kind.into(),
         reason: reason.clone(),
     });

@@ -50,7 +50,7 @@ impl Engine {
         }
         self.report(Event::RunStarted {
             run_id: self.run_id.clone(),
-            target: self.spec.target.describe(),
+            target: self.spec.target.reference(),
             steps: plan.steps.clone(),
             rollback: self.options.rollback.is_some(),
         });

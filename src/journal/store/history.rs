@@ -1,6 +1,6 @@
 //! What a journal's records say about earlier runs: unfinished, unsettled or failed ones.
 
-use super::{Journal, Record};
+use super::{Journal, Record, RecordedTarget};
 use crate::plan::Launched;
 
 impl Journal {
@@ -36,8 +36,8 @@ impl Journal {
 /// An upgrade left unsettled by a run of this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsettled {
-    /// Its target, described (empty if the run's start was not recorded).
-    pub target: String,
+    /// Its target.
+    pub target: RecordedTarget,
     /// The channel release it was aimed at, if it came from a channel.
     pub release: Option<crate::channel::Release>,
     /// Its last run had given the target up and was rolling back.
@@ -92,15 +92,17 @@ impl Journal {
                 } => {
                     out = Some(Unsettled {
                         target: target.clone(),
-                        release: chosen.filter(|c| c.target().describe() == *target).cloned(),
+                        release: chosen
+                            .filter(|c| target.is(&c.target().reference()))
+                            .cloned(),
                         rolling_back: false,
                     });
                     chosen = None;
                 }
                 Record::RollbackStarted { from, .. } => {
                     let release = match (&out, chosen) {
-                        (_, Some(c)) if c.target().describe() == *from => Some(c.clone()),
-                        (Some(u), _) if u.target == *from => u.release.clone(),
+                        (_, Some(c)) if from.is(&c.target().reference()) => Some(c.clone()),
+                        (Some(u), _) if u.target.same(from) => u.release.clone(),
                         _ => None,
                     };
                     out = Some(Unsettled {
@@ -118,7 +120,7 @@ impl Journal {
     }
 
     /// Every target still marked failed: (target, when, why), oldest first.
-    pub(crate) fn failed_targets(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn failed_targets(&self) -> Vec<(RecordedTarget, String, String)> {
         let mut keys: Vec<&str> = Vec::new();
         for r in &self.records {
             if let Record::TargetFailed { key, .. } = r
@@ -141,7 +143,7 @@ impl Journal {
 
     /// When and why `key` last failed, unless a later run upgraded to it.
     pub(crate) fn failed_target(&self, key: &str) -> Option<(String, String)> {
-        let mut failed: Option<(String, String, String)> = None;
+        let mut failed: Option<(String, String, RecordedTarget)> = None;
         let mut targets = std::collections::BTreeMap::new();
         for r in &self.records {
             match r {
@@ -162,7 +164,7 @@ impl Journal {
                 } if outcome == "upgraded"
                     && failed
                         .as_ref()
-                        .is_some_and(|f| targets.get(run_id) == Some(&f.2)) =>
+                        .is_some_and(|f| targets.get(run_id).is_some_and(|t| f.2.same(t))) =>
                 {
                     failed = None;
                 }
@@ -234,7 +236,7 @@ mod tests {
             Record::RollbackStarted {
                 run_id: "a".into(),
                 at: "t".into(),
-                from: tx.clone(),
+                from: tx.as_str().into(),
                 to: "old".into(),
                 reason: "never joined".into(),
             },
@@ -250,7 +252,11 @@ mod tests {
         ]);
         let u = j.unsettled().unwrap();
         assert_eq!(
-            (u.release.as_ref(), u.rolling_back, u.target.as_str()),
+            (
+                u.release.as_ref(),
+                u.rolling_back,
+                u.target.describe().as_str()
+            ),
             (Some(&x), true, tx.as_str())
         );
         // A plan file's own target after a settled channel run: no release.
@@ -263,7 +269,10 @@ mod tests {
             step("c"),
         ]);
         let u = j.unsettled().unwrap();
-        assert_eq!((u.release, u.target.as_str()), (None, "plan target"));
+        assert_eq!(
+            (u.release, u.target.describe().as_str()),
+            (None, "plan target")
+        );
         // Settled: nothing.
         let j = journal(vec![
             chosen("a", &x),
@@ -272,6 +281,32 @@ mod tests {
             ended("a", "upgraded"),
         ]);
         assert_eq!(j.unsettled(), None);
+    }
+
+    #[test]
+    fn a_whole_target_names_its_release_and_rollback() {
+        let x = release("ccf-7.0.3", "ab");
+        let whole = x.target().reference();
+        let started = Record::RunStarted {
+            format_version: FORMAT_VERSION,
+            run_id: "a".into(),
+            at: "t".into(),
+            target: whole.clone().into(),
+            plan_sha256: String::new(),
+            rollback: false,
+        };
+        let j = journal(vec![chosen("a", &x), started.clone(), step("a")]);
+        assert_eq!(j.unsettled().unwrap().release.as_ref(), Some(&x));
+        let back = Record::RollbackStarted {
+            run_id: "a".into(),
+            at: "t".into(),
+            from: whole.into(),
+            to: "old".into(),
+            reason: "never joined".into(),
+        };
+        let j = journal(vec![chosen("a", &x), started, step("a"), back]);
+        let u = j.unsettled().unwrap();
+        assert_eq!((u.release.as_ref(), u.rolling_back), (Some(&x), true));
     }
 
     fn ended(run: &str, outcome: &str) -> Record {

@@ -18,11 +18,14 @@ use std::sync::Mutex;
 use super::lock::ServiceState;
 
 pub(crate) use history::Unsettled;
-pub(crate) use record::Record;
+pub(crate) use record::{Record, RecordedTarget};
 pub(crate) use reporter::JournalReporter;
 
 /// Format version written by this noderoll; journals with a newer one are not written to.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// 2: targets are recorded whole (`{platform, host_data, ccf_version}`), no longer as their
+/// description; format 1's descriptions are still read, and a noderoll that reads only
+/// format 1 refuses a journal this one wrote instead of skipping its records.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// A journal problem.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,58 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Launched;
+use crate::plan::{Launched, TargetRef};
+
+/// A target as a record names it: whole since journal format 2; a journal written before
+/// holds only its description (`virtual d6a0a114… (ccf-7.0.2)`), which is still read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub(crate) enum RecordedTarget {
+    /// The target's fields.
+    Target(TargetRef),
+    /// A description, from a journal written before format 2.
+    Described(String),
+}
+
+impl RecordedTarget {
+    /// For people.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            RecordedTarget::Target(t) => t.describe(),
+            RecordedTarget::Described(d) => d.clone(),
+        }
+    }
+
+    /// Whether this names `t` (a description: by `t`'s description).
+    pub(crate) fn is(&self, t: &TargetRef) -> bool {
+        match self {
+            RecordedTarget::Target(r) => r.same(t),
+            RecordedTarget::Described(d) => *d == t.describe(),
+        }
+    }
+
+    /// Whether both name the same target.
+    pub(crate) fn same(&self, other: &RecordedTarget) -> bool {
+        match other {
+            RecordedTarget::Target(t) => self.is(t),
+            RecordedTarget::Described(d) => self.describe() == *d,
+        }
+    }
+}
+
+/// A description, as tests write format 1's records.
+#[cfg(test)]
+impl From<&str> for RecordedTarget {
+    fn from(d: &str) -> Self {
+        RecordedTarget::Described(d.into())
+    }
+}
+
+impl From<TargetRef> for RecordedTarget {
+    fn from(t: TargetRef) -> Self {
+        RecordedTarget::Target(t)
+    }
+}
 
 /// One journal record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -16,8 +67,8 @@ pub(crate) enum Record {
         run_id: String,
         /// RFC 3339.
         at: String,
-        /// Target, described.
-        target: String,
+        /// The target.
+        target: RecordedTarget,
         /// SHA-256 of the plan file.
         plan_sha256: String,
         /// A rollback's run (its target is the version gone back to).
@@ -90,10 +141,10 @@ pub(crate) enum Record {
         run_id: String,
         /// RFC 3339.
         at: String,
-        /// The abandoned target, described.
-        from: String,
-        /// The version rolled back to, described.
-        to: String,
+        /// The abandoned target.
+        from: RecordedTarget,
+        /// The version rolled back to.
+        to: RecordedTarget,
         /// Why.
         reason: String,
     },
@@ -106,8 +157,8 @@ pub(crate) enum Record {
         at: String,
         /// [`crate::plan::Target::key`].
         key: String,
-        /// The target, described.
-        target: String,
+        /// The target.
+        target: RecordedTarget,
         /// The failure, rendered.
         reason: String,
     },

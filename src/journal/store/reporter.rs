@@ -46,7 +46,7 @@ impl JournalReporter {
             run_id,
             at: jiff::Timestamp::now().to_string(),
             key: target.key(),
-            target: target.describe(),
+            target: target.reference().into(),
             reason: reason.into(),
         });
     }
@@ -89,7 +89,7 @@ impl Reporter for JournalReporter {
                     format_version: FORMAT_VERSION,
                     run_id: id.clone(),
                     at,
-                    target: target.clone(),
+                    target: target.clone().into(),
                     plan_sha256: self.plan_sha256.clone(),
                     rollback: *rollback,
                 });
@@ -129,8 +129,8 @@ impl Reporter for JournalReporter {
             } => self.record(Record::RollbackStarted {
                 run_id: run_id(),
                 at,
-                from: from.clone(),
-                to: to.clone(),
+                from: from.clone().into(),
+                to: to.clone().into(),
                 reason: reason.clone(),
             }),
             Event::StepFinished {

@@ -79,6 +79,41 @@ pub struct Target {
     pub node_cert_validity_days: Option<u64>,
 }
 
+/// A target as every JSON document, event and journal record names it: the fields that tell
+/// one code version from another, whole (`describe` is the short form people read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRef {
+    /// Platform.
+    pub platform: CodePlatform,
+    /// Host data (64 hex), whole.
+    pub host_data: String,
+    /// The plan's or release's `ccf_version`; null when the plan names none.
+    pub ccf_version: Option<String>,
+}
+
+impl TargetRef {
+    /// Short description, e.g. `virtual d6a0a114… (ccf-7.0.2)`.
+    pub fn describe(&self) -> String {
+        let v = self
+            .ccf_version
+            .as_deref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default();
+        format!(
+            "{} {}…{v}",
+            self.platform.as_str(),
+            crate::ccf::types::short_id(&self.host_data)
+        )
+    }
+
+    /// The same code version (host data compared without regard to case).
+    pub fn same(&self, other: &TargetRef) -> bool {
+        self.platform == other.platform
+            && self.host_data.eq_ignore_ascii_case(&other.host_data)
+            && self.ccf_version == other.ccf_version
+    }
+}
+
 /// `[hooks]`: commands run at named points of the upgrade.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

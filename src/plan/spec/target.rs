@@ -9,7 +9,7 @@ use crate::ccf::actions::{
     ADD_VIRTUAL_MEASUREMENT, REMOVE_SNP_HOST_DATA, REMOVE_SNP_MEASUREMENT,
     REMOVE_SNP_UVM_ENDORSEMENT, REMOVE_VIRTUAL_HOST_DATA,
 };
-use crate::ccf::types::{Action, JoinPolicy, QuoteClaims, short_id};
+use crate::ccf::types::{Action, JoinPolicy, QuoteClaims};
 
 impl Target {
     /// The measurement new nodes must report.
@@ -223,13 +223,16 @@ impl Target {
 
     /// Short description, e.g. `virtual d6a0a114… (ccf-7.0.2)`.
     pub fn describe(&self) -> String {
-        let platform = self.platform.as_str();
-        let v = self
-            .ccf_version
-            .as_deref()
-            .map(|v| format!(" ({v})"))
-            .unwrap_or_default();
-        format!("{platform} {}…{v}", short_id(&self.host_data))
+        self.reference().describe()
+    }
+
+    /// This target as documents, events and the journal name it.
+    pub fn reference(&self) -> super::TargetRef {
+        super::TargetRef {
+            platform: self.platform,
+            host_data: self.host_data.clone(),
+            ccf_version: self.ccf_version.clone(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod output_schema;
 pub(crate) mod schema;
 
 use std::net::SocketAddr;
@@ -619,4 +620,18 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Copy the directory tree `from` into `to` (a state directory, to try a command on a copy).
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
