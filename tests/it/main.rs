@@ -14,6 +14,7 @@ mod governance;
 mod human_output;
 mod interop;
 mod operator;
+mod outcomes;
 mod planner_props;
 mod real_ccf;
 mod rollback;
