@@ -42,10 +42,15 @@ impl Commands {
         }
     }
 
-    /// A run's: `again` is the command that resumes it.
+    /// A run's: `again` is the command that resumes it (without the note a saved plan's
+    /// resume command carries, which is no part of the command).
     pub(crate) fn of_run(again: &str, plan: &std::path::Path) -> Commands {
         Commands {
-            again: again.to_string(),
+            again: again
+                .split(" (the saved plan ")
+                .next()
+                .unwrap_or(again)
+                .to_string(),
             plan: Some(plan.display().to_string()),
         }
     }
@@ -73,12 +78,7 @@ impl Commands {
 
     /// This command again, trying a target that failed here before.
     fn retry_failed(&self) -> String {
-        let base = self
-            .again
-            .split(" (")
-            .next()
-            .unwrap_or(&self.again)
-            .replace(" --retry-failed-target", "");
+        let base = self.again.replace(" --retry-failed-target", "");
         format!("{base} --retry-failed-target")
     }
 }
@@ -200,7 +200,7 @@ fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
             Wait,
             c.again(),
             format!(
-                "the gate of `{step}` to hold ({reason}); running again continues, or roll back: {}",
+                "the gate of `{step}` to hold: {reason}; the command continues (to roll back instead: {})",
                 c.rollback()
             ),
         ),
@@ -208,7 +208,7 @@ fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
             Fix,
             c.again(),
             format!(
-                "{}; running again continues from this step, or roll back: {}",
+                "{}; once fixed, the command continues from this step (to roll back instead: {})",
                 crate::errors::one_line(source),
                 c.rollback()
             ),
@@ -217,7 +217,7 @@ fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
             Fix,
             c.again(),
             format!(
-                "the launcher or the new build (each launched node's fate is named above); running again launches afresh, or roll back: {}",
+                "the launcher or the new build (each launched node's fate is named above); the command launches afresh (to roll back instead: {})",
                 c.rollback()
             ),
         ),
@@ -318,6 +318,19 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_plans_resume_note_is_no_part_of_the_command() {
+        let c = Commands::of_run(
+            "noderoll apply --plan p.toml --yes (the saved plan s.json is now stale)",
+            std::path::Path::new("p.toml"),
+        );
+        assert_eq!(c.again, "noderoll apply --plan p.toml --yes");
+        assert_eq!(
+            c.retry_failed(),
+            "noderoll apply --plan p.toml --yes --retry-failed-target"
+        );
+    }
+
+    #[test]
     fn every_exit_code_gets_a_next_step() {
         let c = commands();
         let cases: Vec<(AppError, Action)> = vec![
@@ -346,7 +359,7 @@ mod tests {
     #[test]
     fn the_human_line_leads_with_what_to_do() {
         let next = NextStep::new(Action::Continue, Some("noderoll apply".into()), "why");
-        assert_eq!(next.human(), "To continue: noderoll apply\n  (why)\n");
+        assert_eq!(next.human(), "To continue: noderoll apply\n  why\n");
         let fix = NextStep::new(Action::Fix, Some("noderoll apply".into()), "the hook");
         assert_eq!(fix.human(), "Fix: the hook\n  then: noderoll apply\n");
     }

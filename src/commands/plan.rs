@@ -92,7 +92,7 @@ fn next_step(
         PlanState::ChangesPending => NextStep::new(
             Action::Apply,
             Some(format!("noderoll apply --plan {plan}")),
-            "the steps above are pending (apply shows them again and asks)",
+            "the steps above are pending; apply shows them again and asks",
         ),
         PlanState::FinalizePending => NextStep::new(
             Action::Finalize,

@@ -50,7 +50,7 @@ impl NextStep {
             None => format!("{lead}: {}\n", self.reason),
         };
         let run = |lead: &str| match &self.command {
-            Some(c) => format!("{lead}: {c}\n  ({})\n", self.reason),
+            Some(c) => format!("{lead}: {c}\n  {}\n", self.reason),
             None => format!("{lead}: {}\n", self.reason),
         };
         match self.action {
