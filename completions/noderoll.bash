@@ -854,7 +854,7 @@ _noderoll() {
             return 0
             ;;
         noderoll__subcmd__plan)
-            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --state-dir --output --quiet --verbose --help"
+            opts="-q -v -h --plan --out --detailed-exitcode --allow-downgrade --allow-version-jump --retry-failed-target --state-dir --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

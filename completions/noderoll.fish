@@ -62,9 +62,10 @@ complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l out -d 'Save 
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l state-dir -d 'The state directory whose journal says what this machine\'s runs left unfinished [default: $XDG_DATA_HOME/noderoll or ~/.local/share/noderoll]' -r -F
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l output -d 'Output format: `human` tables or one `json` document' -r -f -a "human\t'Tables for people'
 json\t'One JSON document (or JSON Lines for event streams), with `schema_version`'"
-complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to do and 2 when there are changes'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to do, 2 when there are changes, 8 when only finalize is left'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-downgrade -d 'Allow a target ccf_version older than what the service runs'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l allow-version-jump -d 'Allow a target that skips a major version (CCF supports N to N+1 only)'
+complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -l retry-failed-target -d 'Plan a target that failed before and was rolled back, as `apply --retry-failed-target` would apply it'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s q -l quiet -d 'Less output (errors only on stderr)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s v -l verbose -d 'More diagnostics on stderr (-v: debug, -vv: trace)'
 complete -c noderoll -n "__fish_noderoll_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -118,6 +118,9 @@ pub(crate) enum AppError {
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    /// A failure with the next step its command worked out (a run's own resume command).
+    #[error(transparent)]
+    Next(Box<Noted>),
 }
 
 impl From<crate::observe::ObserveError> for AppError {
@@ -205,6 +208,7 @@ impl AppError {
         match self {
             AppError::NoNodeAnswered { last, .. } => client(last),
             AppError::Client(e) => client(e),
+            AppError::Next(n) => n.error.is_cancelled(),
             _ => false,
         }
     }
@@ -255,6 +259,7 @@ impl AppError {
                 exit_codes::PREFLIGHT_FAILED
             }
             AppError::RolledBack { .. } => exit_codes::ROLLED_BACK,
+            AppError::Next(n) => n.error.exit_code(),
             AppError::Manifest(_) => exit_codes::USAGE,
             AppError::Package(crate::channel::package::PackageError::Fetch(_)) => {
                 exit_codes::SERVICE_UNAVAILABLE
@@ -270,7 +275,32 @@ impl AppError {
 
     /// True when stdout went away (`noderoll ... | head`): not an error worth reporting.
     pub(crate) fn is_broken_pipe(&self) -> bool {
-        matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+        match self {
+            AppError::Output(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            AppError::Next(n) => n.error.is_broken_pipe(),
+            _ => false,
+        }
+    }
+}
+
+/// An error and the next step after it, worked out where the run's commands are known.
+#[derive(Debug)]
+pub(crate) struct Noted {
+    /// The failure.
+    pub error: AppError,
+    /// What to do about it.
+    pub next: crate::output::next_step::NextStep,
+}
+
+impl std::fmt::Display for Noted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Noted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
     }
 }
 

@@ -20,6 +20,9 @@ pub(crate) const LOCKED: u8 = 6;
 /// A new node failed and the upgrade was rolled back: the service runs the previous version
 /// again and the target is recorded as failed.
 pub(crate) const ROLLED_BACK: u8 = 7;
+/// Only `noderoll finalize` is left (`plan --detailed-exitcode`, `[safety] finalize =
+/// "manual"`): `apply` has nothing more to do.
+pub(crate) const FINALIZE_PENDING: u8 = 8;
 /// Bad input: command line, plan file, key, certificate (nothing was sent to the service).
 pub(crate) const USAGE: u8 = 64;
 /// The service could not be used: unreachable, TLS/certificate mismatch, or answers that are
@@ -47,6 +50,10 @@ pub(crate) const TABLE: &[(u8, &str)] = &[
     (
         ROLLED_BACK,
         "a new node failed; the upgrade was rolled back to the previous version (target recorded as failed)",
+    ),
+    (
+        FINALIZE_PENDING,
+        "only finalize is left (plan --detailed-exitcode, finalize = \"manual\"); apply has nothing more to do",
     ),
     (
         USAGE,

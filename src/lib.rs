@@ -19,6 +19,7 @@ pub(crate) mod errors;
 pub(crate) mod exec;
 pub(crate) mod exit_codes;
 pub(crate) mod journal;
+pub(crate) mod next_step;
 pub(crate) mod observe;
 pub(crate) mod output;
 pub mod plan;

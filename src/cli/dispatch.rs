@@ -38,6 +38,11 @@ pub fn main_impl() -> ExitCode {
     };
     let (cancel_handle, cancel) = Cancel::new();
     let supervised = cli.supervised;
+    // These say what to do next themselves when they exit non-zero without an error.
+    let says_next = matches!(
+        cli.command,
+        Command::Plan(_) | Command::Channel(_) | Command::Rollback(_)
+    );
     let result = runtime.block_on(async {
         if supervised {
             stop_when_stdin_closes(cancel_handle);
@@ -61,11 +66,23 @@ pub fn main_impl() -> ExitCode {
     });
     // Do not wait for stray in-flight requests on the way out.
     runtime.shutdown_background();
+    // Every non-zero exit ends with what to do next.
+    let args: Vec<String> = std::env::args().collect();
+    let commands = crate::next_step::Commands::from_args(&args);
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => {
+            if code != exit_codes::SUCCESS
+                && !says_next
+                && let Some(next) = crate::next_step::after_exit(code, &commands)
+            {
+                crate::next_step::print_stderr(&next);
+            }
+            ExitCode::from(code)
+        }
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit_codes::SUCCESS),
         Err(e) => {
             print_stderr(&render(&e));
+            crate::next_step::print_stderr(&crate::next_step::after_error(&e, &commands));
             ExitCode::from(e.exit_code())
         }
     }

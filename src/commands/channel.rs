@@ -13,6 +13,7 @@ use crate::commands::apply::ReleaseRun;
 use crate::errors::AppError;
 use crate::exit_codes;
 use crate::journal::{Journal, Record, ServiceState, Unsettled};
+use crate::next_step::{Action, NextStep, shell_word};
 use crate::output::Printer;
 use crate::output::channel::{ChannelCheck, Cleared, Resuming};
 use crate::output::printer::{Text, json_line};
@@ -39,6 +40,17 @@ pub(crate) async fn check(
     );
     let upgrade = newest.map(|i| &judged[i].release);
     let unsettled = seen.journal.unsettled();
+    let next = (upgrade.is_some() || unsettled.is_some()).then(|| {
+        let reason = match &unsettled {
+            Some(_) => "an earlier run of this machine is unfinished: channel apply finishes it",
+            None => "a newer eligible release (above)",
+        };
+        NextStep::new(
+            Action::Apply,
+            Some(channel_apply_command(&args.source)),
+            reason,
+        )
+    });
     printer.print(&ChannelCheck {
         channel: &seen.manifest.channel,
         source: &args.source.channel,
@@ -46,12 +58,29 @@ pub(crate) async fn check(
         judged: &judged,
         upgrade,
         unsettled: unsettled.as_ref(),
+        next_step: next.as_ref(),
     })?;
-    Ok(if upgrade.is_some() || unsettled.is_some() {
-        exit_codes::CHANGES_PENDING
-    } else {
-        exit_codes::SUCCESS
+    Ok(match next {
+        Some(next) => {
+            crate::next_step::print_stderr(&next);
+            exit_codes::CHANGES_PENDING
+        }
+        None => exit_codes::SUCCESS,
     })
+}
+
+/// `noderoll channel apply` of the channel and plan `check` looked at.
+fn channel_apply_command(source: &ChannelSourceArgs) -> String {
+    let word = |p: &std::path::Path| shell_word(&p.display().to_string());
+    let ca = match &source.ca {
+        Some(ca) => format!(" --ca {}", word(ca)),
+        None => String::new(),
+    };
+    format!(
+        "noderoll channel apply --plan {} --channel {}{ca} --yes",
+        word(&source.plan),
+        shell_word(&source.channel)
+    )
 }
 
 /// Upgrade the service to the channel's newest eligible release: verify its package first,

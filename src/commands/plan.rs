@@ -3,13 +3,16 @@
 use std::path::Path;
 
 use crate::cli::args::PlanArgs;
+use crate::commands::apply::failed_target_refusal;
 use crate::commands::upgrade::{Wiring, wire};
 use crate::errors::AppError;
 use crate::exec::{Engine, NullReporter, RunOptions};
 use crate::exit_codes;
 use crate::journal::{Journal, ServiceState};
+use crate::next_step::shell_word;
+use crate::next_step::{Action, NextStep};
 use crate::output::Printer;
-use crate::output::plan::PlanView;
+use crate::output::plan::{PlanState, PlanView};
 use crate::plan::saved::{SAVED_PLAN_VERSION, SavedPlan, file_sha256, fingerprint};
 use crate::plan::{Plan, ServiceView};
 use crate::wait::Cancel;
@@ -19,7 +22,8 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     let state_dir = args.state_dir.resolve();
     let w = wire(&args.plan, Some(&state_dir), &cancel)?;
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs
-    // to continue, not a sign of an upgrade elsewhere; a failed target is flagged.
+    // to continue, not a sign of an upgrade elsewhere; a failed target is refused as apply
+    // refuses it.
     let journal = Journal::open(&ServiceState::open(&state_dir, &w.service_cert_sha256)?)?;
     let mut engine = plan_engine(&w, args, &journal, cancel);
     let (obs, view) = engine.observe().await?;
@@ -27,29 +31,92 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     engine.node_cert_validity(&obs).await?;
     let mut plan = engine.plan_for(&view);
     let moved = crate::commands::apply::moved_service_urls(&w, Some(&obs), &obs);
-    warn(&mut plan, &w, &journal, &view, moved.is_some());
-    let checks = if plan.is_done() {
+    warn(&mut plan, &w, &view, moved.is_some());
+    let refusal = failed_target_refusal(&journal, &w.spec.target, args.retry_failed_target)
+        .filter(|_| !plan.is_done());
+    if let Some(r) = &refusal {
+        plan.blocked = Some(crate::errors::one_line(r));
+    }
+    // With finalize = "manual" and only finalize left, apply does nothing (and checks nothing).
+    let finalize_pending = matches!(
+        engine.settled(&plan),
+        Some(Ok(crate::exec::Outcome::FinalizePending { .. }))
+    );
+    let checks = if plan.is_done() || finalize_pending {
         Vec::new()
     } else {
         engine.preflight(&obs, &view).await
     };
+    let state = if plan.is_done() {
+        PlanState::NothingToDo
+    } else if refusal.is_some() || checks.iter().any(|c| !c.ok) {
+        PlanState::Blocked
+    } else if finalize_pending {
+        PlanState::FinalizePending
+    } else {
+        PlanState::ChangesPending
+    };
+    let next = next_step(state, &w.plan.path, &checks, refusal.as_ref());
     printer.print(&PlanView {
         target: w.spec.target.reference(),
         plan: &plan,
         checks: &checks,
         plan_file: &w.plan.path,
         moved,
+        state,
+        next_step: next.as_ref(),
     })?;
     if let Some(out) = &args.out {
         save(args, out, &view, &plan, printer)?;
     }
-    if checks.iter().any(|c| !c.ok) {
-        return Ok(exit_codes::PREFLIGHT_FAILED);
+    if let Some(next) = &next {
+        crate::next_step::print_stderr(next);
     }
-    Ok(if args.detailed_exitcode && !plan.is_done() {
-        exit_codes::CHANGES_PENDING
-    } else {
-        exit_codes::SUCCESS
+    Ok(match state {
+        PlanState::Blocked => exit_codes::PREFLIGHT_FAILED,
+        PlanState::ChangesPending if args.detailed_exitcode => exit_codes::CHANGES_PENDING,
+        PlanState::FinalizePending if args.detailed_exitcode => exit_codes::FINALIZE_PENDING,
+        _ => exit_codes::SUCCESS,
+    })
+}
+
+/// What applying the plan would do next, as `apply` would do it.
+fn next_step(
+    state: PlanState,
+    plan_file: &Path,
+    checks: &[crate::exec::engine::Check],
+    refusal: Option<&AppError>,
+) -> Option<NextStep> {
+    let plan = shell_word(&plan_file.display().to_string());
+    let apply = format!("noderoll apply --plan {plan} --yes");
+    Some(match state {
+        PlanState::NothingToDo => return None,
+        PlanState::ChangesPending => NextStep::new(
+            Action::Apply,
+            Some(format!("noderoll apply --plan {plan}")),
+            "the steps above are pending; apply shows them again and asks",
+        ),
+        PlanState::FinalizePending => NextStep::new(
+            Action::Finalize,
+            Some(format!("noderoll finalize --plan {plan} --yes")),
+            "every node runs the target; the old code version stays registered until finalize removes it ([safety] finalize = \"manual\"; the point of no return)",
+        ),
+        PlanState::Blocked => match refusal {
+            Some(r) => {
+                let commands = crate::next_step::Commands::of_run(&apply, plan_file);
+                crate::next_step::after_error(r, &commands)
+            }
+            None => {
+                let failed: Vec<String> = checks
+                    .iter()
+                    .filter(|c| !c.ok)
+                    .map(|c| format!("{}: {}", c.name, c.detail))
+                    .collect();
+                let refused = crate::exec::EngineError::Preflight { failed };
+                let commands = crate::next_step::Commands::of_run(&apply, plan_file);
+                crate::next_step::after_error(&AppError::Engine(refused), &commands)
+            }
+        },
     })
 }
 
@@ -67,15 +134,8 @@ fn plan_engine(w: &Wiring, args: &PlanArgs, journal: &Journal, cancel: Cancel) -
     w.engine_with(options, std::sync::Arc::new(NullReporter), cancel)
 }
 
-/// The plan's warnings about this machine's history and the plan file's addresses.
-fn warn(plan: &mut Plan, w: &Wiring, journal: &Journal, view: &ServiceView, moved: bool) {
-    if !plan.is_done()
-        && let Some((at, reason)) = journal.failed_target(&w.spec.target.key())
-    {
-        plan.warnings.push(format!(
-            "this target failed on {at} and was rolled back ({reason}); apply refuses it unless --retry-failed-target"
-        ));
-    }
+/// The plan's warning about the plan file's addresses.
+fn warn(plan: &mut Plan, w: &Wiring, view: &ServiceView, moved: bool) {
     if !moved && let Some(named) = retires_every_named_node(&w.plan.service.nodes, view, plan) {
         plan.warnings.push(format!(
             "this upgrade retires every node [service] url names ({named}): once it is done, update [service] url (apply prints the line to use), or put a stable address there (a DNS name or a load balancer)"
@@ -138,17 +198,4 @@ fn retires_every_named_node(
             .collect::<Vec<_>>()
             .join(", ")
     })
-}
-
-/// `word` as one shell word: as is when it needs no quoting, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./-+:,=@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }

@@ -114,6 +114,16 @@ impl StepError {
         }
     }
 
+    /// A mistake of the plan file or this machine (a launcher or hook that cannot be run),
+    /// not a new node failing: it stops the run and never marks the target as failed.
+    pub(crate) fn is_configuration(&self) -> bool {
+        match self {
+            StepError::Hook(h) => h.cannot_run,
+            StepError::Launch(LaunchError::Failed { cannot_run, .. }) => *cannot_run,
+            _ => false,
+        }
+    }
+
     /// A wait cut short by a stop request.
     pub(crate) fn cancelled(&self) -> bool {
         matches!(

@@ -57,6 +57,9 @@ pub(crate) struct HookError {
     pub command: String,
     /// Exit status and stderr, or why it did not run.
     pub detail: String,
+    /// It could not be run at all (not found, not executable, `sh` missing): the plan's
+    /// mistake, never a new node's failure.
+    pub cannot_run: bool,
 }
 
 /// Runs the plan's hooks.
@@ -108,10 +111,11 @@ impl HookRunner {
             ("NODEROLL_RUN_ID", run_id.to_string()),
             ("NODEROLL_NODE_ID", node_id.unwrap_or_default().to_string()),
         ];
-        let failed = |detail: String| HookError {
+        let failed = |detail: String, cannot_run: bool| HookError {
             hook: point.name(),
             command: command.to_string(),
             detail,
+            cannot_run,
         };
         let input = doc.to_string();
         let ran = super::shell::run(
@@ -122,9 +126,10 @@ impl HookRunner {
             self.hooks.timeout_parsed,
         )
         .await
-        .map_err(failed)?;
+        .map_err(|e| failed(e, false))?;
         if !ran.status.success() {
-            return Err(failed(format!("{} ({})", ran.status, ran.stderr_tail)));
+            let detail = format!("{} ({})", ran.status, ran.stderr_tail);
+            return Err(failed(detail, ran.cannot_run()));
         }
         Ok(true)
     }

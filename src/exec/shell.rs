@@ -17,6 +17,15 @@ pub(crate) struct Ran {
     pub stderr_tail: String,
 }
 
+impl Ran {
+    /// The shell could not run the command at all: 127 (not found) or 126 (found, not
+    /// executable), the statuses POSIX `sh` gives. A mistake in the plan file or on this
+    /// machine, not something the service or a node did.
+    pub(crate) fn cannot_run(&self) -> bool {
+        matches!(self.status.code(), Some(126 | 127))
+    }
+}
+
 /// Run `command` in `cwd`; `Err` only when it cannot be started or exceeds `timeout`.
 pub(crate) async fn run(
     command: &str,

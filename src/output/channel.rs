@@ -23,6 +23,8 @@ pub(crate) struct ChannelCheck<'a> {
     pub upgrade: Option<&'a Release>,
     /// An upgrade of this machine left unfinished on the service.
     pub unsettled: Option<&'a Unsettled>,
+    /// What to do next (`channel apply`), when there is something to do.
+    pub next_step: Option<&'a super::next_step::NextStep>,
 }
 
 impl super::Document for ChannelCheck<'_> {
@@ -46,6 +48,7 @@ impl super::Document for ChannelCheck<'_> {
                     "release": u.release.as_ref().map(|r| &r.ccf_version),
                     "rolling_back": u.rolling_back,
                 })),
+                "next_step": self.next_step,
             }),
         ))
     }

@@ -8,6 +8,7 @@
 pub(crate) mod channel;
 pub(crate) mod events;
 pub(crate) mod journal;
+pub(crate) mod next_step;
 pub(crate) mod plan;
 pub(crate) mod printer;
 pub(crate) mod progress;

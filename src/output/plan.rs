@@ -24,6 +24,25 @@ pub(crate) struct PlanDocument<'a> {
     /// The `[service] url` to use from now on (`https://` URLs of the service's Trusted
     /// nodes), when none of the plan's addresses is a node of the service any more; else null.
     pub service_urls: Option<Vec<String>>,
+    /// What `apply` would do: `nothing_to_do`, `changes_pending`, `finalize_pending`, `blocked`.
+    pub state: PlanState,
+    /// What to do next (null when there is nothing to do).
+    pub next_step: Option<super::next_step::NextStep>,
+}
+
+/// What applying a plan would do, as `plan` reports it (its JSON `state`, its exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PlanState {
+    /// The service runs the target: apply does nothing.
+    NothingToDo,
+    /// Steps to apply.
+    ChangesPending,
+    /// Only finalize is left and `[safety] finalize = "manual"`: apply does nothing; `noderoll
+    /// finalize` removes the old code version.
+    FinalizePending,
+    /// Apply would refuse: a preflight check fails, or the target failed here before.
+    Blocked,
 }
 
 /// A preflight check in JSON.
@@ -64,6 +83,12 @@ pub(crate) fn document<'a>(
                 })
                 .collect(),
             service_urls: None,
+            state: if plan.is_done() {
+                PlanState::NothingToDo
+            } else {
+                PlanState::ChangesPending
+            },
+            next_step: None,
         },
     )
 }
@@ -114,7 +139,7 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check], rollback
                 s.step.touches(),
                 s.trusted_after.to_string(),
                 f,
-                s.gate.to_string(),
+                s.gate.text_for(rollback),
             ]);
         }
         out.push_str(&format!("{t}\n"));
@@ -174,11 +199,21 @@ pub(crate) struct PlanView<'a> {
     pub plan_file: &'a std::path::Path,
     /// The addresses to put in `[service] url`, when the plan's no longer lead anywhere.
     pub moved: Option<Vec<crate::ccf::NodeAddr>>,
+    /// What applying it would do.
+    pub state: PlanState,
+    /// What to do next (also printed on stderr).
+    pub next_step: Option<&'a super::next_step::NextStep>,
 }
 
 impl super::Document for PlanView<'_> {
     fn human(&self) -> String {
         let mut text = render_human(&self.target.describe(), self.plan, self.checks, false);
+        if self.state == PlanState::FinalizePending {
+            text.push_str(&format!(
+                "Finalize pending: every node runs {}; apply has nothing more to do ([safety] finalize = \"manual\").\n",
+                self.target.describe()
+            ));
+        }
         if let Some(urls) = &self.moved {
             text.push_str(&super::summary::render_moved(self.plan_file, urls));
         }
@@ -191,6 +226,8 @@ impl super::Document for PlanView<'_> {
             .moved
             .as_ref()
             .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect());
+        doc.doc.state = self.state;
+        doc.doc.next_step = self.next_step.cloned();
         super::printer::json_pretty(&doc)
     }
 }

@@ -89,9 +89,11 @@ impl Printer {
         args
     }
 
-    /// Write `doc` in the chosen format.
+    /// Write `doc` in the chosen format; for people, nothing with `-q` (errors only: a
+    /// script asking for data asks for JSON, which `-q` leaves alone).
     pub(crate) fn print(&self, doc: &dyn Document) -> Result<(), WriteError> {
         match self.format {
+            OutputFormat::Human if self.quiet => Ok(()),
             OutputFormat::Human => write_stdout(&doc.human()),
             OutputFormat::Json => write_stdout(&doc.json()),
         }
@@ -108,6 +110,7 @@ impl Printer {
                 let _ = out.flush();
                 Ok(())
             }
+            OutputFormat::Human if self.quiet => Ok(()),
             OutputFormat::Human => write_stdout(&doc.human()),
         }
     }
@@ -137,9 +140,10 @@ impl Printer {
     }
 
     /// Text for people only: nothing is written with `--output json` (which keeps stdout
-    /// to its documents).
+    /// to its documents), nor with `-q`.
     pub(crate) fn human(&self, text: &str) -> Result<(), WriteError> {
         match self.format {
+            OutputFormat::Human if self.quiet => Ok(()),
             OutputFormat::Human => write_stdout(text),
             OutputFormat::Json => Ok(()),
         }

@@ -22,12 +22,21 @@ pub(crate) struct RollbackPlan<'a> {
     /// label in watch's lines).
     #[serde(flatten)]
     pub plan: &'a Plan,
+    /// What to do next: the rollback itself.
+    pub next_step: super::next_step::NextStep,
 }
 
 impl<'a> RollbackPlan<'a> {
     /// The rollback from `from` to `to`, of `kind`, by `plan`.
-    pub(crate) fn new(from: TargetRef, to: TargetRef, kind: &'static str, plan: &'a Plan) -> Self {
+    pub(crate) fn new(
+        from: TargetRef,
+        to: TargetRef,
+        kind: &'static str,
+        plan: &'a Plan,
+        next_step: super::next_step::NextStep,
+    ) -> Self {
         RollbackPlan {
+            next_step,
             kind_of_record: "rollback_plan",
             from,
             to,

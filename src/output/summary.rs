@@ -3,7 +3,8 @@
 //!
 //! Two shapes share the one type: a run that did nothing (`nothing_to_do` found before any
 //! engine ran: `type`, `outcome`, `steps_run` only) and a run that finished (also
-//! `elapsed_s`, `error`, `resume`, `service`, `service_urls`, each present even when null).
+//! `elapsed_s`, `error`, `resume`, `next_step`, `service`, `service_urls`, each present even
+//! when null).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -36,6 +37,8 @@ pub(crate) struct RunSummary {
     pub error: Option<ErrorDoc>,
     /// The command that continues an interrupted run.
     pub resume: Option<String>,
+    /// What to do next, when the run did not succeed: `{action, command, reason}`.
+    pub next_step: Option<super::next_step::NextStep>,
     /// The service as the run left it (the `status` document).
     pub service: Option<Versioned<StatusDocument>>,
     /// The `[service] url` to use from now on, when the plan's no longer leads anywhere.
@@ -101,8 +104,6 @@ pub(crate) struct FinishedView<'a> {
     pub plan: &'a std::path::Path,
     /// Seconds the run took.
     pub elapsed: f64,
-    /// The command that continues an interrupted run.
-    pub resume_hint: &'a str,
     /// The service's table, when the run changed the service.
     pub service: Option<String>,
     /// The addresses to put in `[service] url`, when the plan's no longer lead anywhere.
@@ -138,10 +139,8 @@ impl FinishedView<'_> {
                 "Every node runs {target} ({steps} in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
                 self.plan.display()
             ),
-            Ending::Interrupted => format!(
-                "Interrupted at a safe point after {elapsed:.1}s. To continue: {}\n",
-                self.resume_hint
-            ),
+            // What to do next ends stderr, as after every failure.
+            Ending::Interrupted => format!("Interrupted at a safe point after {elapsed:.1}s.\n"),
             Ending::Failed => String::new(),
         }
     }

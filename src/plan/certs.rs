@@ -34,12 +34,12 @@ impl NodeCertValidity {
     pub(crate) fn describe(&self) -> String {
         if self.configured {
             format!(
-                "new nodes' certificates: valid {} days ([target] node_cert_validity_days; the service allows up to {})",
+                "the certificates of the nodes it launches: valid {} days ([target] node_cert_validity_days; the service allows up to {})",
                 self.days, self.max
             )
         } else {
             format!(
-                "new nodes' certificates: valid {} days (the service's maximum, maximumNodeCertificateValidityDays)",
+                "the certificates of the nodes it launches: valid {} days (the service's maximum, maximumNodeCertificateValidityDays)",
                 self.days
             )
         }

@@ -185,6 +185,21 @@ impl Gate {
         .to_string()
     }
 
+    /// The gate's text in a rollback's words: the nodes it launches, trusts and keeps are
+    /// the previous version's, not new ones (the saved and JSON forms keep [`Gate::text`]).
+    pub fn text_for(&self, rollback: bool) -> String {
+        let text = self.text();
+        if !rollback {
+            return text;
+        }
+        text.replace("the previous new nodes", "the nodes launched before")
+            .replace("every new node", "every node of the previous version")
+            .replace("all new nodes", "every node of the previous version")
+            .replace("target code version", "previous code version")
+            .replace("attesting the target", "attesting the previous version")
+            .replace("this upgrade", "this rollback")
+    }
+
     /// The gate a text names (saved plans store the text); a text this version does not
     /// write is kept as [`Gate::Saved`].
     pub fn from_text(text: &str) -> Gate {
@@ -374,6 +389,32 @@ pub fn soak_heard(silent_ms: Option<u64>, limit_ms: u64) -> Result<(), String> {
 /// Soak: every judged node reported the same primary (a known one) and view.
 pub fn soak_agree(seen: &BTreeSet<(Option<String>, u64)>) -> bool {
     seen.len() == 1 && seen.iter().all(|(p, _)| p.is_some())
+}
+
+#[cfg(test)]
+mod rollback_words {
+    use super::Gate;
+
+    #[test]
+    fn a_rollbacks_gates_speak_of_the_previous_version() {
+        let retire = Gate::RetireNode {
+            min_fault_tolerance: 1,
+        };
+        for gate in [
+            Gate::FirstLaunch,
+            Gate::NextLaunch,
+            Gate::FirstTrust,
+            Gate::Soak,
+            retire,
+        ] {
+            let text = gate.text_for(true);
+            assert!(
+                !text.contains("new node") && !text.contains("target"),
+                "{text}"
+            );
+            assert_eq!(gate.text_for(false), gate.text());
+        }
+    }
 }
 
 #[cfg(test)]

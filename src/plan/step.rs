@@ -102,6 +102,9 @@ impl Step {
     /// A one-line description; in a rollback (`rollback`) the nodes retired are those of
     /// the upgrade given up, not the old ones.
     pub fn describe_for(&self, rollback: bool) -> String {
+        if rollback && let Some(d) = self.describe_rollback() {
+            return d;
+        }
         match self {
             Step::RegisterCode { actions } => {
                 format!("register the new code version ({})", names(actions))
@@ -124,22 +127,11 @@ impl Step {
             ),
             Step::RetireNode {
                 node_id, primary, ..
-            } => {
-                format!(
-                    "retire {} {}{}, then stop and delete it",
-                    if rollback {
-                        "the abandoned upgrade's node"
-                    } else {
-                        "old node"
-                    },
-                    short_id(node_id),
-                    if *primary {
-                        " (the primary: election)"
-                    } else {
-                        ""
-                    }
-                )
-            }
+            } => format!(
+                "retire old node {}{}, then stop and delete it",
+                short_id(node_id),
+                primary_note(*primary)
+            ),
             Step::RemoveRetired { node_id, .. } => {
                 format!("stop and delete retired node {}", short_id(node_id))
             }
@@ -165,6 +157,43 @@ impl Step {
         }
     }
 
+    /// A rollback's own words for the steps an upgrade words otherwise: the nodes it
+    /// launches, trusts and soaks are the previous version's, the nodes it retires the
+    /// abandoned upgrade's.
+    fn describe_rollback(&self) -> Option<String> {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        Some(match self {
+            Step::RegisterCode { actions } => {
+                format!(
+                    "register the previous code version again ({})",
+                    names(actions)
+                )
+            }
+            Step::LaunchNodes { count } => {
+                format!(
+                    "launch {count} node{} of the previous version",
+                    plural(*count)
+                )
+            }
+            Step::TrustNodes { count, .. } => format!(
+                "trust {count} node{} of the previous version in one proposal",
+                plural(*count)
+            ),
+            Step::Soak { duration } => format!(
+                "soak for {}s: the previous version's nodes ready, agreeing on primary and view, caught up",
+                duration.as_secs_f64()
+            ),
+            Step::RetireNode {
+                node_id, primary, ..
+            } => format!(
+                "retire the abandoned upgrade's node {}{}, then stop and delete it",
+                short_id(node_id),
+                primary_note(*primary)
+            ),
+            _ => return None,
+        })
+    }
+
     /// The nodes this step touches (ids, or a description).
     pub fn touches(&self) -> String {
         match self {
@@ -173,7 +202,7 @@ impl Step {
             | Step::Finalize { .. }
             | Step::Soak { .. }
             | Step::RemoveAbandonedCode { .. } => "-".into(),
-            Step::LaunchNodes { count } => format!("{count} new"),
+            Step::LaunchNodes { count } => format!("{count} to launch"),
             Step::TrustNodes { node_ids, count } if node_ids.len() == *count => node_ids
                 .iter()
                 .map(|i| short_id(i))
@@ -205,6 +234,15 @@ fn names(actions: &[Action]) -> String {
         .map(|a| a.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What a retirement of the primary adds to its description.
+fn primary_note(primary: bool) -> &'static str {
+    if primary {
+        " (the primary: election)"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ async fn a_configured_validity_is_sent_and_shown_by_plan() {
     assert!(
         preview
             .stdout
-            .contains("new nodes' certificates: valid 30 days ([target] node_cert_validity_days"),
+            .contains("the certificates of the nodes it launches: valid 30 days ([target] node_cert_validity_days"),
         "{}",
         preview.stdout
     );

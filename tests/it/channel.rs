@@ -50,6 +50,14 @@ async fn check_names_the_newest_eligible_release_then_reports_current() {
         "{}",
         run.stdout
     );
+    // Exit 2 ends with what to do next: the channel apply that moves the service.
+    assert!(
+        run.stderr.contains(&format!(
+            "To apply: noderoll channel apply --plan {plan} --channel {file} --yes"
+        )),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         r.sandbox.with_world(|w| w.write_requests),
         writes,

@@ -120,3 +120,40 @@ async fn a_rollback_speaks_of_rolling_back() {
         assert!(!said.contains(words), "{words:?} in\n{said}");
     }
 }
+
+#[tokio::test]
+async fn a_roll_forward_speaks_of_the_previous_versions_nodes() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+    // One old node retired: the rollback launches a node of the previous version.
+    apply_killed_at(r.plan_path().as_path(), state.path(), "node_removed", 1, "").await;
+    let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
+    assert_eq!(dry.code, 2, "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains(&format!(
+            "To roll back: noderoll rollback --plan {plan} --yes"
+        )),
+        "{}",
+        dry.stderr
+    );
+    let run = noderoll_in(state.path(), &["rollback", "--plan", plan, "--yes", "-v"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let said = format!("{}{}{}", dry.stdout, run.stdout, run.stderr);
+    for words in [
+        "Rollback (roll_forward)",
+        "Plan: roll back to ",
+        "launch 1 node of the previous version",
+        "trust 1 node of the previous version in one proposal",
+        "the previous version's nodes ready",
+        "every node of the previous version healthy",
+        "retire the abandoned upgrade's node ",
+        "the rollback ends with 3 nodes of the previous version",
+    ] {
+        assert!(said.contains(words), "{words:?} in\n{said}");
+    }
+    for words in UPGRADE_WORDS.iter().chain(&["new node", "Upgrading to"]) {
+        assert!(!said.contains(words), "{words:?} in\n{said}");
+    }
+}

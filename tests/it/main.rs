@@ -16,6 +16,7 @@ mod human_output;
 mod interop;
 mod operator;
 mod output_schemas;
+mod outcomes;
 mod planner_props;
 mod real_ccf;
 mod rollback;

@@ -44,7 +44,8 @@ fn a_summary_off_the_contract_is_refused() {
         "schema_version": 2, "type": "summary", "at": "2026-12-01T00:00:00Z",
         "outcome": "failed", "steps_run": 0, "elapsed_s": 1.5,
         "error": {"message": "step 3 failed", "causes": ["timed out"]},
-        "resume": null, "service": null, "service_urls": null
+        "resume": null, "service": null, "service_urls": null,
+        "next_step": {"action": "fix", "command": "noderoll apply --plan p.toml", "reason": "the launcher"}
     });
     output_schema::validate("summary", &ok);
     output_schema::validate("run-stream", &ok);
@@ -66,6 +67,14 @@ fn a_summary_off_the_contract_is_refused() {
         "a finished run has every field"
     );
     assert!(off(&|d| d["at"] = "yesterday".into()), "RFC 3339");
+    assert!(
+        off(&|d| d["next_step"] = serde_json::Value::Null),
+        "a failed run says what to do next"
+    );
+    assert!(
+        off(&|d| d["next_step"]["action"] = "retry".into()),
+        "an action of the contract's"
+    );
     // Nothing to do before anything ran: only type, outcome and steps_run.
     output_schema::validate(
         "summary",

@@ -185,12 +185,16 @@ pub(crate) struct PlanArgs {
     /// Save the plan for `noderoll apply FILE`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Exit 0 when there is nothing to do and 2 when there are changes.
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 8 when only finalize is left.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// How far the version guard lets the target go.
     #[command(flatten)]
     pub versions: VersionArgs,
+    /// Plan a target that failed before and was rolled back, as `apply --retry-failed-target`
+    /// would apply it.
+    #[arg(long)]
+    pub retry_failed_target: bool,
     /// The state directory.
     #[command(flatten)]
     pub state_dir: StateDirArgs,

@@ -95,6 +95,10 @@ pub(crate) async fn finish(
         Err(e) if interrupted => Some(ErrorDoc::message(e.to_string())),
         Err(e) => Some(crate::error_chain::document(e)),
     };
+    let next = result.as_ref().err().map(|e| {
+        let commands = crate::next_step::Commands::of_run(resume_hint, &w.plan.path);
+        crate::next_step::after_error(e, &commands)
+    });
     let summary = Summary::finished(
         outcome,
         steps,
@@ -102,6 +106,7 @@ pub(crate) async fn finish(
             elapsed_s: (elapsed * 1000.0).round() / 1000.0,
             error,
             resume: interrupted.then(|| resume_hint.to_string()),
+            next_step: next.clone(),
             service: after.as_ref().map(status::document),
             service_urls: moved
                 .as_ref()
@@ -130,7 +135,6 @@ pub(crate) async fn finish(
         target: w.spec.target.describe(),
         plan: &w.plan.path,
         elapsed,
-        resume_hint,
         service: after
             .as_ref()
             .filter(|_| shows_service)
@@ -138,5 +142,9 @@ pub(crate) async fn finish(
         moved,
     };
     printer.print_outcome(&view)?;
-    result.map(|_| exit_codes::SUCCESS)
+    match (result, next) {
+        (Ok(_), _) => Ok(exit_codes::SUCCESS),
+        (Err(e), Some(next)) => Err(crate::next_step::noted(e, next)),
+        (Err(e), None) => Err(e),
+    }
 }

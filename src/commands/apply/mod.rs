@@ -157,7 +157,7 @@ async fn execute(
     if run.saved.is_none() && !args.yes {
         ask(mode, &run, &plan, &rolling_back)?;
     }
-    let reporters = Reporters::new(&run, printer);
+    let reporters = Reporters::new(&run, printer, rolling_back.is_some());
     let started = Instant::now();
     let (result, nodes) = match &rolling_back {
         Some(back) => run_rollback(&run, &view, back, &reporters, cancel).await?,
@@ -246,19 +246,30 @@ fn nothing_to_roll_back(run: &Started, printer: Printer) -> Result<u8, AppError>
 /// `apply` of a target that failed here before: refused without `--retry-failed-target`;
 /// with it, true (the journal is told when it succeeds).
 fn check_failed_target(args: &ApplyArgs, mode: Mode, run: &Started) -> Result<bool, AppError> {
-    let failed = run.journal.failed_target(&run.w.spec.target.key());
     if mode != Mode::Apply {
         return Ok(false);
     }
-    match failed {
-        Some(_) if args.retry_failed_target => Ok(true),
-        Some((at, reason)) => Err(AppError::FailedTarget {
-            target: run.w.spec.target.describe(),
-            at,
-            reason,
-        }),
-        None => Ok(false),
+    let target = &run.w.spec.target;
+    match failed_target_refusal(&run.journal, target, args.retry_failed_target) {
+        Some(refusal) => Err(refusal),
+        None => Ok(run.journal.failed_target(&target.key()).is_some()),
     }
+}
+
+/// The refusal of a target that failed on this service before and was rolled back, unless
+/// `retry` (`--retry-failed-target`): the one check `apply` and `plan` share, so a plan says
+/// it is blocked exactly when apply refuses.
+pub(crate) fn failed_target_refusal(
+    journal: &crate::journal::Journal,
+    target: &Target,
+    retry: bool,
+) -> Option<AppError> {
+    let (at, reason) = journal.failed_target(&target.key())?;
+    (!retry).then(|| AppError::FailedTarget {
+        target: target.describe(),
+        at,
+        reason,
+    })
 }
 
 /// `rollback --dry-run`: the rollback's plan, and exit 2.
@@ -272,7 +283,14 @@ fn print_rollback_plan(
         .as_ref()
         .expect("a rollback plan has a version");
     let from = run.w.spec.target.reference();
-    printer.print_record(&RollbackPlan::new(from, to.reference(), kind, plan))?;
+    let commands = crate::next_step::Commands::of_run(&run.resume_hint, &run.w.plan.path);
+    let next = crate::next_step::NextStep::new(
+        crate::next_step::Action::RollBack,
+        Some(commands.rollback()),
+        format!("the steps above take the service back to {}", to.describe()),
+    );
+    crate::next_step::print_stderr(&next);
+    printer.print_record(&RollbackPlan::new(from, to.reference(), kind, plan, next))?;
     Ok(exit_codes::CHANGES_PENDING)
 }
 
@@ -326,7 +344,7 @@ struct Reporters {
 }
 
 impl Reporters {
-    fn new(run: &Started, printer: Printer) -> Reporters {
+    fn new(run: &Started, printer: Printer, rollback: bool) -> Reporters {
         let w = &run.w;
         let (human, base) = printer.run_reporter();
         let notifier = w
@@ -346,12 +364,18 @@ impl Reporters {
         ));
         let reporter: Arc<dyn Reporter> = journaled.clone();
         if !run.adopted.is_empty() {
-            reporter.report(&crate::exec::Event::Warning {
-                message: format!(
+            let message = if rollback {
+                format!(
+                    "{} node(s) launched by the abandoned upgrade are retired with it",
+                    run.adopted.len()
+                )
+            } else {
+                format!(
                     "resuming: {} node(s) launched by an earlier run that did not finish are adopted, not launched again",
                     run.adopted.len()
-                ),
-            });
+                )
+            };
+            reporter.report(&crate::exec::Event::Warning { message });
         }
         Reporters {
             human,

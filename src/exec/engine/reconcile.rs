@@ -193,7 +193,9 @@ impl Engine {
             context,
         )
         .await;
+        // A launcher or hook that cannot be run is the plan's mistake: stop, fix, re-run.
         let new_node = self.options.rollback.is_none()
+            && !source.is_configuration()
             && matches!(
                 step,
                 Step::LaunchNodes { .. } | Step::TrustNodes { .. } | Step::Soak { .. }

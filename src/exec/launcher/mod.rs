@@ -36,6 +36,9 @@ pub(crate) enum LaunchError {
         command: String,
         /// Exit status and stderr excerpt.
         detail: String,
+        /// It could not be run at all (not found, not executable): the plan's mistake,
+        /// never a new node's failure.
+        cannot_run: bool,
     },
     /// The command's answer is unusable.
     #[error(
@@ -101,16 +104,18 @@ impl CommandLauncher {
         command: &str,
         env: &[(&str, String)],
     ) -> Result<String, LaunchError> {
-        let failed = |detail: String| LaunchError::Failed {
+        let failed = |detail: String, cannot_run: bool| LaunchError::Failed {
             which,
             command: command.to_string(),
             detail,
+            cannot_run,
         };
         let ran = crate::exec::shell::run(command, &self.cwd, env, None, self.timeout)
             .await
-            .map_err(failed)?;
+            .map_err(|e| failed(e, false))?;
         if !ran.status.success() {
-            return Err(failed(format!("{} ({})", ran.status, ran.stderr_tail)));
+            let detail = format!("{} ({})", ran.status, ran.stderr_tail);
+            return Err(failed(detail, ran.cannot_run()));
         }
         Ok(ran.stdout)
     }

@@ -26,8 +26,14 @@ pub(super) async fn soak(
     duration: Duration,
     view: &ServiceView,
 ) -> Result<(), StepError> {
+    // A rollback soaks the previous version's nodes, not new ones.
+    let whose = if cx.run.abandon.is_some() {
+        "the previous version's nodes"
+    } else {
+        "the new nodes"
+    };
     cx.report(Event::Waiting {
-        what: format!("{}s of the new nodes healthy", duration.as_secs_f64()),
+        what: format!("{}s of {whose} healthy", duration.as_secs_f64()),
     });
     let trusted: Vec<(String, NodeAddr)> = gates::soak_judges(view, &cx.spec.target)
         .into_iter()

@@ -1,0 +1,371 @@
+//! What to do after a command that did not succeed: one next step per outcome (continue, roll
+//! back, fix a named thing, wait), printed as the last line on stderr for people and carried
+//! as `next_step` in the JSON documents that end a run (`summary`) or a `plan`.
+
+pub(crate) use crate::output::next_step::{Action, NextStep, print_stderr};
+
+use crate::errors::{AppError, Noted};
+use crate::exec::EngineError;
+use crate::exit_codes;
+
+/// `error`, with `next` attached.
+pub(crate) fn noted(error: AppError, next: NextStep) -> AppError {
+    AppError::Next(Box::new(Noted { error, next }))
+}
+
+/// The commands a next step names, for the command that was run.
+#[derive(Debug, Clone)]
+pub(crate) struct Commands {
+    /// The command that runs this one again (and continues it).
+    pub again: String,
+    /// The plan file, as given.
+    pub plan: Option<String>,
+}
+
+impl Commands {
+    /// From the process's arguments (`args[0]` is the program): the same command again, with
+    /// the plan file from `--plan` (or `NODEROLL_PLAN`).
+    pub(crate) fn from_args(args: &[String]) -> Commands {
+        let words: Vec<String> = args.iter().skip(1).map(|a| shell_word(a)).collect();
+        let mut plan = None;
+        for (i, a) in args.iter().enumerate() {
+            if a == "--plan" {
+                plan = args.get(i + 1).cloned();
+            } else if let Some(p) = a.strip_prefix("--plan=") {
+                plan = Some(p.to_string());
+            }
+        }
+        let plan = plan.or_else(|| std::env::var(crate::env_vars::PLAN).ok());
+        Commands {
+            again: format!("noderoll {}", words.join(" ")),
+            plan,
+        }
+    }
+
+    /// A run's: `again` is the command that resumes it (without the note a saved plan's
+    /// resume command carries, which is no part of the command).
+    pub(crate) fn of_run(again: &str, plan: &std::path::Path) -> Commands {
+        Commands {
+            again: again
+                .split(" (the saved plan ")
+                .next()
+                .unwrap_or(again)
+                .to_string(),
+            plan: Some(plan.display().to_string()),
+        }
+    }
+
+    fn again(&self) -> Option<String> {
+        Some(self.again.clone())
+    }
+
+    fn plan_arg(&self) -> String {
+        match &self.plan {
+            Some(p) => format!(" --plan {}", shell_word(p)),
+            None => String::new(),
+        }
+    }
+
+    /// `noderoll rollback --plan P --yes`.
+    pub(crate) fn rollback(&self) -> String {
+        format!("noderoll rollback{} --yes", self.plan_arg())
+    }
+
+    /// `noderoll apply --plan P --yes`.
+    fn apply(&self) -> String {
+        format!("noderoll apply{} --yes", self.plan_arg())
+    }
+
+    /// This command again, trying a target that failed here before.
+    fn retry_failed(&self) -> String {
+        let base = self.again.replace(" --retry-failed-target", "");
+        format!("{base} --retry-failed-target")
+    }
+}
+
+/// The next step after `e`, whose run is re-run by `c.again`.
+pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
+    use Action::*;
+    let one = |e: &(dyn std::error::Error + 'static)| crate::errors::one_line(e);
+    match e {
+        AppError::Next(n) => n.next.clone(),
+        _ if e.exit_code() == exit_codes::RESUMABLE => NextStep::new(
+            Continue,
+            c.again(),
+            "interrupted at a safe point; the same command continues where it stopped",
+        ),
+        AppError::Engine(EngineError::Observe(_)) => by_exit_code(e, c),
+        AppError::Engine(engine) => after_engine(engine, c),
+        AppError::RolledBack { failure, to, .. } => NextStep::new(
+            Fix,
+            Some(c.retry_failed()),
+            format!(
+                "why the new node failed ({}); the service runs {to} again and the target is recorded as failed",
+                one(failure.as_ref())
+            ),
+        ),
+        AppError::RollbackFailed { rollback, .. } => NextStep::new(
+            RollBack,
+            Some(c.rollback()),
+            format!(
+                "the automatic rollback failed ({}); running it again finishes it (`{}` continues the upgrade instead)",
+                one(rollback.as_ref()),
+                c.apply()
+            ),
+        ),
+        AppError::FailedTarget { reason, .. } => NextStep::new(
+            Fix,
+            Some(c.retry_failed()),
+            format!("why the target failed here before ({reason}), then try it again"),
+        ),
+        AppError::RollbackImpossible(why) => {
+            NextStep::new(Fix, None, format!("a rollback cannot be done: {why}"))
+        }
+        AppError::Declined => NextStep::new(
+            Continue,
+            c.again(),
+            "nothing was changed; run it again and answer 'yes' to go ahead",
+        ),
+        AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => NextStep::new(
+            Fix,
+            Some(format!("noderoll plan{} --out FILE", c.plan_arg())),
+            "the service changed since the plan was saved: plan again, review it, apply the new file",
+        ),
+        AppError::Lock(crate::journal::LockError::Held { .. }) => NextStep::new(
+            Wait,
+            c.again(),
+            "the other run named above to end (`noderoll status` shows the service meanwhile; a lock whose run died is taken over)",
+        ),
+        AppError::Lock(_) => NextStep::new(
+            Fix,
+            c.again(),
+            "the state directory named above (--state-dir or NODEROLL_STATE_DIR): it must be a directory this user can write",
+        ),
+        AppError::Timeout(what) => NextStep::new(
+            Wait,
+            c.again(),
+            format!("{what}; run it again (with a longer --timeout) to keep waiting"),
+        ),
+        AppError::Violations(_) | AppError::Output(_) => {
+            NextStep::new(Report, None, crate::errors::one_line(e))
+        }
+        _ => by_exit_code(e, c),
+    }
+}
+
+/// The next step after a command that exited `code` without an error of its own (a watch
+/// whose service's run failed, a `status --until` or `vote --follow` stopped, a sandbox's
+/// invariant check).
+pub(crate) fn after_exit(code: u8, c: &Commands) -> Option<NextStep> {
+    use Action::*;
+    let sandbox = c.again.starts_with("noderoll sandbox ");
+    Some(match code {
+        exit_codes::SUCCESS => return None,
+        exit_codes::RESUMABLE => NextStep::new(
+            Continue,
+            c.again(),
+            "stopped before it was done; the same command carries on",
+        ),
+        _ if sandbox => NextStep::new(
+            Report,
+            None,
+            "the sandbox recorded the invariant violations listed above",
+        ),
+        _ => NextStep::new(
+            Fix,
+            c.again(),
+            "what the failing run above names (each service's run ends with its own next step)",
+        ),
+    })
+}
+
+/// The next step after a run that stopped.
+fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
+    use Action::*;
+    match e {
+        EngineError::Preflight { failed } => NextStep::new(
+            Fix,
+            c.again(),
+            format!(
+                "the failed preflight check(s): {} (nothing was changed)",
+                failed.join("; ")
+            ),
+        ),
+        EngineError::NotReadyToFinalize { .. } => NextStep::new(
+            Apply,
+            Some(c.apply()),
+            "the upgrade's other steps come before finalize",
+        ),
+        EngineError::Blocked { step, reason } => NextStep::new(
+            Wait,
+            c.again(),
+            format!(
+                "the gate of `{step}` to hold: {reason}; the command continues (to roll back instead: {})",
+                c.rollback()
+            ),
+        ),
+        EngineError::Step { source, .. } => NextStep::new(
+            Fix,
+            c.again(),
+            format!(
+                "{}; once fixed, the command continues from this step (to roll back instead: {})",
+                crate::errors::one_line(source),
+                c.rollback()
+            ),
+        ),
+        EngineError::LaunchBudgetSpent { .. } => NextStep::new(
+            Fix,
+            c.again(),
+            format!(
+                "the launcher or the new build (each launched node's fate is named above); the command launches afresh (to roll back instead: {})",
+                c.rollback()
+            ),
+        ),
+        EngineError::Cancelled { .. } => NextStep::new(
+            Continue,
+            c.again(),
+            "interrupted at a safe point; the same command continues where it stopped",
+        ),
+        EngineError::Observe(_) => NextStep::new(
+            Fix,
+            c.again(),
+            "the way to the service (network, nodes, [service] url); running again continues from where the run stopped",
+        ),
+        EngineError::Config(why) => NextStep::new(
+            Fix,
+            c.again(),
+            format!("the plan file: {why} (nothing was changed)"),
+        ),
+    }
+}
+
+/// The next step of everything else, by what its exit code says.
+fn by_exit_code(e: &AppError, c: &Commands) -> NextStep {
+    use Action::*;
+    let plan = c.plan.as_deref().unwrap_or("the plan file");
+    let input = match e {
+        AppError::Settings(_) => "the plan file or option named above".to_string(),
+        AppError::Trust(_) => {
+            format!("the service certificate named above ([service] service_cert in {plan})")
+        }
+        AppError::Identity(_) => {
+            format!("the member certificate, key or signer named above ([[members]] in {plan})")
+        }
+        _ => "the input named above".to_string(),
+    };
+    match e.exit_code() {
+        exit_codes::USAGE => NextStep::new(
+            Fix,
+            c.again(),
+            format!("{input} (nothing was sent to the service)"),
+        ),
+        exit_codes::SERVICE_UNAVAILABLE => NextStep::new(
+            Fix,
+            c.again(),
+            format!(
+                "the way to the service: [service] url and service_cert in {plan}, the network, or the nodes themselves"
+            ),
+        ),
+        exit_codes::LOCKED => NextStep::new(
+            Fix,
+            None,
+            "the state directory named above belongs to a newer noderoll: use that version",
+        ),
+        exit_codes::PREFLIGHT_FAILED => NextStep::new(
+            Fix,
+            c.again(),
+            format!("{} (nothing was changed)", crate::errors::one_line(e)),
+        ),
+        exit_codes::INTERNAL => NextStep::new(Report, None, crate::errors::one_line(e)),
+        _ => NextStep::new(Fix, c.again(), crate::errors::one_line(e)),
+    }
+}
+
+/// `word` as one shell word: as is when it needs no quoting, else single-quoted.
+pub(crate) fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-+:,=@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands() -> Commands {
+        Commands::from_args(&[
+            "noderoll".into(),
+            "apply".into(),
+            "--plan".into(),
+            "my plan.toml".into(),
+            "--yes".into(),
+        ])
+    }
+
+    #[test]
+    fn the_commands_name_the_plan_as_given() {
+        let c = commands();
+        assert_eq!(c.again, "noderoll apply --plan 'my plan.toml' --yes");
+        assert_eq!(
+            c.rollback(),
+            "noderoll rollback --plan 'my plan.toml' --yes"
+        );
+        assert_eq!(
+            c.retry_failed(),
+            "noderoll apply --plan 'my plan.toml' --yes --retry-failed-target"
+        );
+    }
+
+    #[test]
+    fn a_saved_plans_resume_note_is_no_part_of_the_command() {
+        let c = Commands::of_run(
+            "noderoll apply --plan p.toml --yes (the saved plan s.json is now stale)",
+            std::path::Path::new("p.toml"),
+        );
+        assert_eq!(c.again, "noderoll apply --plan p.toml --yes");
+        assert_eq!(
+            c.retry_failed(),
+            "noderoll apply --plan p.toml --yes --retry-failed-target"
+        );
+    }
+
+    #[test]
+    fn every_exit_code_gets_a_next_step() {
+        let c = commands();
+        let cases: Vec<(AppError, Action)> = vec![
+            (AppError::Usage("bad".into()), Action::Fix),
+            (AppError::Declined, Action::Continue),
+            (AppError::Timeout("no".into()), Action::Wait),
+            (
+                AppError::Engine(EngineError::Cancelled { step: "x".into() }),
+                Action::Continue,
+            ),
+            (
+                AppError::Engine(EngineError::Preflight {
+                    failed: vec!["a: b".into()],
+                }),
+                Action::Fix,
+            ),
+            (AppError::Violations(1), Action::Report),
+        ];
+        for (e, action) in cases {
+            let next = after_error(&e, &c);
+            assert_eq!(next.action, action, "{e}");
+            assert!(!next.human().is_empty());
+        }
+    }
+
+    #[test]
+    fn the_human_line_leads_with_what_to_do() {
+        let next = NextStep::new(Action::Continue, Some("noderoll apply".into()), "why");
+        assert_eq!(next.human(), "To continue: noderoll apply\n  why\n");
+        let fix = NextStep::new(Action::Fix, Some("noderoll apply".into()), "the hook");
+        assert_eq!(fix.human(), "Fix: the hook\n  then: noderoll apply\n");
+    }
+}
