@@ -6,8 +6,8 @@ use crate::ccf::tls::cert_not_after;
 use crate::ccf::types::{NodeStatus, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr};
 use crate::observe::Observation;
+use crate::plan::UpgradeSpec;
 use crate::plan::certs::{Expiring, NodeCertValidity, node_cert_validity};
-use crate::plan::{PlannedStep, Step, UpgradeSpec};
 
 /// Why no validity could be settled on.
 #[derive(Debug)]
@@ -45,17 +45,12 @@ pub(crate) async fn read_node_cert_validity(
     })
 }
 
-/// The certificates an upgrade planned as `steps` relies on: the service certificate (from
-/// `/node/network`) and the endorsed certificate (`GET /gov/service/nodes`, `certificate`)
-/// of every Trusted node the steps do not retire.
-pub(crate) fn relied_on(obs: &Observation, steps: &[PlannedStep]) -> Vec<Expiring> {
-    let retiring: Vec<&str> = steps
-        .iter()
-        .filter_map(|s| match &s.step {
-            Step::RetireNode { node_id, .. } => Some(node_id.as_str()),
-            _ => None,
-        })
-        .collect();
+/// The certificates an upgrade relies on: the service certificate (from `/node/network`)
+/// and the endorsed certificate (`GET /gov/service/nodes`, `certificate`) of every Trusted
+/// node, those the plan retires included: each serves until its retire step, and clients
+/// that check dates (noderoll's own rustls client included) refuse an expired one. The whole
+/// upgrade's duration stays the window for all of them, a conservative bound.
+pub(crate) fn relied_on(obs: &Observation) -> Vec<Expiring> {
     let mut out: Vec<Expiring> = cert_not_after(&obs.network.service_certificate)
         .map(|not_after| Expiring {
             what: "the service certificate".into(),
@@ -65,9 +60,11 @@ pub(crate) fn relied_on(obs: &Observation, steps: &[PlannedStep]) -> Vec<Expirin
         })
         .into_iter()
         .collect();
-    for n in obs.nodes.iter().filter(|n| {
-        n.info.status == NodeStatus::Trusted && !retiring.contains(&n.info.node_id.as_str())
-    }) {
+    for n in obs
+        .nodes
+        .iter()
+        .filter(|n| n.info.status == NodeStatus::Trusted)
+    {
         let Some(not_after) = n
             .gov
             .as_ref()

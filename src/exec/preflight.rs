@@ -197,14 +197,14 @@ impl Preflight<'_> {
             .map(|ctx| planner::plan(view, self.spec, ctx).steps)
             .unwrap_or_default();
         let duration = expected_duration(&steps, self.spec);
-        let warnings = expiring_warnings(&relied_on(obs, &steps), jiff::Timestamp::now(), duration);
+        let warnings = expiring_warnings(&relied_on(obs), jiff::Timestamp::now(), duration);
         const OUTLAST: &str = "certificates outlast the upgrade";
         if warnings.is_empty() {
             out.push(check(
                 OUTLAST,
                 true,
                 format!(
-                    "the service certificate and the certificates of the nodes that stay are valid for the upgrade's longest expected duration ({}s) plus a day",
+                    "the service certificate and the Trusted nodes' certificates are valid for the upgrade's longest expected duration ({}s) plus a day",
                     duration.as_secs()
                 ),
             ));
@@ -475,8 +475,9 @@ fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
 }
 
 /// An SNP target needs a minimum TCB version for its nodes' CPU model in the join policy, or
-/// CCF refuses every one of them at join ([`version::SNP_MINIMUM_TCB_RULE`]). No flag lets
-/// it through: the fix is a proposal, named in the detail.
+/// a 6.x/7.x primary refuses them at join ([`version::SNP_MINIMUM_TCB_RULE`]; a conservative
+/// guard, as some versions skip the check). No flag lets it through: the fix is a proposal,
+/// named in the detail.
 fn snp_minimum_tcb(
     spec: &UpgradeSpec,
     view: &ServiceView,

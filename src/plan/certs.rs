@@ -101,8 +101,8 @@ pub(crate) struct Expiring {
 }
 
 /// Those of `certs` that expire before `now` + `duration` + one day: the upgrade may outlive
-/// them (a node whose certificate expires can no longer be reached over TLS by clients and
-/// peers that check dates), each as a warning naming the renewing proposal.
+/// them (a node whose certificate expires can no longer be reached over TLS by clients,
+/// noderoll included, that check dates), each as a warning naming the renewing proposal.
 pub(crate) fn expiring_warnings(
     certs: &[Expiring],
     now: jiff::Timestamp,

@@ -198,27 +198,41 @@ pub struct JoinPolicyRule {
 /// SNP services coming from 5.x must have a minimum TCB version per CPU model.
 pub const SNP_MINIMUM_TCB_RULE: JoinPolicyRule = JoinPolicyRule {
     id: "snp-minimum-tcb-version",
-    why: "nodes.snp.tcb_versions is empty: CCF refuses every joining SNP node whose CPU model \
-          has no minimum TCB version (FailedInvalidCPUID). Services created on 6.x get one in \
-          their genesis transaction; services coming from 5.x must add it",
+    why: "nodes.snp.tcb_versions is empty: a CCF 6.x/7.x primary refuses a joining SNP node \
+          whose CPU model has no minimum TCB version (FailedInvalidCPUID; early 6.0.x skips \
+          the check for attestation versions below 3, and a 5.x primary does not check, so \
+          noderoll refuses conservatively). Services created or recovered on 6.x record the \
+          starting node's CPU model and TCB; services coming from 5.x must add it",
     source: "CCF src/node/quote.cpp, verify_tcb_version_against_store (called by \
              AttestationProvider::verify_quote_against_store when a node joins); \
+             src/node/rpc/node_frontend.h, create (trust_node_snp_tcb_version); \
              doc/build_apps/migration_5_x_to_6_0.rst, \"SNP TCB version\"; CCF #6924",
 };
 
 /// The proposal that gives an SNP service its minimum TCB version: the action its
 /// constitution has (`set_snp_minimum_tcb_version_hex` from 6.0.9, else the deprecated
-/// object form), or, without the constitution, the one the `target` version ships.
+/// object form), or, without the constitution, the one the `target` version ships. A known
+/// constitution with neither would reject the action in its `validate` step ("no such
+/// action"): it must first be replaced, in a proposal of its own.
 pub fn snp_tcb_fix(constitution: Option<&str>, target: Option<&CcfVersion>) -> String {
-    let hex = match constitution {
-        Some(c) if c.contains("\"set_snp_minimum_tcb_version_hex\"") => true,
-        Some(c) if c.contains("\"set_snp_minimum_tcb_version\"") => false,
-        _ => target.is_none_or(|t| *t >= at(v(6, 0, 9))),
+    let target_ships_hex = target.is_none_or(|t| *t >= at(v(6, 0, 9)));
+    let (hex, replace_first) = match constitution {
+        Some(c) if c.contains("\"set_snp_minimum_tcb_version_hex\"") => (true, false),
+        Some(c) if c.contains("\"set_snp_minimum_tcb_version\"") => (false, false),
+        Some(_) => (target_ships_hex, true),
+        None => (target_ships_hex, false),
     };
-    if hex {
-        "set_snp_minimum_tcb_version_hex {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": \"<16 hex: the TCB version of your nodes' attestation, e.g. d315000000000004>\"}".into()
+    let action = if hex {
+        "set_snp_minimum_tcb_version_hex {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": \"<16 lower-case hex: the TCB version of your nodes' attestation, e.g. d315000000000004>\"}"
     } else {
-        "set_snp_minimum_tcb_version {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": {\"boot_loader\": n, \"tee\": n, \"snp\": n, \"microcode\": n}}".into()
+        "set_snp_minimum_tcb_version {\"cpuid\": \"<8 lower-case hex, e.g. 00a00f11 for Milan>\", \"tcb_version\": {\"boot_loader\": n, \"tee\": n, \"snp\": n, \"microcode\": n}}"
+    };
+    if replace_first {
+        format!(
+            "set_constitution {{\"constitution\": \"<the target release's constitution, with its actions.js>\"}} (this service's constitution has no TCB action, so it would reject one; this proposal must pass first, on its own), then a proposal with {action}"
+        )
+    } else {
+        action.into()
     }
 }
 
@@ -526,6 +540,17 @@ mod tests {
         assert!(old.starts_with("set_snp_minimum_tcb_version {") && old.contains("boot_loader"));
         let c = "[\"set_snp_minimum_tcb_version\", new Action(...)]";
         assert!(snp_tcb_fix(Some(c), None).starts_with("set_snp_minimum_tcb_version {"));
+        // A known constitution without either action: replace it first, on its own.
+        let bare = "[\"transition_node_to_trusted\", new Action(...)]";
+        let f = snp_tcb_fix(Some(bare), CcfVersion::parse("ccf-6.0.9").as_ref());
+        assert!(
+            f.starts_with("set_constitution {\"constitution\"")
+                && f.contains("actions.js")
+                && f.contains(
+                    "on its own), then a proposal with set_snp_minimum_tcb_version_hex {"
+                ),
+            "{f}"
+        );
         let mut one = empty.clone();
         one.insert("00a00f11".to_string(), serde_json::json!({}));
         assert_eq!(snp_minimum_tcb(Some(&one), None, None), None);

@@ -197,8 +197,11 @@ fn check_tcb(name: &str, args: &Value) -> Result<(), String> {
     match name {
         "set_snp_minimum_tcb_version_hex" => {
             let t = string_arg(args, "tcb_version")?;
-            if !is_hex(t, 16) {
-                return Err(format!("tcb_version {t:?} must be 16 hex characters"));
+            // `checkValidTcbVersionHex`: 8 bytes of lower-case hex.
+            if !is_hex(t, 16) || t.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "tcb_version {t:?} must be 16 lower-case hex characters"
+                ));
             }
         }
         "set_snp_minimum_tcb_version" => {
@@ -220,9 +223,11 @@ fn check_trust(args: &Value) -> Result<(), String> {
     }
     string_arg(args, "valid_from")?;
     if let Some(d) = args.get("validity_period_days") {
-        match d.as_u64() {
+        // `checkType(…, "integer")` then `checkBounds(…, 1, null)`, with CCF's own texts.
+        match d.as_i64() {
             Some(n) if n >= 1 => {}
-            _ => return Err("validity_period_days must be an integer >= 1".into()),
+            Some(_) => return Err("validity_period_days must be greater than 1".into()),
+            None => return Err("validity_period_days must be an integer".into()),
         }
     }
     Ok(())
@@ -356,6 +361,35 @@ mod tests {
         );
         let e = validate(br#"{"actions":[{"name":"set_js_app","args":{"bundle":{"metadata":{"endpoints":{"/x":{"get":{"js_module":"m.js"}}}},"modules":[]}}}]}"#).unwrap_err();
         assert!(e.contains("not in the bundle"), "{e}");
+    }
+
+    #[test]
+    fn tcb_hex_must_be_lower_case_and_validity_uses_ccfs_texts() {
+        let tcb = |t: &str| {
+            validate(format!(r#"{{"actions":[{{"name":"set_snp_minimum_tcb_version_hex","args":{{"cpuid":"00a00f11","tcb_version":"{t}"}}}}]}}"#).as_bytes())
+        };
+        assert!(tcb("d315000000000004").is_ok());
+        let e = tcb("D315000000000004").unwrap_err();
+        assert!(e.contains("lower-case hex"), "{e}");
+        let trust = |d: &str| {
+            validate(format!(r#"{{"actions":[{{"name":"transition_node_to_trusted","args":{{"node_id":"{}","valid_from":"20260101000000Z","validity_period_days":{d}}}}}]}}"#, "a".repeat(64)).as_bytes())
+        };
+        assert!(trust("1").is_ok());
+        assert!(
+            trust("0")
+                .unwrap_err()
+                .ends_with("validity_period_days must be greater than 1")
+        );
+        assert!(
+            trust("-3")
+                .unwrap_err()
+                .ends_with("validity_period_days must be greater than 1")
+        );
+        assert!(
+            trust("\"x\"")
+                .unwrap_err()
+                .ends_with("validity_period_days must be an integer")
+        );
     }
 
     #[test]

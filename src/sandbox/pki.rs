@@ -63,7 +63,10 @@ pub struct ServiceIdentity {
 }
 
 /// `notBefore` = `from`, `notAfter` = `from` + `days` − 1 s: CCF's
-/// `compute_cert_valid_to_string` (`ccf/crypto/certs.h`; RFC 5280's `notAfter` is inclusive).
+/// `compute_cert_valid_to_string` (`src/crypto/certs.h`; RFC 5280's `notAfter` is inclusive),
+/// reached from `transition_node_to_trusted` through `ccf.network.generateEndorsedCertificate`
+/// (`src/js/extensions/ccf/network.cpp`, `js_network_generate_endorsed_certificate`) and
+/// `create_endorsed_cert`.
 pub(crate) fn set_validity(params: &mut CertificateParams, from: SystemTime, days: u64) {
     params.not_before = from.into();
     params.not_after =
@@ -143,11 +146,11 @@ fn node_params() -> Result<CertificateParams, PkiError> {
 }
 
 impl NodeIdentity {
-    /// A new node key with both certificates. The endorsed one is valid 365 days from now:
-    /// a genesis node's, as if members had renewed it at the default maximum
-    /// (`set_all_nodes_certificate_validity`); a launched node's is issued again, with the
-    /// trust proposal's validity, when it is trusted ([`CertSlot::reissue_endorsed`]).
-    pub fn generate(service: &ServiceIdentity) -> Result<Self, PkiError> {
+    /// A new node key with both certificates. The endorsed one is valid `days` from now:
+    /// a genesis node's, as if members had renewed it (`set_all_nodes_certificate_validity`);
+    /// a launched node's is issued again, with the trust proposal's validity, when it is
+    /// trusted ([`CertSlot::reissue_endorsed`]).
+    pub fn generate(service: &ServiceIdentity, days: u64) -> Result<Self, PkiError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(pki_err)?;
         let node_id = sha256_hex(&key.subject_public_key_info());
         let mut own = node_params()?;
@@ -156,7 +159,7 @@ impl NodeIdentity {
         set_validity(&mut own, SystemTime::now(), 1);
         let self_signed = own.self_signed(&key).map_err(pki_err)?;
         let mut endorsed = node_params()?;
-        set_validity(&mut endorsed, SystemTime::now(), 365);
+        set_validity(&mut endorsed, SystemTime::now(), days);
         let endorsed = endorsed.signed_by(&key, &service.issuer).map_err(pki_err)?;
         Ok(NodeIdentity {
             node_id,

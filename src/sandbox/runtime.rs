@@ -171,7 +171,7 @@ impl Core {
             )));
         }
         let (shared, servers) = (&self.shared, &self.servers);
-        let identity = NodeIdentity::generate(&self.service)?;
+        let identity = NodeIdentity::generate(&self.service, 365)?;
         let listener =
             std::net::TcpListener::bind("127.0.0.1:0").map_err(io("cannot bind 127.0.0.1:0"))?;
         let port = listener

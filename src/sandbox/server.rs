@@ -55,9 +55,13 @@ pub struct SandboxOptions {
     /// default maximum (`maximum_service_certificate_validity_days`). 1 models one never
     /// renewed.
     pub service_cert_days: u64,
+    /// Days the genesis nodes' endorsed certificates are valid from the start (default 365:
+    /// renewed at the default maximum with `set_all_nodes_certificate_validity`).
+    pub genesis_node_cert_days: u64,
     /// SNP only: a service started on 5.x, before `nodes.snp.tcb_versions` existed, and
-    /// never given a minimum TCB version: the table is empty (CCF 6.x fills it only in the
-    /// genesis transaction of a new service, `trust_static_snp_tcb_version`).
+    /// never given a minimum TCB version: the table is empty (CCF 6.x fills it only when a
+    /// service starts or recovers, `node_frontend.h` `create` calling
+    /// `trust_node_snp_tcb_version`: the starting node's CPUID and reported TCB).
     pub snp_without_tcb_versions: bool,
     /// The nodes at start started from a snapshot at this seqno (0: none): a joiner with an
     /// older one is refused with `StartupSeqnoIsOld`.
@@ -81,6 +85,7 @@ impl SandboxOptions {
             uvm: false,
             stale_retired: 0,
             service_cert_days: 365,
+            genesis_node_cert_days: 365,
             snp_without_tcb_versions: false,
             startup_seqno: 0,
         }
@@ -116,7 +121,8 @@ impl Sandbox {
         let (members, member_entries) = write_members(&opts.dir, opts.members)?;
         check_variants(&opts)?;
         let (current, next) = builds(&opts);
-        let (identities, listeners) = bind_nodes(opts.nodes, &service)?;
+        let (identities, listeners) =
+            bind_nodes(opts.nodes, &service, opts.genesis_node_cert_days.max(1))?;
         let genesis: Vec<(String, u16)> = identities
             .iter()
             .zip(&listeners)
@@ -284,13 +290,14 @@ fn builds(opts: &SandboxOptions) -> (Build, Build) {
 fn bind_nodes(
     n: usize,
     service: &ServiceIdentity,
+    days: u64,
 ) -> Result<(Vec<NodeIdentity>, Vec<std::net::TcpListener>), SandboxError> {
     let mut identities = Vec::new();
     let mut listeners = Vec::new();
     for _ in 0..n {
         let listener =
             std::net::TcpListener::bind("127.0.0.1:0").map_err(io("cannot bind 127.0.0.1:0"))?;
-        identities.push(NodeIdentity::generate(service)?);
+        identities.push(NodeIdentity::generate(service, days)?);
         listeners.push(listener);
     }
     Ok((identities, listeners))
@@ -328,7 +335,7 @@ fn new_shared(
     let previous_service_cert_pem = if opts.stale_retired > 0 {
         let previous = ServiceIdentity::generate(365)?;
         for _ in 0..opts.stale_retired {
-            let identity = NodeIdentity::generate(&previous)?;
+            let identity = NodeIdentity::generate(&previous, 365)?;
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .map_err(io("cannot bind 127.0.0.1:0"))?
@@ -372,7 +379,7 @@ fn start_gateway(
     service: &ServiceIdentity,
     service_cert: &Path,
 ) -> Result<(Handle<SocketAddr>, u16), SandboxError> {
-    let identity = NodeIdentity::generate(service)?;
+    let identity = NodeIdentity::generate(service, 365)?;
     let cert = CertSlot::new(&identity, true);
     let trust = crate::ccf::ServiceCert::load(service_cert).map_err(|e| {
         SandboxError::Refused(format!("cannot read back the service certificate: {e}"))

@@ -242,3 +242,30 @@ async fn a_renewed_service_certificate_gives_no_warning() {
         "{doc}"
     );
 }
+
+#[tokio::test]
+async fn preflight_warns_about_a_node_the_upgrade_retires_whose_certificate_expires_first() {
+    // Every genesis node is retired by the plan, but each serves until its retire step:
+    // clients that check dates (noderoll's own included) refuse it once expired.
+    let r = start_sandbox_with(1, Platform::Virtual, 5.0, |o| o.genesis_node_cert_days = 1).await;
+    let plan = r.plan_path();
+    let state = tempfile::tempdir().unwrap();
+    let run = noderoll_in(
+        state.path(),
+        &["plan", "--plan", plan.to_str().unwrap(), "--output", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "a warning, not a failure: {}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let genesis = &r.sandbox.info().nodes[0].node_id;
+    let warned = doc["preflight"].as_array().unwrap().iter().any(|c| {
+        c["notice"] == "warning"
+            && c["detail"].as_str().is_some_and(|d| {
+                d.starts_with(&format!("node {}'s certificate expires on ", &genesis[..8]))
+                    && d.contains(&format!(
+                        "set_node_certificate_validity {{\"node_id\": \"{genesis}\""
+                    ))
+            })
+    });
+    assert!(warned, "{doc}");
+}

@@ -270,9 +270,9 @@ async fn a_trust_resumed_on_a_later_day_finishes_its_own_open_proposal() {
             .map(|id| {
                 Action::new(
                     "transition_node_to_trusted",
-                    // With the validity the run asks for (the service's maximum): a
-                    // proposal asking for another is not the run's own.
-                    json!({"node_id": id, "valid_from": yesterday, "validity_period_days": 365}),
+                    // Without validity_period_days (an older noderoll, or by hand): CCF
+                    // reads that as the service's maximum, what the plan asks for.
+                    json!({"node_id": id, "valid_from": yesterday}),
                 )
             })
             .collect(),

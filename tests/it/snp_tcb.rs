@@ -1,6 +1,6 @@
 //! SNP minimum TCB version (issue 16, part 1, last rule): an SNP service whose join policy has
-//! no `nodes.snp.tcb_versions` (one coming from 5.x) refuses every new SNP node at join (CCF
-//! `verify_tcb_version_against_store`). noderoll refuses such an upgrade before any write,
+//! no `nodes.snp.tcb_versions` (one coming from 5.x) refuses new SNP nodes at join (CCF
+//! `verify_tcb_version_against_store`, as the sandbox models it). noderoll refuses such an upgrade before any write,
 //! naming the proposal that fixes it; once it is passed, the upgrade runs.
 
 use noderoll::ccf::types::{Action, ProposalBody};

@@ -10,6 +10,7 @@ use crate::ccf::actions::TRANSITION_NODE_TO_TRUSTED;
 use crate::ccf::types::{Action, short_id};
 use crate::ccf::{CcfClient, ClientError, NodeAddr};
 use crate::exec::events::Event;
+use crate::plan::certs::NodeCertValidity;
 use crate::plan::{ServiceView, Target};
 use crate::wait::{Poller, Probe, wait_until};
 
@@ -24,25 +25,29 @@ pub(super) async fn trust(
             "no Pending node launched by this run attests the target code version".into(),
         ));
     }
-    let days = validity_days(cx, view).await?;
+    let validity = validity_days(cx, view).await?;
     // A run resumed after a crash must propose the very same actions, so that its earlier
     // open proposal is found and finished instead of a second one made: the open trust
-    // proposal of our members for these nodes, with this validity, gives `valid_from`,
-    // whatever day it is. Otherwise the start of the day (UTC).
-    let valid_from = open_trust_valid_from(cx, node_ids, days)
-        .await?
-        .unwrap_or_else(|| jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string());
-    // CCF's `transition_node_to_trusted` issues each node's endorsed certificate valid from
-    // `valid_from` for `validity_period_days` (default: the service's maximum).
-    let actions = node_ids
-        .iter()
-        .map(|id| {
-            Action::new(
-                TRANSITION_NODE_TO_TRUSTED,
-                json!({ "node_id": id, "valid_from": valid_from, "validity_period_days": days }),
-            )
-        })
-        .collect();
+    // proposal of our members for these nodes, with this validity, is proposed as it stands
+    // (its `valid_from`, whatever day it is; with or without `validity_period_days`).
+    // Otherwise valid from the start of the day (UTC).
+    let actions = match open_trust(cx, node_ids, validity).await? {
+        Some(open) => open,
+        None => {
+            let valid_from = jiff::Timestamp::now().strftime("%y%m%d000000Z").to_string();
+            // CCF's `transition_node_to_trusted` issues each node's endorsed certificate
+            // valid from `valid_from` for `validity_period_days` (default: the maximum).
+            node_ids
+                .iter()
+                .map(|id| {
+                    Action::new(
+                        TRANSITION_NODE_TO_TRUSTED,
+                        json!({ "node_id": id, "valid_from": valid_from, "validity_period_days": validity.days }),
+                    )
+                })
+                .collect()
+        }
+    };
     cx.propose(actions).await?;
     for id in node_ids {
         let addr = view
@@ -132,9 +137,9 @@ async fn look_serving(
     }
 }
 
-/// The `validity_period_days` to send (the engine refused a plan value above the service's
-/// maximum before the run began), read from the service's trusted nodes, primary first.
-async fn validity_days(cx: &StepCx<'_>, view: &ServiceView) -> Result<u64, StepError> {
+/// The `validity_period_days` to send and the service's maximum (the engine refused a plan
+/// value above it before the run began), read from the service's trusted nodes, primary first.
+async fn validity_days(cx: &StepCx<'_>, view: &ServiceView) -> Result<NodeCertValidity, StepError> {
     let mut at: Vec<NodeAddr> = Vec::new();
     let trusted = view
         .nodes
@@ -150,28 +155,29 @@ async fn validity_days(cx: &StepCx<'_>, view: &ServiceView) -> Result<u64, StepE
     );
     crate::exec::certs::read_node_cert_validity(cx.client, &at, cx.spec)
         .await
-        .map(|v| v.days)
         .map_err(|e| match e {
             crate::exec::certs::ValidityError::Refused(why) => StepError::Other(why),
             crate::exec::certs::ValidityError::Client(c) => StepError::Client(c),
         })
 }
 
-/// `valid_from` of an open proposal by the configured members that trusts exactly
-/// `node_ids` for `days`: one asking for another validity (an earlier run with another plan)
-/// is not ours to finish.
-async fn open_trust_valid_from(
+/// The actions of an open proposal by the configured members that trusts exactly
+/// `node_ids` for `validity.days`: one asking for another validity (an earlier run with
+/// another plan) is not ours to finish. A proposal without `validity_period_days` (an older
+/// noderoll, or made by hand) asks for the service's maximum, as CCF's
+/// `transition_node_to_trusted` reads it.
+async fn open_trust(
     cx: &StepCx<'_>,
     node_ids: &[String],
-    days: u64,
-) -> Result<Option<String>, StepError> {
+    validity: NodeCertValidity,
+) -> Result<Option<Vec<Action>>, StepError> {
     let wanted: BTreeSet<&str> = node_ids.iter().map(String::as_str).collect();
     let found = cx
         .gov
         .find_open_where(|body| {
             body.actions.iter().all(|a| {
                 a.name == TRANSITION_NODE_TO_TRUSTED
-                    && a.args.get("validity_period_days").and_then(|d| d.as_u64()) == Some(days)
+                    && asked_days(&a.args, validity.max) == Some(validity.days)
             }) && body
                 .actions
                 .iter()
@@ -180,12 +186,31 @@ async fn open_trust_valid_from(
                 == wanted
         })
         .await?;
-    Ok(found.and_then(|(_, body)| {
-        body.actions
-            .first()?
-            .args
-            .get("valid_from")?
-            .as_str()
-            .map(str::to_string)
-    }))
+    Ok(found.map(|(_, body)| body.actions))
+}
+
+/// The days a trust action asks for: its `validity_period_days`, or `max` when absent (CCF:
+/// `args.validity_period_days ?? max_allowed_cert_validity_period_days`).
+fn asked_days(args: &serde_json::Value, max: u64) -> Option<u64> {
+    match args.get("validity_period_days") {
+        None | Some(serde_json::Value::Null) => Some(max),
+        Some(d) => d.as_u64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::asked_days;
+
+    #[test]
+    fn an_absent_validity_asks_for_the_maximum() {
+        assert_eq!(asked_days(&json!({"node_id": "a"}), 365), Some(365));
+        assert_eq!(
+            asked_days(&json!({"validity_period_days": 30}), 365),
+            Some(30)
+        );
+        assert_eq!(asked_days(&json!({"validity_period_days": "x"}), 365), None);
+    }
 }

@@ -84,11 +84,14 @@ impl World {
         match a.name.as_str() {
             "transition_node_to_trusted" => {
                 let id = node_id.unwrap_or_default();
-                if !self.table.contains_key(id) {
+                let Some(row) = self.table.get(id) else {
                     return Err(format!("No such node: {id}"));
-                }
+                };
+                // Checked only where a certificate is issued: a Pending node (every
+                // simulated node has a CSR); trusting a Trusted node is a no-op in CCF.
                 if let Some(days) = a.args.get("validity_period_days").and_then(Value::as_u64)
                     && days > MAX_NODE_CERT_VALIDITY_DAYS
+                    && row.status == super::nodes::Status::Pending
                 {
                     return Err(format!(
                         "Validity period {days} is not allowed: max allowed is {MAX_NODE_CERT_VALIDITY_DAYS}"
@@ -198,4 +201,38 @@ fn apply_to_join_policy(jp: &mut JoinPolicy, a: &Action) -> bool {
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_world::world;
+    use crate::sandbox::constitution::Action;
+
+    fn trust(id: &str, days: u64) -> Action {
+        Action {
+            name: "transition_node_to_trusted".into(),
+            args: json!({"node_id": id, "valid_from": "20260101000000Z", "validity_period_days": days}),
+        }
+    }
+
+    #[test]
+    fn the_maximum_is_checked_only_when_a_certificate_is_issued() {
+        let (mut w, t0) = world(3);
+        let trusted = "0".repeat(64);
+        // A Trusted node: CCF's apply() does nothing, so no maximum check.
+        assert!(w.apply_actions(&[trust(&trusted, 1000)], t0).is_ok());
+        let pending = "9".repeat(64);
+        w.launch(
+            pending.clone(),
+            2000,
+            super::super::test_world::build("aa", "ccf-7.0.1"),
+            t0,
+        );
+        let t = super::super::test_world::run(&mut w, t0, 2000);
+        assert!(w.table.contains_key(&pending), "{:?}", w.log);
+        let e = w.apply_actions(&[trust(&pending, 1000)], t).unwrap_err();
+        assert_eq!(e, "Validity period 1000 is not allowed: max allowed is 365");
+    }
 }

@@ -106,9 +106,14 @@ pub struct JoinPolicy {
 /// The CPU every simulated SNP node reports: AMD Milan (family 19h, model 01h, stepping 1).
 pub(crate) const SANDBOX_SNP_CPUID: &str = "00a00f11";
 
-/// CCF `trust_static_snp_tcb_version` (`src/service/internal_tables_access.h`): the Milan
-/// minimum a 6.x service records in its genesis transaction (`d315000000000004`).
-fn milan_minimum() -> serde_json::Value {
+/// The minimum a 6.x service records in its genesis transaction (and on recovery): CCF's
+/// `create` (`src/node/rpc/node_frontend.h`, Start and Recover) calls
+/// `InternalTablesAccess::trust_node_snp_tcb_version` (`src/service/internal_tables_access.h`),
+/// which records the starting node's own CPUID and reported TCB. Every simulated SNP node is
+/// a Milan (`00a00f11`) reporting `d315000000000004`, so that is this entry.
+/// (`trust_static_snp_tcb_version`, Milan and Milan-X at `d315000000000004`, is only the
+/// fallback for an attestation version below 3 or a CPUID that does not match the report.)
+fn genesis_node_tcb() -> serde_json::Value {
     serde_json::json!({"boot_loader": 4, "tee": 0, "snp": 21, "microcode": 211,
                        "hexstring": "d315000000000004"})
 }
@@ -193,7 +198,7 @@ impl JoinPolicy {
                 self.snp_host_data
                     .insert(b.host_data.clone(), String::new());
                 self.snp_tcb_versions
-                    .insert(SANDBOX_SNP_CPUID.into(), milan_minimum());
+                    .insert(SANDBOX_SNP_CPUID.into(), genesis_node_tcb());
             }
         }
     }
