@@ -433,7 +433,13 @@ async fn with_several_members_apply_waits_and_vote_accepts() {
                 ])
                 .await;
                 assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-                assert!(run.stdout.contains("Accepted"), "{}", run.stdout);
+                // noderoll creates a proposal, then submits its own ballot: a vote that
+                // lands in between leaves the proposal Open, and noderoll's ballot accepts it.
+                assert!(
+                    run.stdout.contains("Accepted") || run.stdout.contains("Open"),
+                    "{}",
+                    run.stdout
+                );
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
