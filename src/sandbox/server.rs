@@ -140,7 +140,7 @@ impl Sandbox {
             plan: "upgrade.toml".into(),
         };
         write_files(&opts, &info)?;
-        let ticker = tokio::spawn(run_ticker(shared));
+        let ticker = tokio::spawn(run_ticker(shared, core.clone()));
         Ok(Sandbox {
             core,
             ticker,
@@ -390,7 +390,7 @@ fn start_gateway(
 
 /// Advance the simulation every few milliseconds and present endorsed certificates as nodes
 /// become trusted and caught up.
-async fn run_ticker(shared: Arc<Shared>) {
+async fn run_ticker(shared: Arc<Shared>, core: Arc<Core>) {
     let mut interval = tokio::time::interval(Duration::from_millis(5));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -401,6 +401,7 @@ async fn run_ticker(shared: Arc<Shared>) {
             let endorsed: Vec<bool> = w.nodes.iter().map(|n| n.endorsed()).collect();
             (endorsed, std::mem::take(&mut w.log))
         };
+        core.close_stopped();
         for line in log {
             if line.starts_with("INVARIANT") {
                 tracing::error!(target: "noderoll::sandbox", "{line}");

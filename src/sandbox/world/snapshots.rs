@@ -10,7 +10,10 @@
 //! * a joiner whose startup seqno (that of the snapshot it started from, 0 without one) is
 //!   older than the startup seqno of the node handling its join is refused with
 //!   `StartupSeqnoIsOld` (`src/node/rpc/node_frontend.h`, `/join`: `this_startup_seqno >
-//!   in.startup_seqno`), before its attestation is looked at, and keeps retrying.
+//!   in.startup_seqno`, 400), before its attestation is looked at, and shuts down: CCF 6.x and
+//!   7.0 `src/node/node_state.h` treat any 4xx answer to the join as fatal ("Shutting down
+//!   node gracefully"; `tests/reconfiguration.py` asserts `has_stopped`). Only the newest CCF
+//!   fetches a more recent snapshot and retries (with `fetch_recent_snapshot`).
 
 use super::World;
 
@@ -123,5 +126,22 @@ mod tests {
         let why = w.startup_seqno_refusal(old).expect("refused");
         assert!(why.starts_with("StartupSeqnoIsOld"), "{why}");
         assert_eq!(w.startup_seqno_refusal(fresh), None);
+    }
+
+    #[test]
+    fn a_refused_joiner_shuts_down_and_the_fresh_one_joins() {
+        let (mut w, now) = world(3);
+        w.start_from_snapshot(40);
+        let b = w.nodes[0].build.clone();
+        let old = w.launch("a".repeat(64), 1, b.clone(), now);
+        let fresh = w.launch("b".repeat(64), 2, b, now);
+        w.nodes[fresh].startup_seqno = 40;
+        run(&mut w, now, 10_000);
+        assert!(!w.nodes[old].running, "CCF shuts a refused joiner down");
+        assert!(
+            matches!(&w.nodes[old].lifecycle, super::super::Lifecycle::Refused { reason } if reason.starts_with("StartupSeqnoIsOld"))
+        );
+        assert!(!w.table.contains_key(&"a".repeat(64)));
+        assert!(w.table.contains_key(&"b".repeat(64)));
     }
 }
