@@ -273,3 +273,49 @@ async fn where_snapshots_are_not_listed_the_launcher_gets_the_seqno_and_nothing_
     });
     assert_eq!(r.sandbox.violations(), vec![]);
 }
+
+/// Another member's ballot accepts the trigger (member0's run has no transaction id of its
+/// own): the seqno to wait from is the one read before the proposal, not a commit seqno read
+/// after the acceptance, which may already be past the snapshot.
+#[tokio::test]
+async fn a_trigger_accepted_by_another_members_ballot_still_finds_its_snapshot() {
+    let r = start_sandbox_with(3, Platform::Virtual, 5.0, |o| {
+        o.members = 2;
+        o.startup_seqno = PRIMARY_START;
+    })
+    .await;
+    let (_, voter) = r.split_member_plans();
+    let plan = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"1m\"");
+    let follow = tokio::spawn(async move {
+        let state = tempfile::tempdir().unwrap();
+        let args = ["vote", "--follow", "--plan", voter.to_str().unwrap()];
+        let settle = ["--settle", "1s", "--timeout", "2m", "--output", "json"];
+        noderoll_in(state.path(), &[&args[..], &settle[..]].concat()).await
+    });
+    let state = tempfile::tempdir().unwrap();
+    let run = apply(&plan, state.path()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let events = json_lines(&run.stdout);
+    let ready = events
+        .iter()
+        .find(|e| e["type"] == "snapshot_ready")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let seqno = ready["seqno"].as_u64().unwrap();
+    assert!(seqno > PRIMARY_START, "{ready}");
+    let next = r.sandbox.info().next_build.host_data.clone();
+    r.sandbox.with_world(|w| {
+        let starts: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == next)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(starts, vec![seqno; 3]);
+    });
+    let follow = tokio::time::timeout(Duration::from_secs(60), follow)
+        .await
+        .expect("vote --follow did not end")
+        .unwrap();
+    assert_eq!(follow.code, 0, "{}\n{}", follow.stdout, follow.stderr);
+    assert_eq!(r.sandbox.violations(), vec![]);
+}

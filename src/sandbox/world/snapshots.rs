@@ -24,6 +24,9 @@ pub struct SimSnapshot {
     pub seqno: u64,
     /// The transaction recording its evidence: committed once this commits.
     pub evidence_seqno: u64,
+    /// The node whose snapshots directory holds it: the primary that wrote it (only the
+    /// primary writes snapshots); `None` for the one every node started from.
+    pub by: Option<String>,
 }
 
 impl SimSnapshot {
@@ -50,6 +53,7 @@ impl World {
         self.snapshots.push(SimSnapshot {
             seqno,
             evidence_seqno: seqno + 1,
+            by: None,
         });
     }
 
@@ -63,6 +67,7 @@ impl World {
         self.snapshots.push(SimSnapshot {
             seqno,
             evidence_seqno,
+            by: self.primary.clone(),
         });
     }
 
@@ -71,6 +76,17 @@ impl World {
         self.snapshots
             .iter()
             .filter(|s| s.evidence_seqno <= self.commit_seqno && s.seqno >= since)
+            .max_by_key(|s| s.seqno)
+    }
+
+    /// CCF 6.x (`node_frontend.h`): the latest committed snapshot strictly after `since` in the
+    /// snapshots directory of the node in `slot` (each node serves only its own).
+    pub fn own_committed_snapshot(&self, slot: usize, since: u64) -> Option<&SimSnapshot> {
+        let me = &self.nodes[slot].node_id;
+        self.snapshots
+            .iter()
+            .filter(|s| s.evidence_seqno <= self.commit_seqno && s.seqno > since)
+            .filter(|s| s.by.as_ref().is_none_or(|b| b == me))
             .max_by_key(|s| s.seqno)
     }
 
