@@ -10,8 +10,10 @@
 //! of the `SnapshotCreate` operator feature is not used: its path and behaviour could not be
 //! read in CCF's source.
 //!
-//! Where the service does not serve `/node/snapshot` (the interface lacks `SnapshotRead`, or
-//! an older CCF), nothing can be observed, so nothing is waited for: launches get the seqno
+//! Each look asks the trusted nodes in turn: in CCF 6.x only the primary that wrote the
+//! snapshot has it (no backup → primary redirect). Where the service does not serve
+//! `/node/snapshot` (newer CCF on an interface without `SnapshotRead`, or a CCF without the
+//! endpoint), nothing can be observed, so nothing is waited for: launches get the seqno
 //! the snapshot is at or after, and the launcher must start each joiner from a committed
 //! snapshot at least that recent (README, "Snapshots for joining nodes").
 
