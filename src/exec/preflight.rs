@@ -7,7 +7,7 @@ use super::options::RunOptions;
 use crate::ccf::actions::{
     ADD_SNP_HOST_DATA, ADD_SNP_MEASUREMENT, ADD_VIRTUAL_HOST_DATA, ADD_VIRTUAL_MEASUREMENT,
     REMOVE_NODE, REMOVE_SNP_HOST_DATA, REMOVE_SNP_MEASUREMENT, REMOVE_VIRTUAL_HOST_DATA,
-    TRANSITION_NODE_TO_TRUSTED, UPGRADE_ACTIONS,
+    TRANSITION_NODE_TO_TRUSTED, TRIGGER_SNAPSHOT, UPGRADE_ACTIONS,
 };
 use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
@@ -74,6 +74,16 @@ pub(crate) fn is_upgrade_proposal(p: &OpenProposal) -> bool {
     p.actions
         .iter()
         .any(|a| UPGRADE_ACTIONS.contains(&a.as_str()))
+}
+
+/// Whether an open proposal blocks a run: an upgrade proposal with an action other than
+/// `trigger_snapshot`, which any member may propose routinely (a backup, a join) and which
+/// changes no node or code version. `vote --follow` and withdrawing our own proposals still
+/// count it ([`is_upgrade_proposal`]).
+fn conflicts(p: &OpenProposal) -> bool {
+    p.actions
+        .iter()
+        .any(|a| a != TRIGGER_SNAPSHOT && UPGRADE_ACTIONS.contains(&a.as_str()))
 }
 
 /// What the checks of one run look with.
@@ -517,7 +527,7 @@ fn snp_minimum_tcb(
 fn no_conflicting_upgrade(open: &[OpenProposal], configured: &[&str], owned: bool) -> Check {
     let conflicting: Vec<String> = open
         .iter()
-        .filter(|p| is_upgrade_proposal(p))
+        .filter(|p| conflicts(p))
         .filter(|p| !(owned && configured.contains(&p.proposal.proposer_id.as_str())))
         .map(|p| {
             format!(

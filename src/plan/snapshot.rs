@@ -1,7 +1,8 @@
 //! Snapshots for joining nodes. CCF refuses a joiner whose startup snapshot is older than the
 //! one the node handling its join started from (`StartupSeqnoIsOld`, CCF
 //! `src/node/rpc/node_frontend.h`, the `/join` handler: `this_startup_seqno >
-//! in.startup_seqno`), and the joiner retries for ever (CCF #2422, #3574). `[nodes]
+//! in.startup_seqno`, 400), and the joiner shuts down (6.x, 7.0 `src/node/node_state.h`: a
+//! 4xx answer to the join is fatal; only the newest CCF re-fetches and retries). `[nodes]
 //! fresh_snapshot` makes a committed snapshot before the run's first launch (the
 //! `trigger_snapshot` proposal) and hands it to the launcher. This file holds the rule that
 //! decides it by default and the snapshot's name and seqno.

@@ -121,6 +121,24 @@ impl Core {
         }
     }
 
+    /// Close the listeners of nodes whose process stopped by itself (a joiner CCF shut down
+    /// after a fatal answer to its join): they no longer answer anything.
+    pub(crate) fn close_stopped(&self) {
+        let running: Vec<bool> = self
+            .shared
+            .world()
+            .nodes
+            .iter()
+            .map(|n| n.running)
+            .collect();
+        let mut servers = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        for (s, running) in servers.iter_mut().zip(running) {
+            if !running && let Some(h) = s.handle.take() {
+                h.shutdown();
+            }
+        }
+    }
+
     /// Launch a node running `build`; returns its node id and RPC address.
     pub fn launch(&self, build: Build) -> Result<(String, String), SandboxError> {
         self.launch_named(build, None, 0)

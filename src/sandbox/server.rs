@@ -158,7 +158,7 @@ impl Sandbox {
             plan: "upgrade.toml".into(),
         };
         write_files(&opts, &info)?;
-        let ticker = tokio::spawn(run_ticker(shared, service));
+        let ticker = tokio::spawn(run_ticker(shared, service, core.clone()));
         Ok(Sandbox {
             core,
             ticker,
@@ -444,7 +444,7 @@ fn issue_endorsed(
 
 /// Advance the simulation every few milliseconds and present endorsed certificates as nodes
 /// become trusted and caught up.
-async fn run_ticker(shared: Arc<Shared>, service: Arc<ServiceIdentity>) {
+async fn run_ticker(shared: Arc<Shared>, service: Arc<ServiceIdentity>, core: Arc<Core>) {
     let mut interval = tokio::time::interval(Duration::from_millis(5));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -456,6 +456,7 @@ async fn run_ticker(shared: Arc<Shared>, service: Arc<ServiceIdentity>) {
             (endorsed, std::mem::take(&mut w.log), w.take_endorsements())
         };
         issue_endorsed(&shared, &service, to_issue);
+        core.close_stopped();
         for line in log {
             if line.starts_with("INVARIANT") {
                 tracing::error!(target: "noderoll::sandbox", "{line}");

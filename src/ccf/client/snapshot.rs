@@ -1,12 +1,19 @@
-//! Finding a node's latest committed snapshot: `GET /node/snapshot?since=S` (CCF
-//! `src/node/rpc/file_serving_handlers.h`, `find_snapshot`). It never lists: a backup
-//! redirects (308) to the primary's `/node/snapshot`, and the answering node redirects (308)
-//! to `/node/snapshot/{name}` of its latest committed snapshot at or after `since`, or answers
-//! `404 ResourceNotFound "This node has no committed snapshots since S"`. The endpoint needs
-//! the `SnapshotRead` operator feature on the interface: without it CCF answers a bodiless 404
-//! (`frontend.h`, `check_uri_allowed`). The client's redirect policy stops at
-//! `/node/snapshot/{name}` (the file itself can be gigabytes), so its name is read from the
-//! `Location` header.
+//! Finding a node's latest committed snapshot: `GET /node/snapshot?since=S`. It never lists:
+//! the answering node redirects (308) to `/node/snapshot/{name}` of its latest committed
+//! snapshot after `since`, or answers `404 ResourceNotFound "This node has no committed
+//! snapshots since S"`. Two shapes:
+//!
+//! * CCF 6.x (`src/node/rpc/node_frontend.h`): on every interface, no redirect to the
+//!   primary, each node looks only in its own snapshots directory (which only the primary
+//!   writes, so a backup answers 404), strictly after `since` (`idx > since`), and the
+//!   `Location` is relative;
+//! * newer CCF (`src/node/rpc/file_serving_handlers.h`, `find_snapshot`): a backup redirects
+//!   (308) to the primary's `/node/snapshot`, the file is served with
+//!   `x-ms-ccf-snapshot-name`, and only on an interface with the `SnapshotRead` operator
+//!   feature: without it CCF answers a bodiless 404 (`frontend.h`, `check_uri_allowed`).
+//!
+//! The client's redirect policy stops at `/node/snapshot/{name}` (the file itself can be
+//! gigabytes), so its name is read from the `Location` header, absolute or relative.
 
 use std::sync::atomic::Ordering;
 

@@ -219,6 +219,21 @@ fn open_upgrade_proposals_conflict_unless_they_are_our_members_to_finish() {
 }
 
 #[test]
+fn another_members_trigger_snapshot_does_not_block_a_run() {
+    let trigger = vec![proposal("p4000000000", "theirs", &["trigger_snapshot"])];
+    // Still an upgrade action for vote --follow and for withdrawing our own.
+    assert!(is_upgrade_proposal(&trigger[0]));
+    assert!(no_conflicting_upgrade(&trigger, &["ours"], false).ok);
+    assert!(no_conflicting_upgrade(&trigger, &["ours"], true).ok);
+    let mixed = vec![proposal(
+        "p5000000000",
+        "theirs",
+        &["trigger_snapshot", "remove_node"],
+    )];
+    assert!(!no_conflicting_upgrade(&mixed, &["ours"], false).ok);
+}
+
+#[test]
 fn signs_of_an_upgrade_elsewhere_refuse() {
     assert!(no_upgrade_elsewhere(&[]).ok);
     let c = no_upgrade_elsewhere(&["two builds".into()]);

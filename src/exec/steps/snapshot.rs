@@ -10,8 +10,10 @@
 //! of the `SnapshotCreate` operator feature is not used: its path and behaviour could not be
 //! read in CCF's source.
 //!
-//! Where the service does not serve `/node/snapshot` (the interface lacks `SnapshotRead`, or
-//! an older CCF), nothing can be observed, so nothing is waited for: launches get the seqno
+//! Each look asks the trusted nodes in turn: in CCF 6.x only the primary that wrote the
+//! snapshot has it (no backup → primary redirect). Where the service does not serve
+//! `/node/snapshot` (newer CCF on an interface without `SnapshotRead`, or a CCF without the
+//! endpoint), nothing can be observed, so nothing is waited for: launches get the seqno
 //! the snapshot is at or after, and the launcher must start each joiner from a committed
 //! snapshot at least that recent (README, "Snapshots for joining nodes").
 
@@ -32,6 +34,12 @@ pub(super) async fn fresh_snapshot(
     cx: &mut StepCx<'_>,
     view: &ServiceView,
 ) -> Result<(), StepError> {
+    let ask = cx.nodes_but(view, None);
+    // Read before the proposal exists: every snapshot committed by then is below it, and the
+    // one asked for is taken after it. Read after the acceptance instead it may already be
+    // past the snapshot asked for (its signature follows the acceptance within about a
+    // second), which would then never be listed.
+    let before = committed_seqno(cx.client, &ask).await.ok();
     cx.report(Event::ProposalStarting {
         actions: vec![TRIGGER_SNAPSHOT.into()],
     });
@@ -40,10 +48,11 @@ pub(super) async fn fresh_snapshot(
         args: json!({}),
     };
     let passed = cx.propose_passed(vec![action]).await?;
-    let ask = cx.nodes_but(view, None);
-    let since = match passed.txid {
-        Some(t) => t.seqno,
-        None => committed_seqno(cx.client, &ask).await?,
+    // Another member's ballot accepted it (no transaction id of ours): the seqno read before.
+    let since = match (passed.txid, before) {
+        (Some(t), _) => t.seqno,
+        (None, Some(b)) => b,
+        (None, None) => committed_seqno(cx.client, &ask).await?,
     };
     let snapshot = wait_listed(cx, since, &ask).await?;
     cx.report(Event::SnapshotReady {
@@ -111,22 +120,73 @@ async fn wait_listed(
     }
 }
 
-/// One look: the first node of `ask` that answers.
+/// One look: each node of `ask` in turn until one has it. CCF 6.x has no backup → primary
+/// redirect and each node looks only in its own snapshots directory, which only the primary
+/// writes (`node_frontend.h`), so a backup's 404 says nothing of the others.
 async fn look(c: &CcfClient, ask: &[NodeAddr], since: u64) -> Result<Probe<Listed>, ClientError> {
+    let mut none_yet = Vec::new();
     for a in ask {
         match c.latest_snapshot(a, since).await {
             Ok(SnapshotLookup::Found { name, seqno }) => {
                 return Ok(Probe::Ready(Listed::Snapshot(name, seqno)));
             }
-            Ok(SnapshotLookup::NoneYet) => {
-                return Ok(Probe::NotYet(format!(
-                    "{a} has no committed snapshot at or after seqno {since} yet"
-                )));
-            }
+            Ok(SnapshotLookup::NoneYet) => none_yet.push(a.to_string()),
             Ok(SnapshotLookup::NotServed(why)) => return Ok(Probe::Ready(Listed::NotServed(why))),
             Err(e) if e.another_may_answer() => continue,
             Err(e) => return Err(e),
         }
     }
-    Ok(Probe::NotYet("no node answered".into()))
+    Ok(Probe::NotYet(if none_yet.is_empty() {
+        "no node answered".into()
+    } else {
+        format!(
+            "no committed snapshot at or after seqno {since} yet ({} asked)",
+            none_yet.join(", ")
+        )
+    }))
+}
+
+#[cfg(all(test, feature = "sandbox"))]
+mod tests {
+    use super::*;
+    use crate::ccf::{ClientOptions, ServiceCert};
+    use crate::sandbox::{Sandbox, SandboxOptions};
+    use crate::wait::Cancel;
+
+    #[tokio::test]
+    async fn on_6x_a_backups_404_sends_the_look_on_to_the_node_that_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = SandboxOptions::new(dir.path());
+        opts.startup_seqno = 40;
+        let sb = Sandbox::start(opts).await.unwrap();
+        // CCF 6.x: no redirect to the primary, each node serves its own directory's; only the
+        // primary wrote this one.
+        let (primary, backup) = sb.with_world(|w| {
+            w.faults.snapshots_6x = true;
+            let p = w.primary.clone().unwrap();
+            w.snapshots[0].by = Some(p.clone());
+            let addr = |n: &crate::sandbox::world::SimNode| n.address().parse::<NodeAddr>();
+            let primary = w.nodes.iter().find(|n| n.node_id == p).map(addr);
+            let backup = w.nodes.iter().find(|n| n.node_id != p).map(addr);
+            (primary.unwrap().unwrap(), backup.unwrap().unwrap())
+        });
+        let cert = ServiceCert::load(&dir.path().join("service_cert.pem")).unwrap();
+        let c = CcfClient::new(&cert, ClientOptions::default(), Cancel::never()).unwrap();
+        assert_eq!(
+            c.latest_snapshot(&backup, 39).await.unwrap(),
+            SnapshotLookup::NoneYet
+        );
+        let ask = [backup.clone(), primary];
+        match look(&c, &ask, 39).await.unwrap() {
+            Probe::Ready(Listed::Snapshot(name, seqno)) => {
+                assert_eq!((name.as_str(), seqno), ("snapshot_40_41.committed", 40));
+            }
+            _ => panic!("the primary's snapshot was not found"),
+        }
+        // 6.x finds strictly after `since`, and none has one after 40.
+        match look(&c, &ask, 40).await.unwrap() {
+            Probe::NotYet(why) => assert!(why.contains(&backup.to_string()), "{why}"),
+            _ => panic!("found a snapshot at 40 with since=40"),
+        }
+    }
 }

@@ -60,8 +60,11 @@ impl Journal {
         let mut dirty = false;
         for r in &self.records {
             match r {
+                // ProposalStarting: a crash between journaling a proposal and recording its id
+                // may have left it open on the service, ours to finish.
                 Record::LaunchStarted { .. }
                 | Record::NodeLaunched { .. }
+                | Record::ProposalStarting { .. }
                 | Record::ProposalSubmitted { .. }
                 | Record::StepFinished { .. }
                 | Record::RollbackStarted { .. } => dirty = true,
@@ -333,6 +336,13 @@ mod tests {
         assert!(!journal(vec![started("a", "T"), ended("a", "failed")]).in_progress());
         assert!(journal(vec![started("a", "T"), step("a"), ended("a", "failed")]).in_progress());
         assert!(journal(vec![started("a", "T"), step("a")]).in_progress());
+        // Crashed after journaling a proposal, before its id was recorded: it may be open.
+        let starting = Record::ProposalStarting {
+            run_id: "a".into(),
+            at: "t".into(),
+            actions: vec!["trigger_snapshot".into()],
+        };
+        assert!(journal(vec![started("a", "T"), starting]).in_progress());
         assert!(
             !journal(vec![
                 started("a", "T"),

@@ -9,7 +9,13 @@
 //!   `x-ms-ccf-snapshot-name`, or `404 ResourceNotFound`.
 //!
 //! Without `SnapshotRead` on the interface (fault `snapshot_read_off`) both answer a bodiless
-//! 404 (`src/node/rpc/frontend.h`, `check_uri_allowed`).
+//! 404 (`src/node/rpc/frontend.h`, `check_uri_allowed`). The gating, the backup → primary
+//! redirect and `x-ms-ccf-snapshot-name` are newer CCF's.
+//!
+//! CCF 6.x (world flag `snapshots_6x`) serves both in `src/node/rpc/node_frontend.h`:
+//! ungated, no redirect to the primary, each node finds only its own snapshots directory's
+//! (only the primary writes snapshots, so a backup answers 404), strictly after `since`
+//! (`idx > since`), and the redirect's `Location` is relative (`/node/snapshot/{name}`).
 
 use std::collections::HashMap;
 
@@ -47,6 +53,14 @@ pub(super) async fn find(
         }
     };
     let w = ctx.shared.world();
+    if w.faults.snapshots_6x {
+        return match w.own_committed_snapshot(ctx.slot, since) {
+            Some(s) => redirect(format!("/node/snapshot/{}", s.committed_name())),
+            None => error(not_found(&format!(
+                "This node has no committed snapshots since {since}"
+            ))),
+        };
+    }
     if w.faults.snapshot_read_off {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -78,10 +92,15 @@ pub(super) async fn get(State(ctx): State<NodeCtx>, Path(name): Path<String>) ->
         return error(e);
     }
     let w = ctx.shared.world();
-    if w.faults.snapshot_read_off {
+    let v6 = w.faults.snapshots_6x;
+    if w.faults.snapshot_read_off && !v6 {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let Some(s) = w.committed_snapshot(&name) else {
+    let me = &w.nodes[ctx.slot].node_id;
+    let found = w
+        .committed_snapshot(&name)
+        .filter(|s| !v6 || s.by.as_ref().is_none_or(|b| b == me));
+    let Some(s) = found else {
         return error(not_found(&format!(
             "This node does not have a snapshot named {name}"
         )));
@@ -93,7 +112,7 @@ pub(super) async fn get(State(ctx): State<NodeCtx>, Path(name): Path<String>) ->
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(v) = HeaderValue::from_str(&name) {
+    if !v6 && let Ok(v) = HeaderValue::from_str(&name) {
         r.headers_mut().insert("x-ms-ccf-snapshot-name", v);
     }
     r

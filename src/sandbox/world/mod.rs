@@ -123,6 +123,11 @@ pub struct Faults {
     /// bodiless 404 (CCF `frontend.h`, `check_uri_allowed`).
     #[serde(default)]
     pub snapshot_read_off: bool,
+    /// `/node/snapshot` as CCF 6.x serves it (`src/node/rpc/node_frontend.h`): not gated by
+    /// `SnapshotRead`, no backup → primary redirect, each node finds only the snapshots in
+    /// its own directory, strictly after `since`, and redirects with a relative `Location`.
+    #[serde(default)]
+    pub snapshots_6x: bool,
 }
 
 /// The whole simulated service.

@@ -51,8 +51,8 @@ pub enum Lifecycle {
         /// When the join request completes.
         at: Instant,
     },
-    /// Refused by the join policy; keeps retrying (as CCF joiners do) and joins if the
-    /// policy changes.
+    /// Refused on join. By the join policy: keeps retrying and joins if the policy changes.
+    /// With `StartupSeqnoIsOld`: the process has shut down (not running).
     Refused {
         /// CCF's log text.
         reason: String,
@@ -280,11 +280,19 @@ impl World {
             return;
         }
         let id = self.nodes[slot].node_id.clone();
-        // The startup seqno is checked before the attestation (node_frontend.h, `/join`).
-        let admitted = match self.startup_seqno_refusal(slot) {
-            Some(old) => Err(old),
-            None => self.join_policy.admits(&self.nodes[slot].build),
-        };
+        // The startup seqno is checked before the attestation (node_frontend.h, `/join`), and
+        // the joiner takes its 400 as final: CCF 6.x/7.0 `node_state.h` shuts a node down
+        // on a 4xx answer to its join ("Shutting down node gracefully").
+        if let Some(old) = self.startup_seqno_refusal(slot) {
+            self.log.push(format!(
+                "node {} refused on join: {old}; Shutting down node gracefully",
+                short_id(&id)
+            ));
+            self.nodes[slot].lifecycle = Lifecycle::Refused { reason: old };
+            self.stop(slot, false, now);
+            return;
+        }
+        let admitted = self.join_policy.admits(&self.nodes[slot].build);
         match admitted {
             Ok(()) => {
                 let (_, seqno) = self.append(Vec::new(), now);

@@ -10,7 +10,10 @@
 //! * a joiner whose startup seqno (that of the snapshot it started from, 0 without one) is
 //!   older than the startup seqno of the node handling its join is refused with
 //!   `StartupSeqnoIsOld` (`src/node/rpc/node_frontend.h`, `/join`: `this_startup_seqno >
-//!   in.startup_seqno`), before its attestation is looked at, and keeps retrying.
+//!   in.startup_seqno`, 400), before its attestation is looked at, and shuts down: CCF 6.x and
+//!   7.0 `src/node/node_state.h` treat any 4xx answer to the join as fatal ("Shutting down
+//!   node gracefully"; `tests/reconfiguration.py` asserts `has_stopped`). Only the newest CCF
+//!   fetches a more recent snapshot and retries (with `fetch_recent_snapshot`).
 
 use super::World;
 
@@ -21,6 +24,9 @@ pub struct SimSnapshot {
     pub seqno: u64,
     /// The transaction recording its evidence: committed once this commits.
     pub evidence_seqno: u64,
+    /// The node whose snapshots directory holds it: the primary that wrote it (only the
+    /// primary writes snapshots); `None` for the one every node started from.
+    pub by: Option<String>,
 }
 
 impl SimSnapshot {
@@ -47,6 +53,7 @@ impl World {
         self.snapshots.push(SimSnapshot {
             seqno,
             evidence_seqno: seqno + 1,
+            by: None,
         });
     }
 
@@ -60,6 +67,7 @@ impl World {
         self.snapshots.push(SimSnapshot {
             seqno,
             evidence_seqno,
+            by: self.primary.clone(),
         });
     }
 
@@ -68,6 +76,17 @@ impl World {
         self.snapshots
             .iter()
             .filter(|s| s.evidence_seqno <= self.commit_seqno && s.seqno >= since)
+            .max_by_key(|s| s.seqno)
+    }
+
+    /// CCF 6.x (`node_frontend.h`): the latest committed snapshot strictly after `since` in the
+    /// snapshots directory of the node in `slot` (each node serves only its own).
+    pub fn own_committed_snapshot(&self, slot: usize, since: u64) -> Option<&SimSnapshot> {
+        let me = &self.nodes[slot].node_id;
+        self.snapshots
+            .iter()
+            .filter(|s| s.evidence_seqno <= self.commit_seqno && s.seqno > since)
+            .filter(|s| s.by.as_ref().is_none_or(|b| b == me))
             .max_by_key(|s| s.seqno)
     }
 
@@ -123,5 +142,22 @@ mod tests {
         let why = w.startup_seqno_refusal(old).expect("refused");
         assert!(why.starts_with("StartupSeqnoIsOld"), "{why}");
         assert_eq!(w.startup_seqno_refusal(fresh), None);
+    }
+
+    #[test]
+    fn a_refused_joiner_shuts_down_and_the_fresh_one_joins() {
+        let (mut w, now) = world(3);
+        w.start_from_snapshot(40);
+        let b = w.nodes[0].build.clone();
+        let old = w.launch("a".repeat(64), 1, b.clone(), now);
+        let fresh = w.launch("b".repeat(64), 2, b, now);
+        w.nodes[fresh].startup_seqno = 40;
+        run(&mut w, now, 10_000);
+        assert!(!w.nodes[old].running, "CCF shuts a refused joiner down");
+        assert!(
+            matches!(&w.nodes[old].lifecycle, super::super::Lifecycle::Refused { reason } if reason.starts_with("StartupSeqnoIsOld"))
+        );
+        assert!(!w.table.contains_key(&"a".repeat(64)));
+        assert!(w.table.contains_key(&"b".repeat(64)));
     }
 }
