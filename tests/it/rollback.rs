@@ -309,6 +309,59 @@ async fn an_upgrade_killed_on_another_machine_is_refused_then_adopted() {
 
 /// With `finalize = "manual"` the upgrade stops short of the point of no return: every old
 /// node is gone, yet `rollback` still brings the old build back. After finalize it refuses.
+/// A joiner whose attestation the service does not admit (here: the launcher runs it with host
+/// data the upgrade never registered) is answered 401 `InvalidQuote` and, as CCF 6.x/7.0
+/// `node_state.h` (`initiate_join`) does with any 4xx, shuts down. The launch step's error says
+/// so; the rollback's stop command on the exited node succeeds (no "stop it by hand").
+#[tokio::test]
+async fn a_joiner_refused_on_attestation_shuts_down_and_the_rollback_stops_it_cleanly() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("step_timeout = \"2m\"", "step_timeout = \"3s\"")
+        .replace(
+            "sandbox launch-node",
+            &format!(
+                "sandbox launch-node --host-data {} --ccf-version {}",
+                "0f".repeat(32),
+                r.sandbox.info().next_build.ccf_version
+            ),
+        );
+    std::fs::write(&plan, text).unwrap();
+    let plan = plan.to_str().unwrap();
+    let run = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
+    for needle in [
+        "to appear Pending",
+        "CCF shuts down a joiner whose join it refuses with a 4xx",
+        "host data, measurement or UVM endorsement is not registered",
+        "src/node/node_state.h, initiate_join",
+        "failed and was rolled back",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    // The rollback ran the stop command on each exited joiner, and it succeeded.
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("ok step 1: stop node") && all.contains("(launched, never joined)"),
+        "{all}"
+    );
+    assert!(!all.contains("stop it by hand"), "{all}");
+    // The joiner was refused and exited by itself; the sandbox's log quotes CCF's message.
+    r.sandbox.with_world(|w| {
+        let refused: Vec<_> = w
+            .nodes
+            .iter()
+            .filter(|n| matches!(&n.lifecycle, noderoll::sandbox::world::Lifecycle::Refused { reason } if reason.starts_with("Quote host data is not authorised")))
+            .collect();
+        assert!(!refused.is_empty());
+        assert!(refused.iter().all(|n| !n.running));
+    });
+    assert_rolled_back(&r, 0).await;
+}
+
 #[tokio::test]
 async fn rollback_is_possible_until_finalize_and_refused_after() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;

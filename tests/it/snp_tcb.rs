@@ -20,6 +20,10 @@ fn fix() -> ProposalBody {
     }
 }
 
+/// Unlike an attestation refused for its host data, measurement or UVM endorsement (401, which
+/// a 6.x/7.0 joiner takes as fatal), a TCB failure is `quote_verification_error`'s default,
+/// 500 (`node_frontend.h`): the joiner retries (`node_state.h`, `initiate_join`), so the same
+/// node joins once the minimum is set.
 #[tokio::test]
 async fn the_sandbox_refuses_an_snp_joiner_without_a_minimum_tcb_version_until_one_is_set() {
     let r = start_sandbox_with(1, Platform::Snp, 5.0, |o| o.snp_without_tcb_versions = true).await;
@@ -40,6 +44,11 @@ async fn the_sandbox_refuses_an_snp_joiner_without_a_minimum_tcb_version_until_o
     })
     .await;
     assert!(refused.contains("FailedInvalidCPUID"), "{refused}");
+    assert!(
+        r.sandbox
+            .with_world(|w| w.nodes.iter().any(|n| n.node_id == id && n.running)),
+        "a 500 does not shut the joiner down"
+    );
     r.gov.pass(&fix(), &Cancel::never()).await.unwrap();
     wait_pending(&r.client, &r.entry, &id).await;
 }

@@ -13,9 +13,13 @@
 //! later seqno (`node_frontend.h`, `/join`: `this_startup_seqno > in.startup_seqno`), checked
 //! on the node the joiner contacts (before a backup redirects it to the primary) and on the
 //! primary; so the bar is the highest `startup_seqno` of the trusted nodes that can be read.
+//! An attestation the join policy does not admit is refused with `401 InvalidQuote`
+//! (`quote_verification_error`: host data, measurement, UVM endorsements); a TCB failure
+//! (`FailedInvalidCPUID`, `FailedInvalidTcbVersion`) falls into its default, 500.
 //! The joiner takes any 4xx answer to its join as fatal and shuts down (CCF 6.x/7.0
-//! `src/node/node_state.h`: "Shutting down node gracefully"; only the newest CCF re-fetches a
-//! snapshot and retries), so a refused joiner usually no longer answers: the refusal is then
+//! `src/node/node_state.h`, `initiate_join`: `is_http_status_client_error`, "Shutting down
+//! node gracefully"; a 5xx, or any error to a 5.x joiner, is retried), so a refused joiner
+//! usually no longer answers: a `StartupSeqnoIsOld` refusal is then
 //! inferred from the snapshot it was handed (`NODEROLL_SNAPSHOT_SEQNO`, none or below the
 //! bar). A joiner still running has only its self-signed certificate, so it is reached pinned
 //! to the node id the launcher reported (`ccf::tls::Pin::NodeId`), and only on an interface
@@ -29,7 +33,7 @@ use crate::error_chain::one_line;
 use crate::plan::Launched;
 
 /// The causes CCF's harness tells apart, for every message.
-const USUAL: &str = "usual causes (CCF tests/infra/network.py, run_join_node): its snapshot is older than the one the primary started from (StartupSeqnoIsOld), its code version is not registered (\"Quote host data is not authorised\"), or it was given another service's certificate (\"invalid cert on handshake\")";
+const USUAL: &str = "usual causes (CCF tests/infra/network.py, run_join_node): its snapshot is older than the one the primary started from (400 StartupSeqnoIsOld), its attestation is not registered (401 InvalidQuote: \"Quote host data is not authorised\", \"Quote does not contain known enclave measurement\", \"UVM endorsements are not authorised\"), or it was given another service's certificate (\"invalid cert on handshake\"); CCF 6.x/7.0 shuts a joiner down on any 4xx answer to its join (src/node/node_state.h, initiate_join: \"Shutting down node gracefully\"), while an SNP joiner refused for its TCB (no nodes.snp.tcb_versions minimum for its CPU: FailedInvalidCPUID, answered 500) keeps retrying";
 
 /// The fix for a joiner refused with `StartupSeqnoIsOld` against a bar of `bar`.
 fn fix(bar: u64) -> String {
@@ -70,7 +74,7 @@ pub(super) async fn why_absent(cx: &StepCx<'_>, l: &Launched, ask: &[NodeAddr]) 
             fix(p)
         ),
         (Some(Ok(s)), Some(p)) => format!(
-            "it answers /node/state ({}, started from seqno {} ≥ the service's {p}), so its snapshot is recent enough: look in its log for an unregistered code version or a wrong service certificate",
+            "it answers /node/state ({}, started from seqno {} ≥ the service's {p}), so its snapshot is recent enough and it is still running, so its join was not answered with a 4xx: look in its log for a TCB refusal (500, retried), a wrong service certificate, or (a 5.x joiner, which retries every refusal) an unregistered code version",
             s.state, s.startup_seqno
         ),
         (Some(Ok(s)), None) => format!(
@@ -86,7 +90,7 @@ pub(super) async fn why_absent(cx: &StepCx<'_>, l: &Launched, ask: &[NodeAddr]) 
             "its /node/state was not read: the launcher reported no node id and address to reach it by".to_string()
         }
         (Some(Err((addr, e))), _) => format!(
-            "it does not answer /node/state at {addr} ({e}): CCF shuts down a joiner whose join it refuses (look in its log for the refusal), or it did not start, or the address is of a Service-endorsed interface, which CCF serves only once the node is trusted (report an interface with endorsement authority Node to let noderoll read it)"
+            "it does not answer /node/state at {addr} ({e}): CCF shuts down a joiner whose join it refuses with a 4xx, such as an attestation whose host data, measurement or UVM endorsement is not registered (look in its log for \"Shutting down node gracefully\" and the refusal it quotes), or it did not start, or the address is of a Service-endorsed interface, which CCF serves only once the node is trusted (report an interface with endorsement authority Node to let noderoll read it)"
         ),
     };
     format!("{told}; {USUAL}")

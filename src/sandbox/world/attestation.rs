@@ -118,57 +118,80 @@ fn genesis_node_tcb() -> serde_json::Value {
                        "hexstring": "d315000000000004"})
 }
 
+/// Why the join handler refuses a quote: the status and message of its `InvalidQuote` error
+/// (CCF `node_frontend.h`, `quote_verification_error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status: 401 for the failures `quote_verification_error` names, 500 for the rest
+    /// (its `default`, which the TCB checks fall into).
+    pub status: u16,
+    /// CCF's message, with what the sandbox adds to say which value did not match.
+    pub reason: String,
+}
+
+impl Refusal {
+    fn unauthorised(reason: String) -> Refusal {
+        Refusal {
+            status: 401,
+            reason,
+        }
+    }
+}
+
 impl JoinPolicy {
-    /// Whether a node of this build may join, and if not CCF's log text for why.
+    /// Whether a node of this build may join, and if not how the join handler refuses it.
     ///
     /// CCF `AttestationProvider::verify_quote_against_store` (`src/node/quote.cpp`): host data
     /// first, then the measurement; on SNP a node presenting UVM endorsements is checked against
     /// `nodes.snp.uvm_endorsements` *instead of* `nodes.snp.measurements`.
-    pub fn admits(&self, b: &Build) -> Result<(), String> {
+    pub fn admits(&self, b: &Build) -> Result<(), Refusal> {
         let host_data_ok = match b.platform {
             Platform::Virtual => self.virtual_host_data.contains(&b.host_data),
             Platform::Snp => self.snp_host_data.contains_key(&b.host_data),
         };
         if !host_data_ok {
-            return Err(format!(
+            return Err(Refusal::unauthorised(format!(
                 "Quote host data is not authorised ({})",
                 b.host_data
-            ));
+            )));
         }
         match (b.platform, &b.uvm) {
             (Platform::Snp, Some(uvm)) => {
                 if !uvm_matches(&self.snp_uvm, uvm) {
-                    return Err(format!(
+                    return Err(Refusal::unauthorised(format!(
                         "UVM endorsements are not authorised (did {}, feed {}, svn {})",
                         uvm.did, uvm.feed, uvm.svn
-                    ));
+                    )));
                 }
             }
             (Platform::Snp, None) => {
                 if !self.snp_measurements.contains(&b.measurement) {
-                    return Err(format!(
+                    return Err(Refusal::unauthorised(format!(
                         "Quote does not contain known enclave measurement ({})",
                         b.measurement
-                    ));
+                    )));
                 }
             }
             (Platform::Virtual, _) => {
                 if !self.virtual_measurements.contains(&b.measurement) {
-                    return Err(format!(
+                    return Err(Refusal::unauthorised(format!(
                         "Quote does not contain known enclave measurement ({})",
                         b.measurement
-                    ));
+                    )));
                 }
             }
         }
         // `verify_tcb_version_against_store`: no minimum for the node's CPU model is
-        // `FailedInvalidCPUID`, which `quote_verification_error` words as its default case.
-        // Every simulated node reports the genesis minimum itself, so only a missing entry
-        // refuses.
+        // `FailedInvalidCPUID`, which `quote_verification_error` answers with its default,
+        // 500 (not a 4xx: the joiner retries, CCF `node_state.h` `initiate_join`). Every
+        // simulated node reports the genesis minimum itself, so only a missing entry refuses.
         if b.platform == Platform::Snp && !self.snp_tcb_versions.contains_key(SANDBOX_SNP_CPUID) {
-            return Err(format!(
-                "Unknown quote verification error (FailedInvalidCPUID: nodes.snp.tcb_versions has no minimum TCB version for CPUID {SANDBOX_SNP_CPUID})"
-            ));
+            return Err(Refusal {
+                status: 500,
+                reason: format!(
+                    "Unknown quote verification error (FailedInvalidCPUID: nodes.snp.tcb_versions has no minimum TCB version for CPUID {SANDBOX_SNP_CPUID})"
+                ),
+            });
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use actions::MAX_NODE_CERT_VALIDITY_DAYS;
-pub use attestation::{Build, JoinPolicy, Platform, UvmEndorsement, VIRTUAL_MEASUREMENT};
+pub use attestation::{Build, JoinPolicy, Platform, Refusal, UvmEndorsement, VIRTUAL_MEASUREMENT};
 use consensus::{Effect, Tx, WriteStallAcc};
 pub use consensus::{GENESIS_VIEW, WriteStall};
 pub use governance::{MemberRec, PState, ProposalRec, RECENT_PROPOSALS_WINDOW};

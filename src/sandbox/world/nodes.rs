@@ -7,9 +7,16 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::attestation::Build;
+use super::attestation::{Build, Refusal};
 use super::{ApiError, TxRef, World};
 use crate::ccf::types::short_id;
+use crate::plan::version::CcfVersion;
+
+/// Whether a joiner of this build shuts down on a 4xx answer to its join: CCF 6.0.0-dev0 and
+/// later (`node_state.h`, `initiate_join`); 5.x answered every error by retrying.
+fn shuts_down_on_4xx(b: &Build) -> bool {
+    CcfVersion::parse(&b.ccf_version).is_none_or(|v| v.major >= 6)
+}
 
 /// Node status in the node table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +58,9 @@ pub enum Lifecycle {
         /// When the join request completes.
         at: Instant,
     },
-    /// Refused on join. By the join policy: keeps retrying and joins if the policy changes.
-    /// With `StartupSeqnoIsOld`: the process has shut down (not running).
+    /// Refused on join. Answered with a 4xx (`StartupSeqnoIsOld`, `InvalidQuote` 401) a 6.x or
+    /// later joiner has shut down (not running); answered with a 5xx (a TCB failure), or a
+    /// 5.x joiner, keeps retrying and joins if the service comes to admit it.
     Refused {
         /// CCF's log text.
         reason: String,
@@ -274,56 +282,72 @@ impl World {
         }
     }
 
-    /// The joiner's request reaches the primary: admitted → Pending; refused → logged.
+    /// The joiner's request reaches the primary: admitted → Pending; refused → logged, and the
+    /// joiner shuts down or retries (`refuse`).
     fn try_join(&mut self, slot: usize, now: Instant) {
         if self.primary.is_none() {
             return;
         }
         let id = self.nodes[slot].node_id.clone();
-        // The startup seqno is checked before the attestation (node_frontend.h, `/join`), and
-        // the joiner takes its 400 as final: CCF 6.x/7.0 `node_state.h` shuts a node down
-        // on a 4xx answer to its join ("Shutting down node gracefully").
-        if let Some(old) = self.startup_seqno_refusal(slot) {
+        // The startup seqno (400 `StartupSeqnoIsOld`) is checked before the attestation
+        // (node_frontend.h, `/join`).
+        let refused = match self.startup_seqno_refusal(slot) {
+            Some(old) => Err(Refusal {
+                status: 400,
+                reason: old,
+            }),
+            None => self.join_policy.admits(&self.nodes[slot].build),
+        };
+        if let Err(r) = refused {
+            self.refuse(slot, r, now);
+            return;
+        }
+        let (_, seqno) = self.append(Vec::new(), now);
+        let node_data = match &self.nodes[slot].name {
+            Some(name) => json!({ "noderoll_name": name }),
+            None => Value::Null,
+        };
+        self.table.insert(
+            id.clone(),
+            NodeRow {
+                slot,
+                status: Status::Pending,
+                node_data,
+                last_written: seqno,
+                retired_committed_seqno: None,
+                retired_committed: false,
+                pre_recovery: false,
+            },
+        );
+        self.nodes[slot].lifecycle = Lifecycle::Pending;
+        self.event(now, "node_pending", id);
+    }
+
+    /// The joiner's answer to a refused join. CCF 6.x/7.0 `node_state.h` (`initiate_join`, the
+    /// join client's callback) takes any 4xx (`is_http_status_client_error`) as fatal: "Join
+    /// request to … returned … Shutting down node gracefully." (CCF #6473, #6489, 6.0.0-dev0).
+    /// A 5.x joiner, and any joiner answered 5xx, logs the error and retries on its join
+    /// timer (`start_join_timer`), joining once the service admits it.
+    fn refuse(&mut self, slot: usize, r: Refusal, now: Instant) {
+        let id = short_id(&self.nodes[slot].node_id).to_string();
+        let fatal = (400..500).contains(&r.status) && shuts_down_on_4xx(&self.nodes[slot].build);
+        if fatal {
             self.log.push(format!(
-                "node {} refused on join: {old}; Shutting down node gracefully",
-                short_id(&id)
+                "node {id} refused on join: Join request returned {} Bad Request: {}. Shutting down node gracefully.",
+                r.status, r.reason
             ));
-            self.nodes[slot].lifecycle = Lifecycle::Refused { reason: old };
+            self.nodes[slot].lifecycle = Lifecycle::Refused { reason: r.reason };
             self.stop(slot, false, now);
             return;
         }
-        let admitted = self.join_policy.admits(&self.nodes[slot].build);
-        match admitted {
-            Ok(()) => {
-                let (_, seqno) = self.append(Vec::new(), now);
-                let node_data = match &self.nodes[slot].name {
-                    Some(name) => json!({ "noderoll_name": name }),
-                    None => Value::Null,
-                };
-                self.table.insert(
-                    id.clone(),
-                    NodeRow {
-                        slot,
-                        status: Status::Pending,
-                        node_data,
-                        last_written: seqno,
-                        retired_committed_seqno: None,
-                        retired_committed: false,
-                        pre_recovery: false,
-                    },
-                );
-                self.nodes[slot].lifecycle = Lifecycle::Pending;
-                self.event(now, "node_pending", id);
-            }
-            Err(reason) => {
-                if !matches!(&self.nodes[slot].lifecycle, Lifecycle::Refused { reason: r } if *r == reason)
-                {
-                    self.log
-                        .push(format!("node {} refused on join: {reason}", short_id(&id)));
-                }
-                self.nodes[slot].lifecycle = Lifecycle::Refused { reason };
-            }
+        if !matches!(&self.nodes[slot].lifecycle, Lifecycle::Refused { reason } if *reason == r.reason)
+        {
+            self.log.push(format!(
+                "node {id} refused on join: An error occurred while joining the network: {} {}; retrying",
+                r.status, r.reason
+            ));
         }
+        self.nodes[slot].lifecycle = Lifecycle::Refused { reason: r.reason };
     }
 
     /// `transition_node_to_trusted`: a Pending node becomes Trusted and starts catching up
@@ -337,7 +361,7 @@ impl World {
         row.status = Status::Trusted;
         let slot = row.slot;
         let build = self.nodes[slot].build.clone();
-        if let Err(why) = self.join_policy.admits(&build) {
+        if let Err(Refusal { reason: why, .. }) = self.join_policy.admits(&build) {
             self.violation(
                 now,
                 "trusted_unregistered_build",
@@ -411,20 +435,61 @@ mod tests {
     use std::time::Duration;
 
     use super::super::test_world::{build, run, world};
+    use super::Lifecycle;
 
     #[test]
-    fn a_node_of_an_unregistered_build_never_appears() {
+    fn a_joiner_refused_with_401_shuts_down_and_stays_down() {
         let (mut w, t0) = world(3);
-        w.launch("f".repeat(64), 2000, build("bb", "ccf-7.0.2"), t0);
-        run(&mut w, t0, 2000);
+        let b = build("bb", "ccf-7.0.2");
+        let slot = w.launch("f".repeat(64), 2000, b.clone(), t0);
+        let t = run(&mut w, t0, 2000);
         assert!(!w.table.contains_key(&"f".repeat(64)));
         assert!(
-            w.log
-                .iter()
-                .any(|l| l.contains("host data is not authorised")),
+            !w.nodes[slot].running,
+            "CCF shuts a 4xx-refused joiner down"
+        );
+        assert!(
+            w.log.iter().any(|l| l.contains("returned 401")
+                && l.contains("host data is not authorised")
+                && l.contains("Shutting down node gracefully")),
             "{:?}",
             w.log
         );
+        // Registering its build afterwards does not bring it back: it has exited.
+        w.join_policy.allow(&b);
+        run(&mut w, t, 2000);
+        assert!(!w.table.contains_key(&"f".repeat(64)));
+    }
+
+    #[test]
+    fn a_5x_joiner_refused_keeps_retrying_and_joins_once_registered() {
+        let (mut w, t0) = world(3);
+        let b = build("bb", "ccf-5.0.4");
+        let slot = w.launch("f".repeat(64), 2000, b.clone(), t0);
+        let t = run(&mut w, t0, 2000);
+        assert!(w.nodes[slot].running, "5.x retries every join error");
+        assert!(matches!(w.nodes[slot].lifecycle, Lifecycle::Refused { .. }));
+        w.join_policy.allow(&b);
+        run(&mut w, t, 2000);
+        assert!(w.table.contains_key(&"f".repeat(64)));
+    }
+
+    #[test]
+    fn a_joiner_answered_500_keeps_retrying() {
+        let (mut w, t0) = world(3);
+        let mut b = build("bb", "ccf-7.0.2");
+        b.platform = super::super::Platform::Snp;
+        w.join_policy.allow(&b);
+        w.join_policy.snp_tcb_versions.clear();
+        let slot = w.launch("f".repeat(64), 2000, b, t0);
+        let t = run(&mut w, t0, 2000);
+        assert!(w.nodes[slot].running, "a 5xx is not fatal to the joiner");
+        assert!(
+            matches!(&w.nodes[slot].lifecycle, Lifecycle::Refused { reason } if reason.contains("FailedInvalidCPUID"))
+        );
+        w.join_policy.allow(&w.nodes[slot].build.clone());
+        run(&mut w, t, 2000);
+        assert!(w.table.contains_key(&"f".repeat(64)));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   `StartupSeqnoIsOld` (`src/node/rpc/node_frontend.h`, `/join`: `this_startup_seqno >
 //!   in.startup_seqno`, 400), before its attestation is looked at, and shuts down: CCF 6.x and
 //!   7.0 `src/node/node_state.h` treat any 4xx answer to the join as fatal ("Shutting down
-//!   node gracefully"; `tests/reconfiguration.py` asserts `has_stopped`). Only the newest CCF
+//!   node gracefully"; `tests/reconfiguration.py` asserts `has_stopped`; a 5.x joiner
+//!   retries: `nodes.rs`, `refuse`). Only the newest CCF
 //!   fetches a more recent snapshot and retries (with `fetch_recent_snapshot`).
 
 use super::World;
