@@ -82,6 +82,7 @@ impl Reporter for JournalReporter {
                 run_id: id,
                 target,
                 rollback,
+                from,
                 ..
             } => {
                 *self.run_id.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
@@ -92,6 +93,7 @@ impl Reporter for JournalReporter {
                     target: target.clone().into(),
                     plan_sha256: self.plan_sha256.clone(),
                     rollback: *rollback,
+                    from: from.clone().map(Into::into),
                 });
             }
             Event::LaunchStarted { name } => self.record(Record::LaunchStarted {
@@ -125,9 +127,13 @@ impl Reporter for JournalReporter {
                 })
             }
             Event::RollbackStarted {
-                from, to, reason, ..
+                run_id: id,
+                from,
+                to,
+                reason,
+                ..
             } => self.record(Record::RollbackStarted {
-                run_id: run_id(),
+                run_id: id.clone(),
                 at,
                 from: from.clone().into(),
                 to: to.clone().into(),
