@@ -420,7 +420,9 @@ mod tests {
         assert!(!why.contains("roll back instead"), "{why}");
         let why = after_error(&hook(), &commands()).reason;
         assert!(
-            why.contains("the command continues from this step (to roll back instead: noderoll rollback"),
+            why.contains(
+                "the command continues from this step (to roll back instead: noderoll rollback"
+            ),
             "{why}"
         );
     }

@@ -16,8 +16,8 @@ pub(crate) mod preflight;
 pub(crate) mod shell;
 mod steps;
 
+pub(crate) use engine::{Engine, EngineError, EngineParts, FinalizePolicy, Outcome, RunOptions};
 #[cfg(test)]
 pub(crate) use error::StepError;
-pub(crate) use engine::{Engine, EngineError, EngineParts, FinalizePolicy, Outcome, RunOptions};
 pub(crate) use events::{Event, NullReporter, Reporter};
 pub(crate) use launcher::CommandLauncher;

@@ -79,7 +79,7 @@ async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
         let writes = r.sandbox.with_world(|w| w.write_requests);
         let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
         assert_eq!(dry.code, 2, "{}", dry.stderr);
-        assert!(dry.stdout.contains("Rollback (clean)"), "{}", dry.stdout);
+        assert!(dry.stdout.contains("Rollback (clean: "), "{}", dry.stdout);
         let dry = noderoll_in(
             state.path(),
             &["rollback", "--plan", plan, "--dry-run", "--output", "json"],

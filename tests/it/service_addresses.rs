@@ -235,7 +235,7 @@ async fn a_rollback_dry_run_finds_the_service_after_every_named_node_was_retired
     let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
     assert_eq!(dry.code, 2, "{}\n{}", dry.stdout, dry.stderr);
     assert!(
-        dry.stdout.contains("Rollback (roll_forward)"),
+        dry.stdout.contains("Rollback (roll forward: "),
         "{}",
         dry.stdout
     );

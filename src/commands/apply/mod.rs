@@ -463,8 +463,15 @@ async fn run_forward(
             if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
         {
             let journaled = &reporters.journaled;
-            let result =
-                roll_back_after(w, (journaled, &run.journal), reporter, failure, &mut engine, cancel).await;
+            let result = roll_back_after(
+                w,
+                (journaled, &run.journal),
+                reporter,
+                failure,
+                &mut engine,
+                cancel,
+            )
+            .await;
             (result, engine.known_nodes())
         }
         other => (other.map_err(AppError::from), engine.known_nodes()),
