@@ -176,6 +176,7 @@ impl Preflight<'_> {
             self.launcher.preflight(launch, stop).await,
         ));
         checks.extend(self.certificates(obs, view).await);
+        checks.extend(self.startup_snapshot(view).await);
         checks
     }
 
@@ -564,6 +565,7 @@ pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'st
 }
 
 mod guard;
+mod snapshot;
 #[cfg(test)]
 use guard::{running_versions, version_guard};
 #[cfg(test)]
