@@ -89,15 +89,19 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     if let Some(next) = &next {
         crate::next_step::print_stderr(next);
     }
-    Ok(match state {
-        // apply takes the lock first: while another run holds it, apply exits 6, so plan
-        // does too (a pipeline running plan before apply stops here, not at apply).
-        _ if running.is_some() => exit_codes::LOCKED,
+    Ok(exit_code(state, running.is_some(), args.detailed_exitcode))
+}
+
+/// `plan`'s exit code. apply takes the lock first: while another run holds it (`locked`),
+/// apply exits 6, so plan does too (a pipeline running plan before apply stops here).
+fn exit_code(state: PlanState, locked: bool, detailed: bool) -> u8 {
+    match state {
+        _ if locked => exit_codes::LOCKED,
         PlanState::Blocked => exit_codes::PREFLIGHT_FAILED,
-        PlanState::ChangesPending if args.detailed_exitcode => exit_codes::CHANGES_PENDING,
-        PlanState::FinalizePending if args.detailed_exitcode => exit_codes::FINALIZE_PENDING,
+        PlanState::ChangesPending if detailed => exit_codes::CHANGES_PENDING,
+        PlanState::FinalizePending if detailed => exit_codes::FINALIZE_PENDING,
         _ => exit_codes::SUCCESS,
-    })
+    }
 }
 
 /// While another run holds the lock: wait for it, then plan again.
