@@ -59,6 +59,33 @@ impl Commands {
         Some(self.again.clone())
     }
 
+    /// The command is `noderoll rollback` (its first word that is not a flag).
+    fn rolling_back(&self) -> bool {
+        self.again
+            .split_whitespace()
+            .skip(1)
+            .find(|w| !w.starts_with('-'))
+            == Some("rollback")
+    }
+
+    /// What continues when run again: the rollback, or the command.
+    fn continues(&self) -> &'static str {
+        if self.rolling_back() {
+            "the rollback continues"
+        } else {
+            "the command continues"
+        }
+    }
+
+    /// ` (to roll back instead: …)`, unless this already is a rollback.
+    fn or_roll_back(&self) -> String {
+        if self.rolling_back() {
+            String::new()
+        } else {
+            format!(" (to roll back instead: {})", self.rollback())
+        }
+    }
+
     fn plan_arg(&self) -> String {
         match &self.plan {
             Some(p) => format!(" --plan {}", shell_word(p)),
@@ -200,25 +227,28 @@ fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
             Wait,
             c.again(),
             format!(
-                "the gate of `{step}` to hold: {reason}; the command continues (to roll back instead: {})",
-                c.rollback()
+                "the gate of `{step}` to hold: {reason}; {}{}",
+                c.continues(),
+                c.or_roll_back()
             ),
         ),
         EngineError::Step { source, .. } => NextStep::new(
             Fix,
             c.again(),
             format!(
-                "{}; once fixed, the command continues from this step (to roll back instead: {})",
+                "{}; once fixed, {} from this step{}",
                 crate::errors::one_line(source),
-                c.rollback()
+                c.continues(),
+                c.or_roll_back()
             ),
         ),
         EngineError::LaunchBudgetSpent { .. } => NextStep::new(
             Fix,
             c.again(),
             format!(
-                "the launcher or the new build (each launched node's fate is named above); the command launches afresh (to roll back instead: {})",
-                c.rollback()
+                "the launcher or the build (each launched node's fate is named above); {} and launches afresh{}",
+                c.continues(),
+                c.or_roll_back()
             ),
         ),
         EngineError::Cancelled { .. } => NextStep::new(
@@ -359,6 +389,42 @@ mod tests {
             assert_eq!(next.action, action, "{e}");
             assert!(!next.human().is_empty());
         }
+    }
+
+    #[test]
+    fn a_failing_hook_during_a_rollback_continues_the_rollback() {
+        let hook = || {
+            AppError::Engine(EngineError::Step {
+                step: "retire".into(),
+                new_node: false,
+                source: crate::exec::StepError::Hook(crate::exec::hooks::HookError {
+                    hook: "before_retire",
+                    command: "false".into(),
+                    detail: "exit status 1".into(),
+                    cannot_run: false,
+                }),
+            })
+        };
+        let back = Commands::from_args(&[
+            "noderoll".into(),
+            "-v".into(),
+            "rollback".into(),
+            "--plan".into(),
+            "p.toml".into(),
+        ]);
+        let why = after_error(&hook(), &back).reason;
+        assert!(
+            why.contains("the rollback continues from this step"),
+            "{why}"
+        );
+        assert!(!why.contains("roll back instead"), "{why}");
+        let why = after_error(&hook(), &commands()).reason;
+        assert!(
+            why.contains(
+                "the command continues from this step (to roll back instead: noderoll rollback"
+            ),
+            "{why}"
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     // This machine's journal (read, not locked): what its unfinished runs launched is theirs
     // to continue, not a sign of an upgrade elsewhere; a failed target is refused as apply
     // refuses it.
-    let journal = Journal::open(&ServiceState::open(&state_dir, &w.service_cert_sha256)?)?;
+    let service_state = ServiceState::open(&state_dir, &w.service_cert_sha256)?;
+    let journal = Journal::open(&service_state)?;
+    // Another run acting on the service (plan never takes the lock).
+    let running = service_state.holder();
     let mut engine = plan_engine(&w, args, &journal, cancel);
     let (obs, view) = engine.observe().await?;
     // A `[target] node_cert_validity_days` the service refuses is a plan-file error (exit 64).
@@ -42,11 +45,21 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
         engine.settled(&plan),
         Some(Ok(crate::exec::Outcome::FinalizePending { .. }))
     );
-    let checks = if plan.is_done() || finalize_pending {
+    let mut checks = if plan.is_done() || finalize_pending {
         Vec::new()
     } else {
         engine.preflight(&obs, &view).await
     };
+    // apply refuses a failed target before its preflight: counted as a failed check, so the
+    // summary never says all pass when apply would refuse.
+    if let Some(r) = &refusal {
+        checks.push(crate::exec::engine::Check {
+            name: "target not failed here before",
+            ok: false,
+            detail: crate::errors::one_line(r),
+            notice: None,
+        });
+    }
     let state = if plan.is_done() {
         PlanState::NothingToDo
     } else if refusal.is_some() || checks.iter().any(|c| !c.ok) {
@@ -56,7 +69,10 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     } else {
         PlanState::ChangesPending
     };
-    let next = next_step(state, &w.plan.path, &checks, refusal.as_ref());
+    let next = match &running {
+        Some(h) => Some(wait_for(h, &w.plan.path)),
+        None => next_step(state, &w.plan.path, &checks, refusal.as_ref()),
+    };
     printer.print(&PlanView {
         target: w.spec.target.reference(),
         plan: &plan,
@@ -65,6 +81,7 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
         moved,
         state,
         next_step: next.as_ref(),
+        running: running.as_ref(),
     })?;
     if let Some(out) = &args.out {
         save(args, out, &view, &plan, printer)?;
@@ -72,12 +89,32 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     if let Some(next) = &next {
         crate::next_step::print_stderr(next);
     }
-    Ok(match state {
+    Ok(exit_code(state, running.is_some(), args.detailed_exitcode))
+}
+
+/// `plan`'s exit code. apply takes the lock first: while another run holds it (`locked`),
+/// apply exits 6, so plan does too (a pipeline running plan before apply stops here).
+fn exit_code(state: PlanState, locked: bool, detailed: bool) -> u8 {
+    match state {
+        _ if locked => exit_codes::LOCKED,
         PlanState::Blocked => exit_codes::PREFLIGHT_FAILED,
-        PlanState::ChangesPending if args.detailed_exitcode => exit_codes::CHANGES_PENDING,
-        PlanState::FinalizePending if args.detailed_exitcode => exit_codes::FINALIZE_PENDING,
+        PlanState::ChangesPending if detailed => exit_codes::CHANGES_PENDING,
+        PlanState::FinalizePending if detailed => exit_codes::FINALIZE_PENDING,
         _ => exit_codes::SUCCESS,
-    })
+    }
+}
+
+/// While another run holds the lock: wait for it, then plan again.
+fn wait_for(h: &crate::journal::lock::Holder, plan_file: &Path) -> NextStep {
+    let plan = shell_word(&plan_file.display().to_string());
+    NextStep::new(
+        Action::Wait,
+        Some(format!("noderoll plan --plan {plan}")),
+        format!(
+            "the run in progress to end (host {}, pid {}, run {}, since {}): apply refuses (exit 6) while it holds the lock",
+            h.host, h.pid, h.run_id, h.started_at
+        ),
+    )
 }
 
 /// What applying the plan would do next, as `apply` would do it.

@@ -22,6 +22,11 @@ pub(crate) enum Event {
         /// A rollback run (`target` is the version gone back to).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         rollback: bool,
+        /// What the service ran when an upgrade started (its old nodes' build and the version
+        /// most of them report): journaled, so a rollback after every old node is gone still
+        /// knows the version it goes back to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<TargetRef>,
     },
     /// A preflight check passed or failed.
     PreflightChecked {
@@ -138,6 +143,8 @@ pub(crate) enum Event {
     },
     /// The target is given up: the service goes back to the previous version.
     RollbackStarted {
+        /// The rollback run's id.
+        run_id: String,
         /// The abandoned target.
         from: TargetRef,
         /// The version gone back to.

@@ -17,5 +17,7 @@ pub(crate) mod shell;
 mod steps;
 
 pub(crate) use engine::{Engine, EngineError, EngineParts, FinalizePolicy, Outcome, RunOptions};
+#[cfg(test)]
+pub(crate) use error::StepError;
 pub(crate) use events::{Event, NullReporter, Reporter};
 pub(crate) use launcher::CommandLauncher;

@@ -13,7 +13,7 @@ use crate::ccf::governance::Governance;
 use crate::ccf::types::{MemberStatus, NodeStatus, ServiceStatus, short_id};
 use crate::ccf::{CcfClient, NodeAddr};
 use crate::observe::{Observation, OpenProposal};
-use crate::plan::version::{self, CcfVersion, Verdict};
+use crate::plan::version::{self, CcfVersion};
 use crate::plan::{CodePlatform, NodeView, RunContext, ServiceView, Step, UpgradeSpec};
 use crate::plan::{gates, planner};
 use crate::wait::Cancel;
@@ -154,11 +154,7 @@ impl Preflight<'_> {
             ctx.min_fault_tolerance,
             ends_with,
         ));
-        let verdict = crate::plan::version::check(
-            self.spec.target.ccf_version.as_deref(),
-            &running_versions(view, self.spec),
-        );
-        checks.push(version_guard(verdict, self.options));
+        checks.push(guard::version_guard_of(view, self.spec, self.options));
         checks.extend(snp_minimum_tcb(
             self.spec,
             view,
@@ -180,6 +176,7 @@ impl Preflight<'_> {
             self.launcher.preflight(launch, stop).await,
         ));
         checks.extend(self.certificates(obs, view).await);
+        checks.extend(self.startup_snapshot(view).await);
         checks
     }
 
@@ -191,21 +188,31 @@ impl Preflight<'_> {
         use crate::plan::certs::{expected_duration, expiring_warnings};
         const VALIDITY: &str = "node certificate validity";
         let at = [obs.answered_by.clone()];
-        let mut out = vec![
-            match read_node_cert_validity(self.client, &at, self.spec).await {
-                Ok(v) => notice(VALIDITY, Notice::Note, v.describe()),
-                Err(ValidityError::Refused(why)) => check(VALIDITY, false, why),
-                Err(ValidityError::Client(e)) => check(
-                    VALIDITY,
-                    false,
-                    format!("cannot read GET /gov/service/info: {e}"),
-                ),
-            },
-        ];
         let steps = self
             .ctx
             .map(|ctx| planner::plan(view, self.spec, ctx).steps)
             .unwrap_or_default();
+        let trusts = steps
+            .iter()
+            .any(|s| matches!(s.step, Step::TrustNodes { .. }));
+        let mut out = Vec::new();
+        // The validity is what trust proposals carry: a note only for a run that trusts nodes
+        // (a clean rollback and a finalize launch none), but a refusal always.
+        match read_node_cert_validity(self.client, &at, self.spec).await {
+            Ok(v) if trusts => out.push(notice(VALIDITY, Notice::Note, v.describe())),
+            Ok(_) => {}
+            Err(ValidityError::Refused(why)) => out.push(check(VALIDITY, false, why)),
+            Err(ValidityError::Client(e)) => out.push(check(
+                VALIDITY,
+                false,
+                format!("cannot read GET /gov/service/info: {e}"),
+            )),
+        }
+        let run = match (&self.options.rollback, trusts) {
+            (Some(_), _) => "the rollback's",
+            (None, true) => "the upgrade's",
+            (None, false) => "the run's",
+        };
         let duration = expected_duration(&steps, self.spec);
         let warnings = expiring_warnings(&relied_on(obs), jiff::Timestamp::now(), duration);
         const OUTLAST: &str = "certificates outlast the upgrade";
@@ -214,7 +221,7 @@ impl Preflight<'_> {
                 OUTLAST,
                 true,
                 format!(
-                    "the service certificate and the Trusted nodes' certificates are valid for the upgrade's longest expected duration ({}s) plus a day",
+                    "the service certificate and the Trusted nodes' certificates are valid for {run} longest expected duration ({}s) plus a day",
                     duration.as_secs()
                 ),
             ));
@@ -449,41 +456,6 @@ fn fault_tolerance_floor(desired: usize, min_fault_tolerance: usize, ends: EndsW
     check("fault tolerance floor reachable", ok, detail)
 }
 
-/// Versions the trusted nodes not of the target report.
-fn running_versions(view: &ServiceView, spec: &UpgradeSpec) -> Vec<String> {
-    view.nodes
-        .iter()
-        .filter(|n| n.status == NodeStatus::Trusted)
-        .filter(|n| !n.claims.as_ref().is_some_and(|c| spec.target.matches(c)))
-        .filter_map(|n| n.version.clone())
-        .collect()
-}
-
-fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
-    let (ok, detail) = match verdict {
-        Verdict::Allowed(d) => (true, d),
-        Verdict::Downgrade(d) | Verdict::MajorJump(d) if options.rollback.is_some() => (
-            true,
-            format!("{d}: a rollback returns to the previous version"),
-        ),
-        Verdict::Downgrade(d) if options.allows_downgrade() => {
-            (true, format!("{d} (allowed by --allow-downgrade)"))
-        }
-        Verdict::Downgrade(d) => (
-            false,
-            format!("{d}; pass --allow-downgrade if this is intended"),
-        ),
-        Verdict::MajorJump(d) if options.allows_version_jump() => {
-            (true, format!("{d} (allowed by --allow-version-jump)"))
-        }
-        Verdict::MajorJump(d) => (
-            false,
-            format!("{d}; pass --allow-version-jump if this is intended"),
-        ),
-    };
-    check("version guard", ok, detail)
-}
-
 /// An SNP target needs a minimum TCB version for its nodes' CPU model in the join policy, or
 /// a 6.x/7.x primary refuses them at join ([`version::SNP_MINIMUM_TCB_RULE`]; a conservative
 /// guard, as some versions skip the check). No flag lets it through: the fix is a proposal,
@@ -592,5 +564,9 @@ pub(crate) fn needed_actions(spec: &UpgradeSpec, view: &ServiceView) -> Vec<&'st
     v
 }
 
+mod guard;
+mod snapshot;
+#[cfg(test)]
+use guard::{running_versions, version_guard};
 #[cfg(test)]
 mod tests;

@@ -158,6 +158,31 @@ impl ServiceState {
     }
 }
 
+impl ServiceState {
+    /// Who holds the run lock now, if anyone (for `plan`, which never takes it). A shared
+    /// lock is tried and dropped at once: it fails only while a run holds the exclusive one.
+    pub(crate) fn holder(&self) -> Option<Holder> {
+        let file = File::open(self.dir.join("lock")).ok()?;
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                None
+            }
+            Err(_) => Some(
+                std::fs::read_to_string(self.dir.join("lock.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or(Holder {
+                        host: "?".into(),
+                        pid: 0,
+                        run_id: "?".into(),
+                        started_at: "?".into(),
+                    }),
+            ),
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -195,7 +220,9 @@ mod tests {
             }
             other => panic!("expected the lock to be held, got {other:?}"),
         }
+        assert_eq!(st.holder().map(|h| h.run_id), Some("run-1".into()));
         drop(first);
+        assert_eq!(st.holder(), None);
         // A record left by a crashed process: the lock is free, the record is reported.
         let dead = Holder {
             host: "h".into(),

@@ -79,7 +79,8 @@ pub(crate) mod tests {
                 run_id: s("r1"),
                 target: target("ccf-7.0.2"),
                 steps: vec![step],
-                rollback: true,
+                rollback: false,
+                from: Some(target("ccf-7.0.1")),
             },
             Event::PreflightChecked {
                 check: s("c"),
@@ -114,6 +115,7 @@ pub(crate) mod tests {
                 hook: s("after_trust"),
             },
             Event::RollbackStarted {
+                run_id: s("r2"),
                 from: target("ccf-7.0.2"),
                 to: TargetRef {
                     ccf_version: None,

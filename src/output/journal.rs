@@ -177,6 +177,7 @@ mod tests {
             target: whole.into(),
             plan_sha256: "x".into(),
             rollback: false,
+            from: None,
         };
         let (_, validator) = crate::output::events::tests::schema("journal-line");
         for record in [r, new] {

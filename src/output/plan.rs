@@ -28,6 +28,9 @@ pub(crate) struct PlanDocument<'a> {
     pub state: PlanState,
     /// What to do next (null when there is nothing to do).
     pub next_step: Option<super::next_step::NextStep>,
+    /// Another run holds this service's lock (`apply` would exit 6 until it ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_in_progress: Option<crate::journal::lock::Holder>,
 }
 
 /// What applying a plan would do, as `plan` reports it (its JSON `state`, its exit code).
@@ -89,6 +92,7 @@ pub(crate) fn document<'a>(
                 PlanState::ChangesPending
             },
             next_step: None,
+            run_in_progress: None,
         },
     )
 }
@@ -203,11 +207,38 @@ pub(crate) struct PlanView<'a> {
     pub state: PlanState,
     /// What to do next (also printed on stderr).
     pub next_step: Option<&'a super::next_step::NextStep>,
+    /// Another run holds this service's lock.
+    pub running: Option<&'a crate::journal::lock::Holder>,
 }
 
 impl super::Document for PlanView<'_> {
     fn human(&self) -> String {
-        let mut text = render_human(&self.target.describe(), self.plan, self.checks, false);
+        // What apply would do comes first when it would not go ahead.
+        let mut text = String::new();
+        if let Some(h) = self.running {
+            text.push_str(&format!(
+                "Run in progress: another noderoll run holds this service's lock (host {}, pid {}, run {}, since {}); apply would refuse (exit 6) until it ends. The preview below is of the service as it is now.\n",
+                h.host, h.pid, h.run_id, h.started_at
+            ));
+        }
+        if self.state == PlanState::Blocked {
+            let why: Vec<String> = self
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect();
+            text.push_str(&format!(
+                "Blocked: apply would refuse (exit 5): {}\n",
+                why.join("; ")
+            ));
+        }
+        text.push_str(&render_human(
+            &self.target.describe(),
+            self.plan,
+            self.checks,
+            false,
+        ));
         if self.state == PlanState::FinalizePending {
             text.push_str(&format!(
                 "Finalize pending: every node runs {}; apply has nothing more to do ([safety] finalize = \"manual\").\n",
@@ -228,6 +259,7 @@ impl super::Document for PlanView<'_> {
             .map(|m| m.iter().map(crate::ccf::NodeAddr::url).collect());
         doc.doc.state = self.state;
         doc.doc.next_step = self.next_step.cloned();
+        doc.doc.run_in_progress = self.running.cloned();
         super::printer::json_pretty(&doc)
     }
 }

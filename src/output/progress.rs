@@ -156,13 +156,13 @@ impl Reporter for HumanReporter {
             self.preflight_summary();
         }
         match e {
-            Event::RunStarted { target, steps, run_id, rollback } => self.line(&format!(
+            Event::RunStarted { target, steps, run_id, rollback, .. } => self.line(&format!(
                 "{} {}: {} planned (run {run_id})",
                 if *rollback { "Rolling back to" } else { "Upgrading to" },
                 target.describe(),
                 super::count(steps.len(), "step")
             )),
-            Event::RollbackStarted { from, to, kind, reason } => self.line(&format!(
+            Event::RollbackStarted { from, to, kind, reason, .. } => self.line(&format!(
                 "rolling back ({}) from {} to {}: {reason}",
                 if kind == "clean" {
                     "clean: no node of the previous version was retired; the abandoned upgrade's nodes are removed"

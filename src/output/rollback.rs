@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::printer::json_line;
 use super::schema::{Doc, record};
+use crate::plan::gates::Gate;
 use crate::plan::{Plan, TargetRef};
 
 /// The `rollback_plan` record (and the preview for people).
@@ -48,16 +49,36 @@ impl<'a> RollbackPlan<'a> {
 
 impl super::Document for RollbackPlan<'_> {
     fn human(&self) -> String {
+        let kind = match self.kind {
+            "clean" => {
+                "clean: no node of the previous version was retired; nothing is launched and the abandoned upgrade's nodes are removed"
+            }
+            _ => {
+                "roll forward: nodes of the previous version were retired; as many are launched again before the abandoned upgrade's nodes are removed"
+            }
+        };
         format!(
-            "Rollback ({}) from {} to {}:\n{}",
-            self.kind,
+            "Rollback ({kind}) from {} to {}:\n{}",
             self.from.describe(),
             self.to.describe(),
             super::plan::render_human(&self.to.describe(), self.plan, &[], true)
         )
     }
 
+    /// Each step's `gate` in the rollback's words, as the human table has them. A rollback
+    /// plan is never loaded back (only an upgrade's is saved, and keeps [`Gate::text`]).
     fn json(&self) -> String {
-        json_line(&record(Doc::RollbackPlan, self))
+        let mut worded = self.plan.clone();
+        for s in &mut worded.steps {
+            s.gate = Gate::Saved(s.gate.text_for(true));
+        }
+        let doc = RollbackPlan {
+            plan: &worded,
+            next_step: self.next_step.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ..*self
+        };
+        json_line(&record(Doc::RollbackPlan, &doc))
     }
 }

@@ -64,6 +64,17 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
     }
 }
 
+/// What the service runs besides `target` when exactly one other build is trusted: the
+/// version a rollback would go back to, recorded when an upgrade starts.
+pub fn running_build(view: &ServiceView, target: &Target) -> Option<Target> {
+    let builds = old_builds(view, target);
+    if builds.len() != 1 {
+        return None;
+    }
+    let ((h, m), versions) = builds.into_iter().next()?;
+    Some(previous(target, h, m, &versions))
+}
+
 /// `n` attests `target`.
 fn on(target: &Target, n: &NodeView) -> bool {
     n.claims.as_ref().is_some_and(|c| target.matches(c))

@@ -113,10 +113,12 @@ async fn a_rollback_speaks_of_rolling_back() {
         "fault tolerance floor reachable: nothing to launch: the 3 nodes of the previous version that stay give f = 1",
         "a rollback returns to the previous version",
         "clean: no node of the previous version was retired",
+        "valid for the rollback's longest expected duration",
     ] {
         assert!(said.contains(words), "{words:?} in\n{said}");
     }
-    for words in UPGRADE_WORDS {
+    // It launches nothing: no word of the certificates of nodes it would launch.
+    for words in UPGRADE_WORDS.iter().chain(&["the nodes it launches"]) {
         assert!(!said.contains(words), "{words:?} in\n{said}");
     }
 }
@@ -131,6 +133,31 @@ async fn a_roll_forward_speaks_of_the_previous_versions_nodes() {
     apply_killed_at(r.plan_path().as_path(), state.path(), "node_removed", 1, "").await;
     let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
     assert_eq!(dry.code, 2, "{}", dry.stderr);
+    // The JSON gates use the rollback's words too.
+    let json = noderoll_in(
+        state.path(),
+        &["rollback", "--plan", plan, "--dry-run", "--output", "json"],
+    )
+    .await;
+    let doc = &output_schema::lines("rollback-plan", &json.stdout)[0];
+    let gates: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["gate"].as_str().unwrap())
+        .collect();
+    assert!(
+        gates
+            .iter()
+            .any(|g| g.contains("every node of the previous version healthy")),
+        "{gates:?}"
+    );
+    for words in ["new node", "attesting the target", "target code version"] {
+        assert!(
+            !gates.iter().any(|g| g.contains(words)),
+            "{words:?} in {gates:?}"
+        );
+    }
     assert!(
         dry.stderr.contains(&format!(
             "To roll back: noderoll rollback --plan {plan} --yes"
@@ -142,7 +169,7 @@ async fn a_roll_forward_speaks_of_the_previous_versions_nodes() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let said = format!("{}{}{}", dry.stdout, run.stdout, run.stderr);
     for words in [
-        "Rollback (roll_forward)",
+        "Rollback (roll forward: nodes of the previous version were retired",
         "Plan: roll back to ",
         "launch 1 node of the previous version",
         "trust 1 node of the previous version in one proposal",

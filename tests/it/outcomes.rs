@@ -303,6 +303,30 @@ async fn after_an_automatic_rollback_plan_and_apply_agree() {
         "{}",
         human_plan.stdout
     );
+    // Said first, and the preflight summary counts the refusal: no "all checks pass".
+    assert!(
+        human_plan
+            .stdout
+            .starts_with("Blocked: apply would refuse (exit 5): target not failed here before: "),
+        "{}",
+        human_plan.stdout
+    );
+    assert!(
+        human_plan
+            .stdout
+            .contains("Preflight FAILED: target not failed here before: ")
+            && !human_plan.stdout.contains("checks pass"),
+        "{}",
+        human_plan.stdout
+    );
+    assert!(
+        doc["preflight"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "target not failed here before" && c["ok"] == false),
+        "{doc}"
+    );
 
     let applied = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
     assert_eq!(applied.code, 5, "{}", applied.stderr);
@@ -516,4 +540,51 @@ async fn quiet_status_and_plan_print_nothing() {
     )
     .await;
     assert!(json.stdout.contains("schema_version"), "{}", json.stdout);
+}
+
+/// While another run holds the service's lock, `plan` says so first, exits 6 as `apply`
+/// would, and its next step is to wait (not to apply).
+#[tokio::test]
+async fn plan_while_another_run_holds_the_lock_says_wait() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+    let cert = noderoll::ccf::ServiceCert::load(&r.dir.path().join(&r.sandbox.info().service_cert))
+        .unwrap();
+    let dir = state
+        .path()
+        .join(format!("service-{}", &cert.sha256()[..16]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    std::fs::write(
+        dir.join("lock.json"),
+        r#"{"host": "ci-7", "pid": 4242, "run_id": "19a0", "started_at": "2026-12-01T06:00:00Z"}"#,
+    )
+    .unwrap();
+    let human = noderoll_in(state.path(), &["plan", "--plan", plan]).await;
+    assert_eq!(human.code, 6, "{}", human.stderr);
+    assert!(
+        human.stdout.starts_with(
+            "Run in progress: another noderoll run holds this service's lock (host ci-7, pid 4242, run 19a0, since 2026-12-01T06:00:00Z)"
+        ),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        next_lines(&human.stderr).starts_with("Wait for: the run in progress to end"),
+        "{}",
+        human.stderr
+    );
+    let json = noderoll_in(state.path(), &["plan", "--plan", plan, "--output", "json"]).await;
+    assert_eq!(json.code, 6, "{}", json.stderr);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    output_schema::validate("plan", &doc);
+    assert_eq!(doc["run_in_progress"]["pid"], 4242, "{doc}");
+    assert_eq!(doc["next_step"]["action"], "wait", "{doc}");
+    drop(lock);
+    let free = noderoll_in(state.path(), &["plan", "--plan", plan]).await;
+    assert_eq!(free.code, 0, "{}", free.stderr);
+    assert!(!free.stdout.contains("Run in progress"), "{}", free.stdout);
 }

@@ -79,7 +79,7 @@ async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
         let writes = r.sandbox.with_world(|w| w.write_requests);
         let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
         assert_eq!(dry.code, 2, "{}", dry.stderr);
-        assert!(dry.stdout.contains("Rollback (clean)"), "{}", dry.stdout);
+        assert!(dry.stdout.contains("Rollback (clean: "), "{}", dry.stdout);
         let dry = noderoll_in(
             state.path(),
             &["rollback", "--plan", plan, "--dry-run", "--output", "json"],
@@ -166,6 +166,8 @@ async fn after_one_retirement_rollback_rolls_forward_to_the_old_build() {
         .find(|e| e["type"] == "rollback_started")
         .unwrap();
     assert_eq!(started["kind"], "roll_forward");
+    let old = r.client.version(&r.entry).await.unwrap().ccf_version;
+    assert_eq!(started["to"]["ccf_version"], old.as_str(), "{started}");
     assert_eq!(
         evs.iter().filter(|e| e["type"] == "node_launched").count(),
         1,
@@ -368,6 +370,12 @@ async fn rollback_is_possible_until_finalize_and_refused_after() {
     let state = tempfile::tempdir().unwrap();
     let plan = r.plan_path();
     let text = std::fs::read_to_string(&plan).unwrap();
+    // The launcher notes the version each launch is handed.
+    let text = text.replacen(
+        "launch = \"",
+        "launch = \"echo \\\"v=$NODEROLL_CCF_VERSION\\\" >> versions.txt; ",
+        1,
+    );
     std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
     let plan = plan.to_str().unwrap();
     let run = noderoll_in(
@@ -388,11 +396,22 @@ async fn rollback_is_possible_until_finalize_and_refused_after() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let evs = events(&run.stdout);
-    assert_eq!(
-        evs.iter()
-            .find(|e| e["type"] == "rollback_started")
-            .unwrap()["kind"],
-        "roll_forward"
+    let started = evs
+        .iter()
+        .find(|e| e["type"] == "rollback_started")
+        .unwrap();
+    assert_eq!(started["kind"], "roll_forward");
+    // No old node is left to ask, yet the version gone back to is known (and the launcher
+    // is handed it): the one the run that upgraded recorded as its starting point.
+    let old = r.sandbox.info().current_build.ccf_version.clone();
+    assert_eq!(started["to"]["ccf_version"], old.as_str(), "{started}");
+    assert!(!started["run_id"].as_str().unwrap().is_empty(), "{started}");
+    let versions = std::fs::read_to_string(r.dir.path().join("versions.txt")).unwrap();
+    let handed: Vec<&str> = versions.lines().collect();
+    assert_eq!(handed.len(), 6, "{versions}");
+    assert!(
+        handed[3..].iter().all(|l| *l == format!("v={old}")),
+        "the rollback's launches are handed the old version: {versions}"
     );
     assert_rolled_back(&r, 3).await;
 

@@ -235,7 +235,7 @@ async fn a_rollback_dry_run_finds_the_service_after_every_named_node_was_retired
     let dry = noderoll_in(state.path(), &["rollback", "--plan", plan, "--dry-run"]).await;
     assert_eq!(dry.code, 2, "{}\n{}", dry.stdout, dry.stderr);
     assert!(
-        dry.stdout.contains("Rollback (roll_forward)"),
+        dry.stdout.contains("Rollback (roll forward: "),
         "{}",
         dry.stdout
     );
@@ -363,7 +363,7 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
     };
     let at: NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let mut voted = std::collections::BTreeSet::new();
-    let (mut accepted, mut told) = (0, false);
+    let (mut voted, mut told) = (0, false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while !apply.is_finished() {
         assert!(
@@ -387,13 +387,19 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
             };
             let run = vote(voter.clone()).await;
             if run.code == 0 {
-                assert!(run.stdout.contains("Accepted"), "{}", run.stdout);
-                accepted += 1;
+                // A vote that lands between noderoll's proposal and its own ballot leaves
+                // the proposal Open; noderoll's ballot then accepts it.
+                assert!(
+                    run.stdout.contains("Accepted") || run.stdout.contains("Open"),
+                    "{}",
+                    run.stdout
+                );
+                voted += 1;
                 continue;
             }
             // Only the last proposal comes after every node the voter's plan names is gone.
             assert_eq!(run.code, 69, "{}\n{}", run.stdout, run.stderr);
-            assert_eq!(accepted, 6, "register, trust 2 then 1, three retirements");
+            assert_eq!(voted, 6, "register, trust 2 then 1, three retirements");
             let actions = r.client.proposal_actions(&at, &id).await.unwrap().unwrap();
             assert!(
                 actions
@@ -419,7 +425,11 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
             let moved = voter_plan(&r, 1, &line);
             let run = vote(moved).await;
             assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-            assert!(run.stdout.contains("Accepted"), "{}", run.stdout);
+            assert!(
+                run.stdout.contains("Accepted") || run.stdout.contains("Open"),
+                "{}",
+                run.stdout
+            );
             told = true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

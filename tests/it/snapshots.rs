@@ -168,7 +168,8 @@ async fn plan_shows_the_snapshot_step_when_the_plan_asks_for_it() {
     let default = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
     assert_eq!(default.code, 0, "{}", default.stderr);
     assert!(
-        !default.stdout.contains("fresh_snapshot"),
+        // No step of that kind (the preflight's warning names the setting).
+        !default.stdout.contains("\"fresh_snapshot\""),
         "{}",
         default.stdout
     );
@@ -318,4 +319,33 @@ async fn a_trigger_accepted_by_another_members_ballot_still_finds_its_snapshot()
         .unwrap();
     assert_eq!(follow.code, 0, "{}\n{}", follow.stdout, follow.stderr);
     assert_eq!(r.sandbox.violations(), vec![]);
+}
+
+/// Issue 16: the primary started from a snapshot and the plan makes none: `plan` (and every
+/// run's preflight) warns before any launch, naming `fresh_snapshot` as the fix; with it set,
+/// no warning.
+#[tokio::test]
+async fn plan_warns_when_the_primary_started_from_a_snapshot_and_none_is_made() {
+    let r = sandbox().await;
+    let state = tempfile::tempdir().unwrap();
+    let path = r.plan_path();
+    let p = path.to_str().unwrap();
+    let warned = noderoll_in(state.path(), &["plan", "--plan", p]).await;
+    let said = format!("{}{}", warned.stdout, warned.stderr);
+    assert!(
+        said.contains(&format!(
+            "the primary started from a snapshot at seqno {PRIMARY_START}"
+        )) && said.contains("[nodes] fresh_snapshot = true"),
+        "{said}"
+    );
+    let json = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
+    assert!(json.stdout.contains("joiners' snapshot"), "{}", json.stdout);
+    let path = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"2m\"");
+    let p = path.to_str().unwrap();
+    let quiet = noderoll_in(state.path(), &["plan", "--plan", p]).await;
+    let said = format!("{}{}", quiet.stdout, quiet.stderr);
+    assert!(
+        !said.contains("the primary started from a snapshot"),
+        "{said}"
+    );
 }

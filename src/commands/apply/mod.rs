@@ -220,7 +220,13 @@ fn rollback_preview(
     cancel: &Cancel,
 ) -> Result<(Option<Plan>, RollingBack), AppError> {
     let reporter = Arc::new(NullReporter);
-    let found = rollback_engine(&run.w, view, run.adopted.clone(), reporter, cancel.clone())?;
+    let found = rollback_engine(
+        &run.w,
+        (view, &run.journal),
+        run.adopted.clone(),
+        reporter,
+        cancel.clone(),
+    )?;
     Ok(match found {
         None => (None, None),
         Some((mut engine, to)) => {
@@ -417,14 +423,21 @@ async fn run_rollback(
 ) -> Result<Ran, AppError> {
     let w = &run.w;
     let reporter = reporters.reporter.clone();
+    let found = rollback_engine(
+        w,
+        (view, &run.journal),
+        run.adopted.clone(),
+        reporter.clone(),
+        cancel,
+    )?;
+    let (mut engine, _) = found.expect("the preview found a rollback to do");
     reporter.report(&crate::exec::Event::RollbackStarted {
+        run_id: engine.run_id().to_string(),
         from: w.spec.target.reference(),
         to: to.reference(),
         kind: kind.to_string(),
         reason: "requested with `noderoll rollback`".into(),
     });
-    let (mut engine, _) = rollback_engine(w, view, run.adopted.clone(), reporter, cancel)?
-        .expect("the preview found a rollback to do");
     let result = engine.run().await.map(|o| match o {
         Outcome::Upgraded { steps } => Outcome::RolledBack { steps },
         other => other,
@@ -450,8 +463,15 @@ async fn run_forward(
             if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
         {
             let journaled = &reporters.journaled;
-            let result =
-                roll_back_after(w, journaled, reporter, failure, &mut engine, cancel).await;
+            let result = roll_back_after(
+                w,
+                (journaled, &run.journal),
+                reporter,
+                failure,
+                &mut engine,
+                cancel,
+            )
+            .await;
             (result, engine.known_nodes())
         }
         other => (other.map_err(AppError::from), engine.known_nodes()),

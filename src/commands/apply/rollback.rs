@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::commands::upgrade::Wiring;
 use crate::errors::AppError;
 use crate::exec::{Engine, EngineError, Reporter, RunOptions};
+use crate::journal::Journal;
 use crate::plan::planner::Abandon;
 use crate::plan::rollback::{RollbackFrom, previous_target};
 use crate::plan::{Step, Target};
@@ -15,16 +16,21 @@ use crate::wait::Cancel;
 /// back to. `launched` are the nodes the abandoned upgrade launched.
 pub(crate) fn rollback_engine(
     w: &Wiring,
-    view: &crate::plan::ServiceView,
+    (view, journal): (&crate::plan::ServiceView, &Journal),
     launched: Vec<crate::plan::Launched>,
     reporter: Arc<dyn Reporter>,
     cancel: Cancel,
 ) -> Result<Option<(Engine, Target)>, AppError> {
-    let previous = match previous_target(view, &w.spec) {
+    let mut previous = match previous_target(view, &w.spec) {
         RollbackFrom::NothingToRollBack => return Ok(None),
         RollbackFrom::Impossible(why) => return Err(AppError::RollbackImpossible(why)),
         RollbackFrom::To(t) => t,
     };
+    // No old node left to report its version (every one retired): the version the upgrade
+    // recorded when it started, so the launcher gets NODEROLL_CCF_VERSION.
+    if previous.ccf_version.is_none() {
+        previous.ccf_version = journal.ccf_version_of(&previous.host_data);
+    }
     let spec = crate::plan::UpgradeSpec {
         target: previous.clone(),
         ..w.spec.clone()
@@ -59,7 +65,7 @@ pub(crate) fn rollback_kind(plan: &crate::plan::Plan) -> &'static str {
 /// go back to the previous version with the same reporters and journal.
 pub(crate) async fn roll_back_after(
     w: &Wiring,
-    journaled: &crate::journal::JournalReporter,
+    (journaled, journal): (&crate::journal::JournalReporter, &Journal),
     reporter: Arc<dyn Reporter>,
     failure: EngineError,
     failed_run: &mut Engine,
@@ -79,7 +85,8 @@ pub(crate) async fn roll_back_after(
         Err(e) => return Err(failed(e.into())),
     };
     let launched = failed_run.launched();
-    let (mut engine, to) = match rollback_engine(w, &view, launched, reporter.clone(), cancel) {
+    let found = rollback_engine(w, (&view, journal), launched, reporter.clone(), cancel);
+    let (mut engine, to) = match found {
         Ok(Some(found)) => found,
         // Nothing of the target reached the service: nothing to undo.
         Ok(None) => {
@@ -93,6 +100,7 @@ pub(crate) async fn roll_back_after(
     };
     let kind = rollback_kind(&engine.plan_for(&view));
     reporter.report(&crate::exec::Event::RollbackStarted {
+        run_id: engine.run_id().to_string(),
         from: w.spec.target.reference(),
         to: to.reference(),
         kind: kind.into(),

@@ -100,6 +100,11 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// This run's id.
+    pub(crate) fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
     /// Wire an engine for `spec`, run as `options` say.
     pub(crate) fn new(parts: EngineParts, spec: UpgradeSpec, options: RunOptions) -> Self {
         let gov = parts

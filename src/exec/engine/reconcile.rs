@@ -53,6 +53,11 @@ impl Engine {
             target: self.spec.target.reference(),
             steps: plan.steps.clone(),
             rollback: self.options.rollback.is_some(),
+            from: match self.options.rollback {
+                Some(_) => None,
+                None => crate::plan::rollback::running_build(&view, &self.spec.target)
+                    .map(|t| t.reference()),
+            },
         });
         for w in &plan.warnings {
             self.report(Event::Warning { message: w.clone() });

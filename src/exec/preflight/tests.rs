@@ -2,6 +2,7 @@ use super::*;
 use crate::ccf::types::{Proposal, ProposalState};
 use crate::exec::fixtures::{NEW, node, service, spec};
 use crate::plan::planner::Abandon;
+use crate::plan::version::Verdict;
 
 fn proposal(id: &str, proposer: &str, actions: &[&str]) -> OpenProposal {
     OpenProposal {
@@ -275,4 +276,31 @@ fn commands_needed_by_the_remaining_steps() {
     assert_eq!(commands_of(&[&launch, &retire]), (true, true));
     // A never-joined node's stop is not counted: its failure is a warning.
     assert_eq!(commands_of(&[&stop_launched]), (false, false));
+}
+
+#[test]
+fn with_every_node_on_the_target_the_version_guard_says_so() {
+    // Finalize: every trusted node runs the target and reports it.
+    let mut nodes: Vec<_> = (1..=3).map(|i| node(i, NodeStatus::Trusted, NEW)).collect();
+    for n in &mut nodes {
+        n.version = Some("ccf-7.0.2".into());
+    }
+    let view = service(nodes, &["aa", NEW]);
+    let c = guard::version_guard_of(&view, &spec(), &RunOptions::default());
+    assert!(c.ok);
+    assert_eq!(
+        c.detail,
+        "every trusted node reports ccf-7.0.2: every trusted node already runs the target; nothing to compare"
+    );
+    // A rollback whose new nodes never joined: the nodes that stay are the previous version.
+    let rollback = RunOptions {
+        rollback: Some(Abandon {
+            target: spec().target,
+            launched: Vec::new(),
+        }),
+        ..Default::default()
+    };
+    let c = guard::version_guard_of(&view, &spec(), &rollback);
+    assert!(c.detail.contains("the rollback returns to"), "{}", c.detail);
+    assert!(!c.detail.contains("comparable"), "{}", c.detail);
 }

@@ -33,6 +33,26 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// The `ccf_version` last recorded for the build `host_data`: what an upgrade's run found
+    /// the service running, or a run's target. A rollback after every old node is gone has
+    /// no node left to ask.
+    pub(crate) fn ccf_version_of(&self, host_data: &str) -> Option<String> {
+        let named = |t: &RecordedTarget| match t {
+            RecordedTarget::Target(t) if t.host_data.eq_ignore_ascii_case(host_data) => {
+                t.ccf_version.clone()
+            }
+            _ => None,
+        };
+        self.records.iter().rev().find_map(|r| match r {
+            Record::RunStarted { target, from, .. } => {
+                from.as_ref().and_then(named).or_else(|| named(target))
+            }
+            _ => None,
+        })
+    }
+}
+
 /// An upgrade left unsettled by a run of this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsettled {
@@ -200,6 +220,7 @@ mod tests {
             target: target.into(),
             plan_sha256: String::new(),
             rollback: false,
+            from: None,
         }
     }
 
@@ -250,6 +271,7 @@ mod tests {
                 target: "old".into(),
                 plan_sha256: String::new(),
                 rollback: true,
+                from: None,
             },
             step("b"),
         ]);
@@ -297,6 +319,7 @@ mod tests {
             target: whole.clone().into(),
             plan_sha256: String::new(),
             rollback: false,
+            from: None,
         };
         let j = journal(vec![chosen("a", &x), started.clone(), step("a")]);
         assert_eq!(j.unsettled().unwrap().release.as_ref(), Some(&x));

@@ -74,6 +74,9 @@ pub(crate) enum Record {
         /// A rollback's run (its target is the version gone back to).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rollback: bool,
+        /// An upgrade's run: what the service ran when it started (see `Event::RunStarted`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<RecordedTarget>,
     },
     /// The run's target is a channel release (`noderoll channel apply`, `noderoll watch`):
     /// the whole release, so a restart resumes that release even if the channel moved on.

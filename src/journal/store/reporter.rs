@@ -68,6 +68,29 @@ impl JournalReporter {
     }
 }
 
+impl JournalReporter {
+    /// A run began: its id is every later record's.
+    fn run_started(
+        &self,
+        id: &str,
+        at: String,
+        target: &crate::plan::TargetRef,
+        rollback: bool,
+        from: &Option<crate::plan::TargetRef>,
+    ) {
+        *self.run_id.lock().unwrap_or_else(|e| e.into_inner()) = id.to_string();
+        self.record(Record::RunStarted {
+            format_version: FORMAT_VERSION,
+            run_id: id.to_string(),
+            at,
+            target: target.clone().into(),
+            plan_sha256: self.plan_sha256.clone(),
+            rollback,
+            from: from.clone().map(Into::into),
+        });
+    }
+}
+
 impl Reporter for JournalReporter {
     fn report(&self, e: &Event) {
         let at = jiff::Timestamp::now().to_string();
@@ -82,18 +105,9 @@ impl Reporter for JournalReporter {
                 run_id: id,
                 target,
                 rollback,
+                from,
                 ..
-            } => {
-                *self.run_id.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
-                self.record(Record::RunStarted {
-                    format_version: FORMAT_VERSION,
-                    run_id: id.clone(),
-                    at,
-                    target: target.clone().into(),
-                    plan_sha256: self.plan_sha256.clone(),
-                    rollback: *rollback,
-                });
-            }
+            } => self.run_started(id, at, target, *rollback, from),
             Event::LaunchStarted { name } => self.record(Record::LaunchStarted {
                 run_id: run_id(),
                 at: at.clone(),
@@ -125,9 +139,13 @@ impl Reporter for JournalReporter {
                 })
             }
             Event::RollbackStarted {
-                from, to, reason, ..
+                run_id: id,
+                from,
+                to,
+                reason,
+                ..
             } => self.record(Record::RollbackStarted {
-                run_id: run_id(),
+                run_id: id.clone(),
                 at,
                 from: from.clone().into(),
                 to: to.clone().into(),
