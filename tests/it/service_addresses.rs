@@ -363,7 +363,7 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
     };
     let at: NodeAddr = r.sandbox.info().service_address.parse().unwrap();
     let mut voted = std::collections::BTreeSet::new();
-    let (mut voted, mut told) = (0, false);
+    let (mut votes_cast, mut told) = (0, false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while !apply.is_finished() {
         assert!(
@@ -394,12 +394,12 @@ async fn a_voter_whose_plan_names_only_retired_nodes_is_told_they_moved() {
                     "{}",
                     run.stdout
                 );
-                voted += 1;
+                votes_cast += 1;
                 continue;
             }
             // Only the last proposal comes after every node the voter's plan names is gone.
             assert_eq!(run.code, 69, "{}\n{}", run.stdout, run.stderr);
-            assert_eq!(voted, 6, "register, trust 2 then 1, three retirements");
+            assert_eq!(votes_cast, 6, "register, trust 2 then 1, three retirements");
             let actions = r.client.proposal_actions(&at, &id).await.unwrap().unwrap();
             assert!(
                 actions
