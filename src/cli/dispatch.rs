@@ -71,7 +71,17 @@ pub fn main_impl() -> ExitCode {
     });
     // Do not wait for stray in-flight requests on the way out.
     runtime.shutdown_background();
-    // Every non-zero exit ends with what to do next.
+    ended(result, says_next, json, began)
+}
+
+/// Map the command's result to an exit code; every non-zero exit ends with what to do next
+/// (and, with `--output json`, a document on stdout).
+fn ended(
+    result: Result<u8, AppError>,
+    says_next: bool,
+    json: bool,
+    began: std::time::Instant,
+) -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let commands = crate::next_step::Commands::from_args(&args);
     match result {
