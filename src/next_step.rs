@@ -20,6 +20,8 @@ pub(crate) struct Commands {
     pub again: String,
     /// The plan file, as given.
     pub plan: Option<String>,
+    /// The flags of this command line that the commands named must carry.
+    kept: Kept,
 }
 
 impl Commands {
@@ -39,19 +41,19 @@ impl Commands {
         Commands {
             again: format!("noderoll {}", words.join(" ")),
             plan,
+            kept: Kept::from_args(args),
         }
     }
 
     /// A run's: `again` is the command that resumes it (without the note a saved plan's
     /// resume command carries, which is no part of the command).
     pub(crate) fn of_run(again: &str, plan: &std::path::Path) -> Commands {
+        let kept = Kept::of_process();
+        let again = again.split(" (the saved plan ").next().unwrap_or(again);
         Commands {
-            again: again
-                .split(" (the saved plan ")
-                .next()
-                .unwrap_or(again)
-                .to_string(),
+            again: kept.carried_by(again),
             plan: Some(plan.display().to_string()),
+            kept,
         }
     }
 
@@ -95,18 +97,109 @@ impl Commands {
 
     /// `noderoll rollback --plan P --yes`.
     pub(crate) fn rollback(&self) -> String {
-        format!("noderoll rollback{} --yes", self.plan_arg())
+        let command = format!("noderoll rollback{} --yes", self.plan_arg());
+        self.kept.carried_by(&command)
+    }
+
+    /// `noderoll finalize --plan P --yes`.
+    pub(crate) fn finalize(&self) -> String {
+        let command = format!("noderoll finalize{} --yes", self.plan_arg());
+        self.kept.carried_by(&command)
     }
 
     /// `noderoll apply --plan P --yes`.
     fn apply(&self) -> String {
-        format!("noderoll apply{} --yes", self.plan_arg())
+        let command = format!("noderoll apply{} --yes", self.plan_arg());
+        self.kept.carried_by(&command)
     }
 
     /// This command again, trying a target that failed here before.
     fn retry_failed(&self) -> String {
         let base = self.again.replace(" --retry-failed-target", "");
         format!("{base} --retry-failed-target")
+    }
+}
+
+/// The flags of a command line that a command a next step names must carry to do what this
+/// one did: `--retry-failed-target` and `--allow-*` (for `apply`, `plan` and `channel
+/// apply`, which take them), `--output json` and `--state-dir` (for every command). "The
+/// same command" means the same flags: without them it would be refused, or write to
+/// another state directory, or print for people in a pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Kept {
+    retry_failed: bool,
+    allow: Vec<&'static str>,
+    json: bool,
+    state_dir: Option<String>,
+}
+
+impl Kept {
+    /// From this process's command line.
+    pub(crate) fn of_process() -> Kept {
+        Kept::from_args(&std::env::args().collect::<Vec<_>>())
+    }
+
+    /// From `args` (`args[0]` is the program).
+    pub(crate) fn from_args(args: &[String]) -> Kept {
+        let mut kept = Kept::default();
+        let value = |i: usize, flag: &str| {
+            let a = &args[i];
+            match a.strip_prefix(&format!("{flag}=")) {
+                Some(v) => Some(v.to_string()),
+                None if a == flag => args.get(i + 1).cloned(),
+                None => None,
+            }
+        };
+        for (i, a) in args.iter().enumerate().skip(1) {
+            match a.as_str() {
+                "--retry-failed-target" => kept.retry_failed = true,
+                "--allow-downgrade" => kept.allow.push("--allow-downgrade"),
+                "--allow-version-jump" => kept.allow.push("--allow-version-jump"),
+                _ => {}
+            }
+            if let Some(v) = value(i, "--output") {
+                kept.json = v == "json";
+            }
+            if let Some(v) = value(i, "--state-dir") {
+                kept.state_dir = Some(v);
+            }
+        }
+        kept
+    }
+
+    /// `command` with the flags it takes of these that it lacks, appended.
+    pub(crate) fn carried_by(&self, command: &str) -> String {
+        let takes_apply_flags = ["noderoll apply", "noderoll plan"]
+            .iter()
+            .any(|c| command == *c || command.starts_with(&format!("{c} ")));
+        let channel_apply = command.starts_with("noderoll channel apply ");
+        let words: Vec<&str> = command.split(' ').collect();
+        let mut out = command.to_string();
+        let mut add = |flag: &str, value: Option<&str>| {
+            if !words.contains(&flag) {
+                out.push(' ');
+                out.push_str(flag);
+                if let Some(v) = value {
+                    out.push(' ');
+                    out.push_str(&shell_word(v));
+                }
+            }
+        };
+        if self.retry_failed && (takes_apply_flags || channel_apply) {
+            add("--retry-failed-target", None);
+        }
+        if takes_apply_flags {
+            for flag in &self.allow {
+                add(flag, None);
+            }
+        }
+        if let Some(dir) = &self.state_dir {
+            add("--state-dir", Some(dir));
+        }
+        if self.json && !command.contains("--output=json") {
+            add("--output", Some("json"));
+        }
+        out
     }
 }
 
@@ -140,14 +233,13 @@ pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
                 c.apply()
             ),
         ),
-        AppError::FailedTarget { reason, .. } => NextStep::new(
+        // The error above says why it failed; say only what to do.
+        AppError::FailedTarget { .. } => NextStep::new(
             Fix,
             Some(c.retry_failed()),
-            format!("why the target failed here before ({reason}), then try it again"),
+            "the cause of the earlier failure named above, then try the target again with --retry-failed-target (or aim [target] elsewhere)",
         ),
-        AppError::RollbackImpossible(why) => {
-            NextStep::new(Fix, None, format!("a rollback cannot be done: {why}"))
-        }
+        AppError::RollbackImpossible(why) => after_rollback_impossible(why, c),
         AppError::Declined => NextStep::new(
             Continue,
             c.again(),
@@ -155,7 +247,10 @@ pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
         ),
         AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => NextStep::new(
             Fix,
-            Some(format!("noderoll plan{} --out FILE", c.plan_arg())),
+            Some(
+                c.kept
+                    .carried_by(&format!("noderoll plan{} --out FILE", c.plan_arg())),
+            ),
             "the service changed since the plan was saved: plan again, review it, apply the new file",
         ),
         AppError::Lock(crate::journal::LockError::Held { .. }) => NextStep::new(
@@ -170,14 +265,55 @@ pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
         ),
         AppError::Timeout(what) => NextStep::new(
             Wait,
-            c.again(),
-            format!("{what}; run it again (with a longer --timeout) to keep waiting"),
+            Some(longer_timeout(&c.again, what)),
+            "what the command waited for; this command waits twice as long",
         ),
         AppError::Violations(_) | AppError::Output(_) => {
             NextStep::new(Report, None, crate::errors::one_line(e))
         }
         _ => by_exit_code(e, c),
     }
+}
+
+/// After a rollback that cannot be done: nothing is left to fix when the upgrade was
+/// finalized (going back is a new upgrade to the older build); otherwise the reason names
+/// what to settle first.
+fn after_rollback_impossible(why: &str, c: &Commands) -> NextStep {
+    if why.contains("finalized") {
+        return NextStep::new(
+            Action::Fix,
+            Some(c.kept.carried_by(&format!("noderoll plan{}", c.plan_arg()))),
+            "nothing to fix: the upgrade is finalized and the service runs its target, so a rollback is no longer possible. To go back, put the previous build in [target] of a plan file and apply it with --allow-downgrade (plan shows the steps first)",
+        );
+    }
+    NextStep::new(
+        Action::Fix,
+        None,
+        "the service's builds first (the error above names them), then roll back",
+    )
+}
+
+/// `command` with its `--timeout` doubled: the one `what` (the timeout's message, `--timeout
+/// X passed …`) names, which is the default when the command gave none.
+fn longer_timeout(command: &str, what: &str) -> String {
+    let waited = what
+        .strip_prefix("--timeout ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|v| crate::plan::spec::parse_duration(v).ok());
+    let Some(waited) = waited else {
+        return command.to_string();
+    };
+    let doubled = format!("{}s", (waited * 2).as_secs().max(1));
+    let mut words: Vec<String> = command
+        .split(' ')
+        .filter(|w| !w.starts_with("--timeout="))
+        .map(str::to_string)
+        .collect();
+    match words.iter().position(|w| w == "--timeout") {
+        Some(i) if i + 1 < words.len() => words[i + 1] = doubled,
+        _ => words.extend(["--timeout".to_string(), doubled]),
+    }
+    words.join(" ")
 }
 
 /// The next step after a command that exited `code` without an error of its own (a watch

@@ -13,10 +13,14 @@ use crate::wait::Cancel;
 
 /// The whole program; `main` only calls this.
 pub fn main_impl() -> ExitCode {
+    let began = std::time::Instant::now();
     let cli = match Cli::parse_args() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            if e.use_stderr() {
+                usage_summary(&e, began);
+            }
             return ExitCode::from(if e.use_stderr() {
                 exit_codes::USAGE
             } else {
@@ -38,6 +42,7 @@ pub fn main_impl() -> ExitCode {
     };
     let (cancel_handle, cancel) = Cancel::new();
     let supervised = cli.supervised;
+    let json = cli.output == crate::output::OutputFormat::Json;
     // These say what to do next themselves when they exit non-zero without an error.
     let says_next = matches!(
         cli.command,
@@ -66,7 +71,17 @@ pub fn main_impl() -> ExitCode {
     });
     // Do not wait for stray in-flight requests on the way out.
     runtime.shutdown_background();
-    // Every non-zero exit ends with what to do next.
+    ended(result, says_next, json, began)
+}
+
+/// Map the command's result to an exit code; every non-zero exit ends with what to do next
+/// (and, with `--output json`, a document on stdout).
+fn ended(
+    result: Result<u8, AppError>,
+    says_next: bool,
+    json: bool,
+    began: std::time::Instant,
+) -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let commands = crate::next_step::Commands::from_args(&args);
     match result {
@@ -82,7 +97,11 @@ pub fn main_impl() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit_codes::SUCCESS),
         Err(e) => {
             print_stderr(&render(&e));
-            crate::next_step::print_stderr(&crate::next_step::after_error(&e, &commands));
+            let next = crate::next_step::after_error(&e, &commands);
+            if json && !crate::output::printer::printed_document() {
+                print_refused(&e, &next, began);
+            }
+            crate::next_step::print_stderr(&next);
             ExitCode::from(e.exit_code())
         }
     }
@@ -115,6 +134,48 @@ async fn run(cli: Cli, cancel: Cancel) -> Result<u8, AppError> {
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => c::sandbox::run(args, printer, cancel).await,
     }
+}
+
+/// `--output json`, an error before the command printed a document of its own: a pipeline
+/// still gets a final document, the `summary` of a run that did nothing (outcome `failed`,
+/// or `interrupted`), with the error and what to do next.
+fn print_refused(e: &AppError, next: &crate::next_step::NextStep, began: std::time::Instant) {
+    let summary = crate::output::summary::Summary::refused(
+        e.exit_code() == exit_codes::RESUMABLE,
+        seconds(began),
+        crate::error_chain::document(e),
+        next.clone(),
+    );
+    let _ = write_stdout(&crate::output::printer::json_line(&summary.record()));
+}
+
+/// A command line clap refused, given `--output json` (exit 64): the summary of a command
+/// that did nothing.
+fn usage_summary(e: &clap::Error, began: std::time::Instant) {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    if !json {
+        return;
+    }
+    let rendered = e.to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    let message = first.trim_start_matches("error: ").to_string();
+    let next = crate::next_step::NextStep::new(
+        crate::next_step::Action::Fix,
+        None,
+        "the command line (`noderoll help` lists the commands and their flags)",
+    );
+    let error = crate::error_chain::ErrorDoc::message(message);
+    let summary = crate::output::summary::Summary::refused(false, seconds(began), error, next);
+    let _ = write_stdout(&crate::output::printer::json_line(&summary.record()));
+}
+
+/// Seconds since `began`, to the millisecond.
+fn seconds(began: std::time::Instant) -> f64 {
+    (began.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 /// `--supervised`: the supervisor closes our stdin to stop us (and so does its death).

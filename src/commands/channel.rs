@@ -209,5 +209,5 @@ fn resume_hint(args: &ChannelApplyArgs) -> String {
     if let Some(ca) = &args.source.ca {
         hint.push_str(&format!(" --ca {}", ca.display()));
     }
-    hint + " --yes"
+    crate::next_step::Kept::of_process().carried_by(&(hint + " --yes"))
 }

@@ -53,13 +53,17 @@ pub(crate) async fn run(args: &DemoArgs, printer: Printer, cancel: Cancel) -> Re
     if result.is_ok() {
         printer.human("\nAfter:\n")?;
     }
+    let ran = (
+        result.map_err(AppError::from),
+        engine.known_nodes(),
+        engine.executed(),
+    );
     let code = finish(
         &w,
-        &engine.known_nodes(),
         None,
         // The demo shows its outcome even with -q (its progress is what -q quiets).
         Printer::new(printer.format(), false, 0),
-        result.map_err(AppError::from),
+        ran,
         started,
         "noderoll demo",
         None,

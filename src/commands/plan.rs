@@ -126,16 +126,18 @@ fn next_step(
 ) -> Option<NextStep> {
     let plan = shell_word(&plan_file.display().to_string());
     let apply = format!("noderoll apply --plan {plan} --yes");
+    // The flags this `plan` was given that the command must carry (`--retry-failed-target`).
+    let kept = crate::next_step::Kept::of_process();
     Some(match state {
         PlanState::NothingToDo => return None,
         PlanState::ChangesPending => NextStep::new(
             Action::Apply,
-            Some(format!("noderoll apply --plan {plan}")),
+            Some(kept.carried_by(&format!("noderoll apply --plan {plan}"))),
             "the steps above are pending; apply shows them again and asks",
         ),
         PlanState::FinalizePending => NextStep::new(
             Action::Finalize,
-            Some(format!("noderoll finalize --plan {plan} --yes")),
+            Some(kept.carried_by(&format!("noderoll finalize --plan {plan} --yes"))),
             "every node runs the target; the old code version stays registered until finalize removes it ([safety] finalize = \"manual\"; the point of no return)",
         ),
         PlanState::Blocked => match refusal {

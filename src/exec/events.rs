@@ -73,8 +73,10 @@ pub(crate) enum Event {
     WaitingForMembers {
         /// Proposal id.
         proposal_id: String,
-        /// Yes votes needed.
+        /// Yes votes needed (a strict majority of the Active members).
         needed: usize,
+        /// Yes votes this run's members cast on it (`needed - votes_cast` more are needed).
+        votes_cast: usize,
     },
     /// The fresh snapshot the run's launches start from is committed (or, where the service
     /// does not list snapshots, the seqno it is at or after).

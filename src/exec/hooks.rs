@@ -128,7 +128,7 @@ impl HookRunner {
         .await
         .map_err(|e| failed(e, false))?;
         if !ran.status.success() {
-            let detail = format!("{} ({})", ran.status, ran.stderr_tail);
+            let detail = ran.failure();
             return Err(failed(detail, ran.cannot_run()));
         }
         Ok(true)
@@ -172,11 +172,7 @@ impl Notifier {
             .await
             {
                 Ok(r) if r.status.success() => {}
-                Ok(r) => tracing::warn!(
-                    "notify command `{command}` failed: {} ({})",
-                    r.status,
-                    r.stderr_tail
-                ),
+                Ok(r) => tracing::warn!("notify command `{command}` failed: {}", r.failure()),
                 Err(e) => tracing::warn!("notify command `{command}` failed: {e}"),
             }
         });

@@ -24,6 +24,15 @@ impl Ran {
     pub(crate) fn cannot_run(&self) -> bool {
         matches!(self.status.code(), Some(126 | 127))
     }
+
+    /// The failure as messages name it: the exit status, then the end of stderr in
+    /// parentheses when there is any.
+    pub(crate) fn failure(&self) -> String {
+        match self.stderr_tail.trim() {
+            "" => self.status.to_string(),
+            tail => format!("{} ({tail})", self.status),
+        }
+    }
 }
 
 /// Run `command` in `cwd`; `Err` only when it cannot be started or exceeds `timeout`.

@@ -109,7 +109,8 @@ pub(crate) mod tests {
             },
             Event::WaitingForMembers {
                 proposal_id: s("p"),
-                needed: 1,
+                needed: 2,
+                votes_cast: 1,
             },
             Event::HookRan {
                 hook: s("after_trust"),

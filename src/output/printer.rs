@@ -11,6 +11,19 @@ use super::watch::{HumanWatchReporter, JsonWatchReporter};
 use crate::exec::Reporter;
 use crate::watch::WatchReporter;
 
+/// A document (not a notice, nor an event) reached stdout: a command that fails after this
+/// has printed its own; one that fails before gets a `summary` (`--output json`).
+static PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a document was printed (see [`PRINTED`]).
+pub(crate) fn printed_document() -> bool {
+    PRINTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn mark_printed() {
+    PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writing to stdout failed (a closed pipe included).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write output")]
@@ -92,6 +105,7 @@ impl Printer {
     /// Write `doc` in the chosen format; for people, nothing with `-q` (errors only: a
     /// script asking for data asks for JSON, which `-q` leaves alone).
     pub(crate) fn print(&self, doc: &dyn Document) -> Result<(), WriteError> {
+        mark_printed();
         match self.format {
             OutputFormat::Human if self.quiet => Ok(()),
             OutputFormat::Human => write_stdout(&doc.human()),
@@ -103,6 +117,12 @@ impl Printer {
     /// after it): in JSON it is written as every record is (a closed stdout is ignored: the
     /// exit code still tells the outcome).
     pub(crate) fn print_record(&self, doc: &dyn Document) -> Result<(), WriteError> {
+        mark_printed();
+        self.write_record(doc)
+    }
+
+    /// `doc` as a record (JSON) or text (people), marking nothing.
+    fn write_record(&self, doc: &dyn Document) -> Result<(), WriteError> {
         match self.format {
             OutputFormat::Json => {
                 let mut out = std::io::stdout().lock();
@@ -129,7 +149,7 @@ impl Printer {
     pub(crate) fn notice(&self, doc: &dyn Document) {
         match self.format {
             OutputFormat::Json => {
-                let _ = self.print_record(doc);
+                let _ = self.write_record(doc);
             }
             OutputFormat::Human if self.quiet => {}
             OutputFormat::Human => {

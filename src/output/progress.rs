@@ -191,13 +191,9 @@ impl Reporter for HumanReporter {
             Event::ProposalCommitted { proposal_id } => {
                 self.line(&format!("   proposal {} accepted and committed", short_id(proposal_id)))
             }
-            Event::WaitingForMembers { proposal_id, needed } => self.line(&format!(
-                "   proposal {} needs {needed} yes vote(s): waiting for other members; each can vote with its own plan file as {} (on every proposal of this upgrade: `noderoll vote --follow --plan {}`):\n     {}",
-                short_id(proposal_id),
-                MEMBER_PLAN,
-                MEMBER_PLAN,
-                vote_command(proposal_id)
-            )),
+            Event::WaitingForMembers { proposal_id, needed, votes_cast } => {
+                self.line(&waiting_for_members(proposal_id, *needed, *votes_cast))
+            }
             Event::NodeLaunched {
                 node_id,
                 rpc_address,
@@ -229,5 +225,30 @@ impl Reporter for HumanReporter {
             Event::HookRan { hook } => self.line(&format!("   {hook} hook passed")),
             Event::Warning { message } => self.line(&format!("warning: {message}")),
         }
+    }
+}
+
+/// The line of a proposal that needs other members' votes: how many more, and the command
+/// each can vote with.
+fn waiting_for_members(proposal_id: &str, needed: usize, voted: usize) -> String {
+    format!(
+        "   proposal {} needs {} more yes vote(s) ({voted} of the {needed} needed cast by this run): waiting for other members; each can vote with its own plan file as {} (on every proposal of this upgrade: `noderoll vote --follow --plan {}`):\n     {}",
+        short_id(proposal_id),
+        needed.saturating_sub(voted),
+        MEMBER_PLAN,
+        MEMBER_PLAN,
+        vote_command(proposal_id)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_proposal_waiting_for_members_says_how_many_more_votes() {
+        let line = super::waiting_for_members("abcdef0123456789", 2, 1);
+        assert!(
+            line.contains("needs 1 more yes vote(s) (1 of the 2 needed cast by this run)"),
+            "{line}"
+        );
     }
 }

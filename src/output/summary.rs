@@ -66,6 +66,34 @@ impl Summary {
         }
     }
 
+    /// A command that failed before it printed a document of its own (`--output json`): the
+    /// error and what to do next; no step ran, nothing is known of the service.
+    pub(crate) fn refused(
+        interrupted: bool,
+        elapsed_s: f64,
+        error: ErrorDoc,
+        next: super::next_step::NextStep,
+    ) -> Self {
+        let resume = if interrupted {
+            next.command.clone()
+        } else {
+            None
+        };
+        let outcome = if interrupted { "interrupted" } else { "failed" };
+        Summary::finished(
+            outcome,
+            0,
+            RunSummary {
+                elapsed_s,
+                error: Some(error),
+                resume,
+                next_step: Some(next),
+                service: None,
+                service_urls: None,
+            },
+        )
+    }
+
     /// The JSON Lines record (stamped, with `at`).
     pub(crate) fn record(&self) -> Value {
         record(Doc::Summary, self)
@@ -102,6 +130,8 @@ pub(crate) struct FinishedView<'a> {
     pub target: String,
     /// The plan file.
     pub plan: &'a std::path::Path,
+    /// What to do next (the finalize command when finalize is pending).
+    pub next: Option<super::next_step::NextStep>,
     /// Seconds the run took.
     pub elapsed: f64,
     /// The service's table, when the run changed the service.
@@ -136,8 +166,14 @@ impl FinishedView<'_> {
                 format!("Rolled back from {target} in {elapsed:.1}s ({steps}).\n")
             }
             Ending::FinalizePending => format!(
-                "Every node runs {target} ({steps} in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: noderoll finalize --plan {} --yes\n",
-                self.plan.display()
+                "Every node runs {target} ({steps} in {elapsed:.1}s). The old code version is still registered ([safety] finalize = \"manual\"); when satisfied, remove it with: {}\n",
+                self.next
+                    .as_ref()
+                    .and_then(|n| n.command.clone())
+                    .unwrap_or_else(|| format!(
+                        "noderoll finalize --plan {} --yes",
+                        self.plan.display()
+                    ))
             ),
             // What to do next ends stderr, as after every failure.
             Ending::Interrupted => format!("Interrupted at a safe point after {elapsed:.1}s.\n"),

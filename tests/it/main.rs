@@ -14,6 +14,7 @@ mod generated;
 mod governance;
 mod human_output;
 mod interop;
+mod next_commands;
 mod operator;
 mod outcomes;
 mod output_schemas;

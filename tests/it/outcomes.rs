@@ -130,6 +130,10 @@ async fn an_interrupted_run_says_to_continue() {
     let (ran, fired) = apply_with(&plan, state.path(), &[], vec![stop]).await;
     assert_eq!(fired, 1);
     assert_eq!(ran.code, 4, "{}", ran.stderr);
+    // steps_run counts the steps the interrupted run started.
+    let started = ran.stdout.matches("\"type\":\"step_started\"").count();
+    assert!(started > 0, "{}", ran.stdout);
+    assert_eq!(last_json(&ran.stdout)["steps_run"], started);
     let plan = plan.to_str().unwrap();
     assert_next(
         &last_json(&ran.stdout),

@@ -75,6 +75,20 @@ fn a_summary_off_the_contract_is_refused() {
         off(&|d| d["next_step"]["action"] = "retry".into()),
         "an action of the contract's"
     );
+    // Finalize pending: the next step is finalize, never null.
+    let pending = |next: serde_json::Value| {
+        let mut doc = ok.clone();
+        doc["outcome"] = "finalize_pending".into();
+        doc["error"] = serde_json::Value::Null;
+        doc["next_step"] = next;
+        output_schema::check("summary", &doc)
+    };
+    pending(json!({"action": "finalize", "command": "noderoll finalize --plan p.toml --yes", "reason": "manual"}))
+        .unwrap();
+    assert!(
+        pending(serde_json::Value::Null).is_err(),
+        "finalize pending names finalize"
+    );
     // Nothing to do before anything ran: only type, outcome and steps_run.
     output_schema::validate(
         "summary",

@@ -448,9 +448,10 @@ async fn with_several_members_apply_waits_and_vote_accepts() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let evs = events(&run.stdout);
     assert!(
-        evs.iter()
-            .any(|e| e["type"] == "waiting_for_members" && e["needed"] == 2),
-        "noderoll says it waits for other members"
+        evs.iter().any(|e| e["type"] == "waiting_for_members"
+            && e["needed"] == 2
+            && e["votes_cast"] == 1),
+        "noderoll says it waits for other members, 1 of 2 votes cast"
     );
     assert_eq!(
         voted.len(),

@@ -58,47 +58,61 @@ pub(crate) fn moved_service_urls(
     (named_before || fell_back).then_some(trusted)
 }
 
-/// Steps executed, and how the run ended, for people.
-fn ending(result: &Result<Outcome, AppError>, interrupted: bool) -> (usize, Ending) {
+/// How the run ended, for people.
+fn ending(result: &Result<Outcome, AppError>, interrupted: bool) -> Ending {
     match result {
-        Ok(Outcome::NothingToDo) => (0, Ending::NothingToDo),
-        Ok(Outcome::Upgraded { steps }) => (*steps, Ending::Upgraded),
-        Ok(Outcome::RolledBack { steps }) => (*steps, Ending::RolledBack),
-        Ok(Outcome::FinalizePending { steps }) => (*steps, Ending::FinalizePending),
-        Err(_) if interrupted => (0, Ending::Interrupted),
-        Err(_) => (0, Ending::Failed),
+        Ok(Outcome::NothingToDo) => Ending::NothingToDo,
+        Ok(Outcome::Upgraded { .. }) => Ending::Upgraded,
+        Ok(Outcome::RolledBack { .. }) => Ending::RolledBack,
+        Ok(Outcome::FinalizePending { .. }) => Ending::FinalizePending,
+        Err(_) if interrupted => Ending::Interrupted,
+        Err(_) => Ending::Failed,
+    }
+}
+
+/// What to do after the run: after a failure, by its error; with finalize held (`[safety]
+/// finalize = "manual"`), finalize.
+fn next_after(
+    result: &Result<Outcome, AppError>,
+    w: &Wiring,
+    resume_hint: &str,
+) -> Option<crate::next_step::NextStep> {
+    let commands = crate::next_step::Commands::of_run(resume_hint, &w.plan.path);
+    match result {
+        Err(e) => Some(crate::next_step::after_error(e, &commands)),
+        Ok(Outcome::FinalizePending { .. }) => Some(crate::next_step::NextStep::new(
+            crate::next_step::Action::Finalize,
+            Some(commands.finalize()),
+            "every node runs the target; the old code version stays registered until finalize removes it ([safety] finalize = \"manual\"; the point of no return)",
+        )),
+        Ok(_) => None,
     }
 }
 
 /// Print the outcome (summary record or table) and map it to an exit code. `before`: the
-/// service as the run found it.
-#[allow(clippy::too_many_arguments)]
+/// service as the run found it; `ran`: the result, the nodes last seen and the steps started.
 pub(crate) async fn finish(
     w: &Wiring,
-    nodes: &[crate::ccf::NodeAddr],
     before: Option<&Observation>,
     printer: Printer,
-    result: Result<Outcome, AppError>,
+    (result, nodes, steps): super::Ran,
     started: Instant,
     resume_hint: &str,
     notifier: Option<&Notifier>,
 ) -> Result<u8, AppError> {
     let elapsed = started.elapsed().as_secs_f64();
-    let after = observe(&w.client, &w.probe, nodes).await.ok();
+    let after = observe(&w.client, &w.probe, &nodes).await.ok();
     let moved = after
         .as_ref()
         .and_then(|a| moved_service_urls(w, before, a));
     let (outcome, interrupted) = outcome_of(&result);
-    let (steps, ending) = ending(&result, interrupted);
+    let ending = ending(&result, interrupted);
     let error = match &result {
         Ok(_) => None,
         Err(e) if interrupted => Some(ErrorDoc::message(e.to_string())),
         Err(e) => Some(crate::error_chain::document(e)),
     };
-    let next = result.as_ref().err().map(|e| {
-        let commands = crate::next_step::Commands::of_run(resume_hint, &w.plan.path);
-        crate::next_step::after_error(e, &commands)
-    });
+    let next = next_after(&result, w, resume_hint);
     let summary = Summary::finished(
         outcome,
         steps,
@@ -134,6 +148,7 @@ pub(crate) async fn finish(
         steps,
         target: w.spec.target.describe(),
         plan: &w.plan.path,
+        next: next.clone(),
         elapsed,
         service: after
             .as_ref()

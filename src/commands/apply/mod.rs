@@ -142,7 +142,8 @@ async fn execute(
                 let settled = settled.map_err(AppError::from);
                 let (w, hint) = (&run.w, &run.resume_hint);
                 let now = Instant::now();
-                return finish(w, &nodes, Some(&found), printer, settled, now, hint, None).await;
+                let ran = (settled, nodes, 0);
+                return finish(w, Some(&found), printer, ran, now, hint, None).await;
             }
             (Some(plan), None)
         }
@@ -159,24 +160,14 @@ async fn execute(
     }
     let reporters = Reporters::new(&run, printer, rolling_back.is_some());
     let started = Instant::now();
-    let (result, nodes) = match &rolling_back {
+    let ran = match &rolling_back {
         Some(back) => run_rollback(&run, &view, back, &reporters, cancel).await?,
         None => run_forward(args, mode, &mut run, &reporters, cancel).await,
     };
-    reporters.ended(&run, &result, retrying_failed);
+    reporters.ended(&run, &ran.0, retrying_failed);
     let notifier = reporters.notifier.as_deref();
     let (w, hint) = (&run.w, &run.resume_hint);
-    finish(
-        w,
-        &nodes,
-        Some(&found),
-        printer,
-        result,
-        started,
-        hint,
-        notifier,
-    )
-    .await
+    finish(w, Some(&found), printer, ran, started, hint, notifier).await
 }
 
 /// The preview's engine: the journal's view of earlier runs, reporting nowhere.
@@ -410,8 +401,9 @@ impl Reporters {
     }
 }
 
-/// The result of a run and the service's nodes as it last saw them.
-type Ran = (Result<Outcome, AppError>, Vec<crate::ccf::NodeAddr>);
+/// The result of a run, the service's nodes as it last saw them and the steps it started
+/// (an automatic rollback's included).
+pub(crate) type Ran = (Result<Outcome, AppError>, Vec<crate::ccf::NodeAddr>, usize);
 
 /// `noderoll rollback` (or the finish of one): back to `to`.
 async fn run_rollback(
@@ -442,7 +434,12 @@ async fn run_rollback(
         Outcome::Upgraded { steps } => Outcome::RolledBack { steps },
         other => other,
     });
-    Ok((result.map_err(AppError::from), engine.known_nodes()))
+    let executed = engine.executed();
+    Ok((
+        result.map_err(AppError::from),
+        engine.known_nodes(),
+        executed,
+    ))
 }
 
 /// The upgrade (or finalize); with `[safety] on_failure = "rollback"`, back to the previous
@@ -463,7 +460,7 @@ async fn run_forward(
             if mode == Mode::Apply && w.spec.safety.on_failure == OnFailure::Rollback =>
         {
             let journaled = &reporters.journaled;
-            let result = roll_back_after(
+            let (result, rollback_steps) = roll_back_after(
                 w,
                 (journaled, &run.journal),
                 reporter,
@@ -472,8 +469,16 @@ async fn run_forward(
                 cancel,
             )
             .await;
-            (result, engine.known_nodes())
+            let executed = engine.executed() + rollback_steps;
+            (result, engine.known_nodes(), executed)
         }
-        other => (other.map_err(AppError::from), engine.known_nodes()),
+        other => {
+            let executed = engine.executed();
+            (
+                other.map_err(AppError::from),
+                engine.known_nodes(),
+                executed,
+            )
+        }
     }
 }

@@ -62,7 +62,8 @@ pub(crate) fn rollback_kind(plan: &crate::plan::Plan) -> &'static str {
 }
 
 /// `[safety] on_failure = "rollback"`: a new node failed; record the target as failed and
-/// go back to the previous version with the same reporters and journal.
+/// go back to the previous version with the same reporters and journal. Also the steps the
+/// rollback started.
 pub(crate) async fn roll_back_after(
     w: &Wiring,
     (journaled, journal): (&crate::journal::JournalReporter, &Journal),
@@ -70,7 +71,7 @@ pub(crate) async fn roll_back_after(
     failure: EngineError,
     failed_run: &mut Engine,
     cancel: Cancel,
-) -> Result<crate::exec::Outcome, AppError> {
+) -> (Result<crate::exec::Outcome, AppError>, usize) {
     let reason = crate::errors::one_line(&failure);
     journaled.target_failed(&w.spec.target, &reason);
     // The upgrade's run ends here; the rollback is a run of its own.
@@ -82,7 +83,7 @@ pub(crate) async fn roll_back_after(
     // The failed run knows where the service's nodes are now, and what it launched.
     let view = match failed_run.observe().await {
         Ok((_, v)) => v,
-        Err(e) => return Err(failed(e.into())),
+        Err(e) => return (Err(failed(e.into())), 0),
     };
     let launched = failed_run.launched();
     let found = rollback_engine(w, (&view, journal), launched, reporter.clone(), cancel);
@@ -90,13 +91,14 @@ pub(crate) async fn roll_back_after(
         Ok(Some(found)) => found,
         // Nothing of the target reached the service: nothing to undo.
         Ok(None) => {
-            return Err(AppError::RolledBack {
+            let rolled_back = AppError::RolledBack {
                 target: w.spec.target.describe(),
                 to: "the previous version".into(),
                 failure: Box::new(failure),
-            });
+            };
+            return (Err(rolled_back), 0);
         }
-        Err(e) => return Err(failed(e)),
+        Err(e) => return (Err(failed(e)), 0),
     };
     let kind = rollback_kind(&engine.plan_for(&view));
     reporter.report(&crate::exec::Event::RollbackStarted {
@@ -106,12 +108,13 @@ pub(crate) async fn roll_back_after(
         kind: kind.into(),
         reason: reason.clone(),
     });
-    match engine.run().await {
+    let result = match engine.run().await {
         Ok(_) => Err(AppError::RolledBack {
             target: w.spec.target.describe(),
             to: to.describe(),
             failure: Box::new(failure),
         }),
         Err(e) => Err(failed(e.into())),
-    }
+    };
+    (result, engine.executed())
 }

@@ -120,12 +120,21 @@ fn wiring(
 /// The command that continues the run if it is interrupted.
 fn resume_hint(args: &ApplyArgs, mode: Mode, release: Option<&ReleaseRun>, w: &Wiring) -> String {
     let command = command_name(mode);
+    // The flags this command was given that the resumed one needs (`--retry-failed-target`,
+    // `--allow-*`, `--output json`, `--state-dir`).
+    let kept = crate::next_step::Kept::of_process();
+    let plan = |p: &Path| crate::next_step::shell_word(&p.display().to_string());
     match (release, &args.saved, &args.plan) {
         (Some(r), _, _) => r.resume_hint.clone(),
-        (None, _, Some(p)) => format!("noderoll {command} --plan {} --yes", p.display()),
+        (None, _, Some(p)) => {
+            kept.carried_by(&format!("noderoll {command} --plan {} --yes", plan(p)))
+        }
         (None, Some(s), None) => format!(
-            "noderoll apply --plan {} --yes (the saved plan {} is now stale)",
-            w.plan.path.display(),
+            "{} (the saved plan {} is now stale)",
+            kept.carried_by(&format!(
+                "noderoll apply --plan {} --yes",
+                plan(&w.plan.path)
+            )),
             s.display()
         ),
         _ => String::new(),

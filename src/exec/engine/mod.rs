@@ -204,6 +204,11 @@ impl Engine {
             })
     }
 
+    /// Steps this engine started (a step that failed included).
+    pub(crate) fn executed(&self) -> usize {
+        self.executed
+    }
+
     /// Nodes of the service as last observed, then the plan's addresses.
     pub(crate) fn known_nodes(&self) -> Vec<NodeAddr> {
         self.observer.known_nodes()
@@ -314,10 +319,11 @@ fn governance_reporter(r: Arc<dyn Reporter>) -> crate::ccf::governance::GovObser
         GovEvent::WaitingForMembers {
             proposal_id,
             needed,
-            ..
+            voted,
         } => r.report(&Event::WaitingForMembers {
             proposal_id: proposal_id.clone(),
             needed: *needed,
+            votes_cast: *voted,
         }),
         GovEvent::Restamped { created_at } => r.report(&Event::Warning {
             message: format!("the service refused a stale created_at; re-signed with {created_at}"),

@@ -114,7 +114,7 @@ impl CommandLauncher {
             .await
             .map_err(|e| failed(e, false))?;
         if !ran.status.success() {
-            let detail = format!("{} ({})", ran.status, ran.stderr_tail);
+            let detail = ran.failure();
             return Err(failed(detail, ran.cannot_run()));
         }
         Ok(ran.stdout)
