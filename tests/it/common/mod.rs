@@ -550,6 +550,46 @@ impl RunningSandbox {
         self.dir.path().join(&self.sandbox.info().plan)
     }
 
+    /// The ready plan with `[safety] step_timeout` set to `timeout`, so that a new node that
+    /// never joins is given up on quickly; returns its path.
+    pub(crate) fn plan_with_step_timeout(&self, timeout: &str) -> std::path::PathBuf {
+        let plan = self.plan_path();
+        let text = std::fs::read_to_string(&plan).unwrap().replace(
+            "step_timeout = \"2m\"",
+            &format!("step_timeout = \"{timeout}\""),
+        );
+        std::fs::write(&plan, text).unwrap();
+        plan
+    }
+
+    /// `apply --output json` with the next launched node never joining: the upgrade fails
+    /// and is rolled back automatically (exit 7, asserted). Returns the plan and the run.
+    pub(crate) async fn apply_until_automatic_rollback(
+        &self,
+        state: &Path,
+    ) -> (std::path::PathBuf, Ran) {
+        let plan = self.plan_with_step_timeout("3s");
+        noderoll::sandbox::control::apply_fault(
+            self.sandbox.core(),
+            noderoll::sandbox::Fault::NeverJoinNext,
+        )
+        .unwrap();
+        let run = noderoll_in(
+            state,
+            &[
+                "apply",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--yes",
+                "--output",
+                "json",
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 7, "{}", run.stderr);
+        (plan, run)
+    }
+
     /// The sandbox's plan split as a consortium keeps it: member0's (the upgrade's tables
     /// included) at the sandbox's plan path, and member1's (`[service]` and its own
     /// `[[members]]` only) returned.
