@@ -213,12 +213,16 @@ pub(crate) mod tests {
             .collect()
     }
 
-    #[test]
-    fn every_event_type_has_a_schema_branch_and_every_branch_an_event() {
-        let (schema, validator) = schema("event");
+    /// Every line is valid under `schemas/<name>.json`, and their `type`s are exactly the
+    /// branches of its `oneOf` at `pointer`.
+    pub(crate) fn assert_lines_cover_the_schema(
+        name: &str,
+        pointer: &str,
+        lines: impl IntoIterator<Item = serde_json::Value>,
+    ) {
+        let (schema, validator) = schema(name);
         let mut types = BTreeSet::new();
-        for e in examples() {
-            let line = record(&e);
+        for line in lines {
             let errors: Vec<String> = validator
                 .iter_errors(&line)
                 .map(|e| e.to_string())
@@ -226,7 +230,12 @@ pub(crate) mod tests {
             assert!(errors.is_empty(), "{line}: {errors:?}");
             types.insert(line["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(types, branches(&schema, "/$defs/event/oneOf"));
+        assert_eq!(types, branches(&schema, pointer));
+    }
+
+    #[test]
+    fn every_event_type_has_a_schema_branch_and_every_branch_an_event() {
+        assert_lines_cover_the_schema("event", "/$defs/event/oneOf", examples().iter().map(record));
     }
 
     #[test]
