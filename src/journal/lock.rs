@@ -121,7 +121,7 @@ impl ServiceState {
         let previous: Option<Holder> = std::fs::read_to_string(&info_path)
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
-        match file.try_lock() {
+        match try_lock_patiently(&file) {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = previous.unwrap_or(Holder {
@@ -183,6 +183,23 @@ impl ServiceState {
     }
 }
 
+/// `plan` probes the lock with a shared lock it holds for microseconds (`holder`); a run
+/// starting at that instant must not be refused for it, so a busy lock is tried again for a
+/// moment before it counts as held. A run holds it for minutes, so the wait costs nothing.
+fn try_lock_patiently(file: &File) -> Result<(), std::fs::TryLockError> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(PAUSE)
+            }
+            other => return other,
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -207,6 +224,29 @@ impl Drop for RunLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_starting_while_plan_probes_the_lock_is_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = ServiceState::open(dir.path(), &"cd".repeat(32)).unwrap();
+        std::fs::write(st.dir().join("lock"), "").unwrap();
+        for _ in 0..20 {
+            // What `holder` does: a shared lock, dropped at once.
+            let probe = File::open(st.dir().join("lock")).unwrap();
+            probe.try_lock_shared().unwrap();
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let run = {
+                let (st, start) = (st.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    st.lock("run", |_| {}).map(drop)
+                })
+            };
+            start.wait();
+            probe.unlock().unwrap();
+            run.join().unwrap().expect("the probe is no holder");
+        }
+    }
 
     #[test]
     fn one_holder_at_a_time_and_stale_records_are_replaced() {
