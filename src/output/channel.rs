@@ -38,14 +38,14 @@ impl super::Document for ChannelCheck<'_> {
                 "source": self.source,
                 "running": {
                     "platform": running.platform,
-                    "host_data": dedup(&running.host_data),
-                    "ccf_version": dedup(&running.versions),
+                    "host_data_values": dedup(&running.host_data),
+                    "ccf_versions": dedup(&running.versions),
                 },
                 "releases": self.judged,
                 "upgrade": self.upgrade,
                 "in_progress": self.unsettled.map(|u| json!({
                     "target": u.target,
-                    "release": u.release.as_ref().map(|r| &r.ccf_version),
+                    "release": u.release,
                     "rolling_back": u.rolling_back,
                 })),
                 "next_step": self.next_step,
@@ -142,7 +142,7 @@ impl super::Document for Resuming<'_> {
             json!({
                 "type": "resuming",
                 "target": u.target,
-                "release": u.release.as_ref().map(|r| &r.ccf_version),
+                "release": u.release,
                 "rolling_back": u.rolling_back,
             }),
         ))

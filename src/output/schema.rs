@@ -37,7 +37,8 @@ impl Doc {
     /// (issue 18): targets as `{platform, host_data, ccf_version}` objects, durations named by
     /// their unit (`elapsed_s`, `duration_ms`), errors as `{message, causes}`, journal lines and
     /// `vote`'s documents with `type`, one meaning per field name (`summary.steps_run`, a
-    /// skipped proposal's `reason`).
+    /// skipped proposal's `reason`) and one JSON type per field name across documents
+    /// (`release` always the whole channel release).
     pub(crate) const fn version(self) -> u32 {
         match self {
             Doc::Plan

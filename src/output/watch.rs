@@ -92,10 +92,13 @@ impl HumanWatchReporter {
             )),
             WatchEvent::Current {
                 service,
-                running,
+                running_versions,
                 skipped,
             } if !self.quiet || !skipped.is_empty() => {
-                let mut line = format!("{t} [{service}] current: runs {}", running.join(", "));
+                let mut line = format!(
+                    "{t} [{service}] current: runs {}",
+                    running_versions.join(", ")
+                );
                 for s in skipped {
                     line.push_str(&format!("; skipping {}: {}", s.ccf_version, s.reason));
                 }
@@ -107,15 +110,17 @@ impl HumanWatchReporter {
                 release,
                 next_window,
             } => stdout_line(&format!(
-                "{t} [{service}] {release} is available; deferred: no maintenance window is open{}",
+                "{t} [{service}] {} is available; deferred: no maintenance window is open{}",
+                release.ccf_version,
                 next_window
                     .as_deref()
                     .map(|w| format!(" (next opens {w})"))
                     .unwrap_or_default()
             )),
-            WatchEvent::UpgradeAvailable { service, release } => {
-                stdout_line(&format!("{t} [{service}] {release} is available"))
-            }
+            WatchEvent::UpgradeAvailable { service, release } => stdout_line(&format!(
+                "{t} [{service}] {} is available",
+                release.ccf_version
+            )),
             _ => upgrade_line(e, &t),
         }
     }
@@ -126,11 +131,20 @@ fn upgrade_line(e: &WatchEvent, t: &str) -> Option<(Stream, String)> {
     match e {
         WatchEvent::UpgradeStarted {
             service,
+            target,
             release,
-            resume,
+            resuming,
         } => stdout_line(&format!(
-            "{t} [{service}] {} {release}",
-            if *resume { "resuming" } else { "upgrading to" }
+            "{t} [{service}] {} {}",
+            if *resuming {
+                "resuming"
+            } else {
+                "upgrading to"
+            },
+            // A channel's release by its version; a plan file's own target described.
+            release
+                .as_ref()
+                .map_or_else(|| target.describe(), |r| r.ccf_version.clone())
         )),
         WatchEvent::Output {
             service,
@@ -201,10 +215,21 @@ impl WatchReporter for JsonWatchReporter {
 
 #[cfg(test)]
 mod tests {
-    use super::interval;
+    use super::{HumanWatchReporter, interval};
     use crate::output::events::tests::assert_lines_cover_the_schema;
     use crate::output::schema::{Doc, record};
     use crate::watch::events::{Skipped, Stream, WatchEvent};
+
+    fn release() -> crate::channel::Release {
+        crate::channel::Release {
+            ccf_version: "ccf-7.0.3".into(),
+            platform: crate::plan::CodePlatform::Virtual,
+            host_data: "c3".repeat(32),
+            measurement: None,
+            security_policy: None,
+            package: None,
+        }
+    }
 
     /// One event of every type (the match has no wildcard: a new variant does not compile
     /// until it is given an index, and then fails `covered` until it has an example).
@@ -215,6 +240,7 @@ mod tests {
             host_data: "cd".repeat(32),
             ccf_version: None,
         };
+        let release = release();
         let examples = vec![
             WatchEvent::WatchStarted {
                 services: vec![s("a")],
@@ -230,7 +256,7 @@ mod tests {
             },
             WatchEvent::Current {
                 service: s("a"),
-                running: vec![s("ccf-7.0.2")],
+                running_versions: vec![s("ccf-7.0.2")],
                 skipped: vec![Skipped {
                     ccf_version: s("ccf-7.0.3"),
                     reason: s("r"),
@@ -238,17 +264,18 @@ mod tests {
             },
             WatchEvent::Deferred {
                 service: s("a"),
-                release: s("ccf-7.0.3"),
+                release: release.clone(),
                 next_window: Some(s("2026-12-05T22:00:00Z")),
             },
             WatchEvent::UpgradeAvailable {
                 service: s("a"),
-                release: s("ccf-7.0.3"),
+                release: release.clone(),
             },
             WatchEvent::UpgradeStarted {
                 service: s("a"),
-                release: s("ccf-7.0.3"),
-                resume: false,
+                target: release.target().reference().into(),
+                release: Some(release),
+                resuming: false,
             },
             WatchEvent::Output {
                 service: s("a"),
@@ -305,6 +332,46 @@ mod tests {
             "watch-line",
             "/$defs/watch_event/oneOf",
             examples().iter().map(|e| record(Doc::Watch, e)),
+        );
+    }
+
+    #[test]
+    fn human_lines_name_a_release_by_its_version_and_a_plan_target_by_its_description() {
+        let reporter = HumanWatchReporter { quiet: false };
+        // The line after its timestamp.
+        let text = |e: &WatchEvent| {
+            reporter
+                .line(e)
+                .unwrap()
+                .1
+                .split_once(' ')
+                .unwrap()
+                .1
+                .to_string()
+        };
+        let examples = examples();
+        let lines: Vec<String> = examples[2..=5].iter().map(text).collect();
+        assert_eq!(
+            lines,
+            [
+                "[a] current: runs ccf-7.0.2; skipping ccf-7.0.3: r",
+                "[a] ccf-7.0.3 is available; deferred: no maintenance window is open (next opens 2026-12-05T22:00:00Z)",
+                "[a] ccf-7.0.3 is available",
+                "[a] upgrading to ccf-7.0.3",
+            ]
+        );
+        let WatchEvent::Resuming { target, .. } = &examples[1] else {
+            panic!("examples[1] is watch_resuming")
+        };
+        let resumed = WatchEvent::UpgradeStarted {
+            service: "a".into(),
+            target: target.clone(),
+            release: None,
+            resuming: true,
+        };
+        assert_eq!(
+            text(&resumed),
+            format!("[a] resuming {}", target.describe())
         );
     }
 

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use crate::channel::Release;
+use crate::journal::RecordedTarget;
+
 /// Which output stream of an upgrade a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,7 +50,7 @@ pub(crate) enum WatchEvent {
         #[serde(rename = "plan")]
         service: String,
         /// Its target.
-        target: crate::journal::RecordedTarget,
+        target: RecordedTarget,
         /// It was rolling back.
         rolling_back: bool,
     },
@@ -57,8 +60,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// Versions its trusted nodes report.
-        running: Vec<String>,
+        /// Versions its trusted nodes report (distinct, sorted).
+        running_versions: Vec<String>,
         /// Newer releases skipped because they failed here.
         skipped: Vec<Skipped>,
     },
@@ -68,8 +71,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// The release's version.
-        release: String,
+        /// The release, as the manifest published it.
+        release: Release,
         /// When the next window opens (RFC 3339).
         next_window: Option<String>,
     },
@@ -79,8 +82,8 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// The release's version.
-        release: String,
+        /// The release, as the manifest published it.
+        release: Release,
     },
     /// An upgrade (or resume) began.
     #[serde(rename = "watch_upgrade_started")]
@@ -88,10 +91,13 @@ pub(crate) enum WatchEvent {
         /// The service, by its plan's label (serialised as `plan`).
         #[serde(rename = "plan")]
         service: String,
-        /// The release's version, or the target resumed.
-        release: String,
-        /// Finishing an unsettled upgrade.
-        resume: bool,
+        /// The upgrade's target (resuming: as the journal recorded it).
+        target: RecordedTarget,
+        /// The channel release it upgrades to; none when resuming an upgrade that did not
+        /// come from a channel.
+        release: Option<Release>,
+        /// Finishing an unsettled upgrade (`resume` is the summary's command to do so).
+        resuming: bool,
     },
     /// A line the upgrade printed.
     #[serde(rename = "watch_output")]

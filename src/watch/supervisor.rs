@@ -21,10 +21,10 @@ use tokio::task::JoinSet;
 
 use super::WatchSettings;
 use super::events::{Skipped, Stream, WatchEvent, WatchReporter};
-use crate::channel::Manifest;
 use crate::channel::service::{
     Assessment, LookError, assess, fetch_manifest, open_service, unsettled,
 };
+use crate::channel::{Manifest, Release};
 use crate::exit_codes;
 use crate::journal::{Journal, Record};
 use crate::wait::Cancel;
@@ -69,9 +69,9 @@ pub(crate) struct WatchConfig {
 #[derive(Debug, Clone)]
 enum Job {
     /// Finish an unsettled upgrade (windows do not apply: it is already running).
-    Resume { target: String },
+    Resume(crate::journal::Unsettled),
     /// Start an upgrade to this release, if a window is still open when a slot frees.
-    Upgrade { release: String },
+    Upgrade(Release),
 }
 
 struct Shared {
@@ -203,7 +203,7 @@ async fn look(shared: &Arc<Shared>, jobs: &mut JoinSet<(usize, u8)>, tally: &mut
                 versions.dedup();
                 shared.reporter.report(&WatchEvent::Current {
                     service: s.label.clone(),
-                    running: versions,
+                    running_versions: versions,
                     skipped: judged
                         .into_iter()
                         .filter(|j| j.failed_here)
@@ -221,18 +221,11 @@ async fn look(shared: &Arc<Shared>, jobs: &mut JoinSet<(usize, u8)>, tally: &mut
                 if s.settings.open_at(now) {
                     shared.reporter.report(&WatchEvent::UpgradeAvailable {
                         service: s.label.clone(),
-                        release: r.ccf_version.clone(),
+                        release: r.clone(),
                     });
-                    start(
-                        shared,
-                        jobs,
-                        i,
-                        Job::Upgrade {
-                            release: r.ccf_version,
-                        },
-                    );
+                    start(shared, jobs, i, Job::Upgrade(r));
                 } else {
-                    deferred(shared, i, &r.ccf_version, now);
+                    deferred(shared, i, &r, now);
                 }
             }
         }
@@ -245,19 +238,14 @@ fn resume_job(shared: &Shared, i: usize, u: crate::journal::Unsettled) -> Job {
         target: u.target.clone(),
         rolling_back: u.rolling_back,
     });
-    Job::Resume {
-        target: u
-            .release
-            .map(|r| r.ccf_version)
-            .unwrap_or_else(|| u.target.describe()),
-    }
+    Job::Resume(u)
 }
 
-fn deferred(shared: &Shared, i: usize, release: &str, now: jiff::Timestamp) {
+fn deferred(shared: &Shared, i: usize, release: &Release, now: jiff::Timestamp) {
     let s = &shared.cfg.services[i];
     shared.reporter.report(&WatchEvent::Deferred {
         service: s.label.clone(),
-        release: release.into(),
+        release: release.clone(),
         next_window: s.settings.next_opening(now).map(|t| t.to_string()),
     });
 }
@@ -291,22 +279,23 @@ async fn run_job(shared: &Shared, i: usize, job: Job) -> u8 {
         },
         _ = shared.cancel.cancelled() => return exit_codes::SUCCESS,
     };
-    let (release, resume) = match &job {
-        Job::Resume { target } => (target.clone(), true),
-        Job::Upgrade { release } => {
+    let (target, release, resuming) = match job {
+        Job::Resume(u) => (u.target, u.release, true),
+        Job::Upgrade(release) => {
             // The slot may have come after the window closed.
             let now = jiff::Timestamp::now();
             if !service.settings.open_at(now) {
-                deferred(shared, i, release, now);
+                deferred(shared, i, &release, now);
                 return exit_codes::SUCCESS;
             }
-            (release.clone(), false)
+            (release.target().reference().into(), Some(release), false)
         }
     };
     shared.reporter.report(&WatchEvent::UpgradeStarted {
         service: service.label.clone(),
+        target,
         release,
-        resume,
+        resuming,
     });
     let records_before = journal_len(shared, service);
     let exit_code = run_child(shared, service).await;

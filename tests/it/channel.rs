@@ -85,7 +85,7 @@ async fn check_names_the_newest_eligible_release_then_reports_current() {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     output_schema::validate("channel-check", &doc);
     assert_eq!(doc["upgrade"], Value::Null);
-    assert_eq!(doc["running"]["ccf_version"][0], "ccf-7.0.2");
+    assert_eq!(doc["running"]["ccf_versions"][0], "ccf-7.0.2");
     assert_eq!(doc["releases"].as_array().unwrap().len(), 4);
 }
 

@@ -183,34 +183,14 @@ fn properties(
 
 #[test]
 fn a_field_name_has_one_type_across_every_document() {
-    // Names that still carry two types; each is a rename for a later schema version, and no
-    // name may join them.
-    const KNOWN: [&str; 5] = ["ccf_version", "host_data", "release", "resume", "running"];
     let mut seen = BTreeMap::new();
     for name in schema_names() {
         properties(&output_schema::schema(&name), &name, &mut seen);
     }
     // Two uses with no type in common (a journal's target may also be a format-1 string).
-    let mixed: Vec<String> = seen
+    let mixed: Vec<_> = seen
         .iter()
         .filter(|(_, uses)| uses.keys().any(|a| uses.keys().any(|b| a.is_disjoint(b))))
-        .map(|(name, _)| name.clone())
         .collect();
-    let new: Vec<&String> = mixed
-        .iter()
-        .filter(|n| !KNOWN.contains(&n.as_str()))
-        .collect();
-    assert!(
-        new.is_empty(),
-        "one type per name: {:?}",
-        new.iter().map(|n| (n, &seen[*n])).collect::<Vec<_>>()
-    );
-    let fixed: Vec<&&str> = KNOWN
-        .iter()
-        .filter(|k| !mixed.iter().any(|m| m == *k))
-        .collect();
-    assert!(
-        fixed.is_empty(),
-        "no longer mixed, drop from KNOWN: {fixed:?}"
-    );
+    assert!(mixed.is_empty(), "one type per name: {mixed:?}");
 }

@@ -282,7 +282,7 @@ async fn a_release_published_while_watching_is_applied_then_the_service_is_curre
     );
     // The next look finds it current, running the release.
     w.until("current on ccf-7.0.3", 30, |e| {
-        is(e, "watch_current", "svc") && e["running"] == json!(["ccf-7.0.3"])
+        is(e, "watch_current", "svc") && e["running_versions"] == json!(["ccf-7.0.3"])
     })
     .await;
     assert!(versions(&r).await.iter().all(|v| v == "ccf-7.0.3"));
@@ -575,6 +575,10 @@ async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
     let doc = output_schema::lines("channel-check", &check.stdout).remove(0);
     assert_eq!(doc["in_progress"]["rolling_back"], false, "{doc}");
     assert_eq!(doc["in_progress"]["target"]["platform"], "virtual", "{doc}");
+    assert_eq!(
+        doc["in_progress"]["release"]["ccf_version"], "ccf-7.0.3",
+        "{doc}"
+    );
     let check = noderoll_in(
         state.path(),
         &["channel", "check", "--plan", s(pa), "--channel", s(channel)],
@@ -610,6 +614,25 @@ async fn killed_mid_upgrade_a_restarted_watch_resumes_that_upgrade_first() {
     .map(|(k, s)| (k.to_string(), s.to_string()))
     .collect();
     assert_eq!(decisions, expected);
+    // Alpha's upgrade is a resume, beta's a new one; both name the release whole.
+    let started: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "watch_upgrade_started")
+        .map(|e| {
+            (
+                e["plan"].clone(),
+                e["resuming"].clone(),
+                e["release"]["ccf_version"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        started,
+        [
+            (json!("alpha"), json!(true), json!("ccf-7.0.3")),
+            (json!("beta"), json!(false), json!("ccf-7.0.3"))
+        ]
+    );
     for r in [&a, &b] {
         assert!(versions(r).await.iter().all(|v| v == "ccf-7.0.3"));
         assert_eq!(r.sandbox.violations(), vec![]);
@@ -646,7 +669,8 @@ async fn outside_its_windows_an_upgrade_is_deferred_and_nothing_changes() {
         .iter()
         .find(|e| is(e, "watch_deferred", "svc"))
         .unwrap();
-    assert_eq!(deferred["release"], "ccf-7.0.3");
+    // The release whole, as the channel published it.
+    assert_eq!(deferred["release"], release("ccf-7.0.3", "c3"));
     let next: jiff::Timestamp = deferred["next_window"].as_str().unwrap().parse().unwrap();
     let next = next.to_zoned(jiff::tz::TimeZone::UTC);
     assert_eq!(
@@ -685,7 +709,7 @@ async fn channel_apply_finishes_an_interrupted_rollback_of_a_release_before_anyt
     assert_eq!(first["type"], "resuming", "{}", run.stdout);
     assert_eq!(first["target"]["ccf_version"], "ccf-7.0.3", "{first}");
     assert_eq!(first["rolling_back"], true);
-    assert_eq!(first["release"], "ccf-7.0.3");
+    assert_eq!(first["release"], release("ccf-7.0.3", "c3"), "{first}");
     let last: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["outcome"], "rolled_back", "{}", run.stdout);
     let old = r.sandbox.info().current_build.ccf_version.clone();
