@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::events::{Event, Reporter};
-use crate::plan::spec::{Hooks, Notify, NotifyKind};
+use crate::plan::Step;
+use crate::plan::spec::{Hooks, Notify, NotifyKind, OnFailure, UpgradeSpec};
 
 /// Where a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,63 @@ pub(crate) enum HookPoint {
 }
 
 impl HookPoint {
+    /// Every hook point, in the order a run meets them.
+    pub(crate) const ALL: [HookPoint; 6] = [
+        HookPoint::AfterLaunch,
+        HookPoint::AfterTrust,
+        HookPoint::BeforeRetire,
+        HookPoint::AfterRetire,
+        HookPoint::AfterFinalize,
+        HookPoint::OnFailure,
+    ];
+
+    /// The command `hooks` configures here.
+    pub(crate) fn command(self, hooks: &Hooks) -> Option<&str> {
+        match self {
+            HookPoint::AfterLaunch => hooks.after_launch.as_deref(),
+            HookPoint::AfterTrust => hooks.after_trust.as_deref(),
+            HookPoint::BeforeRetire => hooks.before_retire.as_deref(),
+            HookPoint::AfterRetire => hooks.after_retire.as_deref(),
+            HookPoint::AfterFinalize => hooks.after_finalize.as_deref(),
+            HookPoint::OnFailure => hooks.on_failure.as_deref(),
+        }
+    }
+
+    /// The points a run of `steps` can reach: each step's own (as [`super::steps`] runs
+    /// them), `on_failure` whenever a step may fail, and, with `rolls_back` (an upgrade that
+    /// a failing new node rolls back in the same command), those of the rollback's launches
+    /// and retirements.
+    pub(crate) fn reached_by(steps: &[&Step], rolls_back: bool) -> Vec<HookPoint> {
+        use HookPoint::*;
+        let mut reached = Vec::new();
+        for s in steps {
+            reached.extend_from_slice(match s {
+                Step::LaunchNodes { .. } => &[AfterLaunch][..],
+                Step::TrustNodes { .. } => &[AfterTrust],
+                Step::RetireNode { .. } => &[BeforeRetire, AfterRetire],
+                Step::RemoveRetired { .. } => &[AfterRetire],
+                Step::Finalize { .. } => &[AfterFinalize],
+                _ => &[],
+            });
+        }
+        let new_nodes = steps.iter().any(|s| {
+            matches!(
+                s,
+                Step::LaunchNodes { .. } | Step::TrustNodes { .. } | Step::Soak { .. }
+            )
+        });
+        if rolls_back && new_nodes {
+            reached.extend([AfterLaunch, AfterTrust, BeforeRetire, AfterRetire]);
+        }
+        if !steps.is_empty() {
+            reached.push(OnFailure);
+        }
+        HookPoint::ALL
+            .into_iter()
+            .filter(|p| reached.contains(p))
+            .collect()
+    }
+
     /// Plan-file key.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -79,14 +137,7 @@ impl HookRunner {
     }
 
     fn command(&self, p: HookPoint) -> Option<&str> {
-        match p {
-            HookPoint::AfterLaunch => self.hooks.after_launch.as_deref(),
-            HookPoint::AfterTrust => self.hooks.after_trust.as_deref(),
-            HookPoint::BeforeRetire => self.hooks.before_retire.as_deref(),
-            HookPoint::AfterRetire => self.hooks.after_retire.as_deref(),
-            HookPoint::AfterFinalize => self.hooks.after_finalize.as_deref(),
-            HookPoint::OnFailure => self.hooks.on_failure.as_deref(),
-        }
+        p.command(&self.hooks)
     }
 
     /// Run the hook for `point` (if configured). `context` goes to stdin, merged with
@@ -132,6 +183,56 @@ impl HookRunner {
             return Err(failed(detail, ran.cannot_run()));
         }
         Ok(true)
+    }
+}
+
+/// The commands a run can call besides the launcher's: the hooks its steps reach and the
+/// `[notify]` command, for preflight to check.
+pub(crate) struct RunCommands<'a> {
+    spec: &'a UpgradeSpec,
+    points: Vec<HookPoint>,
+}
+
+/// The hooks and notification of a run of `steps` (`None` before the run is planned: every
+/// hook); `rollback`: a rollback run.
+pub(crate) fn preflight<'a>(
+    spec: &'a UpgradeSpec,
+    steps: Option<&[Step]>,
+    rollback: bool,
+) -> RunCommands<'a> {
+    let points = match steps {
+        Some(steps) => {
+            // An upgrade that rolls back when a new node fails does so in the same command.
+            let rolls_back = !rollback && spec.safety.on_failure == OnFailure::Rollback;
+            HookPoint::reached_by(&steps.iter().collect::<Vec<_>>(), rolls_back)
+        }
+        None => HookPoint::ALL.to_vec(),
+    };
+    RunCommands { spec, points }
+}
+
+impl RunCommands<'_> {
+    /// Preflight (nothing is run): whether the hooks the run reaches and the notification
+    /// command (unless it selects no event) can start in `cwd`, each named (`hook
+    /// before_retire`, `notify`). `None` when the plan configures no hook and no notification.
+    pub(crate) async fn startable(&self, cwd: &Path) -> Option<Result<String, String>> {
+        let (hooks, notify) = (&self.spec.hooks, self.spec.notify.as_ref());
+        let configured = HookPoint::ALL.iter().any(|p| p.command(hooks).is_some());
+        if !configured && notify.is_none() {
+            return None;
+        }
+        let mut wanted: Vec<(String, &str)> = self
+            .points
+            .iter()
+            .filter_map(|p| Some((format!("hook {}", p.name()), p.command(hooks)?)))
+            .collect();
+        if let Some(n) = notify.filter(|n| !n.events.is_empty()) {
+            wanted.push(("notify".into(), n.command.as_str()));
+        }
+        if wanted.is_empty() {
+            return Some(Ok("none of the configured hooks runs in this run".into()));
+        }
+        Some(super::shell::startable(cwd, &wanted).await)
     }
 }
 
@@ -201,5 +302,49 @@ impl Reporter for Notifier {
             _ => return,
         };
         self.send(kind, crate::output::events::record(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HookPoint::{self, *};
+    use crate::plan::Step;
+
+    fn reached(steps: &[Step], rolls_back: bool) -> Vec<HookPoint> {
+        HookPoint::reached_by(&steps.iter().collect::<Vec<_>>(), rolls_back)
+    }
+
+    #[test]
+    fn the_hooks_a_run_reaches_are_its_steps_and_on_failure() {
+        assert_eq!(reached(&[], true), vec![]);
+        let retire = Step::RetireNode {
+            node_id: "n".into(),
+            address: None,
+            primary: false,
+        };
+        let finalize = Step::Finalize {
+            actions: Vec::new(),
+        };
+        assert_eq!(
+            reached(&[retire], false),
+            vec![BeforeRetire, AfterRetire, OnFailure]
+        );
+        assert_eq!(reached(&[finalize], true), vec![AfterFinalize, OnFailure]);
+        let launch = Step::LaunchNodes { count: 1 };
+        assert_eq!(
+            reached(std::slice::from_ref(&launch), false),
+            vec![AfterLaunch, OnFailure]
+        );
+        // A failing new node rolls back in the same command: the rollback's hooks too.
+        assert_eq!(
+            reached(&[launch], true),
+            vec![
+                AfterLaunch,
+                AfterTrust,
+                BeforeRetire,
+                AfterRetire,
+                OnFailure
+            ]
+        );
     }
 }

@@ -142,8 +142,8 @@ impl Preflight<'_> {
             constitution.as_deref().map_err(String::as_str),
         ));
         let ctx = self.ctx.cloned().unwrap_or_default();
-        // The launch and stop commands the remaining steps run.
-        let (launch, stop) = self.commands_needed(view);
+        let remaining = self.remaining_steps(view);
+        let (launch, _) = commands_needed(remaining.as_deref());
         let ends_with = match (self.options.rollback.is_some(), launch) {
             (false, _) => EndsWith::NewNodes,
             (true, true) => EndsWith::Relaunched,
@@ -170,13 +170,29 @@ impl Preflight<'_> {
             let signs = crate::plan::inprogress::signs(view, self.spec, &ctx.launched);
             checks.push(no_upgrade_elsewhere(&signs));
         }
-        // The launch and stop commands the remaining steps run must at least start: a typo
-        // found at the first launch costs a registration and its rollback.
-        checks.push(commands_resolve(
-            self.launcher.preflight(launch, stop).await,
-        ));
+        checks.extend(self.commands_start(remaining.as_deref()).await);
         checks.extend(self.certificates(obs, view).await);
         checks.extend(self.startup_snapshot(view).await);
+        checks
+    }
+
+    /// The commands the remaining steps run must at least start: a launcher's typo found at
+    /// the first launch costs a registration and its rollback, a missing hook found at its
+    /// point stops the run half-way.
+    async fn commands_start(&self, remaining: Option<&[Step]>) -> Vec<Check> {
+        let (launch, stop) = commands_needed(remaining);
+        let mut checks = vec![commands_resolve(
+            "launch and stop commands resolve",
+            self.launcher.preflight(launch, stop).await,
+        )];
+        let rollback = self.options.rollback.is_some();
+        let hooks = super::hooks::preflight(self.spec, remaining, rollback);
+        if let Some(verdict) = hooks.startable(self.launcher.dir()).await {
+            checks.push(commands_resolve(
+                "hook and notify commands resolve",
+                verdict,
+            ));
+        }
         checks
     }
 
@@ -291,19 +307,24 @@ impl Preflight<'_> {
         disagree
     }
 
-    /// Whether the steps still to run call the launcher's `launch` and `stop` commands.
-    /// Stopping a never-joined node in a rollback is not counted: its failure is a warning.
-    fn commands_needed(&self, view: &ServiceView) -> (bool, bool) {
-        let Some(ctx) = self.ctx else {
-            return (true, true);
-        };
+    /// The steps still to run (`None` before the run is planned: then every command counts).
+    fn remaining_steps(&self, view: &ServiceView) -> Option<Vec<Step>> {
+        let ctx = self.ctx?;
         let steps = planner::plan(view, self.spec, ctx).steps;
-        commands_of(&steps.iter().map(|s| &s.step).collect::<Vec<_>>())
+        Some(steps.into_iter().map(|s| s.step).collect())
+    }
+}
+
+/// [`commands_of`] the remaining steps (`None`, not planned yet: both).
+fn commands_needed(remaining: Option<&[Step]>) -> (bool, bool) {
+    match remaining {
+        Some(steps) => commands_of(&steps.iter().collect::<Vec<_>>()),
+        None => (true, true),
     }
 }
 
 /// Whether `steps` launch nodes, and whether they stop any (a never-joined node's stop
-/// aside).
+/// aside: in a rollback its failure is a warning).
 fn commands_of(steps: &[&Step]) -> (bool, bool) {
     let launch = steps.iter().any(|s| matches!(s, Step::LaunchNodes { .. }));
     let stop = steps.iter().any(|s| {
@@ -535,11 +556,12 @@ fn no_upgrade_elsewhere(signs: &[String]) -> Check {
     )
 }
 
-/// The launcher's verdict: what the commands resolve to, or what is wrong with them.
-fn commands_resolve(verdict: Result<String, String>) -> Check {
+/// Whether the plan's commands can start ([`super::shell::startable`]): what they resolve
+/// to, or what is wrong with them.
+fn commands_resolve(name: &'static str, verdict: Result<String, String>) -> Check {
     let ok = verdict.is_ok();
     let (Ok(detail) | Err(detail)) = verdict;
-    check("launch and stop commands resolve", ok, detail)
+    check(name, ok, detail)
 }
 
 /// The governance actions the constitution must know for this upgrade.

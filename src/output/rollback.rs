@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use super::printer::json_line;
 use super::schema::{Doc, record};
-use crate::plan::gates::Gate;
 use crate::plan::{Plan, TargetRef};
 
 /// The `rollback_plan` record (and the preview for people).
@@ -66,12 +65,9 @@ impl super::Document for RollbackPlan<'_> {
     }
 
     /// Each step's `gate` in the rollback's words, as the human table has them. A rollback
-    /// plan is never loaded back (only an upgrade's is saved, and keeps [`Gate::text`]).
+    /// plan is never loaded back (only an upgrade's is saved, and keeps its gates' own texts).
     fn json(&self) -> String {
-        let mut worded = self.plan.clone();
-        for s in &mut worded.steps {
-            s.gate = Gate::Saved(s.gate.text_for(true));
-        }
+        let worded = self.plan.worded_for(true);
         let doc = RollbackPlan {
             plan: &worded,
             next_step: self.next_step.clone(),

@@ -185,19 +185,14 @@ impl Gate {
         .to_string()
     }
 
-    /// The gate's text in a rollback's words: the nodes it launches, trusts and keeps are
-    /// the previous version's, not new ones (the saved and JSON forms keep [`Gate::text`]).
+    /// The gate's text in a rollback's words ([`in_rollback_words`]; a saved plan keeps
+    /// [`Gate::text`]).
     pub fn text_for(&self, rollback: bool) -> String {
         let text = self.text();
         if !rollback {
             return text;
         }
-        text.replace("the previous new nodes", "the nodes launched before")
-            .replace("every new node", "every node of the previous version")
-            .replace("all new nodes", "every node of the previous version")
-            .replace("target code version", "previous code version")
-            .replace("attesting the target", "attesting the previous version")
-            .replace("this upgrade", "this rollback")
+        in_rollback_words(&text)
     }
 
     /// The gate a text names (saved plans store the text); a text this version does not
@@ -254,6 +249,20 @@ impl<'de> Deserialize<'de> for Gate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Gate, D::Error> {
         Ok(Gate::from_text(&String::deserialize(d)?))
     }
+}
+
+/// A gate's text or a gate's refusal in a rollback's words: the nodes a rollback launches,
+/// trusts and keeps are the previous version's, not new ones, and the code version it
+/// registers is the previous one.
+pub fn in_rollback_words(text: &str) -> String {
+    text.replace("the previous new nodes", "the nodes launched before")
+        .replace("every new node", "every node of the previous version")
+        .replace("all new nodes", "every node of the previous version")
+        .replace("more new nodes", "more nodes of the previous version")
+        .replace("new node(s)", "node(s) of the previous version")
+        .replace("target code version", "previous code version")
+        .replace("attesting the target", "attesting the previous version")
+        .replace("this upgrade", "this rollback")
 }
 
 /// Retirement, the floor: retiring `node_id` out of `trusted` nodes leaves f at least

@@ -301,4 +301,66 @@ mod tests {
         let v = service(nodes, &["aa", "bb"]);
         assert_eq!(resolve_context(&v, &prev(&spec(Some(5)), &v)).0, 3);
     }
+
+    /// What a rollback runs, in its words: no step and no gate it can carry speaks of new or
+    /// old nodes, or of the target (a rollback's target is the version it goes back to).
+    #[test]
+    fn a_rollbacks_steps_and_gates_never_speak_of_the_upgrade() {
+        use crate::plan::gates::{Gate, in_rollback_words};
+        use crate::plan::step::Step;
+        use std::time::Duration;
+        let retire = Step::RetireNode {
+            node_id: "ab".repeat(32),
+            address: None,
+            primary: true,
+        };
+        let steps = [
+            Step::RegisterCode { actions: vec![] },
+            Step::FreshSnapshot,
+            Step::LaunchNodes { count: 2 },
+            Step::TrustNodes {
+                node_ids: vec![],
+                count: 2,
+            },
+            Step::Soak {
+                duration: Duration::from_secs(1),
+            },
+            retire,
+        ];
+        let gates = [
+            Gate::AbandonedPending,
+            Gate::AbandonedLaunch,
+            Gate::RegisterCode,
+            Gate::FreshSnapshot,
+            Gate::FirstLaunch,
+            Gate::NextLaunch,
+            Gate::FirstTrust,
+            Gate::NextTrust,
+            Gate::Soak,
+            Gate::RetireNode {
+                min_fault_tolerance: 1,
+            },
+            Gate::RemoveRetired,
+            Gate::SurplusPending,
+            Gate::RemoveAbandonedCode,
+        ];
+        let texts = steps
+            .iter()
+            .map(|s| s.describe_for(true))
+            .chain(gates.iter().map(|g| g.text_for(true)))
+            .chain([in_rollback_words(
+                "new node(s) ab not healthy; launch more new nodes ([nodes] count)",
+            )]);
+        for text in texts {
+            for upgrade in [
+                "new node",
+                "old node",
+                "the target",
+                "this upgrade",
+                "upgrade to",
+            ] {
+                assert!(!text.contains(upgrade), "{upgrade:?} in {text:?}");
+            }
+        }
+    }
 }

@@ -169,6 +169,10 @@ impl Step {
                     names(actions)
                 )
             }
+            Step::FreshSnapshot => {
+                "make a fresh committed snapshot for the previous version's nodes to join from (trigger_snapshot)"
+                    .into()
+            }
             Step::LaunchNodes { count } => {
                 format!(
                     "launch {count} node{} of the previous version",

@@ -12,6 +12,7 @@ mod crash;
 mod fault_matrix;
 mod generated;
 mod governance;
+mod hook_preflight;
 mod human_output;
 mod interop;
 mod next_commands;

@@ -443,7 +443,9 @@ async fn finalize_pending_is_its_own_plan_state() {
 /// A hook that cannot be run is the plan's mistake: the run stops (exit 3) without rolling
 /// back or marking the target as failed, and the fixed plan continues without
 /// `--retry-failed-target`. A launcher that does not exist is refused before anything
-/// changes (exit 5), also without a failed target.
+/// changes (exit 5), also without a failed target. (A hook whose own program is missing is
+/// refused by preflight too; the one here starts, then the shell cannot run what it calls:
+/// exit 127, found only when it runs.)
 #[tokio::test]
 async fn a_configuration_error_never_marks_the_target_failed() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
@@ -470,10 +472,10 @@ async fn a_configuration_error_never_marks_the_target_failed() {
     );
     assert!(!journal_has_failed_target(state.path(), plan_arg));
 
-    // The launcher fixed, a smoke test that is not executable.
+    // The launcher fixed, a smoke test that calls a tool that is not there (sh: 127).
     let hook = r.dir.path().join("smoke.sh");
-    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
-    set_mode(&hook, 0o644);
+    std::fs::write(&hook, "#!/bin/sh\n./no-such-smoke-tool\n").unwrap();
+    set_mode(&hook, 0o755);
     std::fs::write(
         &plan,
         format!("{original}\n[hooks]\nafter_trust = \"./smoke.sh\"\n"),
@@ -501,7 +503,7 @@ async fn a_configuration_error_never_marks_the_target_failed() {
     );
     assert!(!journal_has_failed_target(state.path(), plan_arg));
 
-    set_mode(&hook, 0o755);
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
     let fixed = noderoll_in(state.path(), &["apply", "--plan", plan_arg, "--yes"]).await;
     assert_eq!(
         fixed.code, 0,

@@ -19,6 +19,37 @@ fn events(stdout: &str) -> Vec<Value> {
     output_schema::lines("run-stream", stdout)
 }
 
+/// A rollback's events speak of the previous version's nodes and the abandoned upgrade's,
+/// never in the upgrade's words: no string anywhere in them (`run_started`'s steps and gates,
+/// step descriptions, waits, preflight details, the summary) says "new node", "old node",
+/// "this upgrade" or "upgrade to".
+fn assert_in_rollback_words(events: &[Value]) {
+    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let started = events.iter().find(|e| e["type"] == "run_started").unwrap();
+    assert_eq!(started["rollback"], true, "{started}");
+    assert!(
+        started["steps"].as_array().is_some_and(|s| !s.is_empty()),
+        "{started}"
+    );
+    for e in events {
+        let mut texts = Vec::new();
+        strings(e, &mut texts);
+        for t in texts {
+            let lower = t.to_lowercase();
+            for upgrade in ["new node", "old node", "this upgrade", "upgrade to"] {
+                assert!(!lower.contains(upgrade), "{upgrade:?} in a rollback's {e}");
+            }
+        }
+    }
+}
+
 /// The service is back where it started: the original nodes (and `replaced` more of the
 /// original build) trusted, nothing else listed, only the original code version registered,
 /// no launched node left running, no invariant violated.
@@ -116,6 +147,7 @@ async fn a_clean_rollback_before_any_retirement_removes_the_new_nodes() {
             "a clean rollback launches nothing"
         );
         assert_eq!(r.launched_and_no_duplicate_proposal().0, launched);
+        assert_in_rollback_words(&evs);
         assert_rolled_back(&r, 0).await;
 
         // Rolled back: a second rollback has nothing to do, and the journal says so.
@@ -184,6 +216,8 @@ async fn after_one_retirement_rollback_rolls_forward_to_the_old_build() {
         "{started_steps:?}"
     );
     assert_eq!(summary(&run.stdout)["outcome"], "rolled_back");
+    // Launches, trusts, soaks and retires: every gate a rollback has, in its words.
+    assert_in_rollback_words(&evs);
     assert_rolled_back(&r, 1).await;
 }
 

@@ -51,7 +51,8 @@ impl Engine {
         self.report(Event::RunStarted {
             run_id: self.run_id.clone(),
             target: self.spec.target.reference(),
-            steps: plan.steps.clone(),
+            // A rollback's steps in its own words, as its progress lines have them.
+            steps: plan.worded_for(self.options.rollback.is_some()).steps,
             rollback: self.options.rollback.is_some(),
             from: match self.options.rollback {
                 Some(_) => None,

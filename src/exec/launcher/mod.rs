@@ -5,7 +5,8 @@
 //!
 //! Before anything is written, preflight asks [`CommandLauncher::preflight`] whether the
 //! commands can run at all: valid `sh` syntax, the plan's directory readable, and the program
-//! a command starts (its first word, see [`program_of`]) present and executable.
+//! a command starts (its first word, see [`crate::shell_command::program_of`]) present and
+//! executable ([`crate::exec::shell::startable`], which checks hooks and notifications too).
 //!
 //! Here the launcher itself; [`crate::shell_command`] reads shell words and finds what a
 //! command starts and whether it can, `output` checks the launch command's answer.
@@ -21,7 +22,6 @@ use crate::plan::Launched;
 use crate::plan::snapshot::FreshSnapshot;
 use crate::plan::spec::UpgradeSpec;
 
-pub(crate) use crate::shell_command::{program_of, resolve};
 pub(crate) use output::parse_launch_output;
 
 /// A launch or stop that failed.
@@ -186,66 +186,23 @@ impl CommandLauncher {
     }
 
     /// Preflight (nothing is run): whether the commands the remaining steps need, `launch`
-    /// and/or `stop`, can be started. `Ok` says what was found; `Err` names each command and
-    /// what is wrong with it.
+    /// and/or `stop`, can be started ([`crate::exec::shell::startable`]). `Ok` says what was
+    /// found; `Err` names each command and what is wrong with it.
     pub(crate) async fn preflight(&self, launch: bool, stop: bool) -> Result<String, String> {
-        let wanted: Vec<(&str, &str)> =
+        let wanted: Vec<(String, &str)> =
             [("launch", launch, &self.launch), ("stop", stop, &self.stop)]
                 .into_iter()
                 .filter(|(_, wanted, _)| *wanted)
-                .map(|(which, _, command)| (which, command.as_str()))
+                .map(|(which, _, command)| (which.to_string(), command.as_str()))
                 .collect();
         if wanted.is_empty() {
             return Ok("no launch or stop left to run".into());
         }
-        if let Err(e) = std::fs::read_dir(&self.cwd) {
-            return Err(format!(
-                "the plan's directory {}, where the launch and stop commands run, cannot be read ({e})",
-                self.cwd.display()
-            ));
-        }
-        // Absolute, for messages (the plan may have been named by a relative path).
-        let cwd = std::fs::canonicalize(&self.cwd).unwrap_or_else(|_| self.cwd.clone());
-        let path = std::env::var_os("PATH");
-        let (mut found, mut problems) = (Vec::new(), Vec::new());
-        for (which, command) in wanted {
-            let verdict = match syntax_check(command).await {
-                Ok(()) => {
-                    program_of(command).and_then(|program| resolve(&program, &cwd, path.as_deref()))
-                }
-                Err(e) => Err(e),
-            };
-            match verdict {
-                Ok(what) => found.push(format!("{which}: {what}")),
-                Err(e) => problems.push(format!("{which} command `{command}`: {e}")),
-            }
-        }
-        if problems.is_empty() {
-            Ok(found.join("; "))
-        } else {
-            Err(problems.join("; "))
-        }
+        crate::exec::shell::startable(&self.cwd, &wanted).await
     }
-}
 
-/// `sh -n`: the shell parses the command without running anything, so a syntax error (an
-/// unterminated quote, a dangling `&&`) is found before the first governance write.
-async fn syntax_check(command: &str) -> Result<(), String> {
-    let out = tokio::process::Command::new("sh")
-        .args(["-n", "-c", command])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(10), out).await {
-        Ok(Ok(out)) if out.status.success() => Ok(()),
-        Ok(Ok(out)) => Err(format!(
-            "not valid sh syntax ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Ok(Err(e)) => Err(format!("cannot start sh to check it: {e}")),
-        // A parse cannot hang; if it somehow does, the launch itself will say more.
-        Err(_) => Ok(()),
+    /// The directory the plan's commands run in (the plan file's).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.cwd
     }
 }

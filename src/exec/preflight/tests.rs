@@ -247,13 +247,11 @@ fn signs_of_an_upgrade_elsewhere_refuse() {
 
 #[test]
 fn the_launcher_verdict_is_the_commands_check() {
-    let c = commands_resolve(Ok("launch: ./l".into()));
+    const NAME: &str = "launch and stop commands resolve";
+    let c = commands_resolve(NAME, Ok("launch: ./l".into()));
     assert!(c.ok);
-    assert_eq!(
-        (c.name, c.detail.as_str()),
-        ("launch and stop commands resolve", "launch: ./l")
-    );
-    let c = commands_resolve(Err("stop command `x`: not found".into()));
+    assert_eq!((c.name, c.detail.as_str()), (NAME, "launch: ./l"));
+    let c = commands_resolve(NAME, Err("stop command `x`: not found".into()));
     assert!(!c.ok);
     assert_eq!(c.detail, "stop command `x`: not found");
 }

@@ -163,8 +163,25 @@ pub fn plan(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext) -> Plan {
     p.surplus_removals();
     if ctx.abandon.is_some() {
         p.abandoned_code();
+        // A rollback's gates hold for the previous version's nodes: its refusals say so.
+        p.out.blocked = p.out.blocked.map(|b| super::gates::in_rollback_words(&b));
     } else {
         p.finalize();
     }
     p.out
+}
+
+impl Plan {
+    /// The plan as a run's documents and events carry it: in a rollback, each gate's text in
+    /// the rollback's words ([`Gate::text_for`]), as the human table has them, kept as
+    /// [`Gate::Saved`] (nothing reads a rollback's steps back; an upgrade's keep their gates).
+    pub fn worded_for(&self, rollback: bool) -> Plan {
+        let mut worded = self.clone();
+        if rollback {
+            for s in &mut worded.steps {
+                s.gate = Gate::Saved(s.gate.text_for(true));
+            }
+        }
+        worded
+    }
 }
