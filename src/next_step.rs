@@ -113,6 +113,15 @@ impl Commands {
         self.kept.carried_by(&command)
     }
 
+    /// This command again, confirmed (`--yes`).
+    fn confirmed(&self) -> String {
+        let words: Vec<&str> = self.again.split(' ').collect();
+        if words.contains(&"--yes") || words.contains(&"-y") {
+            return self.again.clone();
+        }
+        format!("{} --yes", self.again)
+    }
+
     /// This command again, trying a target that failed here before.
     fn retry_failed(&self) -> String {
         let base = self.again.replace(" --retry-failed-target", "");
@@ -203,6 +212,21 @@ impl Kept {
     }
 }
 
+/// A command refused because it would have asked and there is no terminal to ask on
+/// (`message` says so): the next step is the same command with `--yes`, once what it does
+/// is reviewed (`review` says how).
+pub(crate) fn needs_confirmation(message: String, review: &str) -> AppError {
+    let c = Commands::from_args(&std::env::args().collect::<Vec<_>>());
+    let next = NextStep::new(
+        Action::Fix,
+        Some(c.confirmed()),
+        format!(
+            "the missing confirmation: no terminal to ask on, so --yes confirms; {review} (nothing was changed)"
+        ),
+    );
+    noted(AppError::Usage(message), next)
+}
+
 /// The next step after `e`, whose run is re-run by `c.again`.
 pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
     use Action::*;
@@ -245,14 +269,7 @@ pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
             c.again(),
             "nothing was changed; run it again and answer 'yes' to go ahead",
         ),
-        AppError::SavedPlan(crate::plan::saved::SavedPlanError::Stale { .. }) => NextStep::new(
-            Fix,
-            Some(
-                c.kept
-                    .carried_by(&format!("noderoll plan{} --out FILE", c.plan_arg())),
-            ),
-            "the service changed since the plan was saved: plan again, review it, apply the new file",
-        ),
+        AppError::SavedPlan(saved) if saved.replan().is_some() => replan(saved, c),
         AppError::Lock(crate::journal::LockError::Held { .. }) => NextStep::new(
             Wait,
             c.again(),
@@ -273,6 +290,27 @@ pub(crate) fn after_error(e: &AppError, c: &Commands) -> NextStep {
         }
         _ => by_exit_code(e, c),
     }
+}
+
+/// After a saved plan that no longer holds (the service or its plan file changed): the
+/// plan it came from, planned again into the same file.
+fn replan(e: &crate::plan::saved::SavedPlanError, c: &Commands) -> NextStep {
+    let (plan, saved) = e.replan().expect("a saved plan to make afresh");
+    let word = |p: &std::path::Path| shell_word(&p.display().to_string());
+    let command = format!("noderoll plan --plan {} --out {}", word(plan), word(saved));
+    let changed = match e {
+        crate::plan::saved::SavedPlanError::Stale { .. } => "the service",
+        _ => "its plan file",
+    };
+    NextStep::new(
+        Action::Fix,
+        Some(c.kept.carried_by(&command)),
+        format!(
+            "{changed} changed since the plan was saved: plan again into the same file, review it, then `{}`",
+            c.kept
+                .carried_by(&format!("noderoll apply {}", word(saved)))
+        ),
+    )
 }
 
 /// After a rollback that cannot be done: nothing is left to fix when the upgrade was
@@ -461,113 +499,4 @@ pub(crate) fn shell_word(word: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn commands() -> Commands {
-        Commands::from_args(&[
-            "noderoll".into(),
-            "apply".into(),
-            "--plan".into(),
-            "my plan.toml".into(),
-            "--yes".into(),
-        ])
-    }
-
-    #[test]
-    fn the_commands_name_the_plan_as_given() {
-        let c = commands();
-        assert_eq!(c.again, "noderoll apply --plan 'my plan.toml' --yes");
-        assert_eq!(
-            c.rollback(),
-            "noderoll rollback --plan 'my plan.toml' --yes"
-        );
-        assert_eq!(
-            c.retry_failed(),
-            "noderoll apply --plan 'my plan.toml' --yes --retry-failed-target"
-        );
-    }
-
-    #[test]
-    fn a_saved_plans_resume_note_is_no_part_of_the_command() {
-        let c = Commands::of_run(
-            "noderoll apply --plan p.toml --yes (the saved plan s.json is now stale)",
-            std::path::Path::new("p.toml"),
-        );
-        assert_eq!(c.again, "noderoll apply --plan p.toml --yes");
-        assert_eq!(
-            c.retry_failed(),
-            "noderoll apply --plan p.toml --yes --retry-failed-target"
-        );
-    }
-
-    #[test]
-    fn every_exit_code_gets_a_next_step() {
-        let c = commands();
-        let cases: Vec<(AppError, Action)> = vec![
-            (AppError::Usage("bad".into()), Action::Fix),
-            (AppError::Declined, Action::Continue),
-            (AppError::Timeout("no".into()), Action::Wait),
-            (
-                AppError::Engine(EngineError::Cancelled { step: "x".into() }),
-                Action::Continue,
-            ),
-            (
-                AppError::Engine(EngineError::Preflight {
-                    failed: vec!["a: b".into()],
-                }),
-                Action::Fix,
-            ),
-            (AppError::Violations(1), Action::Report),
-        ];
-        for (e, action) in cases {
-            let next = after_error(&e, &c);
-            assert_eq!(next.action, action, "{e}");
-            assert!(!next.human().is_empty());
-        }
-    }
-
-    #[test]
-    fn a_failing_hook_during_a_rollback_continues_the_rollback() {
-        let hook = || {
-            AppError::Engine(EngineError::Step {
-                step: "retire".into(),
-                new_node: false,
-                source: crate::exec::StepError::Hook(crate::exec::hooks::HookError {
-                    hook: "before_retire",
-                    command: "false".into(),
-                    detail: "exit status 1".into(),
-                    cannot_run: false,
-                }),
-            })
-        };
-        let back = Commands::from_args(&[
-            "noderoll".into(),
-            "-v".into(),
-            "rollback".into(),
-            "--plan".into(),
-            "p.toml".into(),
-        ]);
-        let why = after_error(&hook(), &back).reason;
-        assert!(
-            why.contains("the rollback continues from this step"),
-            "{why}"
-        );
-        assert!(!why.contains("roll back instead"), "{why}");
-        let why = after_error(&hook(), &commands()).reason;
-        assert!(
-            why.contains(
-                "the command continues from this step (to roll back instead: noderoll rollback"
-            ),
-            "{why}"
-        );
-    }
-
-    #[test]
-    fn the_human_line_leads_with_what_to_do() {
-        let next = NextStep::new(Action::Continue, Some("noderoll apply".into()), "why");
-        assert_eq!(next.human(), "To continue: noderoll apply\n  why\n");
-        let fix = NextStep::new(Action::Fix, Some("noderoll apply".into()), "the hook");
-        assert_eq!(fix.human(), "Fix: the hook\n  then: noderoll apply\n");
-    }
-}
+mod tests;

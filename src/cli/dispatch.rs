@@ -19,7 +19,7 @@ pub fn main_impl() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             if e.use_stderr() {
-                usage_summary(&e, began);
+                refused_command_line(&e, began);
             }
             return ExitCode::from(if e.use_stderr() {
                 exit_codes::USAGE
@@ -149,28 +149,21 @@ fn print_refused(e: &AppError, next: &crate::next_step::NextStep, began: std::ti
     let _ = write_stdout(&crate::output::printer::json_line(&summary.record()));
 }
 
-/// A command line clap refused, given `--output json` (exit 64): the summary of a command
-/// that did nothing.
-fn usage_summary(e: &clap::Error, began: std::time::Instant) {
+/// A command line clap refused (exit 64), after clap's own text: what to do next and,
+/// given `--output json`, the summary of a command that did nothing.
+fn refused_command_line(e: &clap::Error, began: std::time::Instant) {
     let args: Vec<String> = std::env::args().collect();
+    let (error, next) = super::usage::refused(e, &args);
     let json = args
         .windows(2)
         .any(|w| w[0] == "--output" && w[1] == "json")
         || args.iter().any(|a| a == "--output=json");
-    if !json {
-        return;
+    if json {
+        let summary =
+            crate::output::summary::Summary::refused(false, seconds(began), error, next.clone());
+        let _ = write_stdout(&crate::output::printer::json_line(&summary.record()));
     }
-    let rendered = e.to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    let message = first.trim_start_matches("error: ").to_string();
-    let next = crate::next_step::NextStep::new(
-        crate::next_step::Action::Fix,
-        None,
-        "the command line (`noderoll help` lists the commands and their flags)",
-    );
-    let error = crate::error_chain::ErrorDoc::message(message);
-    let summary = crate::output::summary::Summary::refused(false, seconds(began), error, next);
-    let _ = write_stdout(&crate::output::printer::json_line(&summary.record()));
+    crate::next_step::print_stderr(&next);
 }
 
 /// Seconds since `began`, to the millisecond.

@@ -3,5 +3,6 @@
 pub(crate) mod args;
 pub(crate) mod dispatch;
 pub(crate) mod generate;
+mod usage;
 
 pub use dispatch::main_impl;

@@ -10,7 +10,7 @@ use crate::exec::{Engine, NullReporter, RunOptions};
 use crate::exit_codes;
 use crate::journal::{Journal, ServiceState};
 use crate::next_step::shell_word;
-use crate::next_step::{Action, NextStep};
+use crate::next_step::{Action, Commands, NextStep};
 use crate::output::Printer;
 use crate::output::plan::{PlanState, PlanView};
 use crate::plan::saved::{SAVED_PLAN_VERSION, SavedPlan, file_sha256, fingerprint};
@@ -52,27 +52,26 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
     };
     // apply refuses a failed target before its preflight: counted as a failed check, so the
     // summary never says all pass when apply would refuse.
-    if let Some(r) = &refusal {
-        checks.push(crate::exec::engine::Check {
-            name: "target not failed here before",
-            ok: false,
-            detail: crate::errors::one_line(r),
-            notice: None,
-        });
-    }
-    let state = if plan.is_done() {
-        PlanState::NothingToDo
-    } else if refusal.is_some() || checks.iter().any(|c| !c.ok) {
-        PlanState::Blocked
-    } else if finalize_pending {
-        PlanState::FinalizePending
-    } else {
-        PlanState::ChangesPending
+    checks.extend(refusal.as_ref().map(|r| crate::exec::engine::Check {
+        name: "target not failed here before",
+        ok: false,
+        detail: crate::errors::one_line(r),
+        notice: None,
+    }));
+    let state = state_of(&plan, &checks, finalize_pending);
+    // Saved first, so that the document can say where (and the next step apply it).
+    let saved = match &args.out {
+        Some(out) => Some(save(args, out, &view, &plan)?),
+        None => None,
     };
-    let next = match &running {
-        Some(h) => Some(wait_for(h, &w.plan.path)),
-        None => next_step(state, &w.plan.path, &checks, refusal.as_ref()),
-    };
+    let next = next_step(
+        state,
+        &w.plan.path,
+        &checks,
+        refusal.as_ref(),
+        &saved,
+        &running,
+    );
     printer.print(&PlanView {
         target: w.spec.target.reference(),
         plan: &plan,
@@ -82,14 +81,36 @@ pub(crate) async fn run(args: &PlanArgs, printer: Printer, cancel: Cancel) -> Re
         state,
         next_step: next.as_ref(),
         running: running.as_ref(),
+        saved_to: args.out.as_deref(),
     })?;
-    if let Some(out) = &args.out {
-        save(args, out, &view, &plan, printer)?;
+    if let (Some(out), Some(apply)) = (&args.out, &saved) {
+        // Where it went and how to apply exactly that (JSON output stays one document).
+        let out = out.display();
+        printer.human(&format!(
+            "Saved the plan to {out}; apply exactly it with: {apply}\n"
+        ))?;
     }
     if let Some(next) = &next {
         crate::next_step::print_stderr(next);
     }
     Ok(exit_code(state, running.is_some(), args.detailed_exitcode))
+}
+
+/// What applying the plan would do (a failed target is among the failed `checks`).
+fn state_of(
+    plan: &Plan,
+    checks: &[crate::exec::engine::Check],
+    finalize_pending: bool,
+) -> PlanState {
+    if plan.is_done() {
+        PlanState::NothingToDo
+    } else if checks.iter().any(|c| !c.ok) {
+        PlanState::Blocked
+    } else if finalize_pending {
+        PlanState::FinalizePending
+    } else {
+        PlanState::ChangesPending
+    }
 }
 
 /// `plan`'s exit code. apply takes the lock first: while another run holds it (`locked`),
@@ -104,12 +125,11 @@ fn exit_code(state: PlanState, locked: bool, detailed: bool) -> u8 {
     }
 }
 
-/// While another run holds the lock: wait for it, then plan again.
-fn wait_for(h: &crate::journal::lock::Holder, plan_file: &Path) -> NextStep {
-    let plan = shell_word(&plan_file.display().to_string());
+/// While another run holds the lock: wait for it, then this `plan` again.
+fn wait_for(h: &crate::journal::lock::Holder, this: &Commands) -> NextStep {
     NextStep::new(
         Action::Wait,
-        Some(format!("noderoll plan --plan {plan}")),
+        Some(this.again.clone()),
         format!(
             "the run in progress to end (host {}, pid {}, run {}, since {}): apply refuses (exit 6) while it holds the lock",
             h.host, h.pid, h.run_id, h.started_at
@@ -117,34 +137,46 @@ fn wait_for(h: &crate::journal::lock::Holder, plan_file: &Path) -> NextStep {
     )
 }
 
-/// What applying the plan would do next, as `apply` would do it.
+/// What applying the plan would do next, as `apply` would do it; when it would refuse, what
+/// to fix and then this `plan` again; while another run holds the lock (`running`), wait.
+/// `saved`: the command that applies the plan saved by `--out`.
 fn next_step(
     state: PlanState,
     plan_file: &Path,
     checks: &[crate::exec::engine::Check],
     refusal: Option<&AppError>,
+    saved: &Option<String>,
+    running: &Option<crate::journal::lock::Holder>,
 ) -> Option<NextStep> {
+    // The command that was run, with its flags: what a next step runs again.
+    let this = Commands::from_args(&std::env::args().collect::<Vec<_>>());
+    if let Some(h) = running {
+        return Some(wait_for(h, &this));
+    }
     let plan = shell_word(&plan_file.display().to_string());
-    let apply = format!("noderoll apply --plan {plan} --yes");
     // The flags this `plan` was given that the command must carry (`--retry-failed-target`).
     let kept = crate::next_step::Kept::of_process();
     Some(match state {
         PlanState::NothingToDo => return None,
-        PlanState::ChangesPending => NextStep::new(
-            Action::Apply,
-            Some(kept.carried_by(&format!("noderoll apply --plan {plan}"))),
-            "the steps above are pending; apply shows them again and asks",
-        ),
+        PlanState::ChangesPending => match saved {
+            Some(apply) => NextStep::new(
+                Action::Apply,
+                Some(apply.clone()),
+                "the steps above are saved; applying the saved plan runs exactly them, without asking (refused if the service or the plan file changed since)",
+            ),
+            None => NextStep::new(
+                Action::Apply,
+                Some(kept.carried_by(&format!("noderoll apply --plan {plan}"))),
+                "the steps above are pending; apply shows them again and asks",
+            ),
+        },
         PlanState::FinalizePending => NextStep::new(
             Action::Finalize,
             Some(kept.carried_by(&format!("noderoll finalize --plan {plan} --yes"))),
             "every node runs the target; the old code version stays registered until finalize removes it ([safety] finalize = \"manual\"; the point of no return)",
         ),
         PlanState::Blocked => match refusal {
-            Some(r) => {
-                let commands = crate::next_step::Commands::of_run(&apply, plan_file);
-                crate::next_step::after_error(r, &commands)
-            }
+            Some(r) => crate::next_step::after_error(r, &this),
             None => {
                 let failed: Vec<String> = checks
                     .iter()
@@ -152,8 +184,7 @@ fn next_step(
                     .map(|c| format!("{}: {}", c.name, c.detail))
                     .collect();
                 let refused = crate::exec::EngineError::Preflight { failed };
-                let commands = crate::next_step::Commands::of_run(&apply, plan_file);
-                crate::next_step::after_error(&AppError::Engine(refused), &commands)
+                crate::next_step::after_error(&AppError::Engine(refused), &this)
             }
         },
     })
@@ -182,14 +213,8 @@ fn warn(plan: &mut Plan, w: &Wiring, view: &ServiceView, moved: bool) {
     }
 }
 
-/// `--out`: save the plan for `noderoll apply FILE`.
-fn save(
-    args: &PlanArgs,
-    out: &Path,
-    view: &ServiceView,
-    plan: &Plan,
-    printer: Printer,
-) -> Result<(), AppError> {
+/// `--out`: save the plan for `noderoll apply FILE`; the command that applies it.
+fn save(args: &PlanArgs, out: &Path, view: &ServiceView, plan: &Plan) -> Result<String, AppError> {
     let plan_file = std::fs::canonicalize(&args.plan).unwrap_or_else(|_| args.plan.clone());
     let saved = SavedPlan {
         schema_version: SAVED_PLAN_VERSION,
@@ -203,13 +228,9 @@ fn save(
     let text = serde_json::to_string_pretty(&saved).expect("saved plan serialises");
     std::fs::write(out, text)
         .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", out.display())))?;
-    // Where it went and how to apply exactly that (JSON output stays one document).
-    let shown = out.display().to_string();
-    printer.human(&format!(
-        "Saved the plan to {shown}; apply exactly it with: noderoll apply {}\n",
-        shell_word(&shown)
-    ))?;
-    Ok(())
+    // A saved plan applies without asking; the flags this plan was given go with it.
+    let shown = shell_word(&out.display().to_string());
+    Ok(crate::next_step::Kept::of_process().carried_by(&format!("noderoll apply {shown}")))
 }
 
 /// When every Trusted node at an address of `[service] url` is retired by the plan's steps,

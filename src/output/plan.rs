@@ -17,8 +17,8 @@ pub(crate) struct PlanDocument<'a> {
     pub steps: &'a [PlannedStep],
     /// Noticed and left alone.
     pub warnings: &'a [String],
-    /// Why the next step cannot run now.
-    pub blocked: Option<&'a str>,
+    /// Why the next step cannot run now; with `state` `blocked`, why apply would refuse.
+    pub blocked: Option<String>,
     /// Preflight results.
     pub preflight: Vec<CheckDocument>,
     /// The `[service] url` to use from now on (`https://` URLs of the service's Trusted
@@ -31,6 +31,9 @@ pub(crate) struct PlanDocument<'a> {
     /// Another run holds this service's lock (`apply` would exit 6 until it ends).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_in_progress: Option<crate::journal::lock::Holder>,
+    /// Where `--out` saved the plan (as given), for `noderoll apply FILE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_to: Option<String>,
 }
 
 /// What applying a plan would do, as `plan` reports it (its JSON `state`, its exit code).
@@ -75,7 +78,7 @@ pub(crate) fn document<'a>(
             nothing_to_do: plan.is_done(),
             steps: &plan.steps,
             warnings: &plan.warnings,
-            blocked: plan.blocked.as_deref(),
+            blocked: plan.blocked.clone(),
             preflight: checks
                 .iter()
                 .map(|c| CheckDocument {
@@ -93,6 +96,7 @@ pub(crate) fn document<'a>(
             },
             next_step: None,
             run_in_progress: None,
+            saved_to: None,
         },
     )
 }
@@ -209,6 +213,30 @@ pub(crate) struct PlanView<'a> {
     pub next_step: Option<&'a super::next_step::NextStep>,
     /// Another run holds this service's lock.
     pub running: Option<&'a crate::journal::lock::Holder>,
+    /// Where `--out` saved the plan.
+    pub saved_to: Option<&'a std::path::Path>,
+}
+
+/// The failed checks, each as `check: detail` (what apply would refuse with).
+fn failed_checks(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect()
+}
+
+/// A blocked plan's `blocked`: why apply would refuse. The plan's own reason (a target that
+/// failed before, in apply's words; a gate) first, then each failed check it does not
+/// already say.
+fn why_blocked(plan: &Plan, checks: &[Check]) -> String {
+    let mut why: Vec<String> = plan.blocked.iter().cloned().collect();
+    for c in checks.iter().filter(|c| !c.ok) {
+        if !why.iter().any(|w| w.contains(&c.detail)) {
+            why.push(format!("{}: {}", c.name, c.detail));
+        }
+    }
+    why.join("; ")
 }
 
 impl super::Document for PlanView<'_> {
@@ -222,15 +250,9 @@ impl super::Document for PlanView<'_> {
             ));
         }
         if self.state == PlanState::Blocked {
-            let why: Vec<String> = self
-                .checks
-                .iter()
-                .filter(|c| !c.ok)
-                .map(|c| format!("{}: {}", c.name, c.detail))
-                .collect();
             text.push_str(&format!(
                 "Blocked: apply would refuse (exit 5): {}\n",
-                why.join("; ")
+                failed_checks(self.checks).join("; ")
             ));
         }
         text.push_str(&render_human(
@@ -260,6 +282,10 @@ impl super::Document for PlanView<'_> {
         doc.doc.state = self.state;
         doc.doc.next_step = self.next_step.cloned();
         doc.doc.run_in_progress = self.running.cloned();
+        doc.doc.saved_to = self.saved_to.map(|p| p.display().to_string());
+        if self.state == PlanState::Blocked {
+            doc.doc.blocked = Some(why_blocked(self.plan, self.checks));
+        }
         super::printer::json_pretty(&doc)
     }
 }

@@ -50,19 +50,39 @@ pub enum SavedPlanError {
         detail: String,
     },
     /// The plan file changed since.
-    #[error("the plan file {} changed since the plan was saved; run `noderoll plan --out` again", .plan_file.display())]
+    #[error("the plan file {} changed since the plan was saved; plan it again with --out", .plan_file.display())]
     PlanFileChanged {
         /// The plan file.
         plan_file: PathBuf,
+        /// The saved plan, as given.
+        saved: PathBuf,
     },
     /// The service changed since.
     #[error(
-        "stale plan: the service changed since the plan was saved ({created_at}); run `noderoll plan --out` again and review it"
+        "stale plan: the service changed since the plan was saved ({created_at}); plan it again with --out and review it"
     )]
     Stale {
         /// When the plan was made.
         created_at: String,
+        /// The plan file it was made from.
+        plan_file: PathBuf,
+        /// The saved plan, as given.
+        saved: PathBuf,
     },
+}
+
+impl SavedPlanError {
+    /// For a saved plan that no longer holds: the plan file it came from and the saved
+    /// plan's path, which `noderoll plan --plan P --out S` makes afresh.
+    pub fn replan(&self) -> Option<(&Path, &Path)> {
+        match self {
+            SavedPlanError::PlanFileChanged { plan_file, saved }
+            | SavedPlanError::Stale {
+                plan_file, saved, ..
+            } => Some((plan_file, saved)),
+            _ => None,
+        }
+    }
 }
 
 /// Digest of the parts of the service a plan depends on (not the view: elections alone do
@@ -106,19 +126,23 @@ impl SavedPlan {
         Ok(plan)
     }
 
-    /// Refuse if the plan file or the service changed.
-    pub fn check_fresh(&self, view: &ServiceView) -> Result<(), SavedPlanError> {
+    /// Refuse if the plan file or the service changed (`saved`: this saved plan's path, as
+    /// given, for the command that makes it afresh).
+    pub fn check_fresh(&self, saved: &Path, view: &ServiceView) -> Result<(), SavedPlanError> {
         match file_sha256(&self.plan_file) {
             Ok(h) if h == self.plan_sha256 => {}
             _ => {
                 return Err(SavedPlanError::PlanFileChanged {
                     plan_file: self.plan_file.clone(),
+                    saved: saved.into(),
                 });
             }
         }
         if fingerprint(view) != self.state_fingerprint {
             return Err(SavedPlanError::Stale {
                 created_at: self.created_at.clone(),
+                plan_file: self.plan_file.clone(),
+                saved: saved.into(),
             });
         }
         Ok(())

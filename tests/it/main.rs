@@ -20,6 +20,7 @@ mod operator;
 mod outcomes;
 mod output_schemas;
 mod planner_props;
+mod printed_next_steps;
 mod real_ccf;
 mod rollback;
 mod sandbox_ccf;

@@ -328,10 +328,14 @@ async fn after_an_automatic_rollback_plan_and_apply_agree() {
         "apply's refusal is plan's blocked reason:\n{blocked}\n{}",
         applied.stderr
     );
-    assert_eq!(
-        next_lines(&applied.stderr),
-        next_lines(&human_plan.stderr),
-        "the same next step"
+    // The same fix; each names itself again, with --retry-failed-target.
+    let (a, p) = (next_lines(&applied.stderr), next_lines(&human_plan.stderr));
+    assert_eq!(a.lines().next(), p.lines().next(), "the same fix");
+    assert!(
+        p.ends_with(&format!(
+            "then: noderoll plan --plan {plan} --retry-failed-target"
+        )),
+        "{p}"
     );
     // With --retry-failed-target, plan shows the upgrade as apply would run it.
     let retry = noderoll_in(
@@ -578,6 +582,8 @@ async fn plan_while_another_run_holds_the_lock_says_wait() {
     output_schema::validate("plan", &doc);
     assert_eq!(doc["run_in_progress"]["pid"], 4242, "{doc}");
     assert_eq!(doc["next_step"]["action"], "wait", "{doc}");
+    let again = format!("noderoll plan --plan {plan} --output json");
+    assert_eq!(doc["next_step"]["command"], again, "{doc}");
     drop(lock);
     let free = noderoll_in(state.path(), &["plan", "--plan", plan]).await;
     assert_eq!(free.code, 0, "{}", free.stderr);

@@ -86,7 +86,33 @@ async fn vote_shows_the_actions_before_voting_and_puts_them_in_its_json() {
     ] {
         assert!(run.stdout.contains(says), "{says:?} in:\n{}", run.stdout);
     }
-    let run = vote(&voter, &[&id[..8], "--yes", "--output", "json"]).await;
+    let voter_arg = voter.to_str().unwrap();
+    assert!(
+        run.stderr.ends_with(&format!(
+            "then: noderoll vote {} --plan {voter_arg} --yes\n",
+            &id[..8]
+        )),
+        "{}",
+        run.stderr
+    );
+    // The command the JSON refusal names votes, run as printed.
+    let run = vote(&voter, &[&id[..8], "--output", "json"]).await;
+    assert_eq!(run.code, 64, "{}\n{}", run.stdout, run.stderr);
+    let refused: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let printed = refused["next_step"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        printed,
+        format!(
+            "noderoll vote {} --output json --plan {voter_arg} --yes",
+            &id[..8]
+        )
+    );
+    let state = tempfile::tempdir().unwrap();
+    let words: Vec<&str> = printed.split(' ').skip(1).collect();
+    let run = noderoll_in(state.path(), &words).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     output_schema::validate("vote", &doc);

@@ -133,8 +133,8 @@ async fn execute(
         Mode::Rollback { .. } => rollback_preview(&run, &view, &cancel)?,
         _ => {
             preview.options_mut().adopted = run.adopted.clone();
-            if let Some(s) = &run.saved {
-                s.check_fresh(&view)?;
+            if let (Some(s), Some(path)) = (&run.saved, &args.saved) {
+                s.check_fresh(path, &view)?;
             }
             let plan = preview.plan_for(&view);
             if let Some(settled) = preview.settled(&plan) {
@@ -294,10 +294,18 @@ fn print_rollback_plan(
 /// Show the plan and ask; refused without a terminal to ask on.
 fn ask(mode: Mode, run: &Started, plan: &Plan, rolling_back: &RollingBack) -> Result<(), AppError> {
     if !std::io::stdin().is_terminal() {
-        return Err(AppError::Usage(format!(
-            "refusing to {} without confirmation: no terminal to ask on; review the plan and pass --yes",
-            command_name(mode)
-        )));
+        let review = match mode {
+            Mode::Apply => "review the steps first (`noderoll plan` shows them)",
+            Mode::Finalize => "finalize removes the old code version: the point of no return",
+            Mode::Rollback { .. } => "review the steps first (`--dry-run` shows them)",
+        };
+        return Err(crate::next_step::needs_confirmation(
+            format!(
+                "refusing to {} without confirmation: no terminal to ask on; review the plan and pass --yes",
+                command_name(mode)
+            ),
+            review,
+        ));
     }
     let heading = match rolling_back {
         Some((to, _)) => to.describe(),

@@ -128,8 +128,9 @@ fn state_text(state: Option<ProposalState>) -> String {
 /// Ask on the terminal; refused without one.
 fn confirm() -> Result<(), AppError> {
     if !std::io::stdin().is_terminal() {
-        return Err(AppError::Usage(
+        return Err(crate::next_step::needs_confirmation(
             "pass --yes to vote without a terminal".into(),
+            "review the proposal's actions first",
         ));
     }
     let mut line = String::new();
