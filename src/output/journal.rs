@@ -112,11 +112,17 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             run_id,
             release,
         } => (at, run_id, "release chosen", release.target().describe()),
-        Record::FailedCleared { at } => (
+        Record::FailedCleared { at, target } => (
             at,
             &NO_RUN,
             "failed cleared",
-            "every failed target may be tried again".to_string(),
+            match target {
+                Some(t) => format!(
+                    "{}: no longer marked failed (reached with --retry-failed-target)",
+                    t.describe()
+                ),
+                None => "every failed target may be tried again".to_string(),
+            },
         ),
         Record::TargetFailed {
             at,
