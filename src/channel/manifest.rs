@@ -212,7 +212,7 @@ pub(crate) fn judge(
             } else {
                 match version::check(Some(&r.ccf_version), &running.versions) {
                     Verdict::Downgrade(d) => (false, d),
-                    Verdict::MajorJump(d) => (false, d),
+                    Verdict::MajorJump(j) => (false, j.refused),
                     Verdict::Allowed(d) if current.is_some() && v <= current => {
                         (false, format!("not newer than what runs ({d})"))
                     }

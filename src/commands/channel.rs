@@ -193,6 +193,7 @@ pub(crate) fn clear_failed(args: &ChannelClearArgs, printer: Printer) -> Result<
     if !cleared.is_empty() {
         journal.append(&Record::FailedCleared {
             at: jiff::Timestamp::now().to_string(),
+            target: None,
         })?;
     }
     printer.print(&Cleared(&cleared))?;

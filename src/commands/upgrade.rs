@@ -8,7 +8,7 @@ use crate::ccf::governance::{GovTimeouts, Governance};
 use crate::ccf::{CcfClient, ServiceCert};
 use crate::errors::AppError;
 use crate::exec::hooks::HookRunner;
-use crate::exec::{CommandLauncher, Engine, EngineParts, Reporter, RunOptions};
+use crate::exec::{CommandLauncher, Engine, EngineParts, PrimaryStart, Reporter, RunOptions};
 use crate::plan::UpgradeSpec;
 use crate::settings::PlanFile;
 use crate::signing::{ExternalSigner, Member, MemberCert};
@@ -30,6 +30,8 @@ pub(crate) struct Wiring {
     pub service_cert_sha256: String,
     /// A verified package every launch gets as `NODEROLL_PACKAGE` (channel releases).
     pub package: Option<std::path::PathBuf>,
+    /// The primary's startup seqno, read once for every engine built here.
+    pub primary_start: PrimaryStart,
 }
 
 /// Load the plan file and its identities; build clients and governance. Nothing is sent.
@@ -82,6 +84,7 @@ pub(crate) fn wire_for(
         gov,
         service_cert_sha256: cert.sha256(),
         package: None,
+        primary_start: PrimaryStart::default(),
     })
 }
 
@@ -155,6 +158,7 @@ impl Wiring {
             hooks: HookRunner::new(self.spec.hooks.clone(), &self.plan.dir),
             reporter,
             cancel,
+            primary_start: self.primary_start.clone(),
         };
         Engine::new(parts, spec, options)
     }

@@ -21,3 +21,4 @@ pub(crate) use engine::{Engine, EngineError, EngineParts, FinalizePolicy, Outcom
 pub(crate) use error::StepError;
 pub(crate) use events::{Event, NullReporter, Reporter};
 pub(crate) use launcher::CommandLauncher;
+pub(crate) use observer::PrimaryStart;

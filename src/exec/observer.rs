@@ -1,6 +1,7 @@
 //! The engine's eyes: observing the service again and again, through the nodes seen last
 //! time and then the plan's addresses, looking again when a look fails for a passing reason.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::error::EngineError;
@@ -10,6 +11,13 @@ use crate::observe::{Observation, ProbeCache, view_of};
 use crate::plan::{NodeView, ServiceView};
 use crate::wait::{Cancel, Poller};
 
+/// The seqno of the snapshot the service's primary started from, read once per command and
+/// shared by the engines it builds (preview, run, rollback): it decides the `[nodes]
+/// fresh_snapshot` default, and no observation should pay a request for it. Unset until
+/// asked; `None` once asked: it could not be read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PrimaryStart(Arc<OnceLock<Option<u64>>>);
+
 /// Observes one service for a run, remembering where its trusted nodes answered.
 pub(crate) struct Observer {
     client: CcfClient,
@@ -18,6 +26,7 @@ pub(crate) struct Observer {
     known: Vec<NodeAddr>,
     probes: ProbeCache,
     cancel: Cancel,
+    primary_start: PrimaryStart,
 }
 
 impl Observer {
@@ -27,6 +36,7 @@ impl Observer {
         probe: CcfClient,
         seeds: Vec<NodeAddr>,
         cancel: Cancel,
+        primary_start: PrimaryStart,
     ) -> Self {
         Observer {
             client,
@@ -35,6 +45,7 @@ impl Observer {
             known: Vec::new(),
             probes: ProbeCache::default(),
             cancel,
+            primary_start,
         }
     }
 
@@ -66,7 +77,8 @@ impl Observer {
                 Err(e) => return Err(e.into()),
             }
         };
-        let view = view_of(&obs);
+        let mut view = view_of(&obs);
+        view.primary_startup_seqno = self.primary_startup_seqno(&view).await;
         self.known = view
             .nodes
             .iter()
@@ -74,6 +86,24 @@ impl Observer {
             .filter_map(|n| n.address.clone())
             .collect();
         Ok((obs, view))
+    }
+
+    /// The primary's `startup_seqno` (`GET /node/state`), asked the first time a primary with an
+    /// address is seen and remembered, answered or not.
+    async fn primary_startup_seqno(&self, view: &ServiceView) -> Option<u64> {
+        if let Some(known) = self.primary_start.0.get() {
+            return *known;
+        }
+        let primary = view.primary.as_ref()?;
+        let at = view.nodes.iter().find(|n| &n.node_id == primary)?;
+        let read = match self.client.state(at.address.as_ref()?).await {
+            Ok(state) => Some(state.startup_seqno),
+            Err(e) => {
+                tracing::debug!("the primary's startup seqno could not be read: {e}");
+                None
+            }
+        };
+        *self.primary_start.0.get_or_init(|| read)
     }
 
     /// Nodes of the service as last observed, then the plan's addresses.

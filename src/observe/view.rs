@@ -16,6 +16,8 @@ pub(crate) fn view_of(obs: &Observation) -> ServiceView {
         .filter(|_| obs.network.recovery_count.unwrap_or(0) > 0)
         .map(|t| t.seqno);
     ServiceView {
+        // Not part of an observation: the engine's observer reads it once per run.
+        primary_startup_seqno: None,
         primary: obs.network.primary_id.clone(),
         join_policy: obs.join_policy.clone(),
         nodes: obs

@@ -53,6 +53,17 @@ fn launched(node: &crate::plan::Launched) -> String {
     )
 }
 
+/// What a `failed_cleared` record cleared.
+fn cleared(target: Option<&crate::journal::RecordedTarget>) -> String {
+    match target {
+        Some(t) => format!(
+            "{}: no longer marked failed (reached with --retry-failed-target)",
+            t.describe()
+        ),
+        None => "every failed target may be tried again".to_string(),
+    }
+}
+
 /// A record's row: when, which run, what, and its detail.
 fn row(r: &Record) -> (&String, &String, &'static str, String) {
     static NO_RUN: String = String::new();
@@ -112,12 +123,9 @@ fn row(r: &Record) -> (&String, &String, &'static str, String) {
             run_id,
             release,
         } => (at, run_id, "release chosen", release.target().describe()),
-        Record::FailedCleared { at } => (
-            at,
-            &NO_RUN,
-            "failed cleared",
-            "every failed target may be tried again".to_string(),
-        ),
+        Record::FailedCleared { at, target } => {
+            (at, &NO_RUN, "failed cleared", cleared(target.as_ref()))
+        }
         Record::TargetFailed {
             at,
             run_id,

@@ -174,14 +174,6 @@ fn preflight_lines(checks: &[Check]) -> String {
     let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
     if failed.is_empty() {
         out.push_str(&format!("Preflight: all {} checks pass.\n", checks.len()));
-        // A check passed only because the operator said so (a downgrade, a refused
-        // version path) is shown with what it let through (and the path to take instead).
-        for c in checks
-            .iter()
-            .filter(|c| c.detail.contains("(allowed by --allow-"))
-        {
-            out.push_str(&format!("note: {}: {}\n", c.name, c.detail));
-        }
         for c in checks {
             if let Some(n) = c.notice {
                 out.push_str(&format!("{}: {}: {}\n", n.as_str(), c.name, c.detail));

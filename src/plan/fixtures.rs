@@ -76,5 +76,6 @@ pub(crate) fn service(nodes: Vec<NodeView>, registered: &[&str]) -> ServiceView 
             ..Default::default()
         },
         nodes,
+        primary_startup_seqno: None,
     }
 }

@@ -59,6 +59,7 @@ mod tests {
             primary: None,
             nodes,
             join_policy: Default::default(),
+            primary_startup_seqno: None,
         }
     }
 

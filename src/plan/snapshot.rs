@@ -26,12 +26,17 @@ pub struct FreshSnapshot {
 }
 
 /// Whether the run makes a fresh snapshot: `[nodes] fresh_snapshot` if given; by default on
-/// for joins into 7.x from 6.x (the 6 → 7 migration guide has 7.x nodes join from a snapshot
-/// a 6.0.21+ node made, and the newest CCF fetches one itself only after being refused, and
-/// only where the target enables `SnapshotRead`), off otherwise.
+/// when the primary started from a snapshot (`startup_seqno` above 0: a joiner that starts
+/// from none or an older one is refused, and whether it fetches a recent one itself depends on
+/// its configuration and the service's), and for joins into 7.x from 6.x (the 6 → 7 migration guide has 7.x nodes join from a
+/// snapshot a 6.0.21+ node made, and the newest CCF fetches one itself only after being
+/// refused, and only where the target enables `SnapshotRead`); off otherwise.
 pub fn fresh_snapshot_wanted(spec: &UpgradeSpec, view: &ServiceView) -> bool {
     if let Some(on) = spec.nodes.fresh_snapshot {
         return on;
+    }
+    if view.primary_startup_seqno.is_some_and(|s| s > 0) {
+        return true;
     }
     let target_major = spec
         .target
@@ -85,5 +90,26 @@ mod tests {
             Some(false)
         ));
         assert!(on_versions(Some("ccf-6.0.22"), &["ccf-6.0.21"], Some(true)));
+    }
+
+    #[test]
+    fn on_by_default_when_the_primary_started_from_a_snapshot() {
+        let wanted = |startup: Option<u64>, set: Option<bool>| {
+            let mut s = spec();
+            s.target.ccf_version = Some("ccf-7.0.2".into());
+            s.nodes.fresh_snapshot = set;
+            let mut n = node(0, NodeStatus::Trusted, "aa");
+            n.version = Some("ccf-7.0.1".into());
+            let mut view = service(vec![n], &[]);
+            view.primary_startup_seqno = startup;
+            fresh_snapshot_wanted(&s, &view)
+        };
+        assert!(wanted(Some(40), None));
+        // Started without a snapshot, or not read: the version rule alone.
+        assert!(!wanted(Some(0), None));
+        assert!(!wanted(None, None));
+        // The plan file decides when it says.
+        assert!(!wanted(Some(40), Some(false)));
+        assert!(wanted(Some(0), Some(true)));
     }
 }

@@ -39,6 +39,9 @@ pub struct ServiceView {
     pub nodes: Vec<NodeView>,
     /// Registered code versions.
     pub join_policy: JoinPolicy,
+    /// The seqno of the snapshot the primary started from (`startup_seqno` of its `GET
+    /// /node/state`, 0: it started without one), read once per run; `None`: not read.
+    pub primary_startup_seqno: Option<u64>,
 }
 
 /// A node this run launched (from the launcher's answer).

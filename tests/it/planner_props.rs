@@ -145,6 +145,7 @@ fn case() -> impl Strategy<Value = Case> {
                         }),
                         ..Default::default()
                     },
+                    primary_startup_seqno: None,
                 };
                 let count = count.map(|c| c.max(canary + 1));
                 let spec = spec(count, canary, sequential, min_f);

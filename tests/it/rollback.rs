@@ -306,6 +306,23 @@ async fn a_node_that_never_joins_is_rolled_back_and_its_target_refused_until_ret
         journal.stdout
     );
     assert_eq!(count("failed_cleared"), 1, "{}", journal.stdout);
+    // It names the target it cleared, as target_failed does.
+    let cleared = records
+        .iter()
+        .find(|rec| rec["type"] == "failed_cleared")
+        .unwrap();
+    assert_eq!(cleared["target"], failed["target"], "{}", journal.stdout);
+    let human = noderoll_in(state.path(), &["journal", "--plan", plan]).await;
+    assert!(
+        human
+            .stdout
+            .contains("no longer marked failed (reached with --retry-failed-target)")
+            && !human
+                .stdout
+                .contains("every failed target may be tried again"),
+        "{}",
+        human.stdout
+    );
     let after = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
     assert_eq!(
         after.code, 0,

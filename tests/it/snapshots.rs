@@ -1,7 +1,8 @@
 //! Snapshots for joining nodes, against the sandbox: a joiner whose snapshot is older than the
 //! primary's start is refused (CCF `StartupSeqnoIsOld`) and the error says so; with `[nodes]
-//! fresh_snapshot = true` the run makes a committed snapshot first (the `trigger_snapshot`
-//! proposal, journaled before it is submitted) and the launches start from it.
+//! fresh_snapshot = true` (the default when the primary started from a snapshot) the run makes
+//! a committed snapshot first (the `trigger_snapshot` proposal, journaled before it is
+//! submitted) and the launches start from it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -49,7 +50,11 @@ async fn apply(plan: &Path, state: &Path) -> Ran {
 async fn a_joiner_older_than_the_primarys_start_is_refused_and_the_error_says_why() {
     let r = sandbox().await;
     let state = tempfile::tempdir().unwrap();
-    let plan = plan(&r, "", "step_timeout = \"3s\"\non_failure = \"stop\"");
+    let plan = plan(
+        &r,
+        "fresh_snapshot = false\n",
+        "step_timeout = \"3s\"\non_failure = \"stop\"",
+    );
     let run = apply(&plan, state.path()).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
     for needle in [
@@ -158,45 +163,44 @@ async fn with_a_fresh_snapshot_the_joiners_start_from_it_and_the_trigger_is_jour
     assert!(starting < first_launch, "{kinds:?}");
 }
 
-#[tokio::test]
-async fn plan_shows_the_snapshot_step_when_the_plan_asks_for_it() {
-    let r = sandbox().await;
-    let state = tempfile::tempdir().unwrap();
-    let path = r.plan_path();
-    let p = path.to_str().unwrap();
-    // The sandbox goes from one 7.x patch to the next: off by default.
-    let default = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
-    assert_eq!(default.code, 0, "{}", default.stderr);
-    assert!(
-        // No step of that kind (the preflight's warning names the setting).
-        !default.stdout.contains("\"fresh_snapshot\""),
-        "{}",
-        default.stdout
-    );
-    let path = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"2m\"");
-    let p = path.to_str().unwrap();
-    let on = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
-    assert_eq!(on.code, 0, "{}", on.stderr);
-    let doc: Value = serde_json::from_str(on.stdout.trim()).unwrap();
-    let kinds: Vec<&str> = doc["steps"]
+/// The snapshot step's kinds in `plan --output json` for the sandbox's plan as it is now.
+async fn planned_kinds(plan: &Path, state: &Path) -> Vec<String> {
+    let p = plan.to_str().unwrap();
+    let ran = noderoll_in(state, &["plan", "--plan", p, "--output", "json"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    doc["steps"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["step"]["kind"].as_str().unwrap())
-        .collect();
+        .map(|s| s["step"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_shows_the_snapshot_step_unless_the_plan_turns_it_off() {
+    let r = sandbox().await;
+    let state = tempfile::tempdir().unwrap();
+    // The sandbox goes from one 7.x patch to the next, but its primary started from a
+    // snapshot: on by default.
+    let kinds = planned_kinds(&r.plan_path(), state.path()).await;
     let at = kinds
         .iter()
-        .position(|k| *k == "fresh_snapshot")
-        .expect("shown");
+        .position(|k| k == "fresh_snapshot")
+        .unwrap_or_else(|| panic!("{kinds:?}"));
     assert_eq!(kinds[at + 1], "launch_nodes", "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "fresh_snapshot").count(), 1);
-    let human = noderoll_in(state.path(), &["plan", "--plan", p]).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "fresh_snapshot").count(), 1);
+    let p = r.plan_path();
+    let human = noderoll_in(state.path(), &["plan", "--plan", p.to_str().unwrap()]).await;
     assert!(
         human.stdout.contains("make a fresh committed snapshot")
             && human.stdout.contains("StartupSeqnoIsOld"),
         "{}",
         human.stdout
     );
+    let off = plan(&r, "fresh_snapshot = false\n", "step_timeout = \"2m\"");
+    let kinds = planned_kinds(&off, state.path()).await;
+    assert!(!kinds.iter().any(|k| k == "fresh_snapshot"), "{kinds:?}");
     // Nothing was proposed.
     assert!(r.sandbox.with_world(|w| w.created_proposals.is_empty()));
 }
@@ -321,14 +325,47 @@ async fn a_trigger_accepted_by_another_members_ballot_still_finds_its_snapshot()
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 
-/// Issue 16: the primary started from a snapshot and the plan makes none: `plan` (and every
-/// run's preflight) warns before any launch, naming `fresh_snapshot` as the fix; with it set,
-/// no warning.
+/// Issue 16: the primary started from a snapshot. With `fresh_snapshot` unset, `plan` shows
+/// the snapshot step, says no warning, and the upgrade succeeds, its joiners starting from the
+/// fresh snapshot (before, the default was off here and the run rolled back, exit 7); with
+/// `fresh_snapshot = false`, `plan` (and every run's preflight) warns before any launch,
+/// naming the setting as the fix.
 #[tokio::test]
 async fn plan_warns_when_the_primary_started_from_a_snapshot_and_none_is_made() {
     let r = sandbox().await;
     let state = tempfile::tempdir().unwrap();
     let path = r.plan_path();
+    let p = path.to_str().unwrap();
+    let quiet = noderoll_in(state.path(), &["plan", "--plan", p]).await;
+    let said = format!("{}{}", quiet.stdout, quiet.stderr);
+    assert!(
+        said.contains("make a fresh committed snapshot")
+            && !said.contains("the primary started from a snapshot"),
+        "{said}"
+    );
+    let run = apply(&path, state.path()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let ready = json_lines(&run.stdout)
+        .into_iter()
+        .find(|e| e["type"] == "snapshot_ready")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let seqno = ready["seqno"].as_u64().unwrap();
+    assert!(seqno > PRIMARY_START, "{ready}");
+    let next = r.sandbox.info().next_build.host_data.clone();
+    r.sandbox.with_world(|w| {
+        let starts: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == next)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(starts, vec![seqno; 3]);
+    });
+    assert_eq!(r.sandbox.violations(), vec![]);
+
+    // Turned off: the warning stays (on a fresh sandbox: this one is upgraded).
+    let r = sandbox().await;
+    let path = plan(&r, "fresh_snapshot = false\n", "step_timeout = \"2m\"");
     let p = path.to_str().unwrap();
     let warned = noderoll_in(state.path(), &["plan", "--plan", p]).await;
     let said = format!("{}{}", warned.stdout, warned.stderr);
@@ -340,12 +377,4 @@ async fn plan_warns_when_the_primary_started_from_a_snapshot_and_none_is_made() 
     );
     let json = noderoll_in(state.path(), &["plan", "--plan", p, "--output", "json"]).await;
     assert!(json.stdout.contains("joiners' snapshot"), "{}", json.stdout);
-    let path = plan(&r, "fresh_snapshot = true\n", "step_timeout = \"2m\"");
-    let p = path.to_str().unwrap();
-    let quiet = noderoll_in(state.path(), &["plan", "--plan", p]).await;
-    let said = format!("{}{}", quiet.stdout, quiet.stderr);
-    assert!(
-        !said.contains("the primary started from a snapshot"),
-        "{said}"
-    );
 }

@@ -887,3 +887,47 @@ async fn adopting_an_unknown_node_is_refused_before_any_write() {
     }
     assert_eq!(writes(&r), before, "a refused --adopt must not write");
 }
+
+/// The launcher gets the service certificate as an absolute path: a launch command that
+/// leaves the plan's directory (the README's examples `cd` first; `docker -v` wants an
+/// absolute host path) still finds it, even when `--plan` was given as a relative path.
+#[tokio::test]
+async fn a_launcher_that_leaves_the_plan_directory_still_finds_the_service_certificate() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let plan = plan_path(&r);
+    let text = std::fs::read_to_string(&plan).unwrap().replacen(
+        "launch = \"",
+        "launch = \"echo \\\"$NODEROLL_SERVICE_CERT\\\" > \\\"cert_path_$NODEROLL_NODE_INDEX\\\"; (cd / && cat \\\"$NODEROLL_SERVICE_CERT\\\") > \\\"seen_$NODEROLL_NODE_INDEX.pem\\\" && ",
+        1,
+    );
+    std::fs::write(&plan, text).unwrap();
+    // Named from the sandbox directory's parent: `<sandbox dir>/plan.toml`, so the plan's
+    // relative `service_cert` is relative to noderoll's working directory, not the launcher's.
+    let parent = r.dir.path().parent().unwrap().to_path_buf();
+    let relative = plan.strip_prefix(&parent).unwrap().to_path_buf();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+            .current_dir(&parent)
+            .args(["apply", "--plan", relative.to_str().unwrap(), "--yes"])
+            .args(["--output", "json"])
+            .env_remove("NODEROLL_PLAN")
+            .env("NODEROLL_STATE_DIR", state_dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let cert = std::fs::read(r.dir.path().join("service_cert.pem")).unwrap();
+    for i in 0..3 {
+        let given = std::fs::read_to_string(r.dir.path().join(format!("cert_path_{i}"))).unwrap();
+        assert!(std::path::Path::new(given.trim()).is_absolute(), "{given}");
+        let seen = std::fs::read(r.dir.path().join(format!("seen_{i}.pem"))).unwrap();
+        assert_eq!(seen, cert, "launch {i}");
+    }
+    assert_upgraded(&r, 3).await;
+}

@@ -83,11 +83,21 @@ async fn refused(r: &RunningSandbox, plan: &std::path::Path, want: &[&str]) {
     assert_eq!(writes(r), before, "refused before any change");
     let run = noderoll(r, &["plan", "--plan", plan, "--allow-version-jump"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The note says it is allowed, and how it would be done without the flag; not "refused".
+    let note = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("note: version guard:"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
     assert!(
-        run.stdout.contains("allowed by --allow-version-jump"),
-        "{}",
-        run.stdout
+        note.contains("is allowed by --allow-version-jump")
+            && note.contains("the supported path: ")
+            && !note.contains("refused")
+            && !note.contains("pass --allow-version-jump"),
+        "{note}"
     );
+    let path = want.iter().find_map(|w| w.strip_prefix("path: ")).unwrap();
+    assert!(note.contains(path), "{path}: {note}");
 }
 
 #[tokio::test]

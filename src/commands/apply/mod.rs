@@ -402,6 +402,7 @@ impl Reporters {
             && matches!(result, Ok(Outcome::Upgraded { .. }))
             && let Err(e) = run.journal.append(&crate::journal::Record::FailedCleared {
                 at: jiff::Timestamp::now().to_string(),
+                target: Some(run.w.spec.target.reference().into()),
             })
         {
             tracing::error!("{}", crate::errors::render(&e));

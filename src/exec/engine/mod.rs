@@ -17,7 +17,7 @@ use super::budget::Budget;
 use super::events::{Event, Reporter};
 use super::hooks::HookRunner;
 use super::launcher::CommandLauncher;
-use super::observer::Observer;
+use super::observer::{Observer, PrimaryStart};
 use super::preflight::Preflight;
 use super::steps::StepCx;
 use crate::ccf::governance::{GovEvent, Governance};
@@ -76,6 +76,8 @@ pub(crate) struct EngineParts {
     pub reporter: Arc<dyn Reporter>,
     /// Ctrl-C / SIGTERM.
     pub cancel: Cancel,
+    /// The primary's startup seqno, shared by the command's engines.
+    pub primary_start: PrimaryStart,
 }
 
 /// Everything a run needs.
@@ -117,6 +119,7 @@ impl Engine {
                 parts.probe.clone(),
                 parts.seeds,
                 parts.cancel.clone(),
+                parts.primary_start,
             ),
             client: parts.client,
             probe: parts.probe,
@@ -254,6 +257,12 @@ impl Engine {
                 snapshot: None,
             }
         });
+        // The primary's startup seqno is read once a primary is known: a run that first
+        // planned during an election may learn it later. Turned on before any launch, the
+        // default still guards them all; it is never turned off.
+        if !ctx.fresh_snapshot && ctx.launches == 0 && ctx.launched.is_empty() {
+            ctx.fresh_snapshot = crate::plan::snapshot::fresh_snapshot_wanted(&self.spec, view);
+        }
         planner::plan(view, &self.spec, ctx)
     }
 

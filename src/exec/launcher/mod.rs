@@ -70,6 +70,16 @@ pub(crate) struct LaunchRequest {
     pub snapshot: Option<FreshSnapshot>,
 }
 
+/// `path` made absolute against noderoll's working directory (where the plan's relative paths
+/// were already resolved against the plan's directory): a launch command that `cd`s elsewhere,
+/// or hands the path to `docker -v`, still finds the file.
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// Runs the plan file's launch and stop commands.
 #[derive(Debug, Clone)]
 pub(crate) struct CommandLauncher {
@@ -136,16 +146,13 @@ impl CommandLauncher {
                 "NODEROLL_TARGET_RPC_ADDRESS",
                 req.target_rpc_address.to_string(),
             ),
-            (
-                "NODEROLL_SERVICE_CERT",
-                req.service_cert.display().to_string(),
-            ),
+            ("NODEROLL_SERVICE_CERT", absolute(&req.service_cert)),
             ("NODEROLL_HOST_DATA", self.host_data.clone()),
             ("NODEROLL_PLATFORM", self.platform.to_string()),
             ("NODEROLL_CCF_VERSION", self.ccf_version.clone()),
         ];
         if let Some(p) = &self.package {
-            env.push(("NODEROLL_PACKAGE", p.display().to_string()));
+            env.push(("NODEROLL_PACKAGE", absolute(p)));
         }
         if let Some(s) = &req.snapshot {
             env.push((env_vars::SNAPSHOT_SEQNO, s.seqno.to_string()));

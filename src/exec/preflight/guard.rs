@@ -1,9 +1,9 @@
 //! The version guard: the target against the versions the service's nodes report.
 
-use super::{Check, check};
+use super::{Check, Notice, check, notice};
 use crate::ccf::types::NodeStatus;
 use crate::exec::options::RunOptions;
-use crate::plan::version::Verdict;
+use crate::plan::version::{Jump, Verdict};
 use crate::plan::{ServiceView, UpgradeSpec};
 
 /// The version guard's check for `spec` on `view`. With no node outside the target to compare
@@ -51,27 +51,38 @@ pub(super) fn running_versions(view: &ServiceView, spec: &UpgradeSpec) -> Vec<St
         .collect()
 }
 
+/// The version guard's check for `verdict`. Passed only because the operator said so (a
+/// downgrade, a refused version path), it is a note: shown with what it let through.
 pub(super) fn version_guard(verdict: Verdict, options: &RunOptions) -> Check {
-    let (ok, detail) = match verdict {
-        Verdict::Allowed(d) => (true, d),
-        Verdict::Downgrade(d) | Verdict::MajorJump(d) if options.rollback.is_some() => (
-            true,
-            format!("{d}: a rollback returns to the previous version"),
-        ),
-        Verdict::Downgrade(d) if options.allows_downgrade() => {
-            (true, format!("{d} (allowed by --allow-downgrade)"))
+    const NAME: &str = "version guard";
+    let by_flag = |detail: String| notice(NAME, Notice::Note, detail);
+    match verdict {
+        Verdict::Allowed(d) => check(NAME, true, d),
+        Verdict::Downgrade(d) | Verdict::MajorJump(Jump { refused: d, .. })
+            if options.rollback.is_some() =>
+        {
+            check(
+                NAME,
+                true,
+                format!("{d}: a rollback returns to the previous version"),
+            )
         }
-        Verdict::Downgrade(d) => (
+        Verdict::Downgrade(d) if options.allows_downgrade() => {
+            by_flag(format!("{d} (allowed by --allow-downgrade)"))
+        }
+        Verdict::Downgrade(d) => check(
+            NAME,
             false,
             format!("{d}; pass --allow-downgrade if this is intended"),
         ),
-        Verdict::MajorJump(d) if options.allows_version_jump() => {
-            (true, format!("{d} (allowed by --allow-version-jump)"))
-        }
-        Verdict::MajorJump(d) => (
+        Verdict::MajorJump(j) if options.allows_version_jump() => by_flag(j.allowed),
+        Verdict::MajorJump(j) => check(
+            NAME,
             false,
-            format!("{d}; pass --allow-version-jump if this is intended"),
+            format!(
+                "{}; pass --allow-version-jump if this is intended",
+                j.refused
+            ),
         ),
-    };
-    check("version guard", ok, detail)
+    }
 }

@@ -151,7 +151,18 @@ fn the_version_guard_passes_what_the_flags_or_a_rollback_allow() {
         c.detail,
         "older; pass --allow-downgrade if this is intended"
     );
-    assert!(!version_guard(Verdict::MajorJump("jump".into()), &default).ok);
+    let jump = || {
+        Verdict::MajorJump(crate::plan::version::Jump {
+            refused: "a → c is refused; path: a → b → c".into(),
+            allowed: "a → c is allowed by --allow-version-jump; path: a → b → c".into(),
+        })
+    };
+    let c = version_guard(jump(), &default);
+    assert!(!c.ok);
+    assert!(
+        c.detail
+            .ends_with("pass --allow-version-jump if this is intended")
+    );
     let allowed = RunOptions {
         allow_downgrade: true,
         allow_version_jump: true,
@@ -160,7 +171,13 @@ fn the_version_guard_passes_what_the_flags_or_a_rollback_allow() {
     let c = version_guard(Verdict::Downgrade("older".into()), &allowed);
     assert!(c.ok);
     assert_eq!(c.detail, "older (allowed by --allow-downgrade)");
-    assert!(version_guard(Verdict::MajorJump("jump".into()), &allowed).ok);
+    // Allowed, it no longer reads as refused, and is shown as a note.
+    let c = version_guard(jump(), &allowed);
+    assert!(c.ok && c.notice == Some(Notice::Note));
+    assert_eq!(
+        c.detail,
+        "a → c is allowed by --allow-version-jump; path: a → b → c"
+    );
     let rollback = RunOptions {
         rollback: Some(Abandon {
             target: spec().target,
@@ -174,7 +191,7 @@ fn the_version_guard_passes_what_the_flags_or_a_rollback_allow() {
         c.detail,
         "older: a rollback returns to the previous version"
     );
-    assert!(version_guard(Verdict::MajorJump("jump".into()), &rollback).ok);
+    assert!(version_guard(jump(), &rollback).ok);
 }
 
 #[test]

@@ -180,7 +180,11 @@ impl Journal {
                     target,
                     ..
                 } if k == key => failed = Some((at.clone(), reason.clone(), target.clone())),
-                Record::FailedCleared { .. } => failed = None,
+                Record::FailedCleared { target: None, .. } => failed = None,
+                Record::FailedCleared {
+                    target: Some(cleared),
+                    ..
+                } if failed.as_ref().is_some_and(|f| f.2.same(cleared)) => failed = None,
                 // Retried and reached: no longer failed.
                 Record::RunEnded {
                     outcome, run_id, ..
@@ -398,5 +402,40 @@ mod tests {
         assert_eq!(j.failed_target("virtual:cc"), None);
         records.extend([started("c", "T"), ended("c", "upgraded")]);
         assert_eq!(journal(records).failed_target("virtual:bb"), None);
+    }
+
+    #[test]
+    fn a_clear_naming_a_target_clears_only_that_one_and_old_records_clear_all() {
+        let failed = |key: &str, target: &str| Record::TargetFailed {
+            run_id: "a".into(),
+            at: "when".into(),
+            key: key.into(),
+            target: target.into(),
+            reason: "never joined".into(),
+        };
+        let cleared: Record = serde_json::from_value(serde_json::json!({
+            "record": "failed_cleared", "at": "t", "target": "T"
+        }))
+        .unwrap();
+        let records = vec![
+            failed("virtual:bb", "T"),
+            failed("virtual:cc", "U"),
+            cleared,
+        ];
+        let j = journal(records.clone());
+        assert_eq!(j.failed_target("virtual:bb"), None);
+        assert!(j.failed_target("virtual:cc").is_some());
+        // A record written before the target was recorded: every mark.
+        let old: Record =
+            serde_json::from_str(r#"{"record": "failed_cleared", "at": "t"}"#).unwrap();
+        assert_eq!(
+            old,
+            Record::FailedCleared {
+                at: "t".into(),
+                target: None
+            }
+        );
+        let j = journal(vec![records[0].clone(), records[1].clone(), old]);
+        assert!(j.failed_targets().is_empty());
     }
 }

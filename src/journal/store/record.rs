@@ -165,10 +165,15 @@ pub(crate) enum Record {
         /// The failure, rendered.
         reason: String,
     },
-    /// An operator cleared every failed-target mark (`noderoll channel clear-failed`).
+    /// Failed-target marks were cleared: one target's, reached by a run with
+    /// `--retry-failed-target`; or every one (`noderoll channel clear-failed`, and every
+    /// record written before the target was recorded).
     FailedCleared {
         /// RFC 3339.
         at: String,
+        /// The target whose mark was cleared; `None`: every target's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<RecordedTarget>,
     },
     /// The run ended.
     RunEnded {
