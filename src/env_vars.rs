@@ -13,6 +13,8 @@ pub(crate) const STATE_DIR: &str = "NODEROLL_STATE_DIR";
 pub(crate) const LOG: &str = "NODEROLL_LOG";
 /// Set (non-empty): no colours (https://no-color.org).
 pub(crate) const NO_COLOR: &str = "NO_COLOR";
+/// The columns human tables fit in, instead of the terminal's width (none when piped).
+pub(crate) const COLUMNS: &str = "COLUMNS";
 /// The state directory's default parent.
 pub(crate) const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 
@@ -49,6 +51,10 @@ pub(crate) const DOCUMENTED: &[(&str, &str)] = &[
         "a log filter in tracing's EnvFilter syntax (e.g. noderoll=debug), instead of what -q and -v choose",
     ),
     (NO_COLOR, "set and not empty: no colours on stderr"),
+    (
+        COLUMNS,
+        "the width human tables fit in, instead of the terminal's (piped output has no limit without it)",
+    ),
     (
         SIGNER_MEMBER_ID,
         "set for an external signer: the member id (certificate fingerprint) it signs for",

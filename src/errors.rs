@@ -44,7 +44,7 @@ pub(crate) enum AppError {
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
     /// A sandbox recorded invariant violations.
-    #[error("the sandbox recorded {0} invariant violation(s)")]
+    #[error("the sandbox recorded {}", crate::english::count(*.0, "invariant violation"))]
     Violations(usize),
     /// The upgrade stopped.
     #[error(transparent)]

@@ -13,6 +13,7 @@ pub mod ccf;
 pub(crate) mod channel;
 pub mod cli;
 pub(crate) mod commands;
+pub(crate) mod english;
 pub(crate) mod env_vars;
 pub(crate) mod error_chain;
 pub(crate) mod errors;

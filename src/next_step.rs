@@ -388,7 +388,8 @@ fn after_engine(e: &EngineError, c: &Commands) -> NextStep {
             Fix,
             c.again(),
             format!(
-                "the failed preflight check(s): {} (nothing was changed)",
+                "the failed preflight {}: {} (nothing was changed)",
+                crate::english::noun_for(failed.len(), "check"),
                 failed.join("; ")
             ),
         ),

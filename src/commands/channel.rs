@@ -40,11 +40,20 @@ pub(crate) async fn check(
     );
     let upgrade = newest.map(|i| &judged[i].release);
     let unsettled = seen.journal.unsettled();
-    let next = (upgrade.is_some() || unsettled.is_some()).then(|| {
-        let reason = match &unsettled {
-            Some(_) => "an earlier run of this machine is unfinished: channel apply finishes it",
-            None => "a newer eligible release (above)",
-        };
+    // The release named, not pointed at: with -q the table is not printed.
+    let reason = match (&unsettled, upgrade) {
+        (Some(_), _) => Some(
+            "an earlier run of this machine is unfinished: channel apply finishes it".to_string(),
+        ),
+        (None, Some(r)) => Some(format!(
+            "the channel has a newer eligible release: {} ({} {}…)",
+            r.ccf_version,
+            r.platform.as_str(),
+            crate::ccf::types::short_id(&r.host_data)
+        )),
+        (None, None) => None,
+    };
+    let next = reason.map(|reason| {
         NextStep::new(
             Action::Apply,
             Some(channel_apply_command(&args.source)),

@@ -83,10 +83,10 @@ fn serving(sandbox: &Sandbox) -> String {
     }
     let dir = sandbox.dir().display();
     format!(
-        "noderoll sandbox: a simulated CCF service with {} node(s), serving until Ctrl-C\n{t}\n\
+        "noderoll sandbox: a simulated CCF service with {}, serving until Ctrl-C\n{t}\n\
          files in {dir}: service_cert.pem, member*_cert.pem / member*_privk.pem, sandbox.json, {}\n\
          try:  noderoll status --plan {dir}/{}\n",
-        info.nodes.len(),
+        crate::english::count(info.nodes.len(), "node"),
         info.plan,
         info.plan
     )
@@ -241,8 +241,10 @@ async fn check(dir: &std::path::Path, printer: Printer) -> Result<u8, AppError> 
     }
     if stall.count > 0 {
         human.push_str(&format!(
-            "write stall (commits waited for joiners to catch up): {} ms in {} stall(s), longest {} ms\n",
-            stall.total_ms, stall.count, stall.longest_ms
+            "write stall (commits waited for joiners to catch up): {} ms in {}, longest {} ms\n",
+            stall.total_ms,
+            crate::english::count(stall.count as usize, "stall"),
+            stall.longest_ms
         ));
     }
     let json = stamp(

@@ -45,8 +45,9 @@ pub(crate) enum EngineError {
     },
     /// `noderoll finalize` before the rest of the upgrade is done.
     #[error(
-        "not ready to finalize: {} step(s) of the upgrade remain (next: {}); run `noderoll apply` first",
-        .remaining.len(),
+        "not ready to finalize: {} of the upgrade {} (next: {}); run `noderoll apply` first",
+        crate::english::count(.remaining.len(), "step"),
+        if .remaining.len() == 1 { "remains" } else { "remain" },
         .remaining.first().map(String::as_str).unwrap_or("-")
     )]
     NotReadyToFinalize {

@@ -506,8 +506,8 @@ fn snp_minimum_tcb(
                 NAME,
                 true,
                 format!(
-                    "nodes.snp.tcb_versions has {} CPU model(s)",
-                    tcb.map(|t| t.len()).unwrap_or(0)
+                    "nodes.snp.tcb_versions has {}",
+                    crate::english::count(tcb.map(|t| t.len()).unwrap_or(0), "CPU model")
                 ),
             ),
             Some(why) => check(NAME, false, why),

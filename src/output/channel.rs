@@ -67,16 +67,17 @@ impl super::Document for ChannelCheck<'_> {
         }
         let running = self.running;
         let mut out = format!(
-            "Channel {} ({}): {} release(s). The service runs {} ({}).\n{t}\n",
+            "Channel {} ({}): {}. The service runs {} ({}).\n{}\n",
             self.channel,
             self.source,
-            self.judged.len(),
+            super::count(self.judged.len(), "release"),
             dedup(&running.versions).join(", "),
             dedup(&running.host_data)
                 .iter()
                 .map(|h| format!("{} {}…", running.platform.as_str(), short_id(h)))
                 .collect::<Vec<_>>()
                 .join(", "),
+            super::render(t),
         );
         out.push_str(&self.verdict());
         out

@@ -17,9 +17,14 @@ impl super::Document for JournalView<'_> {
         t.set_header(vec!["at", "run", "record", "detail"]);
         for r in self.0 {
             let (at, run, kind, detail) = row(r);
-            t.add_row(vec![at.clone(), run.clone(), kind.to_string(), detail]);
+            t.add_row(vec![
+                to_the_second(at),
+                run.clone(),
+                kind.to_string(),
+                detail,
+            ]);
         }
-        format!("{t}\n")
+        format!("{}\n", super::render(t))
     }
 
     fn json(&self) -> String {
@@ -27,6 +32,15 @@ impl super::Document for JournalView<'_> {
             .iter()
             .map(|r| super::printer::json_line(&line(r)))
             .collect()
+    }
+}
+
+/// A record's time to the second (`2026-12-01T08:17:34Z`): enough to read a run by, and
+/// narrow enough for the table to fit 80 columns whole (`--output json` has it in full).
+fn to_the_second(at: &str) -> String {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => at.to_string(),
     }
 }
 

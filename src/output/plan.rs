@@ -150,18 +150,22 @@ pub(crate) fn render_human(target: &str, plan: &Plan, checks: &[Check], rollback
                 s.gate.text_for(rollback),
             ]);
         }
-        out.push_str(&format!("{t}\n"));
+        out.push_str(&crate::output::render(t));
+        out.push('\n');
     }
+    let mut said = String::new();
     for w in &plan.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        said.push_str(&format!("warning: {w}\n"));
     }
     if let Some(b) = &plan.blocked {
-        out.push_str(&format!("blocked: {b}\n"));
+        said.push_str(&format!("blocked: {b}\n"));
     }
     if let Some(b) = &plan.launch_budget_spent {
-        out.push_str(&format!("stopped: {b}\n"));
+        said.push_str(&format!("stopped: {b}\n"));
     }
-    out.push_str(&preflight_lines(checks));
+    said.push_str(&preflight_lines(checks));
+    // Wrapped at words on a terminal (or COLUMNS), as the table is; piped, one line each.
+    out.push_str(&crate::output::wrap(&said, crate::output::width()));
     out
 }
 

@@ -232,9 +232,10 @@ impl Reporter for HumanReporter {
 /// each can vote with.
 fn waiting_for_members(proposal_id: &str, needed: usize, voted: usize) -> String {
     format!(
-        "   proposal {} needs {} more yes vote(s) ({voted} of the {needed} needed cast by this run): waiting for other members; each can vote with its own plan file as {} (on every proposal of this upgrade: `noderoll vote --follow --plan {}`):\n     {}",
+        "   proposal {} needs {} more {} ({voted} of the {needed} needed cast by this run): waiting for other members; each can vote with its own plan file as {} (on every proposal of this upgrade: `noderoll vote --follow --plan {}`):\n     {}",
         short_id(proposal_id),
         needed.saturating_sub(voted),
+        crate::english::noun_for(needed.saturating_sub(voted), "yes vote"),
         MEMBER_PLAN,
         MEMBER_PLAN,
         vote_command(proposal_id)
@@ -247,7 +248,12 @@ mod tests {
     fn a_proposal_waiting_for_members_says_how_many_more_votes() {
         let line = super::waiting_for_members("abcdef0123456789", 2, 1);
         assert!(
-            line.contains("needs 1 more yes vote(s) (1 of the 2 needed cast by this run)"),
+            line.contains("needs 1 more yes vote (1 of the 2 needed cast by this run)"),
+            "{line}"
+        );
+        let line = super::waiting_for_members("abcdef0123456789", 3, 1);
+        assert!(
+            line.contains("needs 2 more yes votes (1 of the 3"),
             "{line}"
         );
     }

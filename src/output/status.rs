@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::schema::{Doc, Versioned, versioned};
-use crate::ccf::types::{JoinPolicy, NodeStatus, short_id};
+use crate::ccf::types::{JoinPolicy, short_id};
 use crate::observe::{NodeVersion, Observation};
 
 /// The JSON document (stamped with `schema_version` by [`document`]).
@@ -222,17 +222,21 @@ fn yes_no(b: bool) -> &'static str {
 
 /// Render the human view.
 pub(crate) fn render_human(o: &Observation) -> String {
-    let doc = body(o);
+    render_doc(&body(o), crate::output::width())
+}
+
+/// The human view of `doc`, fitted to `width` columns (`None`: as wide as it is).
+fn render_doc(doc: &StatusDocument, width: Option<u16>) -> String {
     let mut out = String::new();
-    out.push_str(&nodes_table(&doc));
-    out.push_str(&fault_tolerance(o, &doc));
-    out.push_str(&join_policy(&doc.join_policy));
-    out.push_str(&open_proposals(&doc));
+    out.push_str(&nodes_table(doc, width));
+    out.push_str(&fault_tolerance(doc));
+    out.push_str(&join_policy(&doc.join_policy, width));
+    out.push_str(&open_proposals(doc, width));
     out
 }
 
 /// The heading and one row per node.
-fn nodes_table(doc: &StatusDocument) -> String {
+fn nodes_table(doc: &StatusDocument, width: Option<u16>) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "Service {}  view {}  primary {}  (read from {})\n",
@@ -244,7 +248,43 @@ fn nodes_table(doc: &StatusDocument) -> String {
             .unwrap_or("none (election in progress)"),
         doc.answered_by
     ));
-    let mut t = crate::output::table();
+    let (table, layout) =
+        crate::output::render_first_fitting(vec![full_table(doc, width), narrow_table(doc, width)]);
+    out.push_str(&table);
+    out.push('\n');
+    if layout == 1 {
+        out.push_str(&crate::output::wrap(NARROWED, width));
+    }
+    out.push_str(&format!(
+        "Service certificate expires: {}\n",
+        doc.service_certificate_expires_at
+            .as_deref()
+            .unwrap_or("unknown (not readable)")
+    ));
+    out
+}
+
+/// Under the narrow table: what moved, and where to see it all.
+const NARROWED: &str = "(Narrowed to fit the terminal: the status column also says primary, \
+retirement committed and removable; certificate expiry is a date. A wider terminal shows every \
+column, --output json every field.)\n";
+
+/// The node's version, or why there is none.
+fn version_cell(n: &StatusNode) -> String {
+    match (&n.ccf_version, n.reachability) {
+        (Some(v), _) => v.clone(),
+        (None, "not_endorsed") => "(self-signed cert: not joined yet)".into(),
+        (None, "unreachable") => format!(
+            "unreachable: {}",
+            n.unreachable_reason.as_deref().unwrap_or("?")
+        ),
+        _ => "-".into(),
+    }
+}
+
+/// Every column: for a terminal wide enough, or none (piped).
+fn full_table(doc: &StatusDocument, width: Option<u16>) -> comfy_table::Table {
+    let mut t = crate::output::table_at(width);
     t.set_header(vec![
         "node",
         "status",
@@ -256,21 +296,12 @@ fn nodes_table(doc: &StatusDocument) -> String {
         "certificate expires",
     ]);
     for n in &doc.nodes {
-        let version = match (&n.ccf_version, n.reachability) {
-            (Some(v), _) => v.clone(),
-            (None, "not_endorsed") => "(self-signed cert: not joined yet)".into(),
-            (None, "unreachable") => format!(
-                "unreachable: {}",
-                n.unreachable_reason.as_deref().unwrap_or("?")
-            ),
-            _ => "-".into(),
-        };
         t.add_row(vec![
             short_id(&n.node_id).to_string(),
             n.status.clone(),
             yes_no(n.primary).to_string(),
             n.rpc_address.clone().unwrap_or_else(|| "-".into()),
-            version,
+            version_cell(n),
             yes_no(n.retired_committed).to_string(),
             yes_no(n.removable).to_string(),
             n.certificate_expires_at
@@ -278,25 +309,54 @@ fn nodes_table(doc: &StatusDocument) -> String {
                 .unwrap_or_else(|| "-".into()),
         ]);
     }
-    out.push_str(&t.to_string());
-    out.push('\n');
-    out.push_str(&format!(
-        "Service certificate expires: {}\n",
-        doc.service_certificate_expires_at
-            .as_deref()
-            .unwrap_or("unknown (not readable)")
-    ));
-    out
+    t
+}
+
+/// Five columns for an 80-column terminal: the yes/no columns said in the status column,
+/// certificate expiry as a date (its day is what an operator plans by).
+fn narrow_table(doc: &StatusDocument, width: Option<u16>) -> comfy_table::Table {
+    let mut t = crate::output::table_at(width);
+    t.set_header(vec![
+        "node",
+        "status",
+        "rpc address",
+        "ccf_version",
+        "cert expires",
+    ]);
+    for n in &doc.nodes {
+        let flags: Vec<&str> = [
+            (n.primary, "primary"),
+            // Only a Retired node's retirement is committed: "Retired, committed".
+            (n.retired_committed, "committed"),
+            (n.removable, "removable"),
+        ]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect();
+        let status = if flags.is_empty() {
+            n.status.clone()
+        } else {
+            format!("{}, {}", n.status, flags.join(", "))
+        };
+        t.add_row(vec![
+            short_id(&n.node_id).to_string(),
+            status,
+            n.rpc_address.clone().unwrap_or_else(|| "-".into()),
+            version_cell(n),
+            n.certificate_expires_at
+                .as_deref()
+                .and_then(|at| at.split('T').next())
+                .unwrap_or("-")
+                .to_string(),
+        ]);
+    }
+    t
 }
 
 /// Who launched each Pending node, fault tolerance and members.
-fn fault_tolerance(o: &Observation, doc: &StatusDocument) -> String {
+fn fault_tolerance(doc: &StatusDocument) -> String {
     let mut out = String::new();
-    let pending = o
-        .nodes
-        .iter()
-        .filter(|n| n.info.status == NodeStatus::Pending)
-        .count();
+    let pending = doc.nodes.iter().filter(|n| n.status == "Pending").count();
     // Who launched each Pending node: a node left Pending is an upgrade's loose end.
     for n in doc.nodes.iter().filter(|n| n.status == "Pending") {
         out.push_str(&format!(
@@ -327,8 +387,20 @@ fn fault_tolerance(o: &Observation, doc: &StatusDocument) -> String {
     out
 }
 
+/// A join policy line: `label` and `value` on one line, or the value under the label when
+/// the line would be wider than the terminal (a digest is never broken).
+fn entry(label: &str, value: &str, width: Option<u16>) -> String {
+    let line = format!("  {label:<20} {value}\n");
+    match width {
+        Some(w) if line.trim_end().chars().count() > usize::from(w) => {
+            format!("  {label}\n    {value}\n")
+        }
+        _ => line,
+    }
+}
+
 /// The registered code versions.
-fn join_policy(jp: &JoinPolicy) -> String {
+fn join_policy(jp: &JoinPolicy, width: Option<u16>) -> String {
     let mut out = String::from("Join policy (registered code versions):\n");
     let mut any = false;
     if let Some(v) = &jp.virtual_
@@ -336,10 +408,10 @@ fn join_policy(jp: &JoinPolicy) -> String {
     {
         any = true;
         for h in &v.host_data {
-            out.push_str(&format!("  virtual host data    {h}\n"));
+            out.push_str(&entry("virtual host data", h, width));
         }
         for m in &v.measurements {
-            out.push_str(&format!("  virtual measurement  {m}\n"));
+            out.push_str(&entry("virtual measurement", m, width));
         }
     }
     if let Some(s) = &jp.snp
@@ -347,21 +419,25 @@ fn join_policy(jp: &JoinPolicy) -> String {
     {
         any = true;
         for h in s.host_data.keys() {
-            out.push_str(&format!("  snp host data        {h}\n"));
+            out.push_str(&entry("snp host data", h, width));
         }
         for m in &s.measurements {
-            out.push_str(&format!("  snp measurement      {m}\n"));
+            out.push_str(&entry("snp measurement", m, width));
         }
         for (did, feeds) in &s.uvm_endorsements {
             for (feed, v) in feeds {
-                out.push_str(&format!("  snp uvm endorsement  {did} {feed} {v}\n"));
+                out.push_str(&entry(
+                    "snp uvm endorsement",
+                    &format!("{did} {feed} {v}"),
+                    width,
+                ));
             }
         }
     }
     if let Some(s) = &jp.sgx {
         for m in &s.measurements {
             any = true;
-            out.push_str(&format!("  sgx measurement      {m}\n"));
+            out.push_str(&entry("sgx measurement", m, width));
         }
     }
     if !any {
@@ -371,12 +447,12 @@ fn join_policy(jp: &JoinPolicy) -> String {
 }
 
 /// The open proposals.
-fn open_proposals(doc: &StatusDocument) -> String {
+fn open_proposals(doc: &StatusDocument, width: Option<u16>) -> String {
     let mut out = String::new();
     if doc.open_proposals.is_empty() {
         out.push_str("Open proposals: none\n");
     } else {
-        let mut t = crate::output::table();
+        let mut t = crate::output::table_at(width);
         t.set_header(vec!["proposal", "proposer", "ballots", "actions"]);
         for p in &doc.open_proposals {
             t.add_row(vec![
@@ -387,9 +463,13 @@ fn open_proposals(doc: &StatusDocument) -> String {
             ]);
         }
         out.push_str(&format!(
-            "Open proposals: {}\n{t}\n",
-            doc.open_proposals.len()
+            "Open proposals: {}\n{}\n",
+            doc.open_proposals.len(),
+            crate::output::render(t)
         ));
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,8 +13,12 @@ pub(crate) fn render_proposal(proposal: &Proposal, actions: &[Action]) -> String
         t.add_row(vec![a.name.clone(), key_args(&a.args)]);
     }
     format!(
-        "Proposal {} by {} is {} with {} ballot(s); its actions:\n{t}\n",
-        proposal.proposal_id, proposal.proposer_id, proposal.proposal_state, proposal.ballot_count
+        "Proposal {} by {} is {} with {}; its actions:\n{}\n",
+        proposal.proposal_id,
+        proposal.proposer_id,
+        proposal.proposal_state,
+        super::count(proposal.ballot_count as usize, "ballot"),
+        super::render(t)
     )
 }
 
@@ -65,8 +69,9 @@ pub(crate) struct Voted<'a> {
 impl super::Document for Voted<'_> {
     fn human(&self) -> String {
         format!(
-            "Voted yes as {} member(s); the proposal is now {}.\n",
-            self.ballots_submitted, self.state
+            "Voted yes as {}; the proposal is now {}.\n",
+            super::count(self.ballots_submitted, "member"),
+            self.state
         )
     }
     fn json(&self) -> String {
@@ -130,17 +135,21 @@ pub(crate) struct Followed {
     pub voted: Vec<String>,
     /// The open proposals not voted on (not an upgrade's).
     pub skipped: Vec<String>,
+    /// An upgrade was seen in progress (people are told when none was).
+    #[serde(skip)]
+    pub upgrade_seen: bool,
 }
 
 impl super::Document for Followed {
     fn human(&self) -> String {
         let how = match self.outcome {
-            "upgrade_over" => "the upgrade is over",
-            "interrupted" => "interrupted",
-            _ => "timed out",
+            "upgrade_over" => "Followed the upgrade (the upgrade is over)",
+            "interrupted" => "Followed the upgrade (interrupted)",
+            _ if self.upgrade_seen => "Followed the upgrade (timed out)",
+            _ => "No upgrade was seen (timed out)",
         };
         format!(
-            "Followed the upgrade ({how}): voted on {}, skipped {}.\n",
+            "{how}: voted on {}, skipped {}.\n",
             super::count(self.voted.len(), "proposal"),
             self.skipped.len()
         )

@@ -68,13 +68,14 @@ impl HumanWatchReporter {
                 max_concurrent,
                 once,
             } if !self.quiet => stdout_line(&format!(
-                "{t} watching {} on channel {channel} {}, at most {max_concurrent} upgrade(s) at once",
+                "{t} watching {} on channel {channel} {}, at most {} at once",
                 services.join(", "),
                 if *once {
                     "once".to_string()
                 } else {
                     format!("every {}", interval(*interval_s))
-                }
+                },
+                super::count(*max_concurrent, "upgrade")
             )),
             WatchEvent::WatchStarted { .. } => None,
             WatchEvent::Resuming {
@@ -173,7 +174,10 @@ fn upgrade_line(e: &WatchEvent, t: &str) -> Option<(Stream, String)> {
             error.render()
         )),
         WatchEvent::Stopping { running } => stdout_line(&format!(
-            "{t} stopping: {running} upgrade(s) stop at their next safe point"
+            "{t} stopping: {} {} at {} next safe point",
+            super::count(*running, "upgrade"),
+            if *running == 1 { "stops" } else { "stop" },
+            if *running == 1 { "its" } else { "their" },
         )),
         WatchEvent::WatchStopped { exit_code } => {
             stdout_line(&format!("{t} stopped (exit {exit_code})"))

@@ -41,9 +41,13 @@ pub fn signs(view: &ServiceView, spec: &UpgradeSpec, known: &[Launched]) -> Vec<
         .map(|n| short_id(&n.node_id))
         .collect();
     if !foreign.is_empty() {
+        let one = foreign.len() == 1;
         out.push(format!(
-            "Pending node(s) {} attest the target and no run on this machine launched them",
-            foreign.join(", ")
+            "Pending {} {} {} the target and no run on this machine launched {}",
+            if one { "node" } else { "nodes" },
+            foreign.join(", "),
+            if one { "attests" } else { "attest" },
+            if one { "it" } else { "them" },
         ));
     }
     out

@@ -53,7 +53,13 @@ pub fn previous_target(view: &ServiceView, spec: &UpgradeSpec) -> RollbackFrom {
         _ => {
             let list: Vec<String> = builds
                 .iter()
-                .map(|((h, _), v)| format!("{}… ({} node(s))", &h[..h.len().min(8)], v.len()))
+                .map(|((h, _), v)| {
+                    format!(
+                        "{}… ({})",
+                        &h[..h.len().min(8)],
+                        crate::english::count(v.len(), "node")
+                    )
+                })
                 .collect();
             RollbackFrom::Impossible(format!(
                 "the nodes not on the target run {} different builds ({}): which one to go back to is not clear; finish or roll back that other upgrade first",
@@ -349,7 +355,7 @@ mod tests {
             .map(|s| s.describe_for(true))
             .chain(gates.iter().map(|g| g.text_for(true)))
             .chain([in_rollback_words(
-                "new node(s) ab not healthy; launch more new nodes ([nodes] count)",
+                "new node ab is not healthy; launch more new nodes ([nodes] count)",
             )]);
         for text in texts {
             for upgrade in [

@@ -58,6 +58,23 @@ async fn check_names_the_newest_eligible_release_then_reports_current() {
         "{}",
         run.stderr
     );
+    assert!(run.stdout.contains("): 4 releases. "), "{}", run.stdout);
+    // With -q there is no table to point at: the next step names the release itself.
+    let quiet = noderoll_in(
+        state.path(),
+        &["-q", "channel", "check", "--plan", plan, "--channel", file],
+    )
+    .await;
+    assert_eq!(quiet.code, 2, "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, "");
+    assert!(
+        quiet
+            .stderr
+            .contains("the channel has a newer eligible release: ccf-7.0.2 (virtual "),
+        "{}",
+        quiet.stderr
+    );
+    assert!(!quiet.stderr.contains("above"), "{}", quiet.stderr);
     assert_eq!(
         r.sandbox.with_world(|w| w.write_requests),
         writes,

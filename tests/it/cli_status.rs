@@ -80,6 +80,8 @@ async fn fake_service() -> FakeService {
             let a = addrs.clone();
             let pid = pid.clone();
             let pending_gov = pid.clone();
+            // Any certificate will do for the expiry column: the service's.
+            let node_cert = service.cert_pem.clone();
             let service_pem = service.cert_pem.clone();
             router = router
                 .route(
@@ -129,9 +131,10 @@ async fn fake_service() -> FakeService {
                     "/gov/service/nodes",
                     get(move || {
                         let pending = pending_gov.clone();
+                        let cert = node_cert.clone();
                         async move {
                             axum::Json(json!({"value": [
-                                {"nodeId": id(2), "status": "Trusted", "retiredCommitted": false,
+                                {"nodeId": id(2), "status": "Trusted", "retiredCommitted": false, "certificate": cert,
                                  "quoteInfo": {"format": "Insecure_Virtual", "rawQuote": "",
                                                "details": {"measurement": "Insecure hard-coded virtual measurement v1", "hostData": "ab".repeat(32)}}},
                                 {"nodeId": pending, "status": "Pending", "retiredCommitted": false,
@@ -197,8 +200,18 @@ struct Run {
 }
 
 async fn noderoll(args: Vec<String>) -> Run {
+    noderoll_columns(args, None).await
+}
+
+/// [`noderoll`] with `COLUMNS` set to `columns` (unset for `None`: piped, as wide as it is).
+async fn noderoll_columns(args: Vec<String>, columns: Option<u16>) -> Run {
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"));
+        match columns {
+            Some(c) => cmd.env("COLUMNS", c.to_string()),
+            None => cmd.env_remove("COLUMNS"),
+        };
+        let out = cmd
             .args(&args)
             .env_remove("NODEROLL_PLAN")
             .env_remove("NODEROLL_SERVICE_URL")
@@ -318,6 +331,58 @@ async fn status_table_for_people_from_a_plan_file() {
             r.stdout
         );
     }
+}
+
+/// On an 80-column terminal (`COLUMNS=80`) the table fits, and no node id, address, version
+/// or date is broken across lines; piped, every column is there.
+#[tokio::test]
+async fn status_fits_80_columns_with_every_token_whole() {
+    let f = fake_service().await;
+    let base = [
+        "status",
+        "--service-url",
+        &f.entry,
+        "--service-cert",
+        &cert(f.dir.path()),
+    ];
+    let json = noderoll(args(&[&base[..], &["--output", "json"]].concat())).await;
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    let mut words = Vec::new();
+    for n in doc["nodes"].as_array().unwrap() {
+        words.push(n["node_id"].as_str().unwrap()[..8].to_string());
+        for field in ["rpc_address", "ccf_version"] {
+            words.extend(n[field].as_str().map(str::to_string));
+        }
+        if let Some(at) = n["certificate_expires_at"].as_str() {
+            words.push(at[..10].to_string()); // the date
+        }
+    }
+    let dated = |w: &String| w.len() == 10 && w.as_bytes()[4] == b'-';
+    assert!(words.iter().any(dated), "a dated certificate: {words:?}");
+
+    let narrow = noderoll_columns(args(&base), Some(80)).await;
+    assert_eq!(narrow.code, 0, "{}", narrow.stderr);
+    assert_fits_whole(&narrow.stdout, 80, &words);
+    assert!(
+        narrow.stdout.contains("--output json every field"),
+        "{}",
+        narrow.stdout
+    );
+
+    let piped = noderoll(args(&base)).await;
+    for header in [
+        "primary",
+        "retired committed",
+        "removable",
+        "certificate expires",
+    ] {
+        assert!(
+            piped.stdout.contains(header),
+            "{header:?} in\n{}",
+            piped.stdout
+        );
+    }
+    assert!(!piped.stdout.contains("Narrowed"), "{}", piped.stdout);
 }
 
 #[tokio::test]

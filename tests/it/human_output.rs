@@ -184,3 +184,50 @@ async fn a_roll_forward_speaks_of_the_previous_versions_nodes() {
         assert!(!said.contains(words), "{words:?} in\n{said}");
     }
 }
+
+/// At 80 columns (`COLUMNS=80`) the plan and the journal fit, and no node id, address,
+/// action, run id, launch name or time is broken across lines.
+#[tokio::test]
+async fn plan_and_journal_fit_80_columns_with_every_token_whole() {
+    let r = start_sandbox(3, Platform::Virtual, 5.0).await;
+    let state = tempfile::tempdir().unwrap();
+    let plan = r.plan_path();
+    let plan = plan.to_str().unwrap();
+    let columns = [("COLUMNS", "80")];
+
+    let planned = noderoll_in_env(state.path(), &["plan", "--plan", plan], &columns).await;
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let mut words: Vec<String> = r
+        .sandbox
+        .info()
+        .nodes
+        .iter()
+        .map(|n| n.node_id[..8].to_string())
+        .collect();
+    words.push("(add_virtual_host_data)".into());
+    assert_fits_whole(&planned.stdout, 80, &words);
+
+    let run = noderoll_in(state.path(), &["apply", "--plan", plan, "--yes"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let journal = noderoll_in_env(state.path(), &["journal", "--plan", plan], &columns).await;
+    assert_eq!(journal.code, 0, "{}", journal.stderr);
+    let json = noderoll_in(
+        state.path(),
+        &["journal", "--plan", plan, "--output", "json"],
+    )
+    .await;
+    let mut words = Vec::new();
+    for line in json.stdout.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let at = record["at"].as_str().unwrap();
+        words.push(format!("{}Z", &at[..19])); // to the second
+        words.push(record["run_id"].as_str().unwrap_or_default().to_string());
+        words.extend(record["name"].as_str().map(str::to_string));
+        words.extend(record["node"]["rpc_address"].as_str().map(str::to_string));
+    }
+    assert!(
+        words.iter().any(|w| w.starts_with("noderoll-")),
+        "{words:?}"
+    );
+    assert_fits_whole(&journal.stdout, 80, &words);
+}

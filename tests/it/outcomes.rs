@@ -180,7 +180,7 @@ async fn a_failed_preflight_names_the_check_to_fix() {
     );
     assert!(
         next_lines(&run.stderr)
-            .starts_with("Fix: the failed preflight check(s): configured members are Active"),
+            .starts_with("Fix: the failed preflight check: configured members are Active"),
         "{}",
         run.stderr
     );

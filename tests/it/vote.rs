@@ -67,7 +67,12 @@ async fn vote_takes_the_8_character_id_and_refuses_unknown_or_short_ones_before_
     assert_eq!(writes(&r), before, "nothing written for bad input");
     let run = vote(&voter, &[&id[..8], "--yes"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("now Accepted"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Voted yes as 1 member; the proposal is now Accepted."),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]
@@ -80,6 +85,7 @@ async fn vote_shows_the_actions_before_voting_and_puts_them_in_its_json() {
     let run = vote(&voter, &[&id[..8]]).await;
     assert_eq!(run.code, 64, "{}\n{}", run.stdout, run.stderr);
     for says in [
+        " with 1 ballot; its actions:",
         "add_virtual_host_data",
         &format!("host_data={host_data}"),
         "metadata=\"\"",
@@ -279,13 +285,19 @@ async fn vote_follow_without_an_upgrade_gives_up_after_its_timeout() {
     let before = writes(&r);
     let run = vote(&voter, &["--follow", "--timeout", "1s"]).await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("timed out"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("No upgrade was seen (timed out)"),
+        "{}",
+        run.stdout
+    );
+    // It never saw one: not "before the upgrade was over".
     assert!(
         run.stderr
-            .contains("--timeout 1s passed before the upgrade was over"),
+            .contains("no upgrade was seen within --timeout 1s: no upgrade proposal was open"),
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("upgrade was over"), "{}", run.stderr);
     assert_eq!(writes(&r), before);
     let run = vote(&voter, &["--follow", "--settle", "soon"]).await;
     assert_eq!(run.code, 64, "{}\n{}", run.stdout, run.stderr);

@@ -98,9 +98,12 @@ impl Governance {
                         })
                         .await
                     {
-                        Ok(Some(p)) if p.proposal_state == ProposalState::Open => Ok(
-                            Probe::NotYet(format!("Open with {} ballot(s)", p.ballot_count)),
-                        ),
+                        Ok(Some(p)) if p.proposal_state == ProposalState::Open => {
+                            Ok(Probe::NotYet(format!(
+                                "Open with {}",
+                                crate::english::count(p.ballot_count as usize, "ballot")
+                            )))
+                        }
                         Ok(p) => Ok(Probe::Ready(p.map(|p| p.proposal_state))),
                         Err(e) if e.another_may_answer() => Ok(Probe::NotYet(e.to_string())),
                         Err(e) => Err(e),

@@ -89,7 +89,7 @@ pub(crate) enum Command {
     /// each plan's own safety settings, rollback and notifications. SIGTERM or Ctrl-C stops
     /// at a safe point.
     Watch(WatchArgs),
-    /// Show a proposal's actions and vote for it as the configured member(s).
+    /// Show a proposal's actions and vote for it as each configured member.
     Vote(VoteArgs),
     /// The whole upgrade against a built-in sandbox, with live progress: no arguments needed.
     #[cfg(feature = "sandbox")]

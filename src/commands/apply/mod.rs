@@ -371,13 +371,15 @@ impl Reporters {
         if !run.adopted.is_empty() {
             let message = if rollback {
                 format!(
-                    "{} node(s) launched by the abandoned upgrade are retired with it",
-                    run.adopted.len()
+                    "{} launched by the abandoned upgrade {} retired with it",
+                    crate::english::count(run.adopted.len(), "node"),
+                    if run.adopted.len() == 1 { "is" } else { "are" }
                 )
             } else {
                 format!(
-                    "resuming: {} node(s) launched by an earlier run that did not finish are adopted, not launched again",
-                    run.adopted.len()
+                    "resuming: {} launched by an earlier run that did not finish {} adopted, not launched again",
+                    crate::english::count(run.adopted.len(), "node"),
+                    if run.adopted.len() == 1 { "is" } else { "are" }
                 )
             };
             reporter.report(&crate::exec::Event::Warning { message });

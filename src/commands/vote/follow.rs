@@ -181,11 +181,20 @@ pub(super) async fn run(
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             followed.outcome = "timed_out";
+            followed.upgrade_seen = seen;
             printer.print(&followed)?;
-            return Err(AppError::Timeout(format!(
-                "--timeout {} passed before the upgrade was over",
-                settings.timeout_text
-            )));
+            return Err(AppError::Timeout(if seen {
+                format!(
+                    "--timeout {} passed before the upgrade was over",
+                    settings.timeout_text
+                )
+            } else {
+                format!(
+                    "no upgrade was seen within --timeout {}: no upgrade proposal was open, \
+                     no second code version registered, no node Pending",
+                    settings.timeout_text
+                )
+            }));
         }
         if !cancel.sleep(poller.next_delay().min(left)).await {
             followed.outcome = "interrupted";

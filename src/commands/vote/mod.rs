@@ -1,4 +1,4 @@
-//! `noderoll vote`: show a proposal's actions and vote yes as the configured member(s).
+//! `noderoll vote`: show a proposal's actions and vote yes as each configured member.
 
 use std::io::IsTerminal;
 

@@ -148,8 +148,8 @@ fn budget_spent(view: &ServiceView, spec: &UpgradeSpec, ctx: &RunContext, need: 
         })
         .collect();
     format!(
-        "the launch budget is spent: this run launched {} node(s) (at most {}: [nodes] count) and the target still needs {need} more; {}; fix the launcher or the nodes, then re-run",
-        ctx.launches,
+        "the launch budget is spent: this run launched {} (at most {}: [nodes] count) and the target still needs {need} more; {}; fix the launcher or the nodes, then re-run",
+        crate::english::count(ctx.launches, "node"),
         ctx.launch_budget.unwrap_or(ctx.desired),
         if fates.is_empty() {
             "no launched node is known".to_string()

@@ -450,7 +450,7 @@ fn a_trusted_node_of_unknown_attestation_is_neither_new_nor_retired() {
         p.blocked
             .as_deref()
             .unwrap()
-            .contains("do not show what they attest")
+            .contains("does not show what it attests")
     );
     assert!(p.warnings.iter().any(|w| w.contains("neither counted")));
 }
@@ -519,7 +519,7 @@ fn the_launch_budget_is_never_exceeded_and_says_why() {
         kinds(&p)
     );
     let why = p.launch_budget_spent.expect("spent");
-    assert!(why.contains("launched 3 node(s)"), "{why}");
+    assert!(why.contains("launched 3 nodes (at most 3"), "{why}");
     assert!(
         why.contains("44444444: Pending but attests host data cccccccc"),
         "{why}"

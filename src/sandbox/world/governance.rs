@@ -353,7 +353,8 @@ impl World {
             .virtual_measurements
             .insert(VIRTUAL_MEASUREMENT.to_string());
         self.log.push(format!(
-            "another member's add proposal was accepted: {dropped} open proposal(s) dropped"
+            "another member's add proposal was accepted: {} dropped",
+            crate::english::count(dropped, "open proposal")
         ));
         self.append(Vec::new(), now);
         Ok(())

@@ -381,12 +381,24 @@ pub(crate) struct Ran {
 /// Run the `noderoll` binary to completion (off the async runtime) with `state` as its state
 /// directory and no terminal.
 pub(crate) async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
+    noderoll_in_env(state, args, &[]).await
+}
+
+/// [`noderoll_in`] with `env` set (`COLUMNS` is unset unless given: tables as wide as their
+/// content).
+pub(crate) async fn noderoll_in_env(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let state = state.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_noderoll"))
             .args(&args)
             .env_remove("NODEROLL_PLAN")
+            .env_remove("COLUMNS")
+            .envs(env)
             .env("NODEROLL_STATE_DIR", state)
             .stdin(std::process::Stdio::null())
             .output()
@@ -399,6 +411,21 @@ pub(crate) async fn noderoll_in(state: &Path, args: &[&str]) -> Ran {
     })
     .await
     .unwrap()
+}
+
+/// Every line of `text` fits `width` columns, and each of `words` is on one line, whole.
+pub(crate) fn assert_fits_whole(text: &str, width: usize, words: &[String]) {
+    for line in text.lines() {
+        let n = line.chars().count();
+        assert!(n <= width, "{n} columns: {line:?} in\n{text}");
+    }
+    for word in words {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().any(|w| w.contains(word.as_str()))),
+            "{word:?} whole in\n{text}"
+        );
+    }
 }
 
 /// What a trigger does: gets the event line and the process id.
