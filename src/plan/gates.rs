@@ -100,7 +100,7 @@ const RETIRE_PREFIX: &str = "f after ≥ ";
 const RETIRE_SUFFIX: &str = ", every new node healthy, a healthy majority left";
 
 /// Every gate whose text takes no number (the retirement's is read apart).
-const FIXED: [Gate; 15] = [
+pub(crate) const FIXED: [Gate; 15] = [
     Gate::AbandonedPending,
     Gate::AbandonedLaunch,
     Gate::RegisterCode,

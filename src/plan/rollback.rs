@@ -333,27 +333,17 @@ mod tests {
             },
             retire,
         ];
-        let gates = [
-            Gate::AbandonedPending,
-            Gate::AbandonedLaunch,
-            Gate::RegisterCode,
-            Gate::FreshSnapshot,
-            Gate::FirstLaunch,
-            Gate::NextLaunch,
-            Gate::FirstTrust,
-            Gate::NextTrust,
-            Gate::Soak,
-            Gate::RetireNode {
+        // A rollback has no canary and no finalize of its own.
+        let gates = crate::plan::gates::FIXED
+            .into_iter()
+            .filter(|g| !matches!(g, Gate::CanarySoak | Gate::Finalize { .. }))
+            .chain([Gate::RetireNode {
                 min_fault_tolerance: 1,
-            },
-            Gate::RemoveRetired,
-            Gate::SurplusPending,
-            Gate::RemoveAbandonedCode,
-        ];
+            }]);
         let texts = steps
             .iter()
             .map(|s| s.describe_for(true))
-            .chain(gates.iter().map(|g| g.text_for(true)))
+            .chain(gates.map(|g| g.text_for(true)))
             .chain([in_rollback_words(
                 "new node ab is not healthy; launch more new nodes ([nodes] count)",
             )]);

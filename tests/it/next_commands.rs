@@ -270,9 +270,7 @@ async fn a_held_lock_with_json_ends_with_a_summary() {
 async fn finalize_pending_names_finalize_and_after_it_rollback_says_what_is_possible() {
     let r = start_sandbox(1, Platform::Virtual, 5.0).await;
     let state = tempfile::tempdir().unwrap();
-    let plan = r.plan_path();
-    let text = std::fs::read_to_string(&plan).unwrap();
-    std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
+    let plan = r.plan_with_manual_finalize();
     let plan = plan.to_str().unwrap();
     let run = noderoll_in(
         state.path(),

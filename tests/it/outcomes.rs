@@ -361,9 +361,7 @@ async fn after_an_automatic_rollback_plan_and_apply_agree() {
 async fn finalize_pending_is_its_own_plan_state() {
     let r = start_sandbox(3, Platform::Virtual, 5.0).await;
     let state = tempfile::tempdir().unwrap();
-    let plan = r.plan_path();
-    let text = std::fs::read_to_string(&plan).unwrap();
-    std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
+    let plan = r.plan_with_manual_finalize();
     let plan = plan.to_str().unwrap();
     let pending = noderoll_in(
         state.path(),

@@ -37,9 +37,7 @@ fn last_json(stdout: &str) -> Value {
 async fn a_refusal_without_a_terminal_prints_the_command_with_yes() {
     let r = start_sandbox(1, Platform::Virtual, 5.0).await;
     let state = tempfile::tempdir().unwrap();
-    let plan = r.plan_path();
-    let text = std::fs::read_to_string(&plan).unwrap();
-    std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
+    let plan = r.plan_with_manual_finalize();
     let plan = plan.to_str().unwrap();
 
     let refused = noderoll_in(state.path(), &["apply", "--plan", plan, "--output", "json"]).await;

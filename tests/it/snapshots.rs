@@ -41,6 +41,20 @@ fn json_lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Each of the three new-build nodes started from the snapshot at `seqno`.
+fn assert_the_new_nodes_started_from(r: &RunningSandbox, seqno: u64) {
+    let next = r.sandbox.info().next_build.host_data.clone();
+    r.sandbox.with_world(|w| {
+        let starts: Vec<u64> = w
+            .nodes
+            .iter()
+            .filter(|n| n.build.host_data == next)
+            .map(|n| n.startup_seqno)
+            .collect();
+        assert_eq!(starts, vec![seqno; 3]);
+    });
+}
+
 async fn apply(plan: &Path, state: &Path) -> Ran {
     let p = plan.to_str().unwrap();
     noderoll_in(state, &["apply", "--plan", p, "--yes", "--output", "json"]).await
@@ -266,16 +280,7 @@ async fn where_snapshots_are_not_listed_the_launcher_gets_the_seqno_and_nothing_
     let seqno = ready["seqno"].as_u64().unwrap();
     assert!(seqno > PRIMARY_START, "{ready}");
     // Only NODEROLL_SNAPSHOT_SEQNO reached the launcher: the nodes started from that seqno.
-    let next = r.sandbox.info().next_build.host_data.clone();
-    r.sandbox.with_world(|w| {
-        let starts: Vec<u64> = w
-            .nodes
-            .iter()
-            .filter(|n| n.build.host_data == next)
-            .map(|n| n.startup_seqno)
-            .collect();
-        assert_eq!(starts, vec![seqno; 3]);
-    });
+    assert_the_new_nodes_started_from(&r, seqno);
     assert_eq!(r.sandbox.violations(), vec![]);
 }
 
@@ -307,16 +312,7 @@ async fn a_trigger_accepted_by_another_members_ballot_still_finds_its_snapshot()
         .unwrap_or_else(|| panic!("{}", run.stdout));
     let seqno = ready["seqno"].as_u64().unwrap();
     assert!(seqno > PRIMARY_START, "{ready}");
-    let next = r.sandbox.info().next_build.host_data.clone();
-    r.sandbox.with_world(|w| {
-        let starts: Vec<u64> = w
-            .nodes
-            .iter()
-            .filter(|n| n.build.host_data == next)
-            .map(|n| n.startup_seqno)
-            .collect();
-        assert_eq!(starts, vec![seqno; 3]);
-    });
+    assert_the_new_nodes_started_from(&r, seqno);
     let follow = tokio::time::timeout(Duration::from_secs(60), follow)
         .await
         .expect("vote --follow did not end")
@@ -351,16 +347,7 @@ async fn plan_warns_when_the_primary_started_from_a_snapshot_and_none_is_made() 
         .unwrap_or_else(|| panic!("{}", run.stdout));
     let seqno = ready["seqno"].as_u64().unwrap();
     assert!(seqno > PRIMARY_START, "{ready}");
-    let next = r.sandbox.info().next_build.host_data.clone();
-    r.sandbox.with_world(|w| {
-        let starts: Vec<u64> = w
-            .nodes
-            .iter()
-            .filter(|n| n.build.host_data == next)
-            .map(|n| n.startup_seqno)
-            .collect();
-        assert_eq!(starts, vec![seqno; 3]);
-    });
+    assert_the_new_nodes_started_from(&r, seqno);
     assert_eq!(r.sandbox.violations(), vec![]);
 
     // Turned off: the warning stays (on a fresh sandbox: this one is upgraded).

@@ -577,6 +577,15 @@ impl RunningSandbox {
         self.dir.path().join(&self.sandbox.info().plan)
     }
 
+    /// The ready plan with `finalize = "manual"` appended (it ends in `[safety]`); returns its
+    /// path.
+    pub(crate) fn plan_with_manual_finalize(&self) -> std::path::PathBuf {
+        let plan = self.plan_path();
+        let text = std::fs::read_to_string(&plan).unwrap();
+        std::fs::write(&plan, format!("{text}finalize = \"manual\"\n")).unwrap();
+        plan
+    }
+
     /// The ready plan with `[safety] step_timeout` set to `timeout`, so that a new node that
     /// never joins is given up on quickly; returns its path.
     pub(crate) fn plan_with_step_timeout(&self, timeout: &str) -> std::path::PathBuf {
