@@ -369,10 +369,9 @@ fn fault_tolerance(doc: &StatusDocument) -> String {
         ));
     }
     out.push_str(&format!(
-        "Fault tolerance: f = {} ({} trusted node{}, a majority is {}){}\n",
+        "Fault tolerance: f = {} ({}, a majority is {}){}\n",
         doc.fault_tolerance,
-        doc.trusted_nodes,
-        if doc.trusted_nodes == 1 { "" } else { "s" },
+        crate::english::count(doc.trusted_nodes, "trusted node"),
         doc.trusted_nodes / 2 + 1,
         if pending > 0 {
             format!("; {pending} pending")

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::view::Launched;
 use crate::ccf::NodeAddr;
 use crate::ccf::types::{Action, short_id};
+use crate::english::count as count_of;
 
 /// A step of the upgrade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,14 +114,10 @@ impl Step {
                 "make a fresh committed snapshot for the new nodes to join from (trigger_snapshot)"
                     .into()
             }
-            Step::LaunchNodes { count } => format!(
-                "launch {count} new node{}",
-                if *count == 1 { "" } else { "s" }
-            ),
-            Step::TrustNodes { count, .. } => format!(
-                "trust {count} new node{} in one proposal",
-                if *count == 1 { "" } else { "s" }
-            ),
+            Step::LaunchNodes { count } => format!("launch {}", count_of(*count, "new node")),
+            Step::TrustNodes { count, .. } => {
+                format!("trust {} in one proposal", count_of(*count, "new node"))
+            }
             Step::Soak { duration } => format!(
                 "soak for {}s: new nodes ready, agreeing on primary and view, caught up",
                 duration.as_secs_f64()
@@ -136,9 +133,8 @@ impl Step {
                 format!("stop and delete retired node {}", short_id(node_id))
             }
             Step::Finalize { actions } => format!(
-                "remove the old code version ({} action{})",
-                actions.len(),
-                if actions.len() == 1 { "" } else { "s" }
+                "remove the old code version ({})",
+                count_of(actions.len(), "action")
             ),
             Step::RemovePending { node_id, .. } => {
                 format!("stop Pending node {} and remove it", short_id(node_id))
@@ -161,7 +157,6 @@ impl Step {
     /// launches, trusts and soaks are the previous version's, the nodes it retires the
     /// abandoned upgrade's.
     fn describe_rollback(&self) -> Option<String> {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
         Some(match self {
             Step::RegisterCode { actions } => {
                 format!(
@@ -175,13 +170,13 @@ impl Step {
             }
             Step::LaunchNodes { count } => {
                 format!(
-                    "launch {count} node{} of the previous version",
-                    plural(*count)
+                    "launch {} of the previous version",
+                    count_of(*count, "node")
                 )
             }
             Step::TrustNodes { count, .. } => format!(
-                "trust {count} node{} of the previous version in one proposal",
-                plural(*count)
+                "trust {} of the previous version in one proposal",
+                count_of(*count, "node")
             ),
             Step::Soak { duration } => format!(
                 "soak for {}s: the previous version's nodes ready, agreeing on primary and view, caught up",
